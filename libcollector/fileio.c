@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+int lc_read_fd(int fd, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, alloc = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (alloc - size < 1 + 1) {
+			/* Grow geometrically, but never past max + 1: one byte more than max proves
+			 * the file is too big without reading all of it. */
+			size_t want = alloc ? alloc * 2 : 4096;
+			char *p;
+
+			if (want > max + 2)
+				want = max + 2;
+			if (want <= alloc)
+				return -EFBIG;
+			p = realloc(buf, want);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			alloc = want;
+		}
+		n = read(fd, buf + size, alloc - size - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+		if (size > max)
+			return -EFBIG;
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return -ENOMEM;
+	}
+	buf[size] = 0;
+	*ret = TAKE_PTR(buf);
+	if (ret_size)
+		*ret_size = size;
+	return 0;
+}
+
+int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	/* Only regular files have a meaningful size; /proc and pipes report 0 and are read on. */
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max)
+		return -EFBIG;
+	return lc_read_fd(fd, max, ret, ret_size);
+}
+
+int lc_fsync_dir(const char *path)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int lc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *slash;
+	int r;
+
+	slash = strrchr(path, '/');
+	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	if (dir[0] == 0) {
+		free(dir);
+		dir = strdup("/");
+		if (!dir)
+			return -ENOMEM;
+	}
+	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fchmod(fd, mode) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto fail;
+	if (fsync(fd) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	return lc_fsync_dir(dir);
+fail:
+	(void)unlink(tmp);
+	return r;
+}
+
+int lc_mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+	size_t len;
+
+	if (!p)
+		return -ENOMEM;
+	len = strlen(p);
+	if (len == 0)
+		return -EINVAL;
+
+	for (size_t i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != 0)
+			continue;
+		p[i] = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return negative_errno();
+		if (i < len)
+			p[i] = '/';
+	}
+
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return negative_errno();
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+char *lc_path_prefix(const char *root, const char *path)
+{
+	char *s;
+	size_t n;
+
+	if (!root || !root[0] || streq(root, "/"))
+		return strdup(path);
+	n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (asprintf(&s, "%.*s%s%s", (int)n, root, path[0] == '/' ? "" : "/", path) < 0)
+		return NULL;
+	return s;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * File helpers with limits and durability: every read has a maximum size, every persistent write
+ * is atomic (temporary file, fsync, rename, fsync of the directory). All return 0 or -errno.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Reads the whole file at path into a NUL-terminated buffer (*ret, owned by the caller) of
+ * *ret_size bytes. Returns -EFBIG when the file holds more than max bytes; -ENOENT etc. as
+ * open(2) says. On failure *ret and *ret_size are untouched.
+ */
+int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* Reads up to max bytes from fd until end of file, as lc_read_file() does. */
+int lc_read_fd(int fd, size_t max, char **ret, size_t *ret_size);
+
+/*
+ * Replaces path with data atomically and durably: after a power cut the file holds either the old
+ * or the new content, never a mix. The temporary file lives beside path.
+ */
+int lc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Fsyncs the directory at path so that entries created or renamed in it are durable. */
+int lc_fsync_dir(const char *path);
+
+/* Creates path and its missing parents with mode; an existing directory is not an error. */
+int lc_mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Returns root + path as a new string (NULL on allocation failure). A root of NULL, "" or "/"
+ * returns a copy of path; used to resolve /proc, /sys, /dev and /etc against `sysroot`.
+ */
+char *lc_path_prefix(const char *root, const char *path);
