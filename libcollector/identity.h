@@ -19,9 +19,9 @@ enum lc_id_field {
 	_LC_ID_MAX,
 };
 
-#define LC_ID_VALUE_MAX         128
-#define LC_ID_INFO_OUTPUT_MAX   (64 * 1024)
-#define LC_ID_INFO_TIMEOUT_MS   10000
+#define LC_ID_VALUE_MAX	      128
+#define LC_ID_INFO_OUTPUT_MAX (64 * 1024)
+#define LC_ID_INFO_TIMEOUT_MS 10000
 
 struct lc_identity {
 	char *value[_LC_ID_MAX];  /* owned */
@@ -30,11 +30,11 @@ struct lc_identity {
 };
 
 struct lc_identity_input {
-	const char *sysroot;             /* prefix for every fallback file; NULL or "/" */
-	const char *value[_LC_ID_MAX];   /* from the configuration; NULL or "" when unset */
-	const char *origin[_LC_ID_MAX];  /* where each configured value came from, for messages */
-	const char *info_command;        /* run as /bin/sh -c COMMAND; NULL or "" for none */
-	unsigned info_timeout_ms;        /* 0: LC_ID_INFO_TIMEOUT_MS */
+	const char *sysroot;		/* prefix for every fallback file; NULL or "/" */
+	const char *value[_LC_ID_MAX];	/* from the configuration; NULL or "" when unset */
+	const char *origin[_LC_ID_MAX]; /* where each configured value came from, for messages */
+	const char *info_command;	/* run as /bin/sh -c COMMAND; NULL or "" for none */
+	unsigned info_timeout_ms;	/* 0: LC_ID_INFO_TIMEOUT_MS */
 };
 
 /* "device_serial", "hardware_version", "software_type", "software_version". */
@@ -45,7 +45,7 @@ int lc_id_check(enum lc_id_field f, const char *value, const char **ret_why);
 
 /* Config-schema checks (lc_cfg_check_t) that accept "" (unset) or a valid value. */
 int lc_id_check_serial(const char *value, const char **ret_why);
-int lc_id_check_type(const char *value, const char **ret_why);     /* hardware_version too */
+int lc_id_check_type(const char *value, const char **ret_why); /* hardware_version too */
 int lc_id_check_version(const char *value, const char **ret_why);
 
 /*

@@ -14,10 +14,10 @@
 #include <systemd/sd-journal.h>
 #endif
 
-#define LOG_LINE_MAX     2048
-#define RL_SLOTS         128
+#define LOG_LINE_MAX	 2048
+#define RL_SLOTS	 128
 #define RL_INTERVAL_USEC (30ULL * 1000000ULL)
-#define RL_BURST         10
+#define RL_BURST	 10
 
 struct rl_slot {
 	const char *file; /* call site: file pointer plus line identifies it */
@@ -93,8 +93,8 @@ int lc_log_level_from_string(const char *s)
 		const char *name;
 		int level;
 	} table[] = {
-		{ "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
-		{ "warning", LOG_WARNING }, { "err", LOG_ERR }, { "error", LOG_ERR },
+		{ "debug", LOG_DEBUG },	    { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+		{ "warning", LOG_WARNING }, { "err", LOG_ERR },	  { "error", LOG_ERR },
 		{ "crit", LOG_CRIT },
 	};
 
@@ -142,7 +142,8 @@ static bool site_allowed(const char *file, int line, unsigned *ret_suppressed)
 	if (!log_ratelimit_on)
 		return true;
 	if (s->file != file || s->line != line) {
-		/* A collision evicts the older site; it starts a fresh window when it comes back. */
+		/* A collision evicts the older site; it starts a fresh window when it comes back.
+		 */
 		*s = (struct rl_slot){ .file = file, .line = line };
 		s->rl.interval_usec = RL_INTERVAL_USEC;
 		s->rl.burst = RL_BURST;
@@ -162,8 +163,8 @@ static void emit(int level, int error, const char *file, int line, const char *f
 		snprintf(errno_field, sizeof(errno_field), "ERRNO=%d", error);
 		/* sd_journal_send takes printf formats: pass the message through "%s". */
 		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
-				log_ident, "CODE_FILE=%s", file, "%s", code_line, "CODE_FUNC=%s", func,
-				error ? "%s" : NULL, errno_field, NULL);
+				log_ident, "CODE_FILE=%s", file, "%s", code_line, "CODE_FUNC=%s",
+				func, error ? "%s" : NULL, errno_field, NULL);
 		return;
 	}
 #endif

@@ -12,7 +12,7 @@
 #include "macro.h"
 
 enum lc_log_target {
-	LC_LOG_TARGET_AUTO,    /* journal if stderr is the journal's stream, else stderr */
+	LC_LOG_TARGET_AUTO, /* journal if stderr is the journal's stream, else stderr */
 	LC_LOG_TARGET_STDERR,
 	LC_LOG_TARGET_JOURNAL, /* falls back to stderr when built without libsystemd */
 	LC_LOG_TARGET_SYSLOG,
@@ -41,19 +41,19 @@ void lc_log_set_ratelimit(bool on);
 int lc_log_internal(int level, int error, const char *file, int line, const char *func,
 		    const char *fmt, ...) _printf_(6, 7);
 
-#define lc_log_full_errno(level, error, ...)                                                       \
+#define lc_log_full_errno(level, error, ...) \
 	lc_log_internal((level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
-#define log_debug(...)   ((void)lc_log_full_errno(LOG_DEBUG, 0, __VA_ARGS__))
-#define log_info(...)    ((void)lc_log_full_errno(LOG_INFO, 0, __VA_ARGS__))
-#define log_notice(...)  ((void)lc_log_full_errno(LOG_NOTICE, 0, __VA_ARGS__))
-#define log_warning(...) ((void)lc_log_full_errno(LOG_WARNING, 0, __VA_ARGS__))
-#define log_error(...)   ((void)lc_log_full_errno(LOG_ERR, 0, __VA_ARGS__))
+#define log_debug(...)		  ((void)lc_log_full_errno(LOG_DEBUG, 0, __VA_ARGS__))
+#define log_info(...)		  ((void)lc_log_full_errno(LOG_INFO, 0, __VA_ARGS__))
+#define log_notice(...)		  ((void)lc_log_full_errno(LOG_NOTICE, 0, __VA_ARGS__))
+#define log_warning(...)	  ((void)lc_log_full_errno(LOG_WARNING, 0, __VA_ARGS__))
+#define log_error(...)		  ((void)lc_log_full_errno(LOG_ERR, 0, __VA_ARGS__))
 
-#define log_debug_errno(e, ...)   lc_log_full_errno(LOG_DEBUG, (e), __VA_ARGS__)
-#define log_info_errno(e, ...)    lc_log_full_errno(LOG_INFO, (e), __VA_ARGS__)
+#define log_debug_errno(e, ...)	  lc_log_full_errno(LOG_DEBUG, (e), __VA_ARGS__)
+#define log_info_errno(e, ...)	  lc_log_full_errno(LOG_INFO, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) lc_log_full_errno(LOG_WARNING, (e), __VA_ARGS__)
-#define log_error_errno(e, ...)   lc_log_full_errno(LOG_ERR, (e), __VA_ARGS__)
+#define log_error_errno(e, ...)	  lc_log_full_errno(LOG_ERR, (e), __VA_ARGS__)
 
 /* Returns -ENOMEM after logging it once at error level. */
 #define log_oom() lc_log_full_errno(LOG_ERR, ENOMEM, "Out of memory.")

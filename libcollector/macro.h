@@ -12,35 +12,40 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f)    __attribute__((cleanup(f)))
-#define _printf_(a, b)  __attribute__((format(printf, a, b)))
-#define _unused_        __attribute__((unused))
-#define _noreturn_      __attribute__((noreturn))
-#define _warn_unused_   __attribute__((warn_unused_result))
-#define _likely_(x)     __builtin_expect(!!(x), 1)
-#define _unlikely_(x)   __builtin_expect(!!(x), 0)
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_       __attribute__((unused))
+#define _noreturn_     __attribute__((noreturn))
+#define _warn_unused_  __attribute__((warn_unused_result))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
 
+/* <sys/param.h> defines the same two; keep whichever came first. */
+#ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 /* Returns the pointer held in *p and clears *p, so a _cleanup_ variable no longer frees it. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) *_pp_ = &(p);                                                        \
-		__typeof__(p) _v_ = *_pp_;                                                         \
-		*_pp_ = NULL;                                                                      \
-		_v_;                                                                               \
+#define TAKE_PTR(p)                         \
+	({                                  \
+		__typeof__(p) *_pp_ = &(p); \
+		__typeof__(p) _v_ = *_pp_;  \
+		*_pp_ = NULL;               \
+		_v_;                        \
 	})
 
 /* Returns the descriptor held in fd and sets fd to -1. */
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int *_pfd_ = &(fd);                                                                \
-		int _f_ = *_pfd_;                                                                  \
-		*_pfd_ = -1;                                                                       \
-		_f_;                                                                               \
+#define TAKE_FD(fd)                 \
+	({                          \
+		int *_pfd_ = &(fd); \
+		int _f_ = *_pfd_;   \
+		*_pfd_ = -1;        \
+		_f_;                \
 	})
 
 static inline void freep(void *p)
@@ -49,7 +54,8 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
-/* Closes fd if it is valid, keeping errno, and returns -1 so callers can write fd = safe_close(fd). */
+/* Closes fd if it is valid, keeping errno, and returns -1 so callers can write fd = safe_close(fd).
+ */
 static inline int safe_close(int fd)
 {
 	if (fd >= 0) {
@@ -82,6 +88,16 @@ static inline char **strv_free(char **l)
 		free(*i);
 	free(l);
 	return NULL;
+}
+
+/* Number of strings in a NULL-terminated array; 0 for NULL. */
+static inline size_t strv_length(char *const *l)
+{
+	size_t n = 0;
+
+	for (; l && l[n]; n++)
+		;
+	return n;
 }
 
 static inline void strv_freep(char ***l)

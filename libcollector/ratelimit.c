@@ -5,11 +5,11 @@ bool lc_ratelimit_below(struct lc_ratelimit *rl, uint64_t now_usec, unsigned *re
 {
 	unsigned suppressed = 0;
 
-	if (rl->begin_usec == 0 || now_usec < rl->begin_usec ||
+	if (rl->num == 0 || now_usec < rl->begin_usec ||
 	    now_usec - rl->begin_usec >= rl->interval_usec) {
 		if (rl->num > rl->burst)
 			suppressed = rl->num - rl->burst;
-		rl->begin_usec = now_usec ? now_usec : 1;
+		rl->begin_usec = now_usec;
 		rl->num = 0;
 	}
 	if (ret_suppressed)

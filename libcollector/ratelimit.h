@@ -11,8 +11,8 @@
 struct lc_ratelimit {
 	uint64_t interval_usec;
 	unsigned burst;
-	uint64_t begin_usec; /* start of the current window; 0 before the first event */
-	unsigned num;        /* events seen in the current window, allowed or not */
+	uint64_t begin_usec; /* start of the current window */
+	unsigned num; /* events seen in the current window, allowed or not; 0 before the first */
 };
 
 /*

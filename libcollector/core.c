@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: MIT */
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "build-config.h"
+#include "control.h"
+#include "core.h"
+#include "fileio.h"
+#include "identity.h"
+#include "log.h"
+#include "schema.h"
+
+#if HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+struct lc_core {
+	const struct lc_core_options *opts;
+	struct lc_cfg_section *sections;
+	size_t n_sections;
+
+	uv_loop_t loop;
+	struct lc_config *cfg;
+	struct lc_identity identity;
+	struct lc_control *control;
+	struct lc_plugin_host *plugins;
+	uv_signal_t signals[3];
+	unsigned n_signals; /* initialised so far, closed at stop */
+	uv_timer_t watchdog;
+	bool watchdog_on;
+	bool stopping;
+
+	uint64_t start_usec;
+	unsigned reloads;
+	char *last_reload; /* "ok" or the reason it failed */
+};
+
+static const char *const identity_keys[_LC_ID_MAX] = {
+	[LC_ID_DEVICE_SERIAL] = "device.serial",
+	[LC_ID_HARDWARE_VERSION] = "device.hardware_version",
+	[LC_ID_SOFTWARE_TYPE] = "device.software_type",
+	[LC_ID_SOFTWARE_VERSION] = "device.software_version",
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
+}
+
+/* Tells the service manager about our state; a no-op without systemd or outside a unit. */
+_printf_(1, 2) static void notifyf(const char *fmt, ...)
+{
+#if HAVE_SYSTEMD
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	(void)sd_notify(0, buf);
+#else
+	(void)fmt;
+#endif
+}
+
+int lc_core_new(const struct lc_core_options *o, struct lc_core **ret)
+{
+	struct lc_core *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->opts = o;
+	r = lc_plugin_config_sections(&lc_core_config_section, 1, o->plugins, o->n_plugins,
+				      &c->sections, &c->n_sections);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+struct lc_core *lc_core_free(struct lc_core *c)
+{
+	if (!c)
+		return NULL;
+	free(c->sections);
+	free(c);
+	return NULL;
+}
+
+const struct lc_cfg_section *lc_core_sections(const struct lc_core *c, size_t *ret_n)
+{
+	*ret_n = c->n_sections;
+	return c->sections;
+}
+
+int lc_core_load_config(const struct lc_core *c, struct lc_config **ret, char ***ret_errors)
+{
+	struct lc_config_files files = {
+		.main = c->opts->config_path ? c->opts->config_path : FAULTD_CONF_PATH,
+		.main_optional = !c->opts->config_path,
+	};
+
+	return lc_config_load(c->sections, c->n_sections, &files, ret, ret_errors);
+}
+
+static void apply_logging(const struct lc_config *cfg)
+{
+	static const struct {
+		const char *name;
+		enum lc_log_target target;
+	} targets[] = {
+		{ "auto", LC_LOG_TARGET_AUTO },
+		{ "journal", LC_LOG_TARGET_JOURNAL },
+		{ "syslog", LC_LOG_TARGET_SYSLOG },
+		{ "stderr", LC_LOG_TARGET_STDERR },
+	};
+	const char *t = lc_config_get_string(cfg, "log_target");
+	int level = lc_log_level_from_string(lc_config_get_string(cfg, "log_level"));
+
+	for (size_t i = 0; i < ARRAY_SIZE(targets); i++)
+		if (streq(t, targets[i].name))
+			lc_log_open(NULL, targets[i].target);
+	if (level >= 0)
+		lc_log_set_max_level(level);
+}
+
+/* Resolves control_group to a gid: (gid_t)-1 when unset. */
+static int resolve_group(const struct lc_config *cfg, gid_t *ret)
+{
+	const char *name = lc_config_get_string(cfg, "control_group");
+	struct group grp, *result = NULL;
+	char buf[4096];
+	int r;
+
+	if (!name[0]) {
+		*ret = (gid_t)-1;
+		return 0;
+	}
+	r = getgrnam_r(name, &grp, buf, sizeof(buf), &result);
+	if (r != 0)
+		return log_error_errno(r, "Failed to look up control_group \"%s\": %m", name);
+	if (!result) {
+		log_error("control_group \"%s\" (%s): no such group.", name,
+			  lc_config_origin(cfg, "control_group"));
+		return -ENOENT;
+	}
+	*ret = grp.gr_gid;
+	return 0;
+}
+
+/* Resolves the device identity from cfg; every problem is logged. */
+static int resolve_identity(const struct lc_config *cfg, struct lc_identity *ret)
+{
+	struct lc_identity_input in = {
+		.sysroot = lc_config_get_string(cfg, "sysroot"),
+		.info_command = lc_config_get_string(cfg, "device.info_command"),
+	};
+	_cleanup_strv_free_ char **errors = NULL;
+	int r;
+
+	for (int f = 0; f < _LC_ID_MAX; f++) {
+		in.value[f] = lc_config_get_string(cfg, identity_keys[f]);
+		in.origin[f] = lc_config_origin(cfg, identity_keys[f]);
+	}
+	r = lc_identity_resolve(&in, ret, &errors);
+	for (char **e = errors; e && *e; e++) {
+		if (r < 0)
+			log_error("Device identity: %s", *e);
+		else
+			log_warning("Device identity: %s", *e);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to determine the device identity.");
+	for (int f = 0; f < _LC_ID_MAX; f++)
+		log_debug("%s=%s (from %s)", lc_id_field_name(f), ret->value[f], ret->source[f]);
+	return 0;
+}
+
+static json_object *json_string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static void cmd_status(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	json_object *o = json_object_new_object(), *src;
+
+	if (!o) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "version", json_object_new_string(FAULTD_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(
+		o, "uptime_seconds",
+		json_object_new_int64((int64_t)((now_usec() - c->start_usec) / 1000000ULL)));
+	json_object_object_add(o, "config_file",
+			       json_object_new_string(lc_config_main_path(c->cfg)));
+	json_object_object_add(o, "state_dir",
+			       json_object_new_string(lc_config_get_string(c->cfg, "state_dir")));
+	json_object_object_add(
+		o, "data_collection",
+		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_data_collection")));
+	json_object_object_add(
+		o, "developer_mode",
+		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_dev_mode")));
+	json_object_object_add(o, "identity", lc_identity_to_json(&c->identity));
+	src = json_object_new_object();
+	for (int f = 0; src && f < _LC_ID_MAX; f++)
+		json_object_object_add(src, lc_id_field_name(f),
+				       json_string_or_null(c->identity.source[f]));
+	json_object_object_add(o, "identity_sources", src);
+	json_object_object_add(o, "plugins", lc_plugin_host_status(c->plugins));
+	json_object_object_add(o, "reloads", json_object_new_int64(c->reloads));
+	json_object_object_add(o, "last_reload", json_string_or_null(c->last_reload));
+	lc_control_call_reply(call, o);
+}
+
+static void cmd_show_config(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	json_object *o = lc_config_to_json(c->cfg, true, true);
+
+	if (!o) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	lc_control_call_reply(call, o);
+}
+
+/* Sets a runtime switch, persisted in runtime.conf, effective at once. */
+static void set_switch(struct lc_core *c, struct lc_control_call *call, const char *key,
+		       const char *what, bool on)
+{
+	json_object *o;
+	char msg[128];
+	int r;
+
+	if (lc_config_get_bool(c->cfg, key) == on) {
+		snprintf(msg, sizeof(msg), "%s was already %s.", what, on ? "enabled" : "disabled");
+	} else {
+		r = lc_config_set_runtime_bool(c->cfg, key, on);
+		if (r < 0) {
+			log_error_errno(r, "Failed to save %s=%s in runtime.conf: %m", key,
+					on ? "true" : "false");
+			lc_control_call_fail(
+				call, r, "failed to save the setting in %s/runtime.conf: %s",
+				lc_config_get_string(c->cfg, "state_dir"), strerror(-r));
+			return;
+		}
+		log_notice("%s %s by uid %u (pid %d).", what, on ? "enabled" : "disabled",
+			   (unsigned)lc_control_call_uid(call), (int)lc_control_call_pid(call));
+		snprintf(msg, sizeof(msg), "%s %s.", what, on ? "enabled" : "disabled");
+	}
+	o = json_object_new_object();
+	if (o) {
+		json_object_object_add(o, "message", json_object_new_string(msg));
+		json_object_object_add(o, key, json_object_new_boolean(on));
+	}
+	lc_control_call_reply(call, o);
+}
+
+static void cmd_enable_collection(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_data_collection", "Data collection", true);
+}
+
+static void cmd_disable_collection(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_data_collection", "Data collection", false);
+}
+
+static void cmd_enable_dev(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_dev_mode", "Developer mode", true);
+}
+
+static void cmd_disable_dev(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_dev_mode", "Developer mode", false);
+}
+
+static const struct lc_control_command core_commands[] = {
+	{ "status", false, cmd_status, "Show version, consent, identity and plugin states" },
+	{ "show-config", false, cmd_show_config,
+	  "Show the merged configuration and where each value came from" },
+	{ "enable-data-collection", true, cmd_enable_collection,
+	  "Give consent: start recording and uploading (persisted)" },
+	{ "disable-data-collection", true, cmd_disable_collection,
+	  "Withdraw consent: record and upload nothing (persisted)" },
+	{ "enable-dev-mode", true, cmd_enable_dev,
+	  "Developer mode: highest sampling, no rate limits (persisted)" },
+	{ "disable-dev-mode", true, cmd_disable_dev, "Leave developer mode (persisted)" },
+};
+
+/* Creates and starts the control server for cfg. */
+static int control_start(struct lc_core *c, const struct lc_config *cfg, struct lc_control **ret)
+{
+	struct lc_control_options opts = {
+		.path = lc_config_get_string(cfg, "control_socket"),
+	};
+	struct lc_control *ctl;
+	int r;
+
+	r = resolve_group(cfg, &opts.group);
+	if (r < 0)
+		return r;
+	r = lc_control_new(&c->loop, &opts, &ctl);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the control socket: %m");
+	r = lc_control_register(ctl, core_commands, ARRAY_SIZE(core_commands), c);
+	if (r >= 0)
+		r = lc_control_start(ctl);
+	if (r < 0) {
+		lc_control_close(ctl);
+		return log_error_errno(r, "Failed to listen on %s: %m", opts.path);
+	}
+	*ret = ctl;
+	return 0;
+}
+
+static void notify_status(struct lc_core *c)
+{
+	unsigned running = 0;
+
+	for (size_t i = 0; i < c->opts->n_plugins; i++)
+		if (lc_plugin_host_state(c->plugins, i) == LC_PLUGIN_RUNNING)
+			running++;
+	notifyf("STATUS=Running: data collection %s%s, %u of %zu plugins running",
+		lc_config_get_bool(c->cfg, "enable_data_collection") ? "on" : "off",
+		lc_config_get_bool(c->cfg, "enable_dev_mode") ? ", developer mode" : "", running,
+		c->opts->n_plugins);
+}
+
+static void set_last_reload(struct lc_core *c, const char *fmt, ...) _printf_(2, 3);
+static void set_last_reload(struct lc_core *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(c->last_reload);
+	va_start(ap, fmt);
+	if (vasprintf(&c->last_reload, fmt, ap) < 0)
+		c->last_reload = NULL;
+	va_end(ap);
+}
+
+/* Loads the configuration again; the running one stays unless the new one is entirely valid. */
+static void core_reload(struct lc_core *c)
+{
+	_cleanup_strv_free_ char **errors = NULL;
+	struct lc_identity id = {};
+	struct lc_config *cfg = NULL;
+	struct lc_control *ctl = NULL;
+	bool control_changed;
+	int r;
+
+	notifyf("RELOADING=1\nSTATUS=Reloading configuration");
+	c->reloads++;
+	log_info("Reloading configuration from %s.", lc_config_main_path(c->cfg));
+
+	r = lc_core_load_config(c, &cfg, &errors);
+	if (r < 0) {
+		for (char **e = errors; e && *e; e++)
+			log_error("%s", *e);
+		log_error("Configuration reload failed (%zu error%s); keeping the running "
+			  "configuration.",
+			  strv_length(errors), strv_length(errors) == 1 ? "" : "s");
+		set_last_reload(c, "failed: %s", errors && errors[0] ? errors[0] : strerror(-r));
+		goto done;
+	}
+	if (!streq(lc_config_get_string(cfg, "state_dir"),
+		   lc_config_get_string(c->cfg, "state_dir"))) {
+		log_error("state_dir changed from %s to %s: that needs a restart; keeping the "
+			  "running "
+			  "configuration.",
+			  lc_config_get_string(c->cfg, "state_dir"),
+			  lc_config_get_string(cfg, "state_dir"));
+		set_last_reload(c, "failed: state_dir changed; restart faultd to move it");
+		goto done;
+	}
+	r = resolve_identity(cfg, &id);
+	if (r < 0) {
+		set_last_reload(c, "failed: device identity could not be determined");
+		goto done;
+	}
+
+	control_changed = !streq(lc_config_get_string(cfg, "control_socket"),
+				 lc_config_get_string(c->cfg, "control_socket")) ||
+			  !streq(lc_config_get_string(cfg, "control_group"),
+				 lc_config_get_string(c->cfg, "control_group"));
+	if (control_changed) {
+		/* The old socket goes first: the new one may live at the same path. */
+		lc_control_close(c->control);
+		c->control = NULL;
+		r = control_start(c, cfg, &ctl);
+		if (r < 0) {
+			log_warning("Trying the previous control socket again.");
+			if (control_start(c, c->cfg, &c->control) < 0)
+				log_error("No control socket until the next successful reload.");
+			lc_identity_done(&id);
+			set_last_reload(c, "failed: control socket: %s", strerror(-r));
+			goto done;
+		}
+		c->control = ctl;
+	}
+
+	lc_plugin_host_stop(c->plugins);
+	lc_config_free(c->cfg);
+	c->cfg = TAKE_PTR(cfg);
+	lc_identity_done(&c->identity);
+	c->identity = id;
+	apply_logging(c->cfg);
+	lc_plugin_host_start(c->plugins, c->cfg);
+	set_last_reload(c, "ok");
+	log_info("Configuration reloaded.");
+done:
+	lc_config_free(cfg);
+	notifyf("READY=1");
+	notify_status(c);
+}
+
+static void core_stop(struct lc_core *c)
+{
+	if (c->stopping)
+		return;
+	c->stopping = true;
+	notifyf("STOPPING=1\nSTATUS=Stopping");
+	log_info("Stopping.");
+
+	/* Reverse of the start order in lc_core_run(). */
+	if (c->watchdog_on) {
+		uv_close((uv_handle_t *)&c->watchdog, NULL);
+		c->watchdog_on = false;
+	}
+	lc_plugin_host_stop(c->plugins);
+	lc_control_close(c->control);
+	c->control = NULL;
+	while (c->n_signals > 0)
+		uv_close((uv_handle_t *)&c->signals[--c->n_signals], NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct lc_core *c = h->data;
+
+	if (signum == SIGHUP) {
+		core_reload(c);
+		return;
+	}
+	log_info("Received %s.", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	core_stop(c);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	notifyf("WATCHDOG=1");
+}
+
+/* Starts WATCHDOG=1 pings at half the interval the service manager asked for, if it asked. */
+static int watchdog_start(struct lc_core *c)
+{
+#if HAVE_SYSTEMD
+	uint64_t usec = 0;
+	int r;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return 0;
+	r = uv_timer_init(&c->loop, &c->watchdog);
+	if (r < 0)
+		return r;
+	c->watchdog.data = c;
+	c->watchdog_on = true;
+	r = uv_timer_start(&c->watchdog, on_watchdog, 0, MAX(usec / 2000ULL, 1ULL));
+	if (r < 0)
+		return r;
+	log_debug("Watchdog: pinging every %llu ms.", (unsigned long long)MAX(usec / 2000, 1));
+#endif
+	return 0;
+}
+
+static int signals_start(struct lc_core *c)
+{
+	static const int signums[] = { SIGTERM, SIGINT, SIGHUP };
+
+	for (size_t i = 0; i < ARRAY_SIZE(signums); i++) {
+		uv_signal_t *h = &c->signals[c->n_signals];
+		int r = uv_signal_init(&c->loop, h);
+
+		if (r < 0)
+			return r;
+		h->data = c;
+		c->n_signals++;
+		r = uv_signal_start(h, on_signal, signums[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int start_components(struct lc_core *c)
+{
+	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
+	int r;
+
+	r = lc_mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create state_dir %s (%s): %m", state_dir,
+				       lc_config_origin(c->cfg, "state_dir"));
+	r = resolve_identity(c->cfg, &c->identity);
+	if (r < 0)
+		return r;
+
+	r = signals_start(c);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up signal handling: %m");
+
+	r = control_start(c, c->cfg, &c->control);
+	if (r < 0)
+		return r;
+
+	lc_plugin_host_start(c->plugins, c->cfg);
+
+	r = watchdog_start(c);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the watchdog timer: %m");
+	return 0;
+}
+
+int lc_core_run(struct lc_core *c, struct lc_config *cfg)
+{
+	int r, r_close;
+
+	c->cfg = cfg;
+	c->start_usec = now_usec();
+	apply_logging(c->cfg);
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	r = uv_loop_init(&c->loop);
+	if (r < 0) {
+		c->cfg = lc_config_free(c->cfg);
+		return log_error_errno(r, "Failed to create the event loop: %m");
+	}
+	r = lc_plugin_host_new(&c->loop, c->opts->plugins, c->opts->n_plugins, &c->plugins);
+	if (r < 0) {
+		log_oom();
+		goto out;
+	}
+
+	r = start_components(c);
+	if (r < 0) {
+		core_stop(c);
+	} else {
+		log_info("faultd " FAULTD_VERSION
+			 " started: data collection %s, control socket %s.",
+			 lc_config_get_bool(c->cfg, "enable_data_collection") ? "on" : "off",
+			 lc_config_get_string(c->cfg, "control_socket"));
+		notifyf("READY=1");
+		notify_status(c);
+	}
+	uv_run(&c->loop, UV_RUN_DEFAULT);
+out:
+	c->plugins = lc_plugin_host_free(c->plugins);
+	/* Let the close callbacks of everything stopped above run. */
+	uv_run(&c->loop, UV_RUN_DEFAULT);
+	r_close = uv_loop_close(&c->loop);
+	if (r_close < 0)
+		log_error_errno(r_close, "Event loop still had open handles at exit: %m");
+	lc_identity_done(&c->identity);
+	c->cfg = lc_config_free(c->cfg);
+	free(c->last_reload);
+	c->last_reload = NULL;
+	return r < 0 ? r : r_close;
+}

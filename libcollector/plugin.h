@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin API. A plugin is a const table of callbacks plus a configuration section; it asks the
+ * core for timers and descriptor watches and never sees the event loop. Everything it asked for
+ * is released by the core when the plugin stops, so shutdown only undoes what init itself built.
+ * A plugin whose init fails is disabled and reported; the others and the daemon keep running.
+ *
+ * Convention: a plugin's configuration section has a boolean key "enabled"; the host starts the
+ * plugin only when it is true. A plugin without a section is always started.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+
+struct lc_plugin;
+struct lc_timer;
+struct lc_watch;
+
+struct lc_plugin_ops {
+	const char *name;		       /* [a-z0-9_], also the configuration section */
+	const struct lc_cfg_section *config;   /* NULL when the plugin has no settings */
+	int (*init)(struct lc_plugin *p);      /* 0, or -errno after logging why */
+	void (*collect)(struct lc_plugin *p);  /* optional: add readings now (heartbeat closing) */
+	void (*shutdown)(struct lc_plugin *p); /* optional: free what init allocated */
+};
+
+/* The plugin's name, as in its ops table. */
+const char *lc_plugin_name(const struct lc_plugin *p);
+
+/* Private data of the plugin instance; NULL until set. */
+void *lc_plugin_get_data(const struct lc_plugin *p);
+void lc_plugin_set_data(struct lc_plugin *p, void *data);
+
+/* Configuration of the plugin's own section, by key within the section ("listen"). */
+bool lc_plugin_config_bool(const struct lc_plugin *p, const char *key);
+int64_t lc_plugin_config_int(const struct lc_plugin *p, const char *key);
+const char *lc_plugin_config_string(const struct lc_plugin *p, const char *key);
+const char *const *lc_plugin_config_strv(const struct lc_plugin *p, const char *key);
+
+/* The whole configuration, read-only, for core keys such as "sysroot" or "state_dir". */
+const struct lc_config *lc_plugin_config(const struct lc_plugin *p);
+
+/* Returns path resolved under the configured sysroot (new string, NULL on OOM). */
+char *lc_plugin_sysroot_path(const struct lc_plugin *p, const char *path);
+
+typedef void (*lc_timer_cb_t)(struct lc_plugin *p, void *userdata);
+
+/*
+ * Calls cb after first_ms, then every repeat_ms (0: once). The timer belongs to the plugin and
+ * is released when the plugin stops, or earlier with lc_timer_free(). Returns 0 or -errno.
+ */
+int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_ms,
+			lc_timer_cb_t cb, void *userdata, struct lc_timer **ret);
+
+/* Stops and releases a timer; accepts NULL and returns NULL. */
+struct lc_timer *lc_timer_free(struct lc_timer *t);
+
+enum {
+	LC_WATCH_READ = 1 << 0,
+	LC_WATCH_WRITE = 1 << 1,
+};
+
+/* events: LC_WATCH_READ/WRITE that fired; error: 0 or -errno reported by the loop. */
+typedef void (*lc_watch_cb_t)(struct lc_plugin *p, int fd, unsigned events, int error,
+			      void *userdata);
+
+/*
+ * Calls cb whenever fd is ready for events. The fd stays the plugin's (the core never closes
+ * it); the watch is released when the plugin stops or by lc_watch_free(), which must come before
+ * the plugin closes fd. Returns 0 or -errno.
+ */
+int lc_plugin_watch_fd(struct lc_plugin *p, int fd, unsigned events, lc_watch_cb_t cb,
+		       void *userdata, struct lc_watch **ret);
+
+/* Stops and releases a watch; accepts NULL and returns NULL. */
+struct lc_watch *lc_watch_free(struct lc_watch *w);
+
+/* The host: runs the compiled-in plugins. Used by the core, not by plugins. */
+
+struct lc_plugin_host;
+
+enum lc_plugin_state {
+	LC_PLUGIN_STOPPED,
+	LC_PLUGIN_DISABLED, /* "enabled": false in its section */
+	LC_PLUGIN_RUNNING,
+	LC_PLUGIN_FAILED, /* init returned an error */
+};
+
+/* Creates a host for plugins (array borrowed; must outlive the host). Returns 0 or -errno. */
+int lc_plugin_host_new(uv_loop_t *loop, const struct lc_plugin_ops *const *plugins, size_t n,
+		       struct lc_plugin_host **ret);
+
+/* Starts every enabled plugin in array order with cfg (borrowed until stop). Failures are logged
+ * and recorded; returns how many plugins are running. */
+unsigned lc_plugin_host_start(struct lc_plugin_host *h, const struct lc_config *cfg);
+
+/* Stops running plugins in reverse order, releasing their timers and watches. */
+void lc_plugin_host_stop(struct lc_plugin_host *h);
+
+/* Calls collect of every running plugin that has one. */
+void lc_plugin_host_collect(struct lc_plugin_host *h);
+
+/* State of the plugin at index i (in array order). */
+enum lc_plugin_state lc_plugin_host_state(const struct lc_plugin_host *h, size_t i);
+
+/* [{"name": ..., "state": "running"|"disabled"|"failed"|"stopped", "error": ...}] */
+json_object *lc_plugin_host_status(const struct lc_plugin_host *h);
+
+/* Stops the plugins if needed and frees the host once the loop has released its handles.
+ * Accepts NULL and returns NULL. */
+struct lc_plugin_host *lc_plugin_host_free(struct lc_plugin_host *h);
+
+/* Appends the configuration sections of plugins to a copy of core (n_core entries): the array
+ * lc_config_load() needs. Returns 0 with *ret (owned, free()) and *ret_n, or -ENOMEM. */
+int lc_plugin_config_sections(const struct lc_cfg_section *core, size_t n_core,
+			      const struct lc_plugin_ops *const *plugins, size_t n,
+			      struct lc_cfg_section **ret, size_t *ret_n);

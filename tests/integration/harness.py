@@ -1,0 +1,202 @@
+# SPDX-License-Identifier: MIT
+"""Runs the real faultd and faultctl binaries for integration tests.
+
+Each Daemon gets its own temporary directory holding its configuration, state directory and
+control socket. Binaries come from the environment set by meson (FAULTD, FAULTCTL); when they are
+built with sanitizers, any sanitizer report on faultd's stderr fails the test that stops it.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+FAULTD = os.environ.get("FAULTD", "faultd")
+FAULTCTL = os.environ.get("FAULTCTL", "faultctl")
+SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+HAVE_SYSTEMD = os.environ.get("HAVE_SYSTEMD") == "1"
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+# A fake system tree, so identity fallbacks never depend on the machine running the tests.
+FAKE_OS_RELEASE = 'ID=testos\nVERSION_ID="1.2.3"\nPRETTY_NAME="Test OS"\n'
+FAKE_MACHINE_ID = "0123456789abcdef0123456789abcdef\n"
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Daemon:
+    def __init__(self, config=None, dropins=None, env=None):
+        self.dir = tempfile.mkdtemp(prefix="faultd-it-")
+        # World-searchable, so an unprivileged client can reach the socket inside.
+        os.chmod(self.dir, 0o755)
+        self.sysroot = os.path.join(self.dir, "root")
+        os.makedirs(os.path.join(self.sysroot, "etc"))
+        with open(os.path.join(self.sysroot, "etc", "os-release"), "w") as f:
+            f.write(FAKE_OS_RELEASE)
+        with open(os.path.join(self.sysroot, "etc", "machine-id"), "w") as f:
+            f.write(FAKE_MACHINE_ID)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.socket = os.path.join(self.dir, "faultd.sock")
+        self.config_path = os.path.join(self.dir, "faultd.conf")
+        self.config = {
+            "state_dir": self.state_dir,
+            "control_socket": self.socket,
+            "sysroot": self.sysroot,
+            "log_target": "stderr",
+            "log_level": "debug",
+        }
+        if config:
+            self.config.update(config)
+        self.write_config()
+        for name, text in (dropins or {}).items():
+            self.write_dropin(name, text)
+        self.env = dict(os.environ)
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+
+    def write_config(self, text=None):
+        with open(self.config_path, "w") as f:
+            f.write(text if text is not None else json.dumps(self.config, indent=2))
+
+    def write_dropin(self, name, text):
+        d = self.config_path + ".d"
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+
+    def start(self, wait=True):
+        self.stderr_file = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(
+            [FAULTD, "--config", self.config_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr_file,
+            env=self.env)
+        if wait:
+            wait_for(self._answers, what=f"faultd to answer on {self.socket}\n{self.log()}")
+        return self
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"faultd exited with {self.proc.returncode}:\n{self.log()}")
+        return self.ctl("status").returncode == 0
+
+    def log(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def stop(self, timeout=15):
+        """SIGTERM, wait, and return the exit code; sanitizer reports fail."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"faultd did not stop within {timeout}s:\n{self.log()}")
+        self.stderr_file.close()
+        self.proc = None
+        log = self.log()
+        for marker in SANITIZER_MARKERS:
+            if marker in log:
+                raise AssertionError(f"sanitizer report from faultd:\n{log}")
+        return code
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.stderr_file.close()
+        self.proc = None
+
+    def ctl(self, *args, json_output=False, as_user=None, timeout=20):
+        cmd = [FAULTCTL, "--socket", self.socket]
+        if json_output:
+            cmd.append("--json")
+        cmd += list(args)
+        if as_user is not None:
+            uid, gid, groups = as_user
+            cmd = ["setpriv", f"--reuid={uid}", f"--regid={gid}",
+                   "--groups=" + ",".join(str(g) for g in groups) if groups else "--clear-groups",
+                   "--"] + cmd
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
+
+    def status(self):
+        r = self.ctl("status", json_output=True)
+        if r.returncode != 0:
+            raise AssertionError(f"faultctl status failed ({r.returncode}): {r.stderr}")
+        return json.loads(r.stdout)["data"]
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def raw_request(path, payload, timeout=10.0, shutdown_write=False):
+    """Sends raw bytes on the control socket and returns the reply bytes (until EOF)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        if payload:
+            try:
+                s.sendall(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        if shutdown_write:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+class DaemonTestCase(unittest.TestCase):
+    """Tears down every daemon a test started, and fails it on a dirty exit."""
+
+    def setUp(self):
+        self.daemons = []
+
+    def daemon(self, **kwargs):
+        d = Daemon(**kwargs)
+        self.daemons.append(d)
+        return d
+
+    def tearDown(self):
+        for d in self.daemons:
+            try:
+                if d.proc is not None:
+                    code = d.stop()
+                    self.assertEqual(code, 0, f"faultd exit status {code}:\n{d.log()}")
+            finally:
+                d.cleanup()

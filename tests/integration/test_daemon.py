@@ -1,0 +1,393 @@
+# SPDX-License-Identifier: MIT
+"""The real faultd driven by the real faultctl: status, consent, reload, signals, bad clients."""
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (FAULTCTL, FAULTD, HAVE_SYSTEMD, SOURCE_ROOT, DaemonTestCase,  # noqa: E402
+                     raw_request, wait_for)
+
+NOBODY = (65534, 65534, [])
+
+
+class StatusTest(DaemonTestCase):
+    def test_status_answers_in_milliseconds_and_json_is_valid(self):
+        d = self.daemon().start()
+        times = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            r = d.ctl("status", json_output=True)
+            times.append((time.monotonic() - t0) * 1000)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            reply = json.loads(r.stdout)
+        print(f"\nfaultctl status round trip: median {statistics.median(times):.1f} ms, "
+              f"max {max(times):.1f} ms (20 runs, process start included)", file=sys.stderr)
+        self.assertTrue(reply["ok"])
+        data = reply["data"]
+        self.assertEqual(data["version"], "0.1.0")
+        self.assertEqual(data["pid"], d.proc.pid)
+        self.assertFalse(data["data_collection"])
+        self.assertFalse(data["developer_mode"])
+        self.assertEqual(data["identity"], {
+            "device_serial": "0123456789abcdef0123456789abcdef",
+            "hardware_version": data["identity"]["hardware_version"],
+            "software_type": "testos",
+            "software_version": "1.2.3",
+        })
+        self.assertEqual(data["identity_sources"]["device_serial"], "/etc/machine-id")
+        self.assertIsInstance(data["plugins"], list)
+        # Well within "milliseconds": the median includes starting faultctl itself.
+        self.assertLess(statistics.median(times), 500)
+
+    def test_human_status(self):
+        d = self.daemon(config={"device": {"serial": "gw-0042"}}).start()
+        r = d.ctl("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("gw-0042", r.stdout)
+        self.assertIn("data_collection: no", r.stdout)
+
+    def test_show_config_redacts_the_project_key(self):
+        d = self.daemon(config={"project_key": "s3cr3t-key"}).start()
+        r = d.ctl("show-config", json_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("s3cr3t-key", r.stdout)
+        data = json.loads(r.stdout)["data"]
+        self.assertEqual(data["state_dir"]["value"], d.state_dir)
+        self.assertTrue(data["state_dir"]["origin"].startswith(d.config_path + ":"))
+        self.assertEqual(data["upload_interval_seconds"]["origin"], "default")
+
+    def test_unknown_command(self):
+        d = self.daemon().start()
+        r = d.ctl("frobnicate")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("frobnicate", r.stderr)
+
+
+class ConsentTest(DaemonTestCase):
+    def test_consent_survives_restart(self):
+        d = self.daemon().start()
+        self.assertFalse(d.status()["data_collection"])
+        r = d.ctl("enable-data-collection")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("enabled", r.stdout)
+        self.assertTrue(d.status()["data_collection"])
+        with open(os.path.join(d.state_dir, "runtime.conf")) as f:
+            self.assertIn('"enable_data_collection": true', f.read())
+
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        self.assertTrue(d.status()["data_collection"])
+        origin = json.loads(d.ctl("show-config", json_output=True).stdout)["data"]
+        self.assertIn("runtime.conf", origin["enable_data_collection"]["origin"])
+
+        self.assertEqual(d.ctl("disable-data-collection").returncode, 0)
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        self.assertFalse(d.status()["data_collection"])
+
+    def test_runtime_overrides_etc(self):
+        d = self.daemon(config={"enable_data_collection": True}).start()
+        self.assertTrue(d.status()["data_collection"])
+        self.assertEqual(d.ctl("disable-data-collection").returncode, 0)
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        self.assertFalse(d.status()["data_collection"])
+
+    def test_dev_mode(self):
+        d = self.daemon().start()
+        r = d.ctl("enable-dev-mode")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(d.status()["developer_mode"])
+        r = d.ctl("enable-dev-mode")
+        self.assertIn("already", r.stdout)
+        self.assertEqual(d.ctl("disable-dev-mode").returncode, 0)
+        self.assertFalse(d.status()["developer_mode"])
+
+    def test_unwritable_state_dir_reports_error(self):
+        d = self.daemon().start()
+        # Root ignores permissions: a directory in runtime.conf's place makes the rename fail.
+        os.mkdir(os.path.join(d.state_dir, "runtime.conf"))
+        r = d.ctl("enable-data-collection")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("runtime.conf", r.stderr)
+        self.assertFalse(d.status()["data_collection"])
+
+
+class PrivilegeTest(DaemonTestCase):
+    def test_unprivileged_user_may_read_but_not_change(self):
+        d = self.daemon().start()
+        r = d.ctl("status", as_user=NOBODY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for cmd in ("enable-data-collection", "enable-dev-mode", "disable-data-collection"):
+            r = d.ctl(cmd, as_user=NOBODY)
+            self.assertEqual(r.returncode, 1, f"{cmd}: {r.stdout} {r.stderr}")
+            self.assertIn("permission denied", r.stderr)
+        status = d.status()
+        self.assertFalse(status["data_collection"])
+        self.assertFalse(status["developer_mode"])
+        self.assertIn("uid 65534", d.log())
+
+    def test_control_group_member_may_change(self):
+        users_gid = 100  # "users", present on every Debian system
+        d = self.daemon(config={"control_group": "users"}).start()
+        r = d.ctl("enable-dev-mode", as_user=(65534, 65534, [users_gid]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(d.status()["developer_mode"])
+        r = d.ctl("disable-dev-mode", as_user=NOBODY)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("users", r.stderr)
+
+    def test_unknown_control_group_is_a_startup_error(self):
+        d = self.daemon(config={"control_group": "no-such-group-xyz"})
+        d.start(wait=False)
+        code = d.proc.wait(timeout=10)
+        d.stop()
+        self.assertEqual(code, 1)
+        self.assertIn("no-such-group-xyz", d.log())
+
+
+class ReloadTest(DaemonTestCase):
+    def test_sighup_applies_new_configuration(self):
+        d = self.daemon(config={"device": {"serial": "before"}}).start()
+        self.assertEqual(d.status()["identity"]["device_serial"], "before")
+        d.config["device"] = {"serial": "after"}
+        d.write_config()
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: d.status()["identity"]["device_serial"] == "after", what="reload")
+        status = d.status()
+        self.assertEqual(status["reloads"], 1)
+        self.assertEqual(status["last_reload"], "ok")
+
+    def test_sighup_with_invalid_configuration_keeps_running_one(self):
+        d = self.daemon(config={"device": {"serial": "good"}}).start()
+        d.write_config('{"device": {"serial": "bad serial!"}, "upload_interval_seconds": "x"}')
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: d.status()["reloads"] == 1, what="reload attempt")
+        status = d.status()
+        self.assertEqual(status["identity"]["device_serial"], "good")
+        self.assertTrue(status["last_reload"].startswith("failed: "), status["last_reload"])
+        log = d.log()
+        self.assertIn("upload_interval_seconds", log)
+        self.assertIn("keeping the running configuration", log)
+        # The old control socket still works, and the daemon still stops cleanly.
+        self.assertEqual(d.ctl("enable-dev-mode").returncode, 0)
+
+    def test_sighup_moves_control_socket(self):
+        d = self.daemon().start()
+        old = d.socket
+        d.socket = os.path.join(d.dir, "moved.sock")
+        d.config["control_socket"] = d.socket
+        d.write_config()
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: os.path.exists(d.socket), what="new socket")
+        self.assertEqual(d.status()["last_reload"], "ok")
+        self.assertFalse(os.path.exists(old))
+
+    def test_dropin_applies(self):
+        d = self.daemon(dropins={"50-serial.conf": '{"device": {"serial": "from-dropin"}}'})
+        d.start()
+        self.assertEqual(d.status()["identity"]["device_serial"], "from-dropin")
+
+
+class BadClientTest(DaemonTestCase):
+    def test_garbage_gets_error_reply(self):
+        d = self.daemon().start()
+        reply = json.loads(raw_request(d.socket, b"this is not json\n"))
+        self.assertFalse(reply["ok"])
+        self.assertEqual(reply["errno"], "EINVAL")
+        reply = json.loads(raw_request(d.socket, b'{"command": 42}\n'))
+        self.assertFalse(reply["ok"])
+        reply = json.loads(raw_request(d.socket, b'{"command": "status"}', shutdown_write=True))
+        self.assertTrue(reply["ok"])
+
+    def test_overlong_request_is_refused(self):
+        d = self.daemon().start()
+        reply = raw_request(d.socket, b"{" + b" " * (200 * 1024))
+        if reply:
+            self.assertEqual(json.loads(reply)["errno"], "E2BIG")
+        self.assertEqual(d.ctl("status").returncode, 0)
+
+    def test_silent_and_vanishing_clients_do_not_block_others(self):
+        d = self.daemon().start()
+        silent = []
+        for _ in range(10):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(d.socket)
+            silent.append(s)
+        # Half a request, then gone.
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.socket)
+        s.sendall(b'{"command": "sta')
+        s.close()
+        t0 = time.monotonic()
+        for _ in range(5):
+            self.assertEqual(d.ctl("status").returncode, 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        # A silent client is answered with a timeout and dropped.
+        silent[0].settimeout(15)
+        data = silent[0].recv(4096)
+        if data:
+            self.assertEqual(json.loads(data)["errno"], "ETIMEDOUT")
+        for s in silent:
+            s.close()
+
+    def test_many_concurrent_clients(self):
+        d = self.daemon().start()
+        results = []
+
+        def one():
+            results.append(raw_request(d.socket, b'{"command": "status"}\n'))
+
+        threads = [threading.Thread(target=one) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ok = sum(1 for r in results if r and json.loads(r)["ok"])
+        self.assertEqual(ok, 50)
+
+
+class LifecycleTest(DaemonTestCase):
+    def test_sigterm_and_sigint_stop_cleanly(self):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            d = self.daemon().start()
+            d.signal(signum)
+            self.assertEqual(d.proc.wait(timeout=10), 0, d.log())
+            self.assertEqual(d.stop(), 0)
+            self.assertFalse(os.path.exists(d.socket))
+            self.assertIn("Stopping", d.log())
+
+    def test_second_instance_refuses_the_live_socket(self):
+        d = self.daemon().start()
+        r = subprocess.run([FAULTD, "--config", d.config_path], capture_output=True, text=True,
+                           timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(d.socket, r.stderr)
+        self.assertEqual(d.ctl("status").returncode, 0)
+
+    def test_restart_after_kill_replaces_stale_socket(self):
+        d = self.daemon().start()
+        d.kill()
+        self.assertTrue(os.path.exists(d.socket))
+        d.start()
+        self.assertEqual(d.ctl("status").returncode, 0)
+
+    def test_faultctl_without_daemon(self):
+        r = subprocess.run([FAULTCTL, "--socket", "/nonexistent/faultd.sock", "status"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("/nonexistent/faultd.sock", r.stderr)
+
+    @unittest.skipUnless(HAVE_SYSTEMD, "built without systemd")
+    def test_service_manager_notifications(self):
+        notify_path = None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            d = self.daemon()
+            notify_path = os.path.join(d.dir, "notify.sock")
+            sock.bind(notify_path)
+            sock.settimeout(10)
+            d.env["NOTIFY_SOCKET"] = notify_path
+            d.env["WATCHDOG_USEC"] = "200000"
+            d.start()
+            messages = []
+
+            def until(text):
+                while not any(text in m for m in messages):
+                    messages.append(sock.recv(4096).decode())
+                return True
+
+            until("READY=1")
+            self.assertTrue(any("STATUS=Running" in m for m in messages), messages)
+            until("WATCHDOG=1")
+            t0 = time.monotonic()
+            count = sum(m.count("WATCHDOG=1") for m in messages)
+            while sum(m.count("WATCHDOG=1") for m in messages) < count + 3:
+                messages.append(sock.recv(4096).decode())
+            # Pings at half the 200 ms interval: three take about 300 ms.
+            self.assertLess(time.monotonic() - t0, 2.0)
+            d.signal(signal.SIGHUP)
+            until("RELOADING=1")
+            d.signal(signal.SIGTERM)
+            until("STOPPING=1")
+        finally:
+            sock.close()
+
+
+class CommandLineTest(DaemonTestCase):
+    def run_faultd(self, *args):
+        return subprocess.run([FAULTD] + list(args), capture_output=True, text=True, timeout=20)
+
+    def test_check_config_lists_every_mistake(self):
+        d = self.daemon()
+        d.write_config('{\n'
+                       '  "upload_interval_seconds": "abc",\n'
+                       '  "heartbeat_intervl_seconds": 60,\n'
+                       '  "device": {\n'
+                       '    "serial": "has space"\n'
+                       '  }\n'
+                       '}\n')
+        r = self.run_faultd("--config", d.config_path, "--check-config")
+        self.assertEqual(r.returncode, 1)
+        errors = [l for l in r.stderr.splitlines() if l.startswith(d.config_path + ":")]
+        self.assertEqual(len(errors), 3, r.stderr)
+        self.assertIn(f"{d.config_path}:2: upload_interval_seconds:", errors[0])
+        self.assertIn('"abc"', errors[0])
+        self.assertIn(f"{d.config_path}:3:", errors[1])
+        self.assertIn("heartbeat_interval_seconds", errors[1])
+        self.assertIn(f"{d.config_path}:5: device.serial:", errors[2])
+
+    def test_check_config_valid(self):
+        d = self.daemon()
+        r = self.run_faultd("--config", d.config_path, "--check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("valid", r.stdout)
+
+    def test_missing_config_given_explicitly(self):
+        r = self.run_faultd("--config", "/nonexistent/faultd.conf", "--check-config")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/faultd.conf", r.stderr)
+
+    def test_print_config_shows_origins(self):
+        d = self.daemon(dropins={"10-a.conf": '{"upload_interval_seconds": 60}'})
+        r = self.run_faultd("--config", d.config_path, "--print-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        line = next(l for l in r.stdout.splitlines() if '"upload_interval_seconds"' in l)
+        self.assertIn("60", line)
+        self.assertIn("10-a.conf:1", line)
+        line = next(l for l in r.stdout.splitlines() if '"heartbeat_interval_seconds"' in l)
+        self.assertIn("default", line)
+
+    def test_documented_config_matches_schema(self):
+        r = self.run_faultd("--print-default-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(SOURCE_ROOT, "config", "faultd.conf")) as f:
+            self.assertEqual(f.read(), r.stdout,
+                             "config/faultd.conf is stale: regenerate it with "
+                             "`faultd --print-default-config > config/faultd.conf`")
+
+    def test_help_version_usage(self):
+        r = self.run_faultd("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--check-config", r.stdout)
+        self.assertEqual(self.run_faultd("--version").stdout.strip().split()[:2],
+                         ["faultd", "0.1.0"])
+        self.assertEqual(self.run_faultd("--bogus").returncode, 2)
+        self.assertEqual(self.run_faultd("extra").returncode, 2)
+        r = subprocess.run([FAULTCTL, "--help"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("enable-data-collection", r.stdout)
+        r = subprocess.run([FAULTCTL], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for identity.c: validation, device-info parsing, and resolution against a fake sysroot. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "identity.h"
+#include "log.h"
+#include "macro.h"
+
+#define SERIAL_WHY "expected 1-128 characters of A-Z a-z 0-9 _ -"
+#define TYPE_WHY   "expected 1-128 characters of A-Z a-z 0-9 _ . : -"
+#define MACHINE_ID "0123456789abcdef0123456789abcdef"
+#define NO_SERIAL                                                                             \
+	"no device_serial: set device.serial in the configuration or provide DEVICE_ID from " \
+	"device.info_command"
+#define NO_SW_TYPE                                                                    \
+	"no software_type: set device.software_type in the configuration or provide " \
+	"SOFTWARE_TYPE from device.info_command"
+#define NO_SW_VERSION                                                                       \
+	"no software_version: set device.software_version in the configuration or provide " \
+	"SOFTWARE_VERSION from device.info_command"
+
+/* ---- helpers ---- */
+
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = 0;
+	return s;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup_root(void **state)
+{
+	char *dir = strdup("/tmp/test-identity-XXXXXX");
+
+	if (!dir || !mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int teardown_root(void **state)
+{
+	char *dir = *state;
+	int r = nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	free(dir);
+	return r;
+}
+
+/* Writes len bytes to root/rel, creating directories. */
+static void put(const char *root, const char *rel, const char *data, size_t len)
+{
+	_cleanup_free_ char *path = lc_path_prefix(root, rel);
+	char *slash;
+	FILE *f;
+
+	assert_non_null(path);
+	slash = strrchr(path, '/');
+	*slash = 0;
+	assert_int_equal(lc_mkdir_p(path, 0755), 0);
+	*slash = '/';
+	f = fopen(path, "we");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void put_str(const char *root, const char *rel, const char *text)
+{
+	put(root, rel, text, strlen(text));
+}
+
+static bool exists(const char *root, const char *rel)
+{
+	_cleanup_free_ char *path = lc_path_prefix(root, rel);
+
+	return access(path, F_OK) == 0;
+}
+
+static void del(const char *root, const char *rel)
+{
+	_cleanup_free_ char *path = lc_path_prefix(root, rel);
+
+	assert_int_equal(unlink(path), 0);
+}
+
+static void mkdir_at(const char *root, const char *rel)
+{
+	_cleanup_free_ char *path = lc_path_prefix(root, rel);
+
+	assert_int_equal(lc_mkdir_p(path, 0755), 0);
+}
+
+static void assert_no_children(void)
+{
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+static size_t count(char **l)
+{
+	size_t n = 0;
+
+	while (l && l[n])
+		n++;
+	return n;
+}
+
+static void assert_field(const struct lc_identity *id, enum lc_id_field f, const char *value,
+			 const char *source)
+{
+	assert_string_equal(id->value[f], value);
+	assert_string_equal(id->source[f], source);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- validation ---- */
+
+static void test_field_names(void **state)
+{
+	assert_string_equal(lc_id_field_name(LC_ID_DEVICE_SERIAL), "device_serial");
+	assert_string_equal(lc_id_field_name(LC_ID_HARDWARE_VERSION), "hardware_version");
+	assert_string_equal(lc_id_field_name(LC_ID_SOFTWARE_TYPE), "software_type");
+	assert_string_equal(lc_id_field_name(LC_ID_SOFTWARE_VERSION), "software_version");
+	assert_null(lc_id_field_name(_LC_ID_MAX));
+}
+
+static void test_check_tables(void **state)
+{
+	_cleanup_free_ char *len128 = repeat('a', 128), *len129 = repeat('a', 129);
+	static const struct {
+		const char *value;
+		bool ok[_LC_ID_MAX]; /* serial, hardware, type, version */
+	} table[] = {
+		{ "abc", { true, true, true, true } },
+		{ "A-Z_a-z-0-9", { true, true, true, true } },
+		{ "1.2.3", { false, true, true, true } },
+		{ "evt:2", { false, true, true, true } },
+		{ "1.0 (rc1)/beta", { false, false, false, true } },
+		{ "a b", { false, false, false, true } },
+		{ " ", { false, false, false, true } },
+		{ "", { false, false, false, false } },
+		{ "caf\xc3\xa9", { false, false, false, false } },  /* UTF-8 é */
+		{ "\xe2\x80\x8b", { false, false, false, false } }, /* zero-width space */
+		{ "a\tb", { false, false, false, false } },
+		{ "a\nb", { false, false, false, false } },
+		{ "a\"b", { false, false, false, false } },
+		{ "a+b", { false, false, false, false } },
+		{ "a,b", { false, false, false, false } },
+		{ "a@b", { false, false, false, false } },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		for (int f = 0; f < _LC_ID_MAX; f++) {
+			const char *why = NULL;
+			int r = lc_id_check((enum lc_id_field)f, table[i].value, &why);
+
+			if (r != (table[i].ok[f] ? 0 : -EINVAL))
+				fail_msg("lc_id_check(%s, \"%s\") = %d", lc_id_field_name(f),
+					 table[i].value, r);
+			if (r < 0)
+				assert_non_null(why);
+		}
+
+	for (int f = 0; f < _LC_ID_MAX; f++) {
+		const char *why = NULL;
+
+		assert_int_equal(lc_id_check((enum lc_id_field)f, len128, &why), 0);
+		assert_int_equal(lc_id_check((enum lc_id_field)f, len129, &why), -EINVAL);
+		assert_int_equal(lc_id_check((enum lc_id_field)f, NULL, &why), -EINVAL);
+	}
+
+	const char *why = NULL;
+	assert_int_equal(lc_id_check(LC_ID_DEVICE_SERIAL, "my device", &why), -EINVAL);
+	assert_string_equal(why, SERIAL_WHY);
+	assert_int_equal(lc_id_check(LC_ID_SOFTWARE_TYPE, "a b", &why), -EINVAL);
+	assert_string_equal(why, TYPE_WHY);
+	assert_int_equal(lc_id_check(_LC_ID_MAX, "abc", &why), -EINVAL);
+}
+
+static void test_schema_checks_accept_unset(void **state)
+{
+	_cleanup_free_ char *len129 = repeat('x', 129);
+	const char *why = NULL;
+
+	assert_int_equal(lc_id_check_serial("", &why), 0);
+	assert_int_equal(lc_id_check_serial(NULL, &why), 0);
+	assert_int_equal(lc_id_check_type("", &why), 0);
+	assert_int_equal(lc_id_check_version("", &why), 0);
+
+	assert_int_equal(lc_id_check_serial("gw-0001", &why), 0);
+	assert_int_equal(lc_id_check_serial("gw.0001", &why), -EINVAL);
+	assert_string_equal(why, SERIAL_WHY);
+	assert_int_equal(lc_id_check_type("evt:2.1", &why), 0);
+	assert_int_equal(lc_id_check_type("evt 2", &why), -EINVAL);
+	assert_int_equal(lc_id_check_version("1.0 (build 7)", &why), 0);
+	assert_int_equal(lc_id_check_version(len129, &why), -EINVAL);
+}
+
+/* ---- device-info output ---- */
+
+static void free_values(char *v[_LC_ID_MAX])
+{
+	for (int f = 0; f < _LC_ID_MAX; f++)
+		free(v[f]);
+}
+
+static void test_parse_info_basic(void **state)
+{
+	const char text[] = "# device info\n"
+			    "\n"
+			    "DEVICE_ID=\"gw-0001\"\r\n"
+			    "  HARDWARE_VERSION='evt:2'   \r\n"
+			    "SOFTWARE_TYPE=main\n"
+			    "SOFTWARE_VERSION=1.2.3 (build 7)  \n"
+			    "   # indented comment";
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "gw-0001");
+	assert_string_equal(v[LC_ID_HARDWARE_VERSION], "evt:2");
+	assert_string_equal(v[LC_ID_SOFTWARE_TYPE], "main");
+	assert_string_equal(v[LC_ID_SOFTWARE_VERSION], "1.2.3 (build 7)");
+	assert_null(warnings);
+	free_values(v);
+}
+
+static void test_parse_info_quoting(void **state)
+{
+	const char text[] = "SOFTWARE_VERSION=\"1.0 \\(x\\)\"-'(rc 1)'\n" /* concatenated */
+			    "DEVICE_ID=gw\\-7\n";			  /* escaped unquoted */
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	/* Inside "...", a backslash before '(' is kept, so the value is invalid. */
+	assert_null(v[LC_ID_SOFTWARE_VERSION]);
+	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "gw-7");
+	assert_int_equal(count(warnings), 1);
+	assert_string_equal(warnings[0],
+			    "line 1: invalid SOFTWARE_VERSION value \"1.0 \\\\(x\\\\)-(rc "
+			    "1)\": expected 1-128 characters of A-Z a-z 0-9 _ . : - "
+			    "( ) / and space");
+	free_values(v);
+
+	const char text2[] = "SOFTWARE_VERSION=\"1.0 (x)\"-'(rc 1)'\n";
+	char *w[_LC_ID_MAX] = { NULL };
+	assert_int_equal(lc_identity_parse_info(text2, sizeof(text2) - 1, w, NULL), 0);
+	assert_string_equal(w[LC_ID_SOFTWARE_VERSION], "1.0 (x)-(rc 1)");
+	free_values(w);
+}
+
+static void test_parse_info_warnings(void **state)
+{
+	const char text[] = "DEVICE_ID=my device\n"
+			    "garbage without equals\n"
+			    "FOO=bar\n"
+			    "HARDWARE_VERSION=\"unterminated\n"
+			    "=value\n"
+			    "SOFTWARE_TYPE=ok\n";
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	assert_null(v[LC_ID_DEVICE_SERIAL]);
+	assert_null(v[LC_ID_HARDWARE_VERSION]);
+	assert_string_equal(v[LC_ID_SOFTWARE_TYPE], "ok");
+	assert_null(v[LC_ID_SOFTWARE_VERSION]);
+
+	assert_int_equal(count(warnings), 5);
+	assert_string_equal(warnings[0],
+			    "line 1: invalid DEVICE_ID value \"my device\": " SERIAL_WHY);
+	assert_string_equal(warnings[1],
+			    "line 2: expected KEY=VALUE, got \"garbage without equals\", ignoring");
+	assert_string_equal(warnings[2], "line 3: unknown key \"FOO\", ignoring");
+	assert_string_equal(warnings[3],
+			    "line 4: invalid HARDWARE_VERSION value "
+			    "\"HARDWARE_VERSION=\\\"unterminated\": unterminated double "
+			    "quote");
+	assert_string_equal(warnings[4], "line 5: expected KEY=VALUE, got \"=value\", ignoring");
+	free_values(v);
+}
+
+static void test_parse_info_duplicates_last_wins(void **state)
+{
+	const char text[] = "DEVICE_ID=first\n"
+			    "DEVICE_ID=second\n"
+			    "SOFTWARE_TYPE=good\n"
+			    "SOFTWARE_TYPE=bad value\n";
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "second");
+	/* The last line decides, even when it is invalid: the earlier value is not kept. */
+	assert_null(v[LC_ID_SOFTWARE_TYPE]);
+	assert_int_equal(count(warnings), 3);
+	assert_string_equal(warnings[0],
+			    "line 2: DEVICE_ID given again, replacing the value from line 1");
+	assert_string_equal(warnings[1],
+			    "line 4: SOFTWARE_TYPE given again, replacing the value from line 3");
+	assert_string_equal(warnings[2],
+			    "line 4: invalid SOFTWARE_TYPE value \"bad value\": " TYPE_WHY);
+	free_values(v);
+}
+
+static void test_parse_info_untouched_and_appended(void **state)
+{
+	const char text[] = "DEVICE_ID=new\nBAR=1\nSOFTWARE_TYPE=\n";
+	char *v[_LC_ID_MAX] = { NULL };
+	char **warnings = calloc(2, sizeof(char *));
+
+	assert_non_null(warnings);
+	warnings[0] = strdup("earlier");
+	v[LC_ID_DEVICE_SERIAL] = strdup("old");
+	v[LC_ID_SOFTWARE_TYPE] = strdup("keep");
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "new");
+	assert_string_equal(v[LC_ID_SOFTWARE_TYPE], "keep");
+	assert_null(v[LC_ID_HARDWARE_VERSION]);
+	assert_int_equal(count(warnings), 3);
+	assert_string_equal(warnings[0], "earlier");
+	assert_string_equal(warnings[1], "line 2: unknown key \"BAR\", ignoring");
+	/* An empty value is no value: whatever was there stays. */
+	assert_string_equal(warnings[2], "line 3: SOFTWARE_TYPE is empty, ignoring");
+	strv_free(warnings);
+	free_values(v);
+}
+
+static void test_parse_info_hostile(void **state)
+{
+	const char text[] = "DEVICE_ID=a\0b\n"
+			    "\xff\xfe=1\n"
+			    "SOFTWARE_TYPE=\x1b[31mred\n";
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+	_cleanup_free_ char *big = repeat('k', 300);
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	for (int f = 0; f < _LC_ID_MAX; f++)
+		assert_null(v[f]);
+	assert_int_equal(count(warnings), 3);
+	assert_string_equal(warnings[0],
+			    "line 1: contains a NUL byte, got \"DEVICE_ID=a\\x00b\", ignoring");
+	assert_string_equal(warnings[1],
+			    "line 2: expected KEY=VALUE, got \"\\xff\\xfe=1\", ignoring");
+	assert_string_equal(warnings[2],
+			    "line 3: invalid SOFTWARE_TYPE value \"\\x1b[31mred\": " TYPE_WHY);
+
+	/* Untrusted text quoted in a warning is cut short. */
+	strv_free(TAKE_PTR(warnings));
+	assert_int_equal(lc_identity_parse_info(big, strlen(big), v, &warnings), 0);
+	assert_int_equal(count(warnings), 1);
+	assert_true(strlen(warnings[0]) < 200);
+	assert_non_null(strstr(warnings[0], "...\", ignoring"));
+
+	/* Empty input is no values and no warnings. */
+	strv_free(TAKE_PTR(warnings));
+	assert_int_equal(lc_identity_parse_info("", 0, v, &warnings), 0);
+	assert_null(warnings);
+}
+
+/* ---- resolution ---- */
+
+static void put_full_root(const char *root)
+{
+	put_str(root, "/etc/machine-id", MACHINE_ID "\n");
+	put(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B Rev 1.4\0", 31);
+	put_str(root, "/etc/os-release",
+		"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+		"NAME=\"Debian GNU/Linux\"\n"
+		"VERSION_ID=\"12\"\n"
+		"ID=debian\n");
+}
+
+static void test_resolve_fallbacks(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	char **errors = NULL;
+
+	put_full_root(root);
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, MACHINE_ID, "/etc/machine-id");
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "Raspberry_Pi_4_Model_B_Rev_1.4",
+		     "/proc/device-tree/model");
+	assert_field(&id, LC_ID_SOFTWARE_TYPE, "debian", "/etc/os-release");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "12", "/etc/os-release");
+	lc_identity_done(&id);
+	for (int f = 0; f < _LC_ID_MAX; f++)
+		assert_null(id.value[f]);
+	lc_identity_done(&id); /* a zeroed identity is fine */
+}
+
+static void test_resolve_sanitizes_guesses(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	_cleanup_free_ char *long_name = repeat('p', 200);
+	_cleanup_strv_free_ char **errors = NULL;
+
+	put_str(root, "/etc/machine-id", "  my machine id \n");
+	put(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B\0garbage", 30);
+	put_str(root, "/usr/lib/os-release", "ID=\"my os\"\nVERSION_ID='1.0+git~r1 (x)'\n");
+
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "my_machine_id", "/etc/machine-id");
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "Raspberry_Pi_4_Model_B",
+		     "/proc/device-tree/model");
+	assert_field(&id, LC_ID_SOFTWARE_TYPE, "my_os", "/usr/lib/os-release");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "1.0_git_r1 (x)", "/usr/lib/os-release");
+	lc_identity_done(&id);
+
+	/* Too long: cut to 128. Only blanks: not a source. */
+	del(root, "/proc/device-tree/model");
+	put_str(root, "/sys/class/dmi/id/product_name", long_name);
+	put_str(root, "/usr/lib/os-release", "ID=\"  \"\nVERSION_ID=1\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 1);
+	assert_string_equal(errors[0], NO_SW_TYPE);
+}
+
+static void test_resolve_hardware_fallback_order(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	_cleanup_free_ char *long_name = repeat('p', 200);
+	struct utsname u;
+	char machine[sizeof(u.machine)];
+
+	put_str(root, "/etc/machine-id", MACHINE_ID);
+	put_str(root, "/etc/os-release", "ID=x\nVERSION_ID=1\n");
+
+	/* Neither device tree nor DMI: the machine type. */
+	assert_int_equal(uname(&u), 0);
+	snprintf(machine, sizeof(machine), "%s", u.machine);
+	for (char *p = machine; *p; p++)
+		if (lc_id_check(LC_ID_HARDWARE_VERSION, (char[]){ *p, 0 }, NULL) < 0)
+			*p = '_';
+	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
+	assert_field(&id, LC_ID_HARDWARE_VERSION, machine, "uname");
+	lc_identity_done(&id);
+
+	/* DMI product name, trimmed and cut to 128. */
+	put_str(root, "/sys/class/dmi/id/product_name", "ProLiant DL360 Gen10\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "ProLiant_DL360_Gen10",
+		     "/sys/class/dmi/id/product_name");
+	lc_identity_done(&id);
+	put_str(root, "/sys/class/dmi/id/product_name", long_name);
+	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
+	assert_int_equal(strlen(id.value[LC_ID_HARDWARE_VERSION]), 128);
+	lc_identity_done(&id);
+
+	/* The device tree wins over DMI; an empty model is not a source. */
+	put(root, "/proc/device-tree/model", "\0", 1);
+	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
+	assert_string_equal(id.source[LC_ID_HARDWARE_VERSION], "/sys/class/dmi/id/product_name");
+	lc_identity_done(&id);
+	put(root, "/proc/device-tree/model", "BeagleBone Black\0", 17);
+	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "BeagleBone_Black", "/proc/device-tree/model");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_os_release_quoting(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+
+	put_str(root, "/etc/machine-id", MACHINE_ID);
+	/* /etc wins over /usr/lib; comments, escapes, odd lines and a later ID all handled. */
+	put_str(root, "/usr/lib/os-release", "ID=wrong\nVERSION_ID=wrong\n");
+	put_str(root, "/etc/os-release",
+		"# comment\n"
+		"NAME='My \"OS\"'\n"
+		"ID=first\n"
+		"this line is not an assignment\n"
+		"BROKEN=\"unterminated\n"
+		"ID='yocto'\n"
+		"VERSION_ID=\"4.0 \\\"kirkstone\\\"\"\n"
+		"VARIANT_ID=\"x\"\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
+	assert_field(&id, LC_ID_SOFTWARE_TYPE, "yocto", "/etc/os-release");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "4.0 _kirkstone_", "/etc/os-release");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_precedence(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *cmd = NULL;
+	struct lc_identity_input in = {
+		.sysroot = root,
+		.value = { [LC_ID_DEVICE_SERIAL] = "cfg-serial", [LC_ID_HARDWARE_VERSION] = "" },
+		.origin = { [LC_ID_DEVICE_SERIAL] = "/etc/faultd.conf:7" },
+	};
+	struct lc_identity id = { 0 };
+	char **errors = NULL;
+
+	put_full_root(root);
+	/* The command offers every field; configuration wins for the serial, the command for
+	 * hardware and software type, the fallback for what the command does not give. */
+	assert_true(asprintf(&cmd, "printf 'DEVICE_ID=cmd-serial\\nHARDWARE_VERSION=cmd-hw\\n"
+				   "SOFTWARE_TYPE=cmd-type\\n'") > 0);
+	in.info_command = cmd;
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "cfg-serial", "configuration (/etc/faultd.conf:7)");
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "cmd-hw", "device-info command");
+	assert_field(&id, LC_ID_SOFTWARE_TYPE, "cmd-type", "device-info command");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "12", "/etc/os-release");
+	lc_identity_done(&id);
+
+	/* Without an origin the source is just "configuration". */
+	in.origin[LC_ID_DEVICE_SERIAL] = NULL;
+	in.info_command = NULL;
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "cfg-serial", "configuration");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_command_not_run_when_configured(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *cmd = NULL;
+	struct lc_identity_input in = {
+		.sysroot = root,
+		.value = { "s", "h", "t", "1.0 (x)" },
+		.origin = { "a:1", "a:2", "a:3", "a:4" },
+	};
+	struct lc_identity id = { 0 };
+	char **errors = NULL;
+	json_object *o;
+
+	assert_true(asprintf(&cmd, "touch '%s/ran'", root) > 0);
+	in.info_command = cmd;
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_false(exists(root, "/ran"));
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "1.0 (x)", "configuration (a:4)");
+
+	o = lc_identity_to_json(&id);
+	assert_non_null(o);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			    "{\"device_serial\":\"s\",\"hardware_version\":\"h\","
+			    "\"software_type\":\"t\",\"software_version\":\"1.0 (x)\"}");
+	json_object_put(o);
+	lc_identity_done(&id);
+}
+
+static void test_resolve_command_failures_use_fallbacks(void **state)
+{
+	const char *root = *state;
+	static const struct {
+		const char *command;
+		unsigned timeout_ms;
+		const char *error;
+	} cases[] = {
+		{ "echo DEVICE_ID=partial; exit 3", 0,
+		  "device-info command 'echo DEVICE_ID=partial; exit 3' exited with status 3" },
+		{ "sleep 5", 200, "device-info command 'sleep 5' did not finish within 200 ms" },
+		{ "yes DEVICE_ID=y", 0,
+		  "device-info command 'yes DEVICE_ID=y' printed more than 65536 bytes" },
+		{ "kill -KILL $$", 0,
+		  "device-info command 'kill -KILL $$' was killed by signal 9" },
+	};
+
+	put_full_root(root);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lc_identity_input in = {
+			.sysroot = root,
+			.info_command = cases[i].command,
+			.info_timeout_ms = cases[i].timeout_ms,
+		};
+		struct lc_identity id = { 0 };
+		_cleanup_strv_free_ char **errors = NULL;
+		uint64_t t0 = now_ms();
+
+		assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+		assert_true(now_ms() - t0 < 2000);
+		assert_int_equal(count(errors), 1);
+		assert_string_equal(errors[0], cases[i].error);
+		assert_field(&id, LC_ID_DEVICE_SERIAL, MACHINE_ID, "/etc/machine-id");
+		assert_field(&id, LC_ID_SOFTWARE_TYPE, "debian", "/etc/os-release");
+		lc_identity_done(&id);
+		assert_no_children();
+	}
+}
+
+static void test_resolve_command_ignored_lines(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = {
+		.sysroot = root,
+		/* Unknown keys and junk are logged, not errors. An invalid value for a field the
+		 * configuration sets is not used, so it is not an error either. */
+		.info_command = "printf 'WHATEVER=1\\njunk\\nDEVICE_ID=bad id\\nSOFTWARE_TYPE=t\\n"
+				"SOFTWARE_VERSION=\\n'",
+		.value = { [LC_ID_DEVICE_SERIAL] = "cfg" },
+	};
+	struct lc_identity id = { 0 };
+	char **errors = NULL;
+
+	put_full_root(root);
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "cfg", "configuration");
+	assert_field(&id, LC_ID_SOFTWARE_TYPE, "t", "device-info command");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "12", "/etc/os-release");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_invalid_values(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = {
+		.sysroot = root,
+		.value = { [LC_ID_DEVICE_SERIAL] = "my device",
+			   [LC_ID_SOFTWARE_VERSION] = "1.0\n" },
+		.origin = { [LC_ID_DEVICE_SERIAL] = "/etc/faultd.conf:7",
+			    [LC_ID_SOFTWARE_VERSION] = "/etc/faultd.conf.d/10-sw.conf:2" },
+		.info_command = "echo 'SOFTWARE_TYPE=\"has space\"'",
+	};
+	struct lc_identity id, before;
+	char **errors = calloc(2, sizeof(char *));
+
+	assert_non_null(errors);
+	errors[0] = strdup("an earlier error");
+	memset(&id, 0x5a, sizeof(id));
+	before = id;
+
+	put_full_root(root);
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_memory_equal(&id, &before, sizeof(id));
+	assert_int_equal(count(errors), 4);
+	assert_string_equal(errors[0], "an earlier error");
+	assert_string_equal(errors[1], "device.serial (/etc/faultd.conf:7): invalid value "
+				       "\"my device\": " SERIAL_WHY);
+	assert_string_equal(errors[2],
+			    "device.software_version (/etc/faultd.conf.d/10-sw.conf:2): invalid "
+			    "value \"1.0\\x0a\": expected 1-128 characters of A-Z a-z 0-9 _ . : - "
+			    "( ) / and space");
+	assert_string_equal(errors[3], "device-info command 'echo 'SOFTWARE_TYPE=\"has "
+				       "space\"'': line 1: invalid SOFTWARE_TYPE value \"has "
+				       "space\": " TYPE_WHY);
+	strv_free(errors);
+}
+
+static void test_resolve_nothing(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	_cleanup_strv_free_ char **errors = NULL;
+
+	/* "uninitialized" is what systemd leaves before first boot completes: not a serial. */
+	put_str(root, "/etc/machine-id", "uninitialized\n");
+	put_str(root, "/etc/os-release", "NAME=nothing-useful\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_null(id.value[LC_ID_DEVICE_SERIAL]);
+	/* The hardware version always has a last resort: the machine type. */
+	assert_int_equal(count(errors), 3);
+	assert_string_equal(errors[0], NO_SERIAL);
+	assert_string_equal(errors[1], NO_SW_TYPE);
+	assert_string_equal(errors[2], NO_SW_VERSION);
+
+	/* A directory where a file is expected, and an oversized file, are not sources. */
+	strv_free(TAKE_PTR(errors));
+	del(root, "/etc/machine-id");
+	mkdir_at(root, "/etc/machine-id");
+	_cleanup_free_ char *huge = repeat('a', 70 * 1024);
+	put_str(root, "/etc/os-release", huge);
+	put_str(root, "/usr/lib/os-release", "ID=lib\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 2);
+	assert_string_equal(errors[0], NO_SERIAL);
+	assert_string_equal(errors[1], NO_SW_VERSION);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_field_names),
+		cmocka_unit_test(test_check_tables),
+		cmocka_unit_test(test_schema_checks_accept_unset),
+		cmocka_unit_test(test_parse_info_basic),
+		cmocka_unit_test(test_parse_info_quoting),
+		cmocka_unit_test(test_parse_info_warnings),
+		cmocka_unit_test(test_parse_info_duplicates_last_wins),
+		cmocka_unit_test(test_parse_info_untouched_and_appended),
+		cmocka_unit_test(test_parse_info_hostile),
+		cmocka_unit_test_setup_teardown(test_resolve_fallbacks, setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_sanitizes_guesses, setup_root,
+						teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_hardware_fallback_order, setup_root,
+						teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_os_release_quoting, setup_root,
+						teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_precedence, setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_command_not_run_when_configured,
+						setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_command_failures_use_fallbacks,
+						setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_command_ignored_lines, setup_root,
+						teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_invalid_values, setup_root,
+						teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_nothing, setup_root, teardown_root),
+	};
+
+	lc_log_set_ratelimit(false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

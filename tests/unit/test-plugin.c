@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "plugin.h"
+
+/* What the test plugins did, in order. */
+static char trace[512];
+static int ticks_good, ticks_bad, watch_hits;
+static int pipe_fds[2] = { -1, -1 };
+
+static void record(const char *what)
+{
+	strncat(trace, what, sizeof(trace) - strlen(trace) - 1);
+	strncat(trace, " ", sizeof(trace) - strlen(trace) - 1);
+}
+
+static void good_tick(struct lc_plugin *p, void *userdata)
+{
+	ticks_good++;
+}
+
+static void good_watch(struct lc_plugin *p, int fd, unsigned events, int error, void *userdata)
+{
+	char c;
+
+	assert_int_equal(error, 0);
+	assert_true(events & LC_WATCH_READ);
+	assert_int_equal(read(fd, &c, 1), 1);
+	watch_hits++;
+}
+
+static int good_init(struct lc_plugin *p)
+{
+	int *data = malloc(sizeof(int));
+	_cleanup_free_ char *path = lc_plugin_sysroot_path(p, "/proc/stat");
+
+	assert_non_null(data);
+	*data = (int)lc_plugin_config_int(p, "interval_ms");
+	assert_int_equal(*data, 5);
+	assert_string_equal(lc_plugin_config_string(p, "label"), "hello");
+	assert_string_equal(path, "/fake/root/proc/stat");
+	assert_string_equal(lc_plugin_name(p), "good");
+	lc_plugin_set_data(p, data);
+	assert_int_equal(lc_plugin_timer_add(p, 1, (uint64_t)*data, good_tick, NULL, NULL), 0);
+	assert_int_equal(lc_plugin_watch_fd(p, pipe_fds[0], LC_WATCH_READ, good_watch, NULL, NULL),
+			 0);
+	record("init:good");
+	return 0;
+}
+
+static void good_collect(struct lc_plugin *p)
+{
+	record("collect:good");
+}
+
+static void good_shutdown(struct lc_plugin *p)
+{
+	free(lc_plugin_get_data(p));
+	record("shutdown:good");
+}
+
+static void bad_tick(struct lc_plugin *p, void *userdata)
+{
+	ticks_bad++;
+}
+
+static int bad_init(struct lc_plugin *p)
+{
+	/* Asks for a timer, then fails: the core must release the timer. */
+	assert_int_equal(lc_plugin_timer_add(p, 1, 1, bad_tick, NULL, NULL), 0);
+	record("init:bad");
+	return -ENODEV;
+}
+
+static void bad_shutdown(struct lc_plugin *p)
+{
+	record("shutdown:bad");
+}
+
+static int plain_init(struct lc_plugin *p)
+{
+	record("init:plain");
+	return 0;
+}
+
+static void plain_shutdown(struct lc_plugin *p)
+{
+	record("shutdown:plain");
+}
+
+static int off_init(struct lc_plugin *p)
+{
+	record("init:off");
+	return 0;
+}
+
+static const struct lc_cfg_key core_keys[] = {
+	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
+	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/fake/root" },
+};
+static const struct lc_cfg_section core_section = { .keys = core_keys,
+						    .n_keys = ARRAY_SIZE(core_keys) };
+
+static const struct lc_cfg_key good_keys[] = {
+	{ .name = "enabled", .type = LC_CFG_BOOL, .def_bool = true },
+	{ .name = "interval_ms", .type = LC_CFG_INT, .def_int = 5, .min = 1, .max = 1000 },
+	{ .name = "label", .type = LC_CFG_STRING, .def_string = "hello" },
+};
+static const struct lc_cfg_section good_section = { .name = "good",
+						    .keys = good_keys,
+						    .n_keys = ARRAY_SIZE(good_keys) };
+
+static const struct lc_cfg_key bad_keys[] = {
+	{ .name = "enabled", .type = LC_CFG_BOOL, .def_bool = true },
+};
+static const struct lc_cfg_section bad_section = { .name = "bad",
+						   .keys = bad_keys,
+						   .n_keys = ARRAY_SIZE(bad_keys) };
+
+static const struct lc_cfg_key off_keys[] = {
+	{ .name = "enabled", .type = LC_CFG_BOOL, .def_bool = false },
+};
+static const struct lc_cfg_section off_section = { .name = "off",
+						   .keys = off_keys,
+						   .n_keys = ARRAY_SIZE(off_keys) };
+
+static const struct lc_plugin_ops good_ops = {
+	.name = "good",
+	.config = &good_section,
+	.init = good_init,
+	.collect = good_collect,
+	.shutdown = good_shutdown,
+};
+static const struct lc_plugin_ops bad_ops = {
+	.name = "bad",
+	.config = &bad_section,
+	.init = bad_init,
+	.shutdown = bad_shutdown,
+};
+static const struct lc_plugin_ops plain_ops = {
+	.name = "plain",
+	.init = plain_init,
+	.shutdown = plain_shutdown,
+};
+static const struct lc_plugin_ops off_ops = {
+	.name = "off",
+	.config = &off_section,
+	.init = off_init,
+};
+
+static const struct lc_plugin_ops *const plugins[] = { &good_ops, &bad_ops, &plain_ops, &off_ops };
+
+static struct lc_config *load_config(struct lc_cfg_section **ret_sections)
+{
+	struct lc_cfg_section *sections;
+	size_t n;
+	struct lc_config *cfg = NULL;
+	char **errors = NULL;
+	struct lc_config_files files = { .main = "/nonexistent/faultd.conf",
+					 .main_optional = true,
+					 .skip_runtime = true };
+
+	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
+						   &sections, &n),
+			 0);
+	/* plain has no section: core + good + bad + off. */
+	assert_int_equal(n, 4);
+	assert_int_equal(lc_config_load(sections, n, &files, &cfg, &errors), 0);
+	assert_null(errors);
+	*ret_sections = sections;
+	return cfg;
+}
+
+static void run_until(uv_loop_t *loop, int *counter, int target)
+{
+	for (int i = 0; i < 2000 && *counter < target; i++)
+		uv_run(loop, UV_RUN_ONCE);
+	assert_true(*counter >= target);
+}
+
+static void test_lifecycle(void **state)
+{
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	json_object *status;
+	uv_loop_t loop;
+
+	trace[0] = 0;
+	ticks_good = ticks_bad = watch_hits = 0;
+	assert_int_equal(pipe(pipe_fds), 0);
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, plugins, ARRAY_SIZE(plugins), &host), 0);
+
+	assert_int_equal(lc_plugin_host_start(host, cfg), 2);
+	assert_string_equal(trace, "init:good init:bad init:plain ");
+	assert_int_equal(lc_plugin_host_state(host, 0), LC_PLUGIN_RUNNING);
+	assert_int_equal(lc_plugin_host_state(host, 1), LC_PLUGIN_FAILED);
+	assert_int_equal(lc_plugin_host_state(host, 2), LC_PLUGIN_RUNNING);
+	assert_int_equal(lc_plugin_host_state(host, 3), LC_PLUGIN_DISABLED);
+
+	status = lc_plugin_host_status(host);
+	assert_string_equal(json_object_to_json_string_ext(status, JSON_C_TO_STRING_PLAIN),
+			    "[{\"name\":\"good\",\"state\":\"running\"},"
+			    "{\"name\":\"bad\",\"state\":\"failed\",\"error\":\"init failed: No "
+			    "such device\"},"
+			    "{\"name\":\"plain\",\"state\":\"running\"},"
+			    "{\"name\":\"off\",\"state\":\"disabled\"}]");
+	json_object_put(status);
+
+	/* Timers and watches of the running plugin fire; the failed plugin's timer never does. */
+	run_until(&loop, &ticks_good, 3);
+	assert_int_equal(write(pipe_fds[1], "ab", 2), 2);
+	run_until(&loop, &watch_hits, 2);
+	assert_int_equal(ticks_bad, 0);
+
+	trace[0] = 0;
+	lc_plugin_host_collect(host);
+	assert_string_equal(trace, "collect:good ");
+
+	/* Stop runs in reverse order and releases what the plugins asked for. */
+	trace[0] = 0;
+	lc_plugin_host_stop(host);
+	assert_string_equal(trace, "shutdown:plain shutdown:good ");
+	assert_int_equal(lc_plugin_host_state(host, 0), LC_PLUGIN_STOPPED);
+	assert_int_equal(lc_plugin_host_state(host, 1), LC_PLUGIN_FAILED);
+
+	/* A reload starts them again, the failed one included. */
+	trace[0] = 0;
+	assert_int_equal(lc_plugin_host_start(host, cfg), 2);
+	assert_string_equal(trace, "init:good init:bad init:plain ");
+
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
+static struct lc_timer *once_timer;
+static int once_hits;
+
+static void once_cb(struct lc_plugin *p, void *userdata)
+{
+	once_hits++;
+	once_timer = lc_timer_free(once_timer);
+}
+
+static int once_init(struct lc_plugin *p)
+{
+	return lc_plugin_timer_add(p, 1, 1, once_cb, NULL, &once_timer);
+}
+
+static void test_timer_freed_from_its_callback(void **state)
+{
+	static const struct lc_plugin_ops once_ops = { .name = "once", .init = once_init };
+	static const struct lc_plugin_ops *const list[] = { &once_ops };
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	uv_loop_t loop;
+
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
+	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	/* With the only timer gone, the loop has nothing left and returns. */
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(once_hits, 1);
+	assert_null(once_timer);
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+}
+
+static int args_init(struct lc_plugin *p)
+{
+	assert_int_equal(lc_plugin_watch_fd(p, -1, LC_WATCH_READ, good_watch, NULL, NULL), -EINVAL);
+	assert_int_equal(lc_plugin_watch_fd(p, 0, 0, good_watch, NULL, NULL), -EINVAL);
+	return 0;
+}
+
+static void test_watch_rejects_bad_arguments(void **state)
+{
+	static const struct lc_plugin_ops args_ops = { .name = "args", .init = args_init };
+	static const struct lc_plugin_ops *const list[] = { &args_ops };
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	uv_loop_t loop;
+
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
+	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_timer_freed_from_its_callback),
+		cmocka_unit_test(test_watch_rejects_bad_arguments),
+	};
+
+	lc_log_set_max_level(LOG_CRIT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
