@@ -306,7 +306,7 @@ class LifecycleTest(DaemonTestCase):
                 return True
 
             until("READY=1")
-            self.assertTrue(any("STATUS=Running" in m for m in messages), messages)
+            until("STATUS=Running: data collection off")
             until("WATCHDOG=1")
             t0 = time.monotonic()
             count = sum(m.count("WATCHDOG=1") for m in messages)
@@ -318,6 +318,7 @@ class LifecycleTest(DaemonTestCase):
             until("RELOADING=1")
             d.signal(signal.SIGTERM)
             until("STOPPING=1")
+            self.assertEqual(d.proc.wait(timeout=10), 0, d.log())
         finally:
             sock.close()
 

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * faultctl: asks faultd, over its control socket, to report or change its state.
+ *
+ * Commands are a table: each entry turns its arguments into the request's "args" object, so a
+ * command that takes arguments is one more entry and one more builder. Replies are printed
+ * generically (a "message" string, or the data as an indented tree), so new status fields need no
+ * change here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build-config.h"
+#include "control.h"
+#include "macro.h"
+
+#define DEFAULT_TIMEOUT_SEC 10.0
+#define MAX_TIMEOUT_SEC	    86400.0
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1,     /* faultd refused the command or it failed */
+	EXIT_USAGE = 2,	      /* bad command line */
+	EXIT_UNREACHABLE = 3, /* faultd could not be reached or did not answer in time */
+};
+
+struct verb {
+	const char *name;
+	const char *usage;   /* arguments after the name, "" when none */
+	const char *summary; /* one line for --help */
+	/* Turns the command's arguments into the request's args (NULL: none); -EINVAL after
+	 * printing a usage error. */
+	int (*build_args)(const struct verb *v, int argc, char **argv, json_object **ret_args);
+	/* Prints a successful reply's data; NULL prints it generically. */
+	void (*print)(json_object *data);
+};
+
+static int args_none(const struct verb *v, int argc, char **argv, json_object **ret_args)
+{
+	if (argc > 0) {
+		fprintf(stderr, "faultctl: %s: unexpected argument '%s' (usage: faultctl %s%s%s)\n",
+			v->name, argv[0], v->name, v->usage[0] ? " " : "", v->usage);
+		return -EINVAL;
+	}
+	*ret_args = NULL;
+	return 0;
+}
+
+static void print_help_reply(json_object *data);
+
+static const struct verb verbs[] = {
+	{ "status", "", "Show faultd's current state", args_none, NULL },
+	{ "show-config", "", "Show the configuration faultd is running with", args_none, NULL },
+	{ "enable-data-collection", "", "Allow faultd to record and upload data (privileged)",
+	  args_none, NULL },
+	{ "disable-data-collection", "", "Stop recording and uploading data (privileged)",
+	  args_none, NULL },
+	{ "enable-dev-mode", "", "Turn developer mode on (privileged)", args_none, NULL },
+	{ "disable-dev-mode", "", "Turn developer mode off (privileged)", args_none, NULL },
+	{ "help", "", "List the commands the running faultd accepts", args_none, print_help_reply },
+};
+
+static const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (streq(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	int width = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		int w = (int)(strlen(verbs[i].name) + (verbs[i].usage[0] ? 1 : 0) +
+			      strlen(verbs[i].usage));
+		width = MAX(width, w);
+	}
+
+	fprintf(f, "Usage: faultctl [OPTIONS] COMMAND [ARGS...]\n"
+		   "\n"
+		   "Query and control faultd, the crash and reliability data collector.\n"
+		   "\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		char head[128];
+
+		snprintf(head, sizeof(head), "%s%s%s", verbs[i].name, verbs[i].usage[0] ? " " : "",
+			 verbs[i].usage);
+		fprintf(f, "  %-*s  %s\n", width, head, verbs[i].summary);
+	}
+	fprintf(f,
+		"\n"
+		"Privileged commands need root, faultd's own user, or membership in its control\n"
+		"group.\n"
+		"\n"
+		"Options:\n"
+		"      --socket PATH      control socket (default: %s)\n"
+		"      --json             print faultd's whole reply as JSON, and nothing else\n"
+		"      --timeout SECONDS  how long to wait for faultd (default: %g)\n"
+		"  -h, --help             show this help\n"
+		"      --version          show the version\n"
+		"\n"
+		"Exit status:\n"
+		"  0  success\n"
+		"  1  faultd refused the command or it failed\n"
+		"  2  usage error\n"
+		"  3  faultd could not be reached or did not answer in time\n",
+		FAULTD_CONTROL_SOCKET, DEFAULT_TIMEOUT_SEC);
+}
+
+/* Writes s with control characters (but newlines and tabs in multi-line text) replaced, so
+ * that a reply cannot drive the terminal. */
+static void put_text(FILE *f, const char *s, bool multiline)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool keep = multiline && (c == '\n' || c == '\t');
+
+		fputc((c < 0x20 || c == 0x7f) && !keep ? '?' : c, f);
+	}
+}
+
+static void print_text(const char *s)
+{
+	put_text(stdout, s, true);
+}
+
+static void indent(unsigned n)
+{
+	printf("%*s", (int)n, "");
+}
+
+static void print_scalar(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		fputs("-", stdout);
+		break;
+	case json_type_boolean:
+		fputs(json_object_get_boolean(v) ? "yes" : "no", stdout);
+		break;
+	case json_type_string:
+		print_text(json_object_get_string(v));
+		break;
+	default:
+		fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), stdout);
+		break;
+	}
+}
+
+static bool is_container(json_object *v)
+{
+	return json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array);
+}
+
+static bool is_empty(json_object *v)
+{
+	return json_object_is_type(v, json_type_object) ? json_object_object_length(v) == 0
+							: json_object_array_length(v) == 0;
+}
+
+static void print_object(json_object *o, unsigned level, bool first_inline);
+
+/* Prints the items of an array at level, each as "- item". */
+static void print_array(json_object *a, unsigned level)
+{
+	size_t n = json_object_array_length(a);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(a, i);
+
+		indent(level);
+		fputs("- ", stdout);
+		if (json_object_is_type(v, json_type_object) && !is_empty(v)) {
+			/* The first member shares the dash's line, the rest align under it. */
+			print_object(v, level + 2, true);
+		} else if (json_object_is_type(v, json_type_array) && !is_empty(v)) {
+			putchar('\n');
+			print_array(v, level + 2);
+		} else {
+			if (is_container(v))
+				fputs("(none)", stdout);
+			else
+				print_scalar(v);
+			putchar('\n');
+		}
+	}
+}
+
+/* Prints the members of o as "key: value" lines at level; nested containers go below their key,
+ * two spaces further in. */
+static void print_object(json_object *o, unsigned level, bool first_inline)
+{
+	bool first = true;
+
+	json_object_object_foreach(o, key, v)
+	{
+		if (!(first && first_inline))
+			indent(level);
+		first = false;
+		put_text(stdout, key, false);
+		putchar(':');
+		if (is_container(v) && !is_empty(v)) {
+			putchar('\n');
+			if (json_object_is_type(v, json_type_object))
+				print_object(v, level + 2, false);
+			else
+				print_array(v, level + 2);
+		} else {
+			putchar(' ');
+			if (is_container(v))
+				fputs("(none)", stdout);
+			else
+				print_scalar(v);
+			putchar('\n');
+		}
+	}
+}
+
+static void print_data(json_object *data)
+{
+	json_object *message;
+
+	if (json_object_object_get_ex(data, "message", &message) &&
+	    json_object_is_type(message, json_type_string)) {
+		print_text(json_object_get_string(message));
+		putchar('\n');
+		return;
+	}
+	print_object(data, 0, false);
+}
+
+/* `help`: one line per command, like --help; falls back to the tree for an unexpected shape. */
+static void print_help_reply(json_object *data)
+{
+	json_object *list;
+	size_t n;
+	int width = 0;
+
+	if (!json_object_object_get_ex(data, "commands", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		print_data(data);
+		return;
+	}
+	n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		json_object *name;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(list, i), "name", &name))
+			width = MAX(width, json_object_get_string_len(name));
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(list, i), *name, *summary, *priv;
+
+		if (!json_object_object_get_ex(c, "name", &name))
+			continue;
+		put_text(stdout, json_object_get_string(name), false);
+		indent((unsigned)(width - json_object_get_string_len(name) + 2));
+		if (json_object_object_get_ex(c, "summary", &summary))
+			print_text(json_object_get_string(summary));
+		if (json_object_object_get_ex(c, "privileged", &priv) &&
+		    json_object_get_boolean(priv))
+			fputs(" [privileged]", stdout);
+		putchar('\n');
+	}
+}
+
+/* Parses --timeout: a positive number of seconds, fractions allowed. */
+static int parse_timeout(const char *s, double *ret_sec)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || end == s || *end || !isfinite(d) || d <= 0 || d > MAX_TIMEOUT_SEC)
+		return -EINVAL;
+	*ret_sec = d;
+	return 0;
+}
+
+static int report_request_error(const char *command, const char *path, int r, double timeout_sec)
+{
+	switch (-r) {
+	case ENOENT:
+	case ECONNREFUSED:
+		fprintf(stderr, "faultctl: cannot connect to %s: %s (is faultd running?)\n", path,
+			strerror(-r));
+		break;
+	case EACCES:
+	case EPERM:
+	case ENOTDIR:
+	case ENAMETOOLONG:
+		fprintf(stderr, "faultctl: cannot connect to %s: %s\n", path, strerror(-r));
+		break;
+	case ETIMEDOUT:
+		fprintf(stderr, "faultctl: %s: faultd did not answer within %g s\n", command,
+			timeout_sec);
+		break;
+	case ECONNRESET:
+	case EPIPE:
+		fprintf(stderr, "faultctl: %s: faultd closed the connection without answering\n",
+			command);
+		break;
+	case EBADMSG:
+		fprintf(stderr, "faultctl: %s: faultd sent a reply that is not a JSON object\n",
+			command);
+		break;
+	default:
+		fprintf(stderr, "faultctl: %s: talking to faultd on %s failed: %s\n", command, path,
+			strerror(-r));
+		break;
+	}
+	return EXIT_UNREACHABLE;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_TIMEOUT, OPT_VERSION };
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{},
+	};
+	const char *path = FAULTD_CONTROL_SOCKET;
+	double timeout_sec = DEFAULT_TIMEOUT_SEC;
+	json_object *args = NULL, *reply = NULL, *ok, *data, *error;
+	const struct verb *v;
+	bool json = false;
+	int c, r, ret;
+
+	/* "+": stop at the command, so that its own options (e.g. "reboot --reason") are its. */
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_SOCKET:
+			if (!optarg[0]) {
+				fprintf(stderr, "faultctl: --socket needs a path\n");
+				return EXIT_USAGE;
+			}
+			path = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &timeout_sec) < 0) {
+				fprintf(stderr,
+					"faultctl: --timeout: expected a positive number of "
+					"seconds "
+					"up to %g, got '%s'\n",
+					MAX_TIMEOUT_SEC, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case OPT_VERSION:
+			printf("faultctl %s\n", FAULTD_VERSION);
+			return EXIT_OK;
+		default:
+			/* getopt_long has said what was wrong. */
+			fprintf(stderr, "Try 'faultctl --help' for more information.\n");
+			return EXIT_USAGE;
+		}
+	}
+
+	if (optind >= argc) {
+		fprintf(stderr, "faultctl: no command given\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	v = find_verb(argv[optind]);
+	if (!v) {
+		fprintf(stderr, "faultctl: unknown command '%s' (see 'faultctl --help')\n",
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	r = v->build_args(v, argc - optind - 1, argv + optind + 1, &args);
+	if (r < 0)
+		return EXIT_USAGE;
+
+	r = lc_control_request(path, v->name, args, MAX((int)(timeout_sec * 1000.0), 1), &reply);
+	json_object_put(args);
+	if (r < 0)
+		return report_request_error(v->name, path, r, timeout_sec);
+
+	if (!json_object_object_get_ex(reply, "ok", &ok) ||
+	    !json_object_is_type(ok, json_type_boolean)) {
+		fprintf(stderr, "faultctl: %s: faultd sent a reply without \"ok\"\n", v->name);
+		json_object_put(reply);
+		return EXIT_UNREACHABLE;
+	}
+
+	ret = json_object_get_boolean(ok) ? EXIT_OK : EXIT_REFUSED;
+	if (json) {
+		puts(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else if (ret == EXIT_OK) {
+		if (json_object_object_get_ex(reply, "data", &data) &&
+		    json_object_is_type(data, json_type_object))
+			(v->print ? v->print : print_data)(data);
+	} else {
+		if (!json_object_object_get_ex(reply, "error", &error) ||
+		    !json_object_is_type(error, json_type_string))
+			error = NULL;
+		fprintf(stderr, "faultctl: %s: ", v->name);
+		put_text(stderr,
+			 error ? json_object_get_string(error) : "failed without saying why",
+			 false);
+		fputc('\n', stderr);
+	}
+	json_object_put(reply);
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "faultctl: cannot write the output: %s\n", strerror(errno));
+		return EXIT_REFUSED;
+	}
+	return ret;
+}
