@@ -24,7 +24,7 @@ enum lc_cfg_type {
 
 enum {
 	LC_CFG_RUNTIME = 1 << 0, /* may be set in runtime.conf (by faultctl), not only in /etc */
-	LC_CFG_SECRET = 1 << 1,  /* redacted in show-config and --print-config */
+	LC_CFG_SECRET = 1 << 1,	 /* redacted in show-config and --print-config */
 };
 
 /* Validates one string value (or one element of a STRV); 0 or -EINVAL with *ret_why set to a
@@ -36,29 +36,29 @@ struct lc_cfg_key {
 	enum lc_cfg_type type;
 	bool def_bool;
 	int64_t def_int;
-	const char *def_string;       /* NULL means "" */
-	const char *const *def_strv;  /* NULL-terminated; NULL means empty */
-	int64_t min, max;             /* INT: inclusive range (min == max == 0: any);
-				       * STRING: max is the maximum length (0: 4096);
-				       * STRV: max is the maximum number of items (0: 64) */
-	const char *const *choices;   /* STRING: NULL-terminated list of allowed values */
-	lc_cfg_check_t check;         /* STRING, STRV elements: extra validation */
-	unsigned flags;               /* LC_CFG_RUNTIME, LC_CFG_SECRET */
-	const char *description;      /* one or more sentences, for the documented file */
+	const char *def_string;	     /* NULL means "" */
+	const char *const *def_strv; /* NULL-terminated; NULL means empty */
+	int64_t min, max;	     /* INT: inclusive range (min == max == 0: any);
+				      * STRING: max is the maximum length (0: 4096);
+				      * STRV: max is the maximum number of items (0: 64) */
+	const char *const *choices;  /* STRING: NULL-terminated list of allowed values */
+	lc_cfg_check_t check;	     /* STRING, STRV elements: extra validation */
+	unsigned flags;		     /* LC_CFG_RUNTIME, LC_CFG_SECRET */
+	const char *description;     /* one or more sentences, for the documented file */
 };
 
 struct lc_cfg_section {
-	const char *name;        /* NULL for the core keys; else the top-level object, e.g. "statsd" */
+	const char *name; /* NULL for the core keys; else the top-level object, e.g. "statsd" */
 	const char *description; /* for the documented file; may be NULL for the core section */
 	const struct lc_cfg_key *keys;
 	size_t n_keys;
 };
 
 struct lc_config_files {
-	const char *main;       /* the main file */
-	bool main_optional;     /* the built-in default path: a missing file is not an error */
+	const char *main;	/* the main file */
+	bool main_optional;	/* the built-in default path: a missing file is not an error */
 	const char *dropin_dir; /* NULL: "<main>.d" */
-	bool skip_runtime;      /* do not read <state_dir>/runtime.conf */
+	bool skip_runtime;	/* do not read <state_dir>/runtime.conf */
 };
 
 struct lc_config;

@@ -19,10 +19,10 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#define LC_CONTROL_REQUEST_MAX     (64 * 1024)
-#define LC_CONTROL_REPLY_MAX       (4 * 1024 * 1024)
-#define LC_CONTROL_TIMEOUT_MS      5000
-#define LC_CONTROL_MAX_CLIENTS     128
+#define LC_CONTROL_REQUEST_MAX (64 * 1024)
+#define LC_CONTROL_REPLY_MAX   (4 * 1024 * 1024)
+#define LC_CONTROL_TIMEOUT_MS  5000
+#define LC_CONTROL_MAX_CLIENTS 128
 
 struct lc_control;
 struct lc_control_call;
@@ -37,22 +37,21 @@ typedef void (*lc_control_handler_t)(struct lc_control_call *call, json_object *
 				     void *userdata);
 
 struct lc_control_command {
-	const char *name;       /* "status" */
-	bool privileged;        /* changes state: needs root, the daemon's user, or the group */
+	const char *name; /* "status" */
+	bool privileged;  /* changes state: needs root, the daemon's user, or the group */
 	lc_control_handler_t handler;
-	const char *summary;    /* one line for `faultctl help` */
+	const char *summary; /* one line for `faultctl help` */
 };
 
 struct lc_control_options {
-	const char *path;           /* socket path; its directory is created (0755) if missing */
-	gid_t group;                /* members may run privileged commands; (gid_t)-1 for none */
-	unsigned timeout_ms;        /* per client, for the whole request; 0: LC_CONTROL_TIMEOUT_MS */
-	unsigned max_clients;       /* connections served at once; 0: LC_CONTROL_MAX_CLIENTS */
+	const char *path;     /* socket path; its directory is created (0755) if missing */
+	gid_t group;	      /* members may run privileged commands; (gid_t)-1 for none */
+	unsigned timeout_ms;  /* per client, for the whole request; 0: LC_CONTROL_TIMEOUT_MS */
+	unsigned max_clients; /* connections served at once; 0: LC_CONTROL_MAX_CLIENTS */
 };
 
 /* Creates a server on loop (not yet listening). Returns 0 or -errno. */
-int lc_control_new(uv_loop_t *loop, const struct lc_control_options *opts,
-		   struct lc_control **ret);
+int lc_control_new(uv_loop_t *loop, const struct lc_control_options *opts, struct lc_control **ret);
 
 /* Adds commands (the array must outlive the server); userdata goes to their handlers. A name
  * already registered is -EEXIST. */

@@ -464,10 +464,12 @@ static void on_signal(uv_signal_t *h, int signum)
 	core_stop(c);
 }
 
+#if HAVE_SYSTEMD
 static void on_watchdog(uv_timer_t *t)
 {
 	notifyf("WATCHDOG=1");
 }
+#endif
 
 /* Starts WATCHDOG=1 pings at half the interval the service manager asked for, if it asked. */
 static int watchdog_start(struct lc_core *c)

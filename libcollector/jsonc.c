@@ -425,7 +425,7 @@ static int parse_string(struct parser *ps, char **ret)
 		if (c == '\\') {
 			unsigned esc_line = ps->line, esc_column = ps->column;
 			char out[4];
-			size_t n;
+			size_t n = 0;
 
 			advance(ps);
 			r = parse_escape(ps, esc_line, esc_column, out, &n);
@@ -713,7 +713,11 @@ int lc_jsonc_parse(const char *text, size_t len, struct lc_json_node **ret,
 	r = skip_space(&ps);
 	if (r < 0)
 		return r;
-	r = parse_value(&ps, 0, &root);
+	/* Nothing but space and comments: an empty or fully commented-out file sets nothing. */
+	if (at_end(&ps))
+		r = new_node(&ps, LC_JSON_OBJECT, &root);
+	else
+		r = parse_value(&ps, 0, &root);
 	if (r < 0)
 		return r;
 	r = skip_space(&ps);

@@ -17,7 +17,7 @@
 enum lc_json_type {
 	LC_JSON_NULL,
 	LC_JSON_BOOL,
-	LC_JSON_INT,    /* a number without fraction or exponent that fits int64_t */
+	LC_JSON_INT,	/* a number without fraction or exponent that fits int64_t */
 	LC_JSON_DOUBLE, /* any other finite number */
 	LC_JSON_STRING,
 	LC_JSON_ARRAY,
@@ -27,7 +27,7 @@ enum lc_json_type {
 struct lc_json_node {
 	enum lc_json_type type;
 	unsigned line, column; /* 1-based position of the value's first character */
-	char *key;             /* member name when the parent is an object, else NULL */
+	char *key;	       /* member name when the parent is an object, else NULL */
 	unsigned key_line;     /* line of the member name */
 	union {
 		bool b;
@@ -47,7 +47,8 @@ struct lc_json_error {
 };
 
 /*
- * Parses text (len bytes; it need not be NUL-terminated) into a tree owned by the caller. Returns
+ * Parses text (len bytes; it need not be NUL-terminated) into a tree owned by the caller. Text
+ * holding nothing but white space and comments parses as an empty object. Returns
  * 0, -EINVAL with *ret_error filled for malformed input, -E2BIG when a limit is exceeded (also
  * described in *ret_error), -ENOMEM. On failure *ret is untouched.
  */

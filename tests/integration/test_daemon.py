@@ -347,10 +347,18 @@ class CommandLineTest(DaemonTestCase):
         self.assertIn(f"{d.config_path}:5: device.serial:", errors[2])
 
     def test_check_config_valid(self):
-        d = self.daemon()
+        d = self.daemon(dropins={"20-empty.conf": "", "30-comments.conf": "// nothing yet\n"})
         r = self.run_faultd("--config", d.config_path, "--check-config")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("valid", r.stdout)
+
+    def test_shipped_config_is_valid_and_changes_nothing(self):
+        shipped = os.path.join(SOURCE_ROOT, "config", "faultd.conf")
+        r = self.run_faultd("--config", shipped, "--print-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for line in r.stdout.splitlines():
+            if line.strip().startswith('"') and not line.strip().endswith("{"):
+                self.assertIn("// default", line)
 
     def test_missing_config_given_explicitly(self):
         r = self.run_faultd("--config", "/nonexistent/faultd.conf", "--check-config")

@@ -306,14 +306,27 @@ static void test_syntax_errors(void **state)
 		"'2'");
 	check_one_error(f, "{\n  /* unterminated",
 			"$D/faultd.conf:2:3: syntax error: unterminated comment");
-	check_one_error(f, "",
-			"$D/faultd.conf:1:1: syntax error: expected a value, got end of input");
 	check_one_error(f, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 			"$D/faultd.conf:1:33: limit exceeded: nesting deeper than 32 levels");
 	check_one_error(f, "[1, 2]",
 			"$D/faultd.conf:1: expected an object at the top level, got [1, 2]");
 	check_one_error(f, "\n\"text\"",
 			"$D/faultd.conf:2: expected an object at the top level, got \"text\"");
+}
+
+static void test_empty_files_set_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_config *cfg;
+
+	/* A touched main file and a fully commented-out drop-in load as if absent. */
+	write_at(f, "faultd.conf", "");
+	mkdir_at(f, "faultd.conf.d");
+	write_at(f, "faultd.conf.d/10-off.conf", "// {\"log_level\": \"debug\"}\n");
+	cfg = load_ok(f);
+	assert_string_equal(lc_config_get_string(cfg, "log_level"), "info");
+	assert_string_equal(lc_config_origin(cfg, "log_level"), "default");
+	lc_config_free(cfg);
 }
 
 static void test_type_errors(void **state)
@@ -979,6 +992,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_files_set_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_value_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
