@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "exec.h"
+#include "fileio.h"
 #include "macro.h"
 
 /* Upper bound of the sleep between checks while waiting for a command that closed stdout. */
@@ -103,20 +104,9 @@ static int read_bounded(int fd, size_t max, uint64_t deadline, char **ret, size_
 		int k;
 
 		/* Room for one byte more than max (proof of overflow) plus the terminating NUL. */
-		if (alloc - size < 2) {
-			size_t want = alloc ? alloc * 2 : 4096;
-			char *p;
-
-			if (want > max + 2)
-				want = max + 2;
-			if (want <= alloc)
-				return -EFBIG;
-			p = realloc(buf, want);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-			alloc = want;
-		}
+		k = lc_buf_reserve(&buf, &alloc, size, max);
+		if (k < 0)
+			return k;
 
 		now = now_msec();
 		if (now >= deadline)

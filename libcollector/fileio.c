@@ -10,30 +10,40 @@
 #include "fileio.h"
 #include "macro.h"
 
+int lc_buf_reserve(char **buf, size_t *alloc, size_t size, size_t max)
+{
+	size_t want;
+	char *p;
+
+	if (size > max)
+		return -EFBIG;
+	if (*alloc - size >= 2)
+		return 0;
+	want = *alloc ? *alloc * 2 : 4096;
+	if (want > max + 2)
+		want = max + 2;
+	if (want <= *alloc)
+		return -EFBIG;
+	p = realloc(*buf, want);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*alloc = want;
+	return 0;
+}
+
 int lc_read_fd(int fd, size_t max, char **ret, size_t *ret_size)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t size = 0, alloc = 0;
+	int r;
 
 	for (;;) {
 		ssize_t n;
 
-		if (alloc - size < 1 + 1) {
-			/* Grow geometrically, but never past max + 1: one byte more than max proves
-			 * the file is too big without reading all of it. */
-			size_t want = alloc ? alloc * 2 : 4096;
-			char *p;
-
-			if (want > max + 2)
-				want = max + 2;
-			if (want <= alloc)
-				return -EFBIG;
-			p = realloc(buf, want);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-			alloc = want;
-		}
+		r = lc_buf_reserve(&buf, &alloc, size, max);
+		if (r < 0)
+			return r;
 		n = read(fd, buf + size, alloc - size - 1);
 		if (n < 0) {
 			if (errno == EINTR)

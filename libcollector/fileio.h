@@ -15,6 +15,13 @@
  */
 int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size);
 
+/*
+ * Makes room in *buf (of *alloc bytes, size used) for at least one more byte and a terminating
+ * NUL, growing geometrically but never past max + 2 bytes: one byte beyond max proves the input
+ * too long without storing more of it. Returns 0, -EFBIG when size already exceeds max, -ENOMEM.
+ */
+int lc_buf_reserve(char **buf, size_t *alloc, size_t size, size_t max);
+
 /* Reads up to max bytes from fd until end of file, as lc_read_file() does. */
 int lc_read_fd(int fd, size_t max, char **ret, size_t *ret_size);
 

@@ -251,6 +251,27 @@ static void test_lifecycle(void **state)
 	close(pipe_fds[1]);
 }
 
+/* Starts a host with the one plugin ops, runs the loop until it has nothing left to do, and
+ * checks that stopping leaves nothing open. */
+static void run_single(const struct lc_plugin_ops *ops)
+{
+	const struct lc_plugin_ops *const list[] = { ops };
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	uv_loop_t loop;
+
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
+	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+}
+
 static struct lc_timer *once_timer;
 static int once_hits;
 
@@ -268,24 +289,11 @@ static int once_init(struct lc_plugin *p)
 static void test_timer_freed_from_its_callback(void **state)
 {
 	static const struct lc_plugin_ops once_ops = { .name = "once", .init = once_init };
-	static const struct lc_plugin_ops *const list[] = { &once_ops };
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	uv_loop_t loop;
 
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
-	/* With the only timer gone, the loop has nothing left and returns. */
-	uv_run(&loop, UV_RUN_DEFAULT);
+	/* With the only timer freed by its own callback, the loop has nothing left and returns. */
+	run_single(&once_ops);
 	assert_int_equal(once_hits, 1);
 	assert_null(once_timer);
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
 }
 
 static int args_init(struct lc_plugin *p)
@@ -298,20 +306,8 @@ static int args_init(struct lc_plugin *p)
 static void test_watch_rejects_bad_arguments(void **state)
 {
 	static const struct lc_plugin_ops args_ops = { .name = "args", .init = args_init };
-	static const struct lc_plugin_ops *const list[] = { &args_ops };
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	uv_loop_t loop;
 
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	run_single(&args_ops);
 }
 
 int main(void)
