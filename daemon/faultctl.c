@@ -118,7 +118,7 @@ static void usage(FILE *f)
  * that a reply cannot drive the terminal. */
 static void put_text(FILE *f, const char *s, bool multiline)
 {
-	for (; *s; s++) {
+	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		bool keep = multiline && (c == '\n' || c == '\t');
 
@@ -252,17 +252,20 @@ static void print_help_reply(json_object *data)
 	for (size_t i = 0; i < n; i++) {
 		json_object *name;
 
-		if (json_object_object_get_ex(json_object_array_get_idx(list, i), "name", &name))
+		if (json_object_object_get_ex(json_object_array_get_idx(list, i), "name", &name) &&
+		    json_object_is_type(name, json_type_string))
 			width = MAX(width, json_object_get_string_len(name));
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(list, i), *name, *summary, *priv;
 
-		if (!json_object_object_get_ex(c, "name", &name))
+		if (!json_object_object_get_ex(c, "name", &name) ||
+		    !json_object_is_type(name, json_type_string))
 			continue;
 		put_text(stdout, json_object_get_string(name), false);
 		indent((unsigned)(width - json_object_get_string_len(name) + 2));
-		if (json_object_object_get_ex(c, "summary", &summary))
+		if (json_object_object_get_ex(c, "summary", &summary) &&
+		    json_object_is_type(summary, json_type_string))
 			print_text(json_object_get_string(summary));
 		if (json_object_object_get_ex(c, "privileged", &priv) &&
 		    json_object_get_boolean(priv))

@@ -309,8 +309,10 @@ bool lc_control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_
 	return false;
 }
 
-/* Looks up the name of gid; returns a new string, or NULL when it has none (or on OOM). */
-static char *group_name(gid_t gid)
+/* Looks a group up by name (when name is not NULL) or else by gid, growing the buffer while
+ * getgr*_r asks for more. Returns 0 with *ret_gid and/or *ret_name (owned), -ENOENT for no
+ * such group, or -errno. */
+static int group_lookup(const char *name, gid_t gid, gid_t *ret_gid, char **ret_name)
 {
 	long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
 	size_t size = hint > 0 ? (size_t)hint : 1024;
@@ -321,16 +323,41 @@ static char *group_name(gid_t gid)
 		int r;
 
 		if (!buf)
-			return NULL;
-		r = getgrgid_r(gid, &grp, buf, size, &result);
+			return -ENOMEM;
+		if (name)
+			r = getgrnam_r(name, &grp, buf, size, &result);
+		else
+			r = getgrgid_r(gid, &grp, buf, size, &result);
 		if (r == ERANGE && size < GROUP_NAME_BUF_MAX) {
 			size *= 2;
 			continue;
 		}
-		if (r != 0 || !result)
-			return NULL;
-		return strdup(result->gr_name);
+		if (r != 0)
+			return -r;
+		if (!result)
+			return -ENOENT;
+		if (ret_name) {
+			*ret_name = strdup(result->gr_name);
+			if (!*ret_name)
+				return -ENOMEM;
+		}
+		if (ret_gid)
+			*ret_gid = result->gr_gid;
+		return 0;
 	}
+}
+
+/* The name of gid as a new string, or NULL when it has none (or on OOM). */
+static char *group_name(gid_t gid)
+{
+	char *name = NULL;
+
+	return group_lookup(NULL, gid, NULL, &name) < 0 ? NULL : name;
+}
+
+int lc_control_group_from_name(const char *name, gid_t *ret)
+{
+	return group_lookup(name, 0, ret, NULL);
 }
 
 int lc_control_new(uv_loop_t *loop, const struct lc_control_options *opts, struct lc_control **ret)

@@ -78,6 +78,10 @@ void lc_control_call_fail(struct lc_control_call *call, int error, const char *f
 uid_t lc_control_call_uid(const struct lc_control_call *call);
 pid_t lc_control_call_pid(const struct lc_control_call *call);
 
+/* Resolves a group name to its gid for lc_control_options.group. Returns 0, -ENOENT when there
+ * is no such group, or -errno. */
+int lc_control_group_from_name(const char *name, gid_t *ret);
+
 /* Pure helpers, exported for tests. */
 
 /* Parses one request line. Returns 0 with *ret_command (owned) and *ret_args (owned, an object),

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,23 +139,18 @@ static void apply_logging(const struct lc_config *cfg)
 static int resolve_group(const struct lc_config *cfg, gid_t *ret)
 {
 	const char *name = lc_config_get_string(cfg, "control_group");
-	struct group grp, *result = NULL;
-	char buf[4096];
 	int r;
 
 	if (!name[0]) {
 		*ret = (gid_t)-1;
 		return 0;
 	}
-	r = getgrnam_r(name, &grp, buf, sizeof(buf), &result);
-	if (r != 0)
+	r = lc_control_group_from_name(name, ret);
+	if (r == -ENOENT)
+		return log_error_errno(r, "control_group \"%s\" (%s): no such group.", name,
+				       lc_config_origin(cfg, "control_group"));
+	if (r < 0)
 		return log_error_errno(r, "Failed to look up control_group \"%s\": %m", name);
-	if (!result) {
-		log_error("control_group \"%s\" (%s): no such group.", name,
-			  lc_config_origin(cfg, "control_group"));
-		return -ENOENT;
-	}
-	*ret = grp.gr_gid;
 	return 0;
 }
 
@@ -256,9 +250,11 @@ static void set_switch(struct lc_core *c, struct lc_control_call *call, const ch
 		if (r < 0) {
 			log_error_errno(r, "Failed to save %s=%s in runtime.conf: %m", key,
 					on ? "true" : "false");
-			lc_control_call_fail(
-				call, r, "failed to save the setting in %s/runtime.conf: %s",
-				lc_config_get_string(c->cfg, "state_dir"), strerror(-r));
+			_cleanup_free_ char *path = lc_path_prefix(
+				lc_config_get_string(c->cfg, "state_dir"), "runtime.conf");
+
+			lc_control_call_fail(call, r, "failed to save the setting in %s: %s",
+					     path ? path : "runtime.conf", strerror(-r));
 			return;
 		}
 		log_notice("%s %s by uid %u (pid %d).", what, on ? "enabled" : "disabled",
@@ -322,8 +318,11 @@ static int control_start(struct lc_core *c, const struct lc_config *cfg, struct 
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the control socket: %m");
 	r = lc_control_register(ctl, core_commands, ARRAY_SIZE(core_commands), c);
-	if (r >= 0)
-		r = lc_control_start(ctl);
+	if (r < 0) {
+		lc_control_close(ctl);
+		return log_error_errno(r, "Failed to register the control commands: %m");
+	}
+	r = lc_control_start(ctl);
 	if (r < 0) {
 		lc_control_close(ctl);
 		return log_error_errno(r, "Failed to listen on %s: %m", opts.path);
@@ -357,14 +356,37 @@ static void set_last_reload(struct lc_core *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Loads the configuration again; the running one stays unless the new one is entirely valid. */
+/* The keys the device identity is resolved from. */
+static const char *const identity_inputs[] = {
+	"sysroot",
+	"device.serial",
+	"device.hardware_version",
+	"device.software_type",
+	"device.software_version",
+	"device.info_command",
+};
+
+static bool same_strings(const struct lc_config *a, const struct lc_config *b,
+			 const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!streq(lc_config_get_string(a, keys[i]), lc_config_get_string(b, keys[i])))
+			return false;
+	return true;
+}
+
+/*
+ * Loads the configuration again; the running one stays unless the new one is entirely valid.
+ * The device-info command runs (blocking the loop, 10 s at most) only when an identity input
+ * changed, so a plain reload never stalls the watchdog or control clients.
+ */
 static void core_reload(struct lc_core *c)
 {
 	_cleanup_strv_free_ char **errors = NULL;
 	struct lc_identity id = {};
 	struct lc_config *cfg = NULL;
 	struct lc_control *ctl = NULL;
-	bool control_changed;
+	bool control_changed, identity_changed;
 	int r;
 
 	notifyf("RELOADING=1\nSTATUS=Reloading configuration");
@@ -391,13 +413,17 @@ static void core_reload(struct lc_core *c)
 		set_last_reload(c, "failed: state_dir changed; restart faultd to move it");
 		goto done;
 	}
-	r = resolve_identity(cfg, &id);
-	if (r < 0) {
-		set_last_reload(c, "failed: device identity could not be determined");
-		goto done;
+	identity_changed = !same_strings(cfg, c->cfg, identity_inputs, ARRAY_SIZE(identity_inputs));
+	if (identity_changed) {
+		r = resolve_identity(cfg, &id);
+		if (r < 0) {
+			set_last_reload(c, "failed: device identity could not be determined");
+			goto done;
+		}
 	}
 
-	control_changed = !streq(lc_config_get_string(cfg, "control_socket"),
+	control_changed = !c->control ||
+			  !streq(lc_config_get_string(cfg, "control_socket"),
 				 lc_config_get_string(c->cfg, "control_socket")) ||
 			  !streq(lc_config_get_string(cfg, "control_group"),
 				 lc_config_get_string(c->cfg, "control_group"));
@@ -420,8 +446,10 @@ static void core_reload(struct lc_core *c)
 	lc_plugin_host_stop(c->plugins);
 	lc_config_free(c->cfg);
 	c->cfg = TAKE_PTR(cfg);
-	lc_identity_done(&c->identity);
-	c->identity = id;
+	if (identity_changed) {
+		lc_identity_done(&c->identity);
+		c->identity = id;
+	}
 	apply_logging(c->cfg);
 	lc_plugin_host_start(c->plugins, c->cfg);
 	set_last_reload(c, "ok");

@@ -224,6 +224,9 @@ int lc_run_capture(const char *command, unsigned timeout_ms, size_t max_output, 
 		return r;
 	if (status < 0)
 		return status;
+	/* The output is returned as a C string: a NUL byte would silently cut it short. */
+	if (memchr(out, 0, size))
+		return -EBADMSG;
 
 	*ret_output = TAKE_PTR(out);
 	*ret_status = status;

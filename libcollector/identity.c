@@ -659,9 +659,10 @@ static int run_info_command(const struct lc_identity_input *in, const char *cmd,
 	else if (r == -EFBIG)
 		r = list_printf(errors, "device-info command '%s' printed more than %u bytes", cmd,
 				(unsigned)LC_ID_INFO_OUTPUT_MAX);
+	else if (r == -EBADMSG)
+		r = list_printf(errors, "device-info command '%s' printed a NUL byte", cmd);
 	else if (r < 0)
-		r = list_printf(errors, "device-info command '%s' could not be started: %s", cmd,
-				strerror(-r));
+		r = list_printf(errors, "device-info command '%s' failed: %s", cmd, strerror(-r));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		r = list_printf(errors, "device-info command '%s' exited with status %d", cmd,
 				WEXITSTATUS(status));

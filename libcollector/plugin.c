@@ -327,9 +327,11 @@ void lc_plugin_host_stop(struct lc_plugin_host *h)
 		struct lc_plugin *p = &h->plugins[i];
 
 		if (p->state == LC_PLUGIN_RUNNING) {
+			/* Watches go before shutdown closes their descriptors, and no callback can
+			 * run on data that shutdown frees. */
+			plugin_release(p);
 			if (p->ops->shutdown)
 				p->ops->shutdown(p);
-			plugin_release(p);
 			p->data = NULL;
 			log_debug("Plugin %s stopped.", p->ops->name);
 		}

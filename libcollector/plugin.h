@@ -26,7 +26,8 @@ struct lc_plugin_ops {
 	const struct lc_cfg_section *config;   /* NULL when the plugin has no settings */
 	int (*init)(struct lc_plugin *p);      /* 0, or -errno after logging why */
 	void (*collect)(struct lc_plugin *p);  /* optional: add readings now (heartbeat closing) */
-	void (*shutdown)(struct lc_plugin *p); /* optional: free what init allocated */
+	void (*shutdown)(struct lc_plugin *p); /* optional: free what init allocated; its
+						* timers and watches are already released */
 };
 
 /* The plugin's name, as in its ops table. */
@@ -99,7 +100,8 @@ int lc_plugin_host_new(uv_loop_t *loop, const struct lc_plugin_ops *const *plugi
  * and recorded; returns how many plugins are running. */
 unsigned lc_plugin_host_start(struct lc_plugin_host *h, const struct lc_config *cfg);
 
-/* Stops running plugins in reverse order, releasing their timers and watches. */
+/* Stops running plugins in reverse order: their timers and watches are released first, then
+ * their shutdown is called. */
 void lc_plugin_host_stop(struct lc_plugin_host *h);
 
 /* Calls collect of every running plugin that has one. */

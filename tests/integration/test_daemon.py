@@ -180,6 +180,33 @@ class ReloadTest(DaemonTestCase):
         # The old control socket still works, and the daemon still stops cleanly.
         self.assertEqual(d.ctl("enable-dev-mode").returncode, 0)
 
+    def test_info_command_runs_again_only_when_identity_inputs_change(self):
+        d = self.daemon()
+        counter = os.path.join(d.dir, "runs")
+        d.config["device"] = {"info_command": f"echo run >> {counter}; echo DEVICE_ID=cmd-1"}
+        d.write_config()
+        d.start()
+
+        def runs():
+            with open(counter) as f:
+                return f.read().count("run")
+
+        self.assertEqual(runs(), 1)
+        self.assertEqual(d.status()["identity"]["device_serial"], "cmd-1")
+        self.assertEqual(d.status()["identity_sources"]["device_serial"], "device-info command")
+        # A reload that changes nothing about identity does not block the loop on the command.
+        d.config["log_level"] = "info"
+        d.write_config()
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: d.status()["reloads"] == 1, what="first reload")
+        self.assertEqual(runs(), 1)
+        d.config["device"]["info_command"] += "; true"
+        d.write_config()
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: d.status()["reloads"] == 2, what="second reload")
+        self.assertEqual(d.status()["last_reload"], "ok")
+        self.assertEqual(runs(), 2)
+
     def test_sighup_moves_control_socket(self):
         d = self.daemon().start()
         old = d.socket
@@ -279,6 +306,31 @@ class LifecycleTest(DaemonTestCase):
         self.assertTrue(os.path.exists(d.socket))
         d.start()
         self.assertEqual(d.ctl("status").returncode, 0)
+
+    def test_faultctl_survives_a_malformed_help_reply(self):
+        d = self.daemon()
+        path = os.path.join(d.dir, "fake.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+
+        def serve():
+            conn, _ = server.accept()
+            conn.recv(65536)
+            conn.sendall(b'{"ok": true, "data": {"commands": [{"name": null, "summary": 3}, '
+                         b'{"name": "real", "summary": null, "privileged": true}]}}\n')
+            conn.close()
+
+        t = threading.Thread(target=serve)
+        t.start()
+        try:
+            r = subprocess.run([FAULTCTL, "--socket", path, "help"], capture_output=True,
+                               text=True, timeout=20)
+        finally:
+            t.join()
+            server.close()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("real", r.stdout)
 
     def test_faultctl_without_daemon(self):
         r = subprocess.run([FAULTCTL, "--socket", "/nonexistent/faultd.sock", "status"],

@@ -108,6 +108,20 @@ static void test_captures_output_and_status(void **state)
 	assert_no_children();
 }
 
+static void test_nul_in_output_is_refused(void **state)
+{
+	char *out = NULL;
+	int status = -1;
+
+	/* Returned as a C string, the output would silently end at the NUL. */
+	assert_int_equal(
+		lc_run_capture("printf 'DEVICE_ID=a\\000\\nX=1\\n'", 2000, 1024, &out, &status),
+		-EBADMSG);
+	assert_null(out);
+	assert_int_equal(status, -1);
+	assert_no_children();
+}
+
 static void test_exit_status(void **state)
 {
 	_cleanup_free_ char *out = NULL, *out2 = NULL;
@@ -314,6 +328,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_captures_output_and_status),
+		cmocka_unit_test(test_nul_in_output_is_refused),
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_killed_by_signal),
 		cmocka_unit_test(test_stdin_is_dev_null),
