@@ -405,9 +405,8 @@ static void core_reload(struct lc_core *c)
 	}
 	if (!streq(lc_config_get_string(cfg, "state_dir"),
 		   lc_config_get_string(c->cfg, "state_dir"))) {
-		log_error("state_dir changed from %s to %s: that needs a restart; keeping the "
-			  "running "
-			  "configuration.",
+		log_error("state_dir changed from %s to %s: that needs a restart; "
+			  "keeping the running configuration.",
 			  lc_config_get_string(c->cfg, "state_dir"),
 			  lc_config_get_string(cfg, "state_dir"));
 		set_last_reload(c, "failed: state_dir changed; restart faultd to move it");
