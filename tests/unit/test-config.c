@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +18,7 @@
 #include "jsonc.h"
 #include "log.h"
 #include "macro.h"
+#include "tmpdir.h"
 
 /* ---- the schema under test: a core section and a plugin-like "statsd" section ---- */
 
@@ -108,8 +108,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/test-config-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(test_tmpdir_make(f->dir, sizeof(f->dir), "config"));
 	snprintf(f->main, sizeof(f->main), "%s/faultd.conf", f->dir);
 	snprintf(f->dropins, sizeof(f->dropins), "%s/faultd.conf.d", f->dir);
 	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
@@ -119,16 +118,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(test_tmpdir_remove(f->dir), 0);
 	free(f);
 	return 0;
 }

@@ -21,8 +21,10 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "tmpdir.h"
 
 #define NOBODY	      65534
 #define SUPPLEMENTARY 4242
@@ -290,8 +292,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/test-control-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(test_tmpdir_make(f->dir, sizeof(f->dir), "control"));
 	/* uid 65534 clients must reach the socket. */
 	assert_int_equal(chmod(f->dir, 0755), 0);
 	snprintf(f->path, sizeof(f->path), "%s/run/faultd/faultd.sock", f->dir);
@@ -303,12 +304,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
-
 	for (size_t i = 0; i < MAX_CHILDREN; i++)
 		json_object_put(f->children[i].reply);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_tmpdir_remove(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -755,10 +753,8 @@ static void make_dirs(struct fixture *f)
 {
 	char dir[128];
 
-	snprintf(dir, sizeof(dir), "%s/run", f->dir);
-	assert_int_equal(mkdir(dir, 0755), 0);
 	snprintf(dir, sizeof(dir), "%s/run/faultd", f->dir);
-	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(lc_mkdir_p(dir, 0755), 0);
 }
 
 static void test_stale_socket_replaced(void **state)

@@ -7,7 +7,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "exec.h"
 #include "fileio.h"
 #include "macro.h"
+#include "tmpdir.h"
 
 static uint64_t now_ms(void)
 {
@@ -58,30 +58,15 @@ static bool process_dead(pid_t pid)
 	return false;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int setup_tmp(void **state)
 {
-	char *dir = strdup("/tmp/test-exec-XXXXXX");
-
-	if (!dir || !mkdtemp(dir)) {
-		free(dir);
-		return -1;
-	}
-	*state = dir;
-	return 0;
+	*state = test_tmpdir_new("exec");
+	return *state ? 0 : -1;
 }
 
 static int teardown_tmp(void **state)
 {
-	char *dir = *state;
-	int r = nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-
-	free(dir);
-	return r;
+	return test_tmpdir_free(*state);
 }
 
 /* Reads the pid a test command wrote to DIR/pid. */

@@ -7,7 +7,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 #include "identity.h"
 #include "log.h"
 #include "macro.h"
+#include "tmpdir.h"
 
 #define SERIAL_WHY "expected 1-128 characters of A-Z a-z 0-9 _ -"
 #define TYPE_WHY   "expected 1-128 characters of A-Z a-z 0-9 _ . : -"
@@ -45,30 +45,15 @@ static char *repeat(char c, size_t n)
 	return s;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int setup_root(void **state)
 {
-	char *dir = strdup("/tmp/test-identity-XXXXXX");
-
-	if (!dir || !mkdtemp(dir)) {
-		free(dir);
-		return -1;
-	}
-	*state = dir;
-	return 0;
+	*state = test_tmpdir_new("identity");
+	return *state ? 0 : -1;
 }
 
 static int teardown_root(void **state)
 {
-	char *dir = *state;
-	int r = nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-
-	free(dir);
-	return r;
+	return test_tmpdir_free(*state);
 }
 
 /* Writes len bytes to root/rel, creating directories. */
