@@ -927,18 +927,6 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 }
 
-/* Returns the directory part of path as a new string, "" when path has none. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup("");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 /* Removes a socket file nobody listens on; -EADDRINUSE when someone does, -EEXIST when path is
  * not a socket. */
 static int remove_stale_socket(const char *path)
@@ -1004,15 +992,12 @@ int lc_control_start(struct lc_control *ctl)
 		return -ENAMETOOLONG;
 	}
 
-	dir = dir_of(ctl->path);
+	dir = lc_path_dirname(ctl->path);
 	if (!dir)
 		return log_oom();
-	if (dir[0]) {
-		r = lc_mkdir_p(dir, 0755);
-		if (r < 0)
-			return log_error_errno(r, "Control: cannot create the directory %s: %m",
-					       dir);
-	}
+	r = lc_mkdir_p(dir, 0755);
+	if (r < 0)
+		return log_error_errno(r, "Control: cannot create the directory %s: %m", dir);
 
 	r = remove_stale_socket(ctl->path);
 	if (r < 0)
@@ -1214,21 +1199,13 @@ static int recv_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
 		ssize_t n;
 		int r;
 
-		if (len == cap) {
-			size_t ncap = MIN(MAX(cap * 2, (size_t)READ_CHUNK),
-					  (size_t)LC_CONTROL_REPLY_MAX + 1);
-			char *p;
+		r = lc_buf_reserve(&buf, &cap, len, LC_CONTROL_REPLY_MAX);
+		if (r == -EFBIG)
+			return -EBADMSG; /* over the limit without a newline */
+		if (r < 0)
+			return r;
 
-			if (ncap == cap)
-				return -EBADMSG; /* over the limit without a newline */
-			p = realloc(buf, ncap);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-			cap = ncap;
-		}
-
-		n = recv(fd, buf + len, cap - len, 0);
+		n = recv(fd, buf + len, cap - len - 1, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

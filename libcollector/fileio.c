@@ -116,23 +116,26 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+char *lc_path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
 int lc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	_cleanup_free_ char *tmp = NULL, *dir = NULL;
 	_cleanup_close_ int fd = -1;
-	const char *slash;
 	int r;
 
-	slash = strrchr(path, '/');
-	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	dir = lc_path_dirname(path);
 	if (!dir)
 		return -ENOMEM;
-	if (dir[0] == 0) {
-		free(dir);
-		dir = strdup("/");
-		if (!dir)
-			return -ENOMEM;
-	}
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
 		tmp = NULL;
 		return -ENOMEM;

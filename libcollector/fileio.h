@@ -37,6 +37,10 @@ int lc_fsync_dir(const char *path);
 /* Creates path and its missing parents with mode; an existing directory is not an error. */
 int lc_mkdir_p(const char *path, mode_t mode);
 
+/* The directory part of path as a new string: "." when it has none, "/" for a file in the root.
+ * NULL on allocation failure. */
+char *lc_path_dirname(const char *path);
+
 /*
  * Returns root + path as a new string (NULL on allocation failure). A root of NULL, "" or "/"
  * returns a copy of path; used to resolve /proc, /sys, /dev and /etc against `sysroot`.

@@ -148,6 +148,23 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(lc_mkdir_p("", 0700), -EINVAL);
 }
 
+static void test_path_dirname(void **state)
+{
+	const struct {
+		const char *path, *expect;
+	} cases[] = {
+		{ "/run/faultd/faultd.sock", "/run/faultd" },
+		{ "/runtime.conf", "/" },
+		{ "runtime.conf", "." },
+		{ "state/runtime.conf", "state" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *s = lc_path_dirname(cases[i].path);
+		assert_string_equal(s, cases[i].expect);
+	}
+}
+
 static void test_path_prefix(void **state)
 {
 	const struct {
@@ -178,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_read_empty_and_errors),
 		cmocka_unit_test(test_read_proc),
 		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_path_dirname),
 		cmocka_unit_test(test_path_prefix),
 	};
 
