@@ -37,6 +37,7 @@ struct verb {
 	int (*build_args)(const struct verb *v, int argc, char **argv, json_object **ret_args);
 	/* Prints a successful reply's data; NULL prints it generically. */
 	void (*print)(json_object *data);
+	double timeout_sec; /* default wait for the reply; 0: DEFAULT_TIMEOUT_SEC */
 };
 
 static int args_none(const struct verb *v, int argc, char **argv, json_object **ret_args)
@@ -52,6 +53,38 @@ static int args_none(const struct verb *v, int argc, char **argv, json_object **
 
 static void print_help_reply(json_object *data);
 
+/* KEY=VALUE... -> {"attributes": ["KEY=VALUE", ...]}; faultd types and validates each value. */
+static int args_attributes(const struct verb *v, int argc, char **argv, json_object **ret_args)
+{
+	json_object *o, *list;
+
+	if (argc == 0) {
+		fprintf(stderr,
+			"faultctl: %s: expected at least one KEY=VALUE (usage: faultctl %s %s)\n",
+			v->name, v->name, v->usage);
+		return -EINVAL;
+	}
+	for (int i = 0; i < argc; i++)
+		if (!strchr(argv[i], '=') || argv[i][0] == '=') {
+			fprintf(stderr, "faultctl: %s: expected KEY=VALUE, got '%s'\n", v->name,
+				argv[i]);
+			return -EINVAL;
+		}
+	o = json_object_new_object();
+	list = json_object_new_array();
+	if (!o || !list) {
+		json_object_put(o);
+		json_object_put(list);
+		fprintf(stderr, "faultctl: out of memory\n");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < argc; i++)
+		json_object_array_add(list, json_object_new_string(argv[i]));
+	json_object_object_add(o, "attributes", list);
+	*ret_args = o;
+	return 0;
+}
+
 static const struct verb verbs[] = {
 	{ "status", "", "Show faultd's current state", args_none, NULL },
 	{ "show-config", "", "Show the configuration faultd is running with", args_none, NULL },
@@ -61,6 +94,12 @@ static const struct verb verbs[] = {
 	  args_none, NULL },
 	{ "enable-dev-mode", "", "Turn developer mode on (privileged)", args_none, NULL },
 	{ "disable-dev-mode", "", "Turn developer mode off (privileged)", args_none, NULL },
+	{ "sync", "", "Upload the spooled entries now and report the outcome (privileged)",
+	  args_none, NULL, 15 * 60.0 },
+	{ "write-attributes", "KEY=VALUE...",
+	  "Record device attributes: true/false, numbers, else strings; \"...\" forces a "
+	  "string (privileged)",
+	  args_attributes, NULL },
 	{ "help", "", "List the commands the running faultd accepts", args_none, print_help_reply },
 };
 
@@ -102,7 +141,7 @@ static void usage(FILE *f)
 		"Options:\n"
 		"      --socket PATH      control socket (default: %s)\n"
 		"      --json             print faultd's whole reply as JSON, and nothing else\n"
-		"      --timeout SECONDS  how long to wait for faultd (default: %g)\n"
+		"      --timeout SECONDS  how long to wait for faultd (default: %g, sync: 900)\n"
 		"  -h, --help             show this help\n"
 		"      --version          show the version\n"
 		"\n"
@@ -335,7 +374,7 @@ int main(int argc, char **argv)
 		{},
 	};
 	const char *path = FAULTD_CONTROL_SOCKET;
-	double timeout_sec = DEFAULT_TIMEOUT_SEC;
+	double timeout_sec = 0;
 	json_object *args = NULL, *reply = NULL, *ok, *data, *error;
 	const struct verb *v;
 	bool json = false;
@@ -391,6 +430,8 @@ int main(int argc, char **argv)
 	r = v->build_args(v, argc - optind - 1, argv + optind + 1, &args);
 	if (r < 0)
 		return EXIT_USAGE;
+	if (timeout_sec == 0)
+		timeout_sec = v->timeout_sec > 0 ? v->timeout_sec : DEFAULT_TIMEOUT_SEC;
 
 	r = lc_control_request(path, v->name, args, MAX((int)(timeout_sec * 1000.0), 1), &reply);
 	json_object_put(args);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+#include <curl/curl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include "build-config.h"
@@ -12,7 +15,10 @@
 #include "fileio.h"
 #include "identity.h"
 #include "log.h"
+#include "record.h"
 #include "schema.h"
+#include "spool.h"
+#include "uploader.h"
 
 #if HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -26,6 +32,11 @@ struct lc_core {
 	uv_loop_t loop;
 	struct lc_config *cfg;
 	struct lc_identity identity;
+	struct lc_boot_info boot;
+	char os_version[65];
+	struct lc_record_context record;
+	struct lc_spool *spool;
+	struct lc_uploader *uploader;
 	struct lc_control *control;
 	struct lc_plugin_host *plugins;
 	uv_signal_t signals[3];
@@ -218,6 +229,12 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 				       json_string_or_null(c->identity.source[f]));
 	json_object_object_add(o, "identity_sources", src);
 	json_object_object_add(o, "plugins", lc_plugin_host_status(c->plugins));
+	if (c->spool) {
+		(void)lc_spool_refresh(c->spool);
+		json_object_object_add(o, "spool", lc_spool_status(c->spool));
+	}
+	if (c->uploader)
+		json_object_object_add(o, "upload", lc_uploader_status(c->uploader));
 	json_object_object_add(o, "reloads", json_object_new_int64(c->reloads));
 	json_object_object_add(o, "last_reload", json_string_or_null(c->last_reload));
 	lc_control_call_reply(call, o);
@@ -289,6 +306,172 @@ static void cmd_disable_dev(struct lc_control_call *call, json_object *args, voi
 	set_switch(u, call, "enable_dev_mode", "Developer mode", false);
 }
 
+static void spool_limits_from(const struct lc_config *cfg, struct lc_spool_limits *ret)
+{
+	*ret = (struct lc_spool_limits){
+		.max_bytes = (uint64_t)lc_config_get_int(cfg, "spool.max_bytes"),
+		.max_entries = (uint64_t)lc_config_get_int(cfg, "spool.max_entries"),
+		.min_free_bytes = (uint64_t)lc_config_get_int(cfg, "spool.min_free_bytes"),
+		.min_free_inodes = (uint64_t)lc_config_get_int(cfg, "spool.min_free_inodes"),
+		.max_age_seconds = (uint64_t)lc_config_get_int(cfg, "spool.max_age_seconds"),
+	};
+}
+
+/*
+ * Records an entry of type with metadata (reference taken) if consent and the fleet's sampling
+ * allow it. Returns 0, -EPERM (consent off), -ECANCELED (sampling), or the spool's -errno;
+ * *ret_why (static) says why it was not recorded.
+ */
+static int core_record(struct lc_core *c, const char *type, json_object *metadata, char *ret_uuid,
+		       const char **ret_why)
+{
+	struct lc_clock_sample t;
+	int cls = lc_entry_class_from_type(type), r;
+
+	if (!lc_config_get_bool(c->cfg, "enable_data_collection")) {
+		json_object_put(metadata);
+		*ret_why = "data collection is disabled";
+		return -EPERM;
+	}
+	if (cls < 0 ||
+	    !lc_sampling_allows(lc_uploader_sampling(c->uploader), (enum lc_entry_class)cls,
+				lc_config_get_bool(c->cfg, "enable_dev_mode"))) {
+		json_object_put(metadata);
+		*ret_why = "the fleet's sampling excludes this type of entry";
+		return -ECANCELED;
+	}
+	lc_clock_sample_now(&t);
+	r = lc_record_commit(c->spool, &c->record, &t, type, metadata, ret_uuid);
+	if (r == -ENOSPC)
+		*ret_why = "the spool is full of more valuable entries";
+	else if (r < 0)
+		*ret_why = "the spool could not store it";
+	return r;
+}
+
+#define ATTRIBUTES_MAX 100
+
+static void cmd_write_attributes(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	json_object *list, *items = NULL, *meta = NULL, *reply;
+	const char *why = NULL;
+	char uuid[37];
+	size_t n;
+	int r;
+
+	if (!json_object_object_get_ex(args, "attributes", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    (n = json_object_array_length(list)) == 0) {
+		lc_control_call_fail(call, EINVAL, "expected \"attributes\": [\"KEY=VALUE\", ...]");
+		return;
+	}
+	if (n > ATTRIBUTES_MAX) {
+		lc_control_call_fail(call, E2BIG, "at most %d attributes at once, got %zu",
+				     ATTRIBUTES_MAX, n);
+		return;
+	}
+	items = json_object_new_array();
+	for (size_t i = 0; items && i < n; i++) {
+		json_object *a = json_object_array_get_idx(list, i), *item = NULL, *key;
+
+		if (!json_object_is_type(a, json_type_string)) {
+			lc_control_call_fail(call, EINVAL, "attribute %zu: expected a string",
+					     i + 1);
+			goto out;
+		}
+		r = lc_attribute_parse(json_object_get_string(a), &item, &why);
+		if (r < 0) {
+			lc_control_call_fail(call, -r, "attribute %zu (\"%.40s\"): %s", i + 1,
+					     json_object_get_string(a), why);
+			goto out;
+		}
+		json_object_object_get_ex(item, "string_key", &key);
+		for (size_t j = 0; j < json_object_array_length(items); j++) {
+			json_object *k2;
+
+			json_object_object_get_ex(json_object_array_get_idx(items, j), "string_key",
+						  &k2);
+			if (streq(json_object_get_string(k2), json_object_get_string(key))) {
+				lc_control_call_fail(call, EINVAL,
+						     "attribute %zu: key \"%s\" given twice", i + 1,
+						     json_object_get_string(key));
+				json_object_put(item);
+				goto out;
+			}
+		}
+		json_object_array_add(items, item);
+	}
+	meta = json_object_new_object();
+	if (!items || !meta) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_object_add(meta, "attributes", TAKE_PTR(items));
+	r = core_record(c, "device-attributes", TAKE_PTR(meta), uuid, &why);
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "not recorded: %s", why);
+		goto out;
+	}
+	log_info("Recorded %zu device attribute%s as entry %s (uid %u).", n, n == 1 ? "" : "s",
+		 uuid, (unsigned)lc_control_call_uid(call));
+	reply = json_object_new_object();
+	if (reply) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "Recorded %zu attribute%s as entry %s.", n,
+			 n == 1 ? "" : "s", uuid);
+		json_object_object_add(reply, "message", json_object_new_string(msg));
+		json_object_object_add(reply, "entry", json_object_new_string(uuid));
+	}
+	lc_control_call_reply(call, reply);
+out:
+	json_object_put(items);
+	json_object_put(meta);
+}
+
+static void sync_done(const struct lc_upload_result *res, void *userdata)
+{
+	struct lc_control_call *call = userdata;
+	json_object *o;
+	char msg[256];
+
+	if (res->error < 0) {
+		lc_control_call_fail(call, -res->error, "upload failed: %s",
+				     res->message ? res->message : strerror(-res->error));
+		return;
+	}
+	if (res->entries == 0 && res->rejected == 0)
+		snprintf(msg, sizeof(msg), "Nothing to upload.");
+	else
+		snprintf(msg, sizeof(msg),
+			 "Uploaded %" PRIu64 " entr%s (%" PRIu64 " bytes) in %" PRIu64
+			 " batch%s%s; %" PRIu64 " left in the spool.",
+			 res->entries, res->entries == 1 ? "y" : "ies", res->bytes, res->batches,
+			 res->batches == 1 ? "" : "es",
+			 res->rejected ? "; the server refused some, which were dropped" : "",
+			 res->remaining);
+	o = json_object_new_object();
+	if (o) {
+		json_object_object_add(o, "message", json_object_new_string(msg));
+		json_object_object_add(o, "entries", json_object_new_int64((int64_t)res->entries));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res->bytes));
+		json_object_object_add(o, "batches", json_object_new_int64((int64_t)res->batches));
+		json_object_object_add(o, "rejected",
+				       json_object_new_int64((int64_t)res->rejected));
+		json_object_object_add(o, "remaining",
+				       json_object_new_int64((int64_t)res->remaining));
+	}
+	lc_control_call_reply(call, o);
+}
+
+static void cmd_sync(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+
+	lc_uploader_sync(c->uploader, sync_done, call);
+}
+
 static const struct lc_control_command core_commands[] = {
 	{ "status", false, cmd_status, "Show version, consent, identity and plugin states" },
 	{ "show-config", false, cmd_show_config,
@@ -300,6 +483,9 @@ static const struct lc_control_command core_commands[] = {
 	{ "enable-dev-mode", true, cmd_enable_dev,
 	  "Developer mode: highest sampling, no rate limits (persisted)" },
 	{ "disable-dev-mode", true, cmd_disable_dev, "Leave developer mode (persisted)" },
+	{ "sync", true, cmd_sync, "Upload the spooled entries now and report what happened" },
+	{ "write-attributes", true, cmd_write_attributes,
+	  "Record a device-attributes entry from KEY=VALUE items" },
 };
 
 /* Creates and starts the control server for cfg. */
@@ -450,6 +636,14 @@ static void core_reload(struct lc_core *c)
 		c->identity = id;
 	}
 	apply_logging(c->cfg);
+	{
+		struct lc_spool_limits limits;
+
+		spool_limits_from(c->cfg, &limits);
+		lc_spool_set_limits(c->spool, &limits);
+	}
+	c->record.project_key = lc_config_get_string(c->cfg, "project_key");
+	lc_uploader_set_config(c->uploader, c->cfg);
 	lc_plugin_host_start(c->plugins, c->cfg);
 	set_last_reload(c, "ok");
 	log_info("Configuration reloaded.");
@@ -477,6 +671,8 @@ static void core_stop(struct lc_core *c)
 	c->control = NULL;
 	while (c->n_signals > 0)
 		uv_close((uv_handle_t *)&c->signals[--c->n_signals], NULL);
+	lc_uploader_close(c->uploader);
+	c->uploader = NULL;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -539,6 +735,51 @@ static int signals_start(struct lc_core *c)
 	return 0;
 }
 
+/* The spool, the boot facts every entry carries, and the uploader that empties the spool. */
+static int spool_start(struct lc_core *c)
+{
+	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
+	_cleanup_free_ char *dir = lc_path_prefix(state_dir, "/spool");
+	struct lc_uploader_options uo = {
+		.loop = &c->loop,
+		.record = &c->record,
+		.state_dir = state_dir,
+	};
+	struct lc_spool_limits limits;
+	struct utsname un;
+	int r;
+
+	if (!dir)
+		return log_oom();
+	r = lc_boot_info_load(lc_config_get_string(c->cfg, "sysroot"), state_dir, &c->boot);
+	if (r < 0)
+		return r;
+	if (uname(&un) == 0)
+		snprintf(c->os_version, sizeof(c->os_version), "%s", un.release);
+	else
+		snprintf(c->os_version, sizeof(c->os_version), "unknown");
+	c->record = (struct lc_record_context){
+		.identity = &c->identity,
+		.project_key = lc_config_get_string(c->cfg, "project_key"),
+		.boot = &c->boot,
+		.os_version = c->os_version,
+	};
+
+	spool_limits_from(c->cfg, &limits);
+	r = lc_spool_open(dir, &limits, &c->spool);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open the spool in %s: %m", dir);
+	log_debug("Spool %s: %zu entries, %" PRIu64 " bytes.", dir, lc_spool_count(c->spool),
+		  lc_spool_bytes(c->spool));
+
+	uo.spool = c->spool;
+	r = lc_uploader_new(&uo, &c->uploader);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the uploader: %m");
+	lc_uploader_set_config(c->uploader, c->cfg);
+	return 0;
+}
+
 static int start_components(struct lc_core *c)
 {
 	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
@@ -549,6 +790,10 @@ static int start_components(struct lc_core *c)
 		return log_error_errno(r, "Failed to create state_dir %s (%s): %m", state_dir,
 				       lc_config_origin(c->cfg, "state_dir"));
 	r = resolve_identity(c->cfg, &c->identity);
+	if (r < 0)
+		return r;
+
+	r = spool_start(c);
 	if (r < 0)
 		return r;
 
@@ -576,9 +821,14 @@ int lc_core_run(struct lc_core *c, struct lc_config *cfg)
 	c->start_usec = now_usec();
 	apply_logging(c->cfg);
 	(void)signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		c->cfg = lc_config_free(c->cfg);
+		return log_error_errno(-ENOMEM, "Failed to initialise libcurl.");
+	}
 
 	r = uv_loop_init(&c->loop);
 	if (r < 0) {
+		curl_global_cleanup();
 		c->cfg = lc_config_free(c->cfg);
 		return log_error_errno(r, "Failed to create the event loop: %m");
 	}
@@ -607,6 +857,8 @@ out:
 	r_close = uv_loop_close(&c->loop);
 	if (r_close < 0)
 		log_error_errno(r_close, "Event loop still had open handles at exit: %m");
+	c->spool = lc_spool_free(c->spool);
+	curl_global_cleanup();
 	lc_identity_done(&c->identity);
 	c->cfg = lc_config_free(c->cfg);
 	free(c->last_reload);

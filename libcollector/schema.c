@@ -16,6 +16,11 @@ int lc_check_absolute_path(const char *value, const char **ret_why)
 	return 0;
 }
 
+int lc_check_optional_absolute_path(const char *value, const char **ret_why)
+{
+	return value[0] ? lc_check_absolute_path(value, ret_why) : 0;
+}
+
 int lc_check_socket_path(const char *value, const char **ret_why)
 {
 	if (lc_check_absolute_path(value, ret_why) < 0)
@@ -203,6 +208,112 @@ static const struct lc_cfg_key core_keys[] = {
 		.max = 256,
 		.flags = LC_CFG_SECRET,
 		.description = "Project key sent with every request to base_url.",
+	},
+	{
+		.name = "ca_bundle",
+		.type = LC_CFG_STRING,
+		.def_string = "",
+		.check = lc_check_optional_absolute_path,
+		.description = "PEM file of the certificate authorities trusted for base_url and "
+			       "the upload URLs it hands out. Empty: the system bundle. "
+			       "Verification of the certificate and the host name is always on.",
+	},
+	{
+		.name = "upload.max_batch_bytes",
+		.type = LC_CFG_INT,
+		.def_int = 10 * 1024 * 1024,
+		.min = 4096,
+		.max = 1024 * 1024 * 1024,
+		.description = "Largest batch (MAR file) sent in one request. An entry is never "
+			       "split; one larger than this travels alone.",
+	},
+	{
+		.name = "upload.connect_timeout_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 30,
+		.min = 1,
+		.max = 600,
+		.description = "Time allowed to connect and complete the TLS handshake.",
+	},
+	{
+		.name = "upload.low_speed_timeout_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 60,
+		.min = 1,
+		.max = 3600,
+		.description = "A request that moves no byte for this long is abandoned.",
+	},
+	{
+		.name = "upload.timeout_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 600,
+		.min = 1,
+		.max = 24 * 3600,
+		.description = "Longest time one request (prepare, upload or commit) may take.",
+	},
+	{
+		.name = "upload.backoff_min_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 60,
+		.min = 1,
+		.max = 24 * 3600,
+		.description = "Delay before the first retry of a failed upload; it doubles with "
+			       "each further failure, with random jitter.",
+	},
+	{
+		.name = "upload.backoff_max_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 6 * 3600,
+		.min = 1,
+		.max = 7 * 24 * 3600,
+		.description = "Longest delay between retries, unless the server's Retry-After "
+			       "asks for more (up to a day).",
+	},
+	{
+		.name = "spool.max_bytes",
+		.type = LC_CFG_INT,
+		.def_int = 64 * 1024 * 1024,
+		.min = 0,
+		.max = INT64_C(1) << 40,
+		.description = "Most bytes the spool may hold; 0: no limit. When full, the oldest "
+			       "entries of the lowest value go first (metrics, then attributes, "
+			       "then core files, then reboot events).",
+	},
+	{
+		.name = "spool.max_entries",
+		.type = LC_CFG_INT,
+		.def_int = 20000,
+		.min = 0,
+		.max = 100000,
+		.description = "Most entries the spool may hold; 0: no limit (100000 at most are "
+			       "indexed).",
+	},
+	{
+		.name = "spool.min_free_bytes",
+		.type = LC_CFG_INT,
+		.def_int = 32 * 1024 * 1024,
+		.min = 0,
+		.max = INT64_C(1) << 40,
+		.description = "Free space to leave on the state directory's filesystem; entries "
+			       "are evicted or refused to keep it. 0: no limit.",
+	},
+	{
+		.name = "spool.min_free_inodes",
+		.type = LC_CFG_INT,
+		.def_int = 1000,
+		.min = 0,
+		.max = INT64_C(1) << 40,
+		.description = "Free inodes to leave on the state directory's filesystem. "
+			       "0: no limit.",
+	},
+	{
+		.name = "spool.max_age_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 30 * 24 * 3600,
+		.min = 0,
+		.max = 10LL * 365 * 24 * 3600,
+		.description = "Entries older than this are dropped unsent; 0: no limit. Entries "
+			       "stamped before the clock was set (before 2020) never age out.",
 	},
 	{
 		.name = "device.serial",

@@ -10,21 +10,28 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
+import sys
 import time
 import unittest
+import urllib.request
 
 FAULTD = os.environ.get("FAULTD", "faultd")
 FAULTCTL = os.environ.get("FAULTCTL", "faultctl")
 SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 HAVE_SYSTEMD = os.environ.get("HAVE_SYSTEMD") == "1"
+RECEIVER = os.environ.get("RECEIVER",
+                          os.path.join(SOURCE_ROOT, "tests", "receiver", "faultd-receiver"))
+PROJECT_KEY = "test-project-key"
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 # A fake system tree, so identity fallbacks never depend on the machine running the tests.
 FAKE_OS_RELEASE = 'ID=testos\nVERSION_ID="1.2.3"\nPRETTY_NAME="Test OS"\n'
 FAKE_MACHINE_ID = "0123456789abcdef0123456789abcdef\n"
+FAKE_BOOT_ID = "48af0b97-79c3-4e95-ba80-8c436b4b9e8f\n"
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
@@ -48,6 +55,10 @@ class Daemon:
             f.write(FAKE_OS_RELEASE)
         with open(os.path.join(self.sysroot, "etc", "machine-id"), "w") as f:
             f.write(FAKE_MACHINE_ID)
+        os.makedirs(os.path.join(self.sysroot, "proc", "sys", "kernel", "random"))
+        with open(os.path.join(self.sysroot, "proc", "sys", "kernel", "random", "boot_id"),
+                  "w") as f:
+            f.write(FAKE_BOOT_ID)
         self.state_dir = os.path.join(self.dir, "state")
         self.socket = os.path.join(self.dir, "faultd.sock")
         self.config_path = os.path.join(self.dir, "faultd.conf")
@@ -142,6 +153,12 @@ class Daemon:
                    "--"] + cmd
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
 
+    def ctl_async(self, *args):
+        """Starts faultctl without waiting; returns the Popen."""
+        return subprocess.Popen([FAULTCTL, "--socket", self.socket] + list(args),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env)
+
     def status(self):
         r = self.ctl("status", json_output=True)
         if r.returncode != 0:
@@ -151,6 +168,96 @@ class Daemon:
     def cleanup(self):
         if self.proc is not None:
             self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Receiver:
+    """The development receiver (tests/receiver), on a port of its own, over real TLS."""
+
+    def __init__(self, directory=None, args=()):
+        self.dir = directory or tempfile.mkdtemp(prefix="faultd-rx-")
+        self.args = list(args)
+        self.proc = None
+        self.port = 0
+        self.info = None
+        self.log_path = os.path.join(self.dir, "receiver.log")
+
+    def start(self):
+        info_path = os.path.join(self.dir, "receiver.json")
+        if os.path.exists(info_path):
+            os.unlink(info_path)
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, RECEIVER, "serve", "--dir", self.dir, "--port", str(self.port)]
+            + self.args,
+            stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"receiver exited with {self.proc.returncode}:\n"
+                                     + self.log())
+            try:
+                with open(info_path) as f:
+                    return json.load(f)
+            except (OSError, ValueError):
+                return None
+
+        self.info = wait_for(ready, timeout=30, what="the receiver to listen")
+        self.port = self.info["port"]  # a restart keeps the same port
+        self.url = self.info["url"]
+        self.ca_bundle = self.info["ca_bundle"]
+        return self
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log_file.close()
+            self.proc = None
+
+    def _call(self, method, path, payload=None):
+        ctx = ssl.create_default_context(cafile=self.ca_bundle)
+        data = json.dumps(payload).encode() if payload is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            return json.loads(r.read())
+
+    def entries(self):
+        return self._call("GET", "/_dev/entries")
+
+    def stats(self):
+        return self._call("GET", "/_dev/stats")
+
+    def faults(self, settings):
+        return self._call("POST", "/_dev/faults", settings)
+
+    def daemon_config(self, **extra):
+        """The keys that point a faultd at this receiver."""
+        config = {
+            "base_url": self.url,
+            "ca_bundle": self.ca_bundle,
+            "project_key": PROJECT_KEY,
+            "enable_data_collection": True,
+            "upload_interval_seconds": 0,
+            "upload": {"backoff_min_seconds": 1, "backoff_max_seconds": 8},
+        }
+        config.update(extra)
+        return config
+
+    def cleanup(self):
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

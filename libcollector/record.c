@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "build-config.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "record.h"
+
+#define BOOT_JSON_MAX 4096
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
+}
+
+void lc_clock_sample_now(struct lc_clock_sample *ret)
+{
+	ret->realtime_ms = clock_ms(CLOCK_REALTIME);
+	ret->monotonic_ms = clock_ms(CLOCK_MONOTONIC);
+	ret->boottime_ms = clock_ms(CLOCK_BOOTTIME);
+}
+
+static bool is_uuid(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]) || !s[i])
+			return false;
+	}
+	return s[36] == 0;
+}
+
+static void random_uuid(char ret[37])
+{
+	uint8_t b[16];
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
+		/* Not cryptographic, only distinct: the kernel's pool is the normal source. */
+		uint64_t x = clock_ms(CLOCK_REALTIME) ^ (clock_ms(CLOCK_MONOTONIC) << 20);
+
+		for (size_t i = 0; i < sizeof(b); i++, x = x * 6364136223846793005ULL + 1)
+			b[i] = (uint8_t)(x >> 33);
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+static void read_boot_id(const char *sysroot, char ret[37])
+{
+	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/proc/sys/kernel/random/boot_id");
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = path ? lc_read_file(path, 64, &text, &len) : -ENOMEM;
+	if (r >= 0) {
+		text[strcspn(text, "\n")] = 0;
+		if (is_uuid(text)) {
+			memcpy(ret, text, 37);
+			return;
+		}
+		r = -EBADMSG;
+	}
+	random_uuid(ret);
+	log_warning_errno(r, "Failed to read the boot id from %s (%m); using %s for this run.",
+			  path ? path : "/proc/sys/kernel/random/boot_id", ret);
+}
+
+int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret)
+{
+	_cleanup_free_ char *path = lc_path_prefix(state_dir, "/boot.json");
+	_cleanup_free_ char *text = NULL, *out = NULL;
+	struct lc_boot_info b = {};
+	json_object *o = NULL, *id, *count;
+	size_t len;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	read_boot_id(sysroot, b.boot_id);
+	r = lc_read_file(path, BOOT_JSON_MAX, &text, &len);
+	if (r == -ENOENT) {
+		b.first_boot = b.new_boot = true;
+	} else if (r < 0) {
+		log_warning_errno(r, "Failed to read %s: %m; counting boots from 0 again.", path);
+		b.new_boot = true;
+	} else {
+		o = json_tokener_parse(text);
+		if (!json_object_object_get_ex(o, "boot_id", &id) ||
+		    !json_object_is_type(id, json_type_string) ||
+		    !json_object_object_get_ex(o, "boot_count", &count) ||
+		    !json_object_is_type(count, json_type_int) ||
+		    json_object_get_int64(count) < 0) {
+			log_warning("%s: not a boot record; counting boots from 0 again.", path);
+			b.new_boot = true;
+		} else {
+			b.boot_count = (uint64_t)json_object_get_int64(count);
+			if (!streq(json_object_get_string(id), b.boot_id)) {
+				b.new_boot = true;
+				b.boot_count++;
+			}
+		}
+		json_object_put(o);
+	}
+	if (b.new_boot) {
+		if (asprintf(&out, "{\"boot_id\": \"%s\", \"boot_count\": %" PRIu64 "}\n",
+			     b.boot_id, b.boot_count) < 0)
+			return -ENOMEM;
+		r = lc_write_file_atomic(path, out, strlen(out), 0644);
+		if (r < 0)
+			return log_error_errno(r, "Failed to write %s: %m", path);
+	}
+	*ret = b;
+	return 0;
+}
+
+static int add(json_object *o, const char *key, json_object *v)
+{
+	if (!v)
+		return -ENOMEM;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_object *collection_time(const struct lc_record_context *ctx,
+				    const struct lc_clock_sample *t)
+{
+	json_object *o = json_object_new_object();
+	time_t secs = (time_t)(t->realtime_ms / 1000);
+	struct tm tm;
+	char stamp[64];
+
+	if (!o || !gmtime_r(&secs, &tm))
+		goto fail;
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(t->realtime_ms % 1000));
+	if (add(o, "timestamp", json_object_new_string(stamp)) < 0 ||
+	    add(o, "uptime_ms", json_object_new_int64((int64_t)t->monotonic_ms)) < 0 ||
+	    add(o, "linux_boot_id", json_object_new_string(ctx->boot->boot_id)) < 0 ||
+	    add(o, "elapsed_realtime_ms", json_object_new_int64((int64_t)t->boottime_ms)) < 0 ||
+	    add(o, "boot_count", json_object_new_int64((int64_t)ctx->boot->boot_count)) < 0)
+		goto fail;
+	return o;
+fail:
+	json_object_put(o);
+	return NULL;
+}
+
+static json_object *device(const struct lc_record_context *ctx)
+{
+	static const struct {
+		const char *key;
+		enum lc_id_field f;
+	} order[] = {
+		{ "hardware_version", LC_ID_HARDWARE_VERSION },
+		{ "software_version", LC_ID_SOFTWARE_VERSION },
+		{ "software_type", LC_ID_SOFTWARE_TYPE },
+		{ "device_serial", LC_ID_DEVICE_SERIAL },
+	};
+	json_object *o = json_object_new_object();
+
+	if (!o || add(o, "project_key", json_object_new_string(ctx->project_key)) < 0)
+		goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		if (add(o, order[i].key, json_object_new_string(ctx->identity->value[order[i].f])) <
+		    0)
+			goto fail;
+	return o;
+fail:
+	json_object_put(o);
+	return NULL;
+}
+
+static json_object *producer(const struct lc_record_context *ctx)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o || add(o, "id", json_object_new_string("faultd")) < 0 ||
+	    add(o, "version", json_object_new_string(FAULTD_VERSION)) < 0 ||
+	    add(o, "os_name", json_object_new_string("Linux")) < 0 ||
+	    add(o, "os_version", json_object_new_string(ctx->os_version)) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_object *lc_manifest_new(const struct lc_record_context *ctx, const struct lc_clock_sample *t,
+			     const char *type, json_object *metadata)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o || !metadata || add(o, "schema_version", json_object_new_int(1)) < 0 ||
+	    add(o, "collection_time", collection_time(ctx, t)) < 0 ||
+	    add(o, "device", device(ctx)) < 0 || add(o, "producer", producer(ctx)) < 0 ||
+	    add(o, "type", json_object_new_string(type)) < 0) {
+		json_object_put(metadata);
+		json_object_put(o);
+		return NULL;
+	}
+	if (add(o, "metadata", metadata) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
+		     const struct lc_clock_sample *t, const char *type, json_object *metadata,
+		     char *ret_uuid)
+{
+	json_object *m = lc_manifest_new(ctx, t, type, metadata);
+	struct lc_spool_txn *txn = NULL;
+	const char *text;
+	size_t len;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
+	if (!text) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = lc_spool_txn_begin(s, type, &txn, ret_uuid);
+	if (r < 0)
+		goto out;
+	r = lc_spool_txn_write(txn, "manifest.json", text, len);
+	if (r < 0) {
+		lc_spool_txn_abort(txn);
+		goto out;
+	}
+	r = lc_spool_txn_commit(txn, t->realtime_ms);
+out:
+	json_object_put(m);
+	return r;
+}
+
+static bool key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("_.:/-", c);
+}
+
+/* Valid UTF-8 (no overlong forms, no surrogates) without control characters. */
+static bool text_ok(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i], n, cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		if (i + n >= len)
+			return false;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number_syntax(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return false;
+	if (*s == '.') {
+		s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == 0;
+}
+
+static json_object *typed_value(const char *v, size_t len)
+{
+	if (len >= 2 && v[0] == '"' && v[len - 1] == '"')
+		return json_object_new_string_len(v + 1, (int)(len - 2));
+	if (streq(v, "true") || streq(v, "false"))
+		return json_object_new_boolean(v[0] == 't');
+	if (json_number_syntax(v)) {
+		bool integral = !strpbrk(v, ".eE");
+		char *end;
+
+		if (integral) {
+			errno = 0;
+			long long n = strtoll(v, &end, 10);
+
+			if (errno == 0 && *end == 0)
+				return json_object_new_int64(n);
+		}
+		double d = strtod(v, &end);
+
+		if (*end == 0 && isfinite(d))
+			return json_object_new_double(d);
+	}
+	return json_object_new_string_len(v, (int)len);
+}
+
+int lc_attribute_parse(const char *assignment, json_object **ret, const char **ret_why)
+{
+	const char *eq = strchr(assignment, '=');
+	size_t klen, vlen;
+	json_object *o, *v;
+
+	if (!eq) {
+		*ret_why = "expected KEY=VALUE";
+		return -EINVAL;
+	}
+	klen = (size_t)(eq - assignment);
+	if (klen == 0 || klen > LC_ATTRIBUTE_KEY_MAX) {
+		*ret_why = "expected a key of 1-128 characters";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < klen; i++)
+		if (!key_char(assignment[i])) {
+			*ret_why = "expected a key of A-Z a-z 0-9 _ . : / -";
+			return -EINVAL;
+		}
+	vlen = strlen(eq + 1);
+	if (vlen > LC_ATTRIBUTE_VALUE_MAX) {
+		*ret_why = "expected a value of at most 1024 bytes";
+		return -EINVAL;
+	}
+	if (!text_ok((const unsigned char *)eq + 1, vlen)) {
+		*ret_why = "expected a value of printable UTF-8 text";
+		return -EINVAL;
+	}
+	o = json_object_new_object();
+	v = typed_value(eq + 1, vlen);
+	if (!o || !v ||
+	    add(o, "string_key", json_object_new_string_len(assignment, (int)klen)) < 0 ||
+	    add(o, "value", TAKE_PTR(v)) < 0) {
+		json_object_put(v);
+		json_object_put(o);
+		*ret_why = "out of memory";
+		return -ENOMEM;
+	}
+	*ret = o;
+	return 0;
+}

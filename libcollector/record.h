@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Records: an entry's manifest as spec/device-api.md draws it (collection time, device,
+ * producer, type, metadata), committed to the spool. Also the boot facts every manifest carries
+ * and the typing of `faultctl write-attributes` values.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "identity.h"
+#include "spool.h"
+
+/* The three clocks of a manifest's collection_time, sampled together. */
+struct lc_clock_sample {
+	uint64_t realtime_ms;  /* CLOCK_REALTIME, Unix time */
+	uint64_t monotonic_ms; /* CLOCK_MONOTONIC: uptime_ms */
+	uint64_t boottime_ms;  /* CLOCK_BOOTTIME: elapsed_realtime_ms */
+};
+
+void lc_clock_sample_now(struct lc_clock_sample *ret);
+
+struct lc_boot_info {
+	char boot_id[37];    /* lowercase UUID */
+	uint64_t boot_count; /* boots seen by this state directory, the first one is 0 */
+	bool new_boot;	     /* the boot id differs from the one persisted before */
+	bool first_boot;     /* nothing was persisted before: the state directory is new */
+};
+
+/*
+ * Reads <sysroot>/proc/sys/kernel/random/boot_id and <state_dir>/boot.json, and persists the
+ * count, incremented when the boot id changed. An unreadable boot id is replaced by a random one
+ * for this run (logged); a damaged boot.json restarts the count (logged). Returns 0 or -errno
+ * when boot.json cannot be written.
+ */
+int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret);
+
+/* What every manifest says about the device and the producer (all borrowed). */
+struct lc_record_context {
+	const struct lc_identity *identity;
+	const char *project_key;
+	const struct lc_boot_info *boot;
+	const char *os_version; /* the kernel release */
+};
+
+/* Returns the manifest for an entry of type with metadata (reference taken, also on failure),
+ * or NULL on allocation failure. */
+json_object *lc_manifest_new(const struct lc_record_context *ctx, const struct lc_clock_sample *t,
+			     const char *type, json_object *metadata);
+
+/*
+ * Commits an entry without attachments to the spool: its manifest built from ctx, t, type and
+ * metadata (reference taken, also on failure). *ret_uuid (37 bytes), if not NULL, receives the
+ * entry's UUID. Returns 0 or the spool's -errno (-ENOSPC: refused by the limits, counted).
+ */
+int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
+		     const struct lc_clock_sample *t, const char *type, json_object *metadata,
+		     char *ret_uuid);
+
+#define LC_ATTRIBUTE_KEY_MAX   128
+#define LC_ATTRIBUTE_VALUE_MAX 1024
+
+/*
+ * Parses "KEY=VALUE" into a device-attributes item {"string_key": KEY, "value": V}. VALUE becomes
+ * a bool for true/false, a number when it is a JSON number, else a string; a value in double
+ * quotes is always the string inside them. KEY is 1-128 of [A-Za-z0-9_.:/-], VALUE at most 1024
+ * bytes of printable UTF-8 without control characters. Returns 0 or -EINVAL with *ret_why, a
+ * static phrase.
+ */
+int lc_attribute_parse(const char *assignment, json_object **ret, const char **ret_why);

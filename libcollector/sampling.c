@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "sampling.h"
+
+#define CACHE_MAX  4096
+#define JSON_DEPTH 16
+
+static const char *const resolution_names[] = {
+	[LC_RES_OFF] = "off",
+	[LC_RES_LOW] = "low",
+	[LC_RES_NORMAL] = "normal",
+	[LC_RES_HIGH] = "high",
+};
+
+void lc_sampling_default(struct lc_sampling *ret)
+{
+	*ret = (struct lc_sampling){
+		.debugging = LC_RES_NORMAL,
+		.logging = LC_RES_NORMAL,
+		.monitoring = LC_RES_NORMAL,
+		.revision = -1,
+		.completed = -1,
+		.confirmed_revision = -1,
+	};
+}
+
+const char *lc_resolution_name(enum lc_resolution r)
+{
+	return r < ARRAY_SIZE(resolution_names) ? resolution_names[r] : "normal";
+}
+
+static enum lc_resolution resolution_from(json_object *v)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(resolution_names); i++)
+		if (streq(s, resolution_names[i]))
+			return (enum lc_resolution)i;
+	return LC_RES_NORMAL;
+}
+
+/* Parses at most len bytes of JSON text with a nesting limit. */
+static json_object *parse_bounded(const char *text, size_t len)
+{
+	json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
+	json_object *o;
+
+	if (!tok || len > INT32_MAX) {
+		json_tokener_free(tok);
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (o && tok->char_offset != (int)len &&
+	    text[tok->char_offset + strspn(text + tok->char_offset, " \t\r\n")] != 0) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+static bool get_int_or_null(json_object *o, const char *key, int64_t *ret)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v) {
+		*ret = -1;
+		return true;
+	}
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+		return false;
+	*ret = json_object_get_int64(v);
+	return true;
+}
+
+static int parse_sampling(json_object *root, const struct lc_sampling *prev,
+			  struct lc_sampling *ret, const char **ret_why)
+{
+	json_object *data, *config, *memfault, *sampling, *v;
+	struct lc_sampling s;
+
+	lc_sampling_default(&s);
+	s.confirmed_revision = prev ? prev->confirmed_revision : -1;
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "data", &data) ||
+	    !json_object_is_type(data, json_type_object)) {
+		*ret_why = "expected an object with a \"data\" object";
+		return -EBADMSG;
+	}
+	if (!json_object_object_get_ex(data, "revision", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
+		*ret_why = "expected data.revision, a non-negative integer";
+		return -EBADMSG;
+	}
+	s.revision = json_object_get_int64(v);
+	if (!get_int_or_null(data, "completed", &s.completed)) {
+		*ret_why = "expected data.completed, a non-negative integer or null";
+		return -EBADMSG;
+	}
+	if (json_object_object_get_ex(data, "config", &config)) {
+		if (!json_object_is_type(config, json_type_object)) {
+			*ret_why = "expected data.config to be an object";
+			return -EBADMSG;
+		}
+		if (json_object_object_get_ex(config, "memfault", &memfault) &&
+		    json_object_is_type(memfault, json_type_object) &&
+		    json_object_object_get_ex(memfault, "sampling", &sampling) &&
+		    json_object_is_type(sampling, json_type_object)) {
+			if (json_object_object_get_ex(sampling, "debugging.resolution", &v))
+				s.debugging = resolution_from(v);
+			if (json_object_object_get_ex(sampling, "logging.resolution", &v))
+				s.logging = resolution_from(v);
+			if (json_object_object_get_ex(sampling, "monitoring.resolution", &v))
+				s.monitoring = resolution_from(v);
+		}
+	}
+	*ret = s;
+	return 0;
+}
+
+int lc_sampling_parse_reply(const char *body, size_t len, const struct lc_sampling *prev,
+			    struct lc_sampling *ret, const char **ret_why)
+{
+	json_object *root = parse_bounded(body, len);
+	int r;
+
+	if (!root) {
+		*ret_why = "expected a JSON document";
+		return -EBADMSG;
+	}
+	r = parse_sampling(root, prev, ret, ret_why);
+	json_object_put(root);
+	return r;
+}
+
+void lc_sampling_load(const char *path, struct lc_sampling *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	json_object *root, *v;
+	const char *why = NULL;
+	size_t len;
+	int r;
+
+	lc_sampling_default(ret);
+	r = lc_read_file(path, CACHE_MAX, &text, &len);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		log_warning_errno(r, "Failed to read %s: %m; using the default sampling.", path);
+		return;
+	}
+	root = parse_bounded(text, len);
+	if (!root || parse_sampling(root, NULL, ret, &why) < 0) {
+		log_warning("%s: %s; using the default sampling.", path, why ? why : "not JSON");
+		lc_sampling_default(ret);
+	} else if (json_object_object_get_ex(root, "confirmed_revision", &v) &&
+		   json_object_is_type(v, json_type_int)) {
+		ret->confirmed_revision = json_object_get_int64(v);
+	}
+	json_object_put(root);
+}
+
+int lc_sampling_save(const char *path, const struct lc_sampling *s)
+{
+	char text[512], completed[32];
+	int n;
+
+	if (s->completed < 0)
+		snprintf(completed, sizeof(completed), "null");
+	else
+		snprintf(completed, sizeof(completed), "%lld", (long long)s->completed);
+	n = snprintf(text, sizeof(text),
+		     "{\"data\": {\"config\": {\"memfault\": {\"sampling\": "
+		     "{\"debugging.resolution\": \"%s\", \"logging.resolution\": \"%s\", "
+		     "\"monitoring.resolution\": \"%s\"}}}, \"revision\": %lld, "
+		     "\"completed\": %s}, \"confirmed_revision\": %lld}\n",
+		     lc_resolution_name(s->debugging), lc_resolution_name(s->logging),
+		     lc_resolution_name(s->monitoring), (long long)s->revision, completed,
+		     (long long)s->confirmed_revision);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -EOVERFLOW;
+	return lc_write_file_atomic(path, text, (size_t)n, 0600);
+}
+
+bool lc_sampling_allows(const struct lc_sampling *s, enum lc_entry_class c, bool dev_mode)
+{
+	if (dev_mode)
+		return true;
+	switch (c) {
+	case LC_CLASS_METRICS:
+	case LC_CLASS_ATTRIBUTES:
+		return s->monitoring >= LC_RES_NORMAL;
+	case LC_CLASS_COREDUMP:
+		return s->debugging >= LC_RES_NORMAL;
+	default:
+		return true;
+	}
+}
+
+bool lc_sampling_needs_confirmation(const struct lc_sampling *s)
+{
+	return s->revision >= 0 && s->completed != s->revision &&
+	       s->confirmed_revision != s->revision;
+}
