@@ -74,11 +74,6 @@ struct lc_batch {
 	uint8_t *buf; /* BATCH_BUF_SIZE bytes: file data while adding and while reading */
 };
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
 
 /* A plain name of 1 to max bytes of [A-Za-z0-9._-], not "." or "..". */
 static bool batch_name_valid(const char *s, size_t max)
@@ -282,7 +277,7 @@ int lc_batch_add_entry(struct lc_batch *b, const char *dirname, const char *uuid
 {
 	_cleanup_(batch_scan_done) struct batch_scan scan = { .n = 0 };
 	_cleanup_free_ char *path = NULL, *dirname_copy = NULL, *uuid_copy = NULL;
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	uint64_t local = 0, central = 0, total;
 	size_t uuid_len;
 	int fd, r;

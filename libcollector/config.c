@@ -767,16 +767,11 @@ static int strcmp_ptr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
 
 /* Applies every regular file named "*.conf" in dir, in strcmp() order; a missing dir is fine. */
 static void load_dropins(struct loader *ld, const char *dir)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	_cleanup_strv_free_ char **names = NULL;
 	size_t n = 0;
 	char buf[128];

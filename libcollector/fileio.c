@@ -98,7 +98,7 @@ int lc_fsync_dir(const char *path)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int lc_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -148,7 +148,7 @@ int lc_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 		r = negative_errno();
 		goto fail;
 	}
-	r = write_all(fd, data, len);
+	r = lc_write_all(fd, data, len);
 	if (r < 0)
 		goto fail;
 	if (fsync(fd) < 0) {

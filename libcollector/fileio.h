@@ -31,6 +31,9 @@ int lc_read_fd(int fd, size_t max, char **ret, size_t *ret_size);
  */
 int lc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Writes all len bytes of data to fd, retrying short writes and EINTR. */
+int lc_write_all(int fd, const void *data, size_t len);
+
 /* Fsyncs the directory at path so that entries created or renamed in it are durable. */
 int lc_fsync_dir(const char *path);
 

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,6 +79,13 @@ static inline void fclosep(FILE **f)
 		fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Frees a NULL-terminated array of strings and the array itself; accepts NULL, returns NULL. */
 static inline char **strv_free(char **l)

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,13 +113,6 @@ struct lc_spool_txn {
 	struct txn_file files[ENTRY_FILES_MAX];
 	size_t n_files;
 };
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define _cleanup_closedir_ _cleanup_(closedirp)
 
 static bool startswith(const char *s, const char *prefix)
 {
@@ -1232,26 +1226,88 @@ int lc_spool_expire(struct lc_spool *s, uint64_t now_ms)
 	return r;
 }
 
-int lc_spool_remove(struct lc_spool *s, const char *uuid, int reason)
+int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n, int reason)
 {
+	char(*dels)[sizeof(DEL_PREFIX) + UUID_LEN] = NULL;
+	size_t n_del = 0, from = 0;
 	int r;
 
 	if (reason >= _LC_DROP_MAX)
 		return -EINVAL;
+	if (n == 0)
+		return 0;
+	dels = calloc(n, sizeof(*dels));
+	if (!dels)
+		return -ENOMEM;
 	r = spool_lock(s);
 	if (r < 0)
-		return r;
+		goto out;
 	r = spool_sync(s);
-	if (r >= 0) {
-		r = -ENOENT;
-		for (size_t i = 0; i < s->n; i++)
-			if (streq(index_at(s, i)->uuid, uuid)) {
-				r = index_delete(s, i, reason);
+	if (r < 0) {
+		spool_done(s);
+		goto out;
+	}
+	/* Renames first, one fsync, then the files: after a power cut an entry is either still
+	 * committed or a .del- leftover that lc_spool_open() finishes removing. */
+	for (size_t k = 0; k < n; k++) {
+		char uuid[UUID_LEN + 1];
+		size_t i, count = s->n;
+
+		/* Callers remove in index order, so the search starts where the last one ended. */
+		for (i = 0; i < count; i++)
+			if (streq(index_at(s, (from + i) % count)->uuid, uuids[k]))
 				break;
-			}
+		if (i == count)
+			continue;
+		i = (from + i) % count;
+		r = make_uuid(uuid);
+		if (r < 0) {
+			log_error_errno(r, "Failed to make a UUID: %m");
+			break;
+		}
+		snprintf(dels[n_del], sizeof(dels[n_del]), DEL_PREFIX "%s", uuid);
+		if (renameat(s->dir_fd, index_at(s, i)->name, s->dir_fd, dels[n_del]) < 0) {
+			r = log_error_errno(errno, "Failed to delete spool entry %s/%s: %m", s->dir,
+					    index_at(s, i)->name);
+			break;
+		}
+		s->changed = true;
+		n_del++;
+		if (reason >= 0)
+			drop_count(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
+		index_remove(s, i);
+		from = i;
+	}
+	if (n_del > 0 && fsync(s->dir_fd) < 0) {
+		/* Until the renames are durable the files must stay: lc_spool_open() finishes. */
+		log_warning_errno(errno,
+				  "Failed to fsync %s, leaving %zu deleted entries for the "
+				  "next start: %m",
+				  s->dir, n_del);
+	} else {
+		for (size_t k = 0; k < n_del; k++) {
+			int q = dir_remove(s->dir_fd, dels[k], -1);
+
+			if (q < 0)
+				log_warning_errno(q,
+						  "Failed to remove %s/%s, leaving it for the next "
+						  "start: %m",
+						  s->dir, dels[k]);
+		}
 	}
 	spool_done(s);
+	if (r >= 0)
+		r = (int)MIN(n_del, (size_t)INT_MAX);
+out:
+	free(dels);
 	return r;
+}
+
+int lc_spool_remove(struct lc_spool *s, const char *uuid, int reason)
+{
+	int r = lc_spool_remove_many(s, &uuid, 1, reason);
+
+	return r == 0 ? -ENOENT : MIN(r, 0);
 }
 
 /* ---- reading the index ---- */
@@ -1454,27 +1510,18 @@ int lc_spool_txn_open(struct lc_spool_txn *t, const char *name, int *ret_fd)
 
 int lc_spool_txn_write(struct lc_spool_txn *t, const char *name, const void *data, size_t len)
 {
-	const char *p = data;
 	int fd, r;
 
 	r = txn_create(t, name, &fd);
 	if (r < 0)
 		return r;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = log_error_errno(errno, "Failed to write %s/%s/%s: %m", t->spool->dir,
-					    t->tmp, name);
-			/* Not part of the entry after all. */
-			(void)unlinkat(t->dir_fd, name, 0);
-			t->files[--t->n_files].fd = safe_close(fd);
-			return r;
-		}
-		p += n;
-		len -= (size_t)n;
+	r = lc_write_all(fd, data, len);
+	if (r < 0) {
+		log_error_errno(r, "Failed to write %s/%s/%s: %m", t->spool->dir, t->tmp, name);
+		/* Not part of the entry after all. */
+		(void)unlinkat(t->dir_fd, name, 0);
+		t->files[--t->n_files].fd = safe_close(fd);
+		return r;
 	}
 	return 0;
 }

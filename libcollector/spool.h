@@ -135,6 +135,10 @@ uint64_t lc_spool_bytes(const struct lc_spool *s);
  */
 int lc_spool_remove(struct lc_spool *s, const char *uuid, int reason);
 
+/* As lc_spool_remove() for n entries at once, with one lock and one fsync: returns how many were
+ * removed (uuids not committed are skipped), or -errno. Fastest with uuids in index order. */
+int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n, int reason);
+
 /* Evicts entries older than max_age_seconds at now_ms; returns how many, or -errno. Entries
  * stamped before 2020 (a clock that was not yet set) are never aged out. */
 int lc_spool_expire(struct lc_spool *s, uint64_t now_ms);

@@ -753,14 +753,16 @@ out:
 static void batch_accepted(struct lc_uploader *u)
 {
 	size_t n = lc_batch_n_entries(u->batch);
+	_cleanup_free_ const char **uuids = calloc(n, sizeof(*uuids));
+	int k = uuids ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n; i++) {
-		int k = lc_spool_remove(u->spool, lc_batch_entry_uuid(u->batch, i), -1);
-
-		if (k < 0 && k != -ENOENT)
-			log_error_errno(k, "Failed to remove uploaded entry %s from the spool: %m",
-					lc_batch_entry_uuid(u->batch, i));
-	}
+	for (size_t i = 0; uuids && i < n; i++)
+		uuids[i] = lc_batch_entry_uuid(u->batch, i);
+	if (k >= 0)
+		k = lc_spool_remove_many(u->spool, uuids, n, -1);
+	if (k < 0)
+		/* They go again with the next run; the server counts them as duplicates. */
+		log_error_errno(k, "Failed to remove %zu uploaded entries from the spool: %m", n);
 	u->run.entries += n;
 	u->run.bytes += lc_batch_size(u->batch);
 	u->run.batches++;

@@ -741,6 +741,34 @@ static void test_remove(void **state)
 	assert_int_equal(dir_count(f->dir, ""), 2); /* lock, drops.json */
 }
 
+static void test_remove_many(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	char u[5][37];
+	const char *some[4];
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(commit(s, "device-attributes", T2021 + (uint64_t)i, 0, u[i]), 0);
+	/* Out of index order, with one unknown: the known ones go, the unknown is skipped. */
+	some[0] = u[3];
+	some[1] = "nonexistent";
+	some[2] = u[0];
+	some[3] = u[4];
+	assert_int_equal(lc_spool_remove_many(s, some, 4, LC_DROP_REJECTED), 3);
+	assert_int_equal(lc_spool_count(s), 2);
+	assert_string_equal(lc_spool_entry_at(s, 0)->uuid, u[1]);
+	assert_string_equal(lc_spool_entry_at(s, 1)->uuid, u[2]);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_ATTRIBUTES, LC_DROP_REJECTED), 3);
+	assert_int_equal(lc_spool_bytes(s), 2 * MANIFEST_BYTES);
+	assert_int_equal(lc_spool_remove_many(s, some, 0, -1), 0);
+	/* Nothing half-deleted is left: the two entries, lock, drops.json. */
+	assert_int_equal(dir_count(f->dir, ""), 4);
+	s = lc_spool_free(s);
+	s = open_spool(f->dir, NULL);
+	assert_int_equal(lc_spool_count(s), 2);
+}
+
 static void test_drops_persist(void **state)
 {
 	struct fixture *f = *state;
@@ -1009,6 +1037,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_bytes_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_inodes_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drops_persist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup, teardown),
