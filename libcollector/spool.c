@@ -22,6 +22,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -384,7 +385,8 @@ static void drop_count(struct lc_spool *s, enum lc_entry_class c, enum lc_drop_r
 	s->drops_dirty = true;
 }
 
-static json_object *drops_to_json(const struct lc_spool *s, uint64_t *ret_total)
+/* The counters by class and reason; with skip_zero, classes that never dropped are left out. */
+static json_object *drops_to_json(const struct lc_spool *s, bool skip_zero, uint64_t *ret_total)
 {
 	json_object *root = json_object_new_object();
 	uint64_t total = 0;
@@ -392,7 +394,14 @@ static json_object *drops_to_json(const struct lc_spool *s, uint64_t *ret_total)
 	if (!root)
 		return NULL;
 	for (size_t c = 0; c < _LC_CLASS_MAX; c++) {
-		json_object *o = json_object_new_object();
+		json_object *o;
+		uint64_t sum = 0;
+
+		for (size_t r = 0; r < _LC_DROP_MAX; r++)
+			sum += s->drops[c][r];
+		if (skip_zero && sum == 0)
+			continue;
+		o = json_object_new_object();
 
 		if (!o || json_object_object_add(root, class_names[c], o) < 0) {
 			json_object_put(o);
@@ -478,7 +487,7 @@ static void drops_flush(struct lc_spool *s)
 
 	if (!s->drops_dirty)
 		return;
-	j = drops_to_json(s, NULL);
+	j = drops_to_json(s, false, NULL);
 	text = j ? json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN) : NULL;
 	if (!text || asprintf(&path, "%s/" DROPS_FILE, s->dir) < 0) {
 		path = NULL;
@@ -1356,7 +1365,7 @@ json_object *lc_spool_status(const struct lc_spool *s)
 	for (size_t c = 0; c < _LC_CLASS_MAX; c++)
 		if (json_add_u64(by_class, class_names[c], counts[c]) < 0)
 			goto oom;
-	drops = drops_to_json(s, &total);
+	drops = drops_to_json(s, true, &total);
 	root = json_object_new_object();
 	if (!drops || !root || json_add_u64(root, "entries", s->n) < 0 ||
 	    json_add_u64(root, "bytes", s->bytes) < 0)
@@ -1364,6 +1373,17 @@ json_object *lc_spool_status(const struct lc_spool *s)
 	if (s->n > 0 ? json_add_u64(root, "oldest_ms", index_at(s, 0)->created_ms) < 0
 		     : json_object_object_add(root, "oldest_ms", NULL) < 0)
 		goto oom;
+	if (s->n > 0) {
+		time_t secs = (time_t)(index_at(s, 0)->created_ms / 1000);
+		char stamp[32];
+		struct tm tm;
+
+		if (gmtime_r(&secs, &tm) &&
+		    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			json_object_object_add(root, "oldest", json_object_new_string(stamp));
+	} else {
+		json_object_object_add(root, "oldest", NULL);
+	}
 	if (json_object_object_add(root, "by_class", by_class) < 0)
 		goto oom;
 	by_class = NULL;

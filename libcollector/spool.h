@@ -147,7 +147,8 @@ int lc_spool_expire(struct lc_spool *s, uint64_t now_ms);
 uint64_t lc_spool_drops(const struct lc_spool *s, enum lc_entry_class c, enum lc_drop_reason r);
 
 /*
- * {"entries": n, "bytes": n, "oldest_ms": n|null, "by_class": {"metrics": n, ...},
- *  "drops": {"metrics": {"bytes": n, ...}, ...}, "drops_total": n}; NULL on OOM.
+ * {"entries": n, "bytes": n, "oldest_ms": n|null, "oldest": "RFC 3339"|null,
+ *  "by_class": {"metrics": n, ...}, "drops": {"metrics": {"bytes": n, ...}, ...},
+ *  "drops_total": n}, "drops" holding only the classes that dropped something; NULL on OOM.
  */
 json_object *lc_spool_status(const struct lc_spool *s);
