@@ -32,14 +32,22 @@ uint64_t lc_upload_first_delay_ms(uint64_t interval_ms, uint32_t rnd)
 	return scale(rnd, interval_ms < window_max ? interval_ms : window_max);
 }
 
-enum lc_upload_verdict lc_upload_verdict(bool transport_ok, long status)
+enum lc_upload_verdict lc_upload_verdict(enum lc_upload_step step, bool transport_ok, long status)
 {
 	if (!transport_ok)
 		return LC_UPLOAD_RETRY;
 	if (status >= 200 && status < 300)
 		return LC_UPLOAD_OK;
-	if (status >= 400 && status < 500 && status != 401 && status != 403 && status != 408 &&
-	    status != 429)
+	if (status < 400 || status >= 500 || status == 401 || status == 403 || status == 408 ||
+	    status == 429)
+		return LC_UPLOAD_RETRY;
+	switch (step) {
+	case LC_STEP_PUT:
+	case LC_STEP_COMMIT:
 		return LC_UPLOAD_REJECT;
-	return LC_UPLOAD_RETRY;
+	case LC_STEP_PREPARE:
+		return status == 413 ? LC_UPLOAD_REJECT : LC_UPLOAD_RETRY;
+	default:
+		return LC_UPLOAD_RETRY;
+	}
 }

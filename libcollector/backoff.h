@@ -32,13 +32,28 @@ uint64_t lc_backoff_delay_ms(const struct lc_backoff_policy *p, unsigned failure
  */
 uint64_t lc_upload_first_delay_ms(uint64_t interval_ms, uint32_t rnd);
 
+/* The requests of an upload. */
+enum lc_upload_step {
+	LC_STEP_DEVICE_CONFIG,
+	LC_STEP_PREPARE,
+	LC_STEP_PUT,
+	LC_STEP_COMMIT,
+};
+
 /* What to do after one request of an upload. */
 enum lc_upload_verdict {
 	LC_UPLOAD_OK,	  /* 2xx */
-	LC_UPLOAD_RETRY,  /* transport error, 408, 429, 5xx, and 401/403 (the device's key or a
-			   * stale upload URL: not the batch's fault), 1xx/3xx: back off, keep all */
-	LC_UPLOAD_REJECT, /* any other 4xx: this batch will never be accepted */
+	LC_UPLOAD_RETRY,  /* back off and try again later; the entries stay */
+	LC_UPLOAD_REJECT, /* this batch will never be accepted: split it, drop what is refused */
 };
 
-/* Classifies a request's outcome: transport_ok is false when no HTTP status arrived. */
-enum lc_upload_verdict lc_upload_verdict(bool transport_ok, long status);
+/*
+ * Classifies a request's outcome; transport_ok is false when no HTTP status arrived. REJECT only
+ * for what the batch's content can cause: a 4xx other than 401, 403, 408 and 429 to the PUT or
+ * the commit, and 413 to the prepare. Everything else that is not 2xx is RETRY: transport
+ * errors, 408, 429, 5xx, 1xx and 3xx; 401 and 403 (a wrong project key or an expired upload
+ * URL); and any 4xx to the prepare or the device configuration, which carry only the device's
+ * identity and the batch's size: dropping a fleet's data for a wrong base_url path would be
+ * worse than keeping it until the operator fixes it.
+ */
+enum lc_upload_verdict lc_upload_verdict(enum lc_upload_step step, bool transport_ok, long status);

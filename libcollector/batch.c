@@ -74,7 +74,6 @@ struct lc_batch {
 	uint8_t *buf; /* BATCH_BUF_SIZE bytes: file data while adding and while reading */
 };
 
-
 /* A plain name of 1 to max bytes of [A-Za-z0-9._-], not "." or "..". */
 static bool batch_name_valid(const char *s, size_t max)
 {

@@ -767,7 +767,6 @@ static int strcmp_ptr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-
 /* Applies every regular file named "*.conf" in dir, in strcmp() order; a missing dir is fine. */
 static void load_dropins(struct loader *ld, const char *dir)
 {

@@ -342,8 +342,10 @@ static json_object *typed_value(const char *v, size_t len)
 			errno = 0;
 			long long n = strtoll(v, &end, 10);
 
-			if (errno == 0 && *end == 0)
-				return json_object_new_int64(n);
+			/* Beyond 64 bits a double would lose digits (an ICCID): keep the text. */
+			if (errno != 0 || *end != 0)
+				return json_object_new_string_len(v, (int)len);
+			return json_object_new_int64(n);
 		}
 		double d = strtod(v, &end);
 

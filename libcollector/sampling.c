@@ -34,14 +34,16 @@ const char *lc_resolution_name(enum lc_resolution r)
 	return r < ARRAY_SIZE(resolution_names) ? resolution_names[r] : "normal";
 }
 
-static enum lc_resolution resolution_from(json_object *v)
+/* A resolution name; an unknown one counts as "normal". -EBADMSG when v is not a string. */
+static int resolution_from(json_object *v, enum lc_resolution *ret)
 {
-	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-
+	if (!json_object_is_type(v, json_type_string))
+		return -EBADMSG;
+	*ret = LC_RES_NORMAL;
 	for (size_t i = 0; i < ARRAY_SIZE(resolution_names); i++)
-		if (streq(s, resolution_names[i]))
-			return (enum lc_resolution)i;
-	return LC_RES_NORMAL;
+		if (streq(json_object_get_string(v), resolution_names[i]))
+			*ret = (enum lc_resolution)i;
+	return 0;
 }
 
 /* Parses at most len bytes of JSON text with a nesting limit. */
@@ -55,11 +57,13 @@ static json_object *parse_bounded(const char *text, size_t len)
 		return NULL;
 	}
 	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (o && tok->char_offset != (int)len &&
-	    text[tok->char_offset + strspn(text + tok->char_offset, " \t\r\n")] != 0) {
-		json_object_put(o);
-		o = NULL;
-	}
+	/* Only blanks may follow the document, within the len bytes. */
+	for (size_t i = o ? json_tokener_get_parse_end(tok) : len; i < len; i++)
+		if (!strchr(" \t\r\n", text[i]) || text[i] == 0) {
+			json_object_put(o);
+			o = NULL;
+			break;
+		}
 	json_tokener_free(tok);
 	return o;
 }
@@ -81,7 +85,7 @@ static bool get_int_or_null(json_object *o, const char *key, int64_t *ret)
 static int parse_sampling(json_object *root, const struct lc_sampling *prev,
 			  struct lc_sampling *ret, const char **ret_why)
 {
-	json_object *data, *config, *memfault, *sampling, *v;
+	json_object *data, *config = NULL, *memfault = NULL, *sampling = NULL, *v;
 	struct lc_sampling s;
 
 	lc_sampling_default(&s);
@@ -102,22 +106,32 @@ static int parse_sampling(json_object *root, const struct lc_sampling *prev,
 		*ret_why = "expected data.completed, a non-negative integer or null";
 		return -EBADMSG;
 	}
-	if (json_object_object_get_ex(data, "config", &config)) {
-		if (!json_object_is_type(config, json_type_object)) {
-			*ret_why = "expected data.config to be an object";
-			return -EBADMSG;
-		}
-		if (json_object_object_get_ex(config, "memfault", &memfault) &&
-		    json_object_is_type(memfault, json_type_object) &&
-		    json_object_object_get_ex(memfault, "sampling", &sampling) &&
-		    json_object_is_type(sampling, json_type_object)) {
-			if (json_object_object_get_ex(sampling, "debugging.resolution", &v))
-				s.debugging = resolution_from(v);
-			if (json_object_object_get_ex(sampling, "logging.resolution", &v))
-				s.logging = resolution_from(v);
-			if (json_object_object_get_ex(sampling, "monitoring.resolution", &v))
-				s.monitoring = resolution_from(v);
-		}
+	if (json_object_object_get_ex(data, "config", &config) &&
+	    !json_object_is_type(config, json_type_object)) {
+		*ret_why = "expected data.config to be an object";
+		return -EBADMSG;
+	}
+	if (config && json_object_object_get_ex(config, "memfault", &memfault) &&
+	    !json_object_is_type(memfault, json_type_object)) {
+		*ret_why = "expected data.config.memfault to be an object";
+		return -EBADMSG;
+	}
+	if (config && memfault && json_object_object_get_ex(memfault, "sampling", &sampling) &&
+	    !json_object_is_type(sampling, json_type_object)) {
+		*ret_why = "expected data.config.memfault.sampling to be an object";
+		return -EBADMSG;
+	}
+	if (config && memfault && sampling) {
+		static const char *const keys[] = { "debugging.resolution", "logging.resolution",
+						    "monitoring.resolution" };
+		enum lc_resolution *fields[] = { &s.debugging, &s.logging, &s.monitoring };
+
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			if (json_object_object_get_ex(sampling, keys[i], &v) &&
+			    resolution_from(v, fields[i]) < 0) {
+				*ret_why = "expected each sampling resolution to be a string";
+				return -EBADMSG;
+			}
 	}
 	*ret = s;
 	return 0;

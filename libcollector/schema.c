@@ -32,9 +32,7 @@ int lc_check_socket_path(const char *value, const char **ret_why)
 	return 0;
 }
 
-/* Plain http is only for a receiver on this machine: a fleet's data never crosses a network
- * unencrypted. */
-static bool host_is_loopback(const char *host, size_t len)
+bool lc_host_is_loopback(const char *host, size_t len)
 {
 	static const char *const names[] = { "localhost", "[::1]" };
 
@@ -81,7 +79,7 @@ int lc_check_base_url(const char *value, const char **ret_why)
 		*ret_why = "expected a host name after the scheme";
 		return -EINVAL;
 	}
-	if (value[4] == ':' && !host_is_loopback(host, host_len)) {
+	if (value[4] == ':' && !lc_host_is_loopback(host, host_len)) {
 		*ret_why = "plain http:// is accepted only for a loopback address; use https://";
 		return -EINVAL;
 	}

@@ -14,4 +14,9 @@ int lc_check_absolute_path(const char *value, const char **ret_why);
 int lc_check_optional_absolute_path(const char *value, const char **ret_why);
 int lc_check_socket_path(const char *value, const char **ret_why);
 int lc_check_base_url(const char *value, const char **ret_why);
+
+/* Whether host (len bytes, an IPv6 literal in brackets) is this machine: localhost, [::1],
+ * 127.x.y.z. Plain http is only for such a receiver: a fleet's data never crosses a network
+ * unencrypted. */
+bool lc_host_is_loopback(const char *host, size_t len);
 int lc_check_group_name(const char *value, const char **ret_why);

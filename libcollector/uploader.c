@@ -14,37 +14,33 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "schema.h"
 #include "uploader.h"
 
-#define REPLY_MAX		  (64 * 1024) /* a JSON reply; more is not stored */
-#define REJECT_LOG_MAX		  1024	      /* of a refusal's body, in the log */
+#define REPLY_MAX		  (64 * 1024)	/* a JSON reply; more is not stored */
+#define REPLY_DOWNLOAD_MAX	  (1024 * 1024) /* more than this fails the request */
+#define REJECT_LOG_MAX		  1024		/* of a refusal's body, in the log */
 #define URL_MAX			  4096
 #define DEVICE_CONFIG_INTERVAL_MS (6ULL * 3600 * 1000)
 #define DEVICE_CONFIG_RETRY_MS	  (3600ULL * 1000)
 #define BATCH_RESTARTS_MAX	  3 /* entries changing under a batch, per run */
 
-enum step {
-	STEP_DEVICE_CONFIG,
-	STEP_PREPARE,
-	STEP_PUT,
-	STEP_COMMIT,
-};
-
 static const char *const step_names[] = {
-	[STEP_DEVICE_CONFIG] = "device-config",
-	[STEP_PREPARE] = "prepare",
-	[STEP_PUT] = "upload",
-	[STEP_COMMIT] = "commit",
+	[LC_STEP_DEVICE_CONFIG] = "device-config",
+	[LC_STEP_PREPARE] = "prepare",
+	[LC_STEP_PUT] = "upload",
+	[LC_STEP_COMMIT] = "commit",
 };
 
 struct request {
 	struct lc_uploader *u;
-	enum step step;
+	enum lc_upload_step step;
 	CURL *easy;
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
 	char *body; /* the reply, NUL-terminated, at most REPLY_MAX bytes kept */
 	size_t len, alloc;
+	uint64_t received; /* all reply bytes, stored or not */
 	bool truncated;
 	int read_error; /* lc_batch_read's failure while sending, 0 if none */
 };
@@ -53,6 +49,7 @@ struct curl_sock {
 	uv_poll_t poll;
 	struct lc_uploader *u;
 	curl_socket_t fd;
+	struct curl_sock *next; /* in u->socks until its poll is closed */
 };
 
 struct waiter {
@@ -70,9 +67,10 @@ struct lc_uploader {
 	struct lc_sampling sampling;
 
 	CURLM *multi;
-	uv_timer_t curl_timer; /* curl's own timeouts */
-	uv_timer_t due_timer;  /* the next scheduled run */
-	unsigned handles;      /* open libuv handles; freed when the last one closes */
+	struct curl_sock *socks; /* watched for curl, found by fd when curl forgets its pointer */
+	uv_timer_t curl_timer;	 /* curl's own timeouts */
+	uv_timer_t due_timer;	 /* the next scheduled run */
+	unsigned handles;	 /* open libuv handles; freed when the last one closes */
 	bool closing;
 	bool configured;
 
@@ -169,24 +167,38 @@ static int errno_from_curl(CURLcode c)
 /* A URL the device may send data to: https, or http to a loopback address. */
 static bool url_allowed(const char *url)
 {
+	CURLU *h;
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+
 	if (strlen(url) >= URL_MAX)
 		return false;
-	if (strncmp(url, "https://", 8) == 0)
-		return url[8] != 0 && url[8] != '/';
-	return strncmp(url, "http://127.", 11) == 0 || strncmp(url, "http://localhost", 16) == 0 ||
-	       strncmp(url, "http://[::1]", 12) == 0;
+	h = curl_url();
+	if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0])
+		ok = streq(scheme, "https") ||
+		     (streq(scheme, "http") && lc_host_is_loopback(host, strlen(host)));
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(h);
+	return ok;
 }
 
 /* --- handles and their lifetime --- */
 
-static void handle_closed(uv_handle_t *h)
+/* One of u's handles closed; the last one frees u. */
+static void handle_released(struct lc_uploader *u)
 {
-	struct lc_uploader *u = h->data;
-
 	if (--u->handles > 0)
 		return;
 	free(u->sampling_path);
 	free(u);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	handle_released(h->data);
 }
 
 static void sock_closed(uv_handle_t *h)
@@ -195,10 +207,18 @@ static void sock_closed(uv_handle_t *h)
 	struct lc_uploader *u = s->u;
 
 	free(s);
-	if (--u->handles == 0) {
-		free(u->sampling_path);
-		free(u);
-	}
+	handle_released(u);
+}
+
+/* Stops watching s (now: curl may close the fd right after) and forgets it. */
+static void sock_close(struct lc_uploader *u, struct curl_sock *s)
+{
+	for (struct curl_sock **p = &u->socks; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	uv_close((uv_handle_t *)&s->poll, sock_closed);
 }
 
 static void on_curl_timer(uv_timer_t *t);
@@ -228,10 +248,13 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 	struct curl_sock *s = socketp;
 	int events = 0;
 
+	if (!s) /* some curl versions drop the pointer while cleaning up */
+		for (struct curl_sock *i = u->socks; i && !s; i = i->next)
+			if (i->fd == fd)
+				s = i;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
-			/* Stops watching now; curl closes the fd after this returns. */
-			uv_close((uv_handle_t *)&s->poll, sock_closed);
+			sock_close(u, s);
 			curl_multi_assign(u->multi, fd, NULL);
 		}
 		return 0;
@@ -248,6 +271,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		}
 		s->poll.data = s;
 		u->handles++;
+		s->next = u->socks;
+		u->socks = s;
 		curl_multi_assign(u->multi, fd, s);
 	}
 	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
@@ -299,6 +324,9 @@ static size_t on_reply_data(char *data, size_t size, size_t n, void *userdata)
 	struct request *r = userdata;
 	size_t len = size * n, take;
 
+	r->received += len;
+	if (r->received > REPLY_DOWNLOAD_MAX)
+		return 0; /* fails the transfer: no reply of the API is this long */
 	if (r->len >= REPLY_MAX) {
 		r->truncated = true;
 		return len;
@@ -360,15 +388,16 @@ static int add_header(struct request *r, const char *name, const char *value)
 
 /* Creates a request for step to url; json_body (copied) makes it a POST to the API, NULL a PUT
  * of the batch. */
-static int request_new(struct lc_uploader *u, enum step step, const char *url,
+static int request_new(struct lc_uploader *u, enum lc_upload_step step, const char *url,
 		       const char *json_body, struct request **ret)
 {
 	const struct lc_config *cfg = u->cfg;
 	const char *ca = lc_config_get_string(cfg, "ca_bundle");
 	bool api = json_body != NULL;
+	const char *failed = NULL;
 	struct request *r;
 	CURL *e;
-	int k = 0;
+	int k = CURLE_OK;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -392,45 +421,57 @@ static int request_new(struct lc_uploader *u, enum step step, const char *url,
 			goto oom;
 	}
 
-	k |= curl_easy_setopt(e, CURLOPT_URL, url);
-	k |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-	k |= curl_easy_setopt(e, CURLOPT_USERAGENT, "faultd/" FAULTD_VERSION);
-	k |= curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	k |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-	k |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	k |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_reply_data);
-	k |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	k |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	k |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+/* Sets one option unless an earlier one failed, remembering which failed first. */
+#define SETOPT(opt, value)                                   \
+	do {                                                 \
+		if (k == CURLE_OK) {                         \
+			k = curl_easy_setopt(e, opt, value); \
+			failed = #opt;                       \
+		}                                            \
+	} while (0)
+
+	SETOPT(CURLOPT_URL, url);
+	SETOPT(CURLOPT_HTTPHEADER, r->headers);
+	SETOPT(CURLOPT_USERAGENT, "faultd/" FAULTD_VERSION);
+	SETOPT(CURLOPT_PRIVATE, r);
+	SETOPT(CURLOPT_ERRORBUFFER, r->errbuf);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_reply_data);
+	SETOPT(CURLOPT_WRITEDATA, r);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca[0])
-		k |= curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-	k |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-	k |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	k |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-	k |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	k |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-			      (long)lc_config_get_int(cfg, "upload.connect_timeout_seconds") *
-				      1000L);
-	k |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	k |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-			      (long)lc_config_get_int(cfg, "upload.low_speed_timeout_seconds"));
-	k |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-			      (long)lc_config_get_int(cfg, "upload.timeout_seconds") * 1000L);
+		SETOPT(CURLOPT_CAINFO, ca);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "https,http");
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
+	       (long)lc_config_get_int(cfg, "upload.connect_timeout_seconds") * 1000L);
+	SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SETOPT(CURLOPT_LOW_SPEED_TIME,
+	       (long)lc_config_get_int(cfg, "upload.low_speed_timeout_seconds"));
+	SETOPT(CURLOPT_TIMEOUT_MS, (long)lc_config_get_int(cfg, "upload.timeout_seconds") * 1000L);
 	if (api) {
-		k |= curl_easy_setopt(e, CURLOPT_POST, 1L);
-		k |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, json_body);
+		/* No redirects: curl would turn the POST into a GET, and a 2xx from elsewhere
+		 * would pass for a commit. A 3xx is retried like a server error. */
+		SETOPT(CURLOPT_POST, 1L);
+		SETOPT(CURLOPT_COPYPOSTFIELDS, json_body);
 	} else {
-		k |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		k |= curl_easy_setopt(e, CURLOPT_READFUNCTION, on_batch_read);
-		k |= curl_easy_setopt(e, CURLOPT_READDATA, r);
-		k |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_batch_seek);
-		k |= curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
-		k |= curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-				      (curl_off_t)lc_batch_size(u->batch));
+		/* Object storage may redirect a PUT (307/308 keep the method and body). */
+		SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+		SETOPT(CURLOPT_MAXREDIRS, 5L);
+		SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+		SETOPT(CURLOPT_UPLOAD, 1L);
+		SETOPT(CURLOPT_READFUNCTION, on_batch_read);
+		SETOPT(CURLOPT_READDATA, r);
+		SETOPT(CURLOPT_SEEKFUNCTION, on_batch_seek);
+		SETOPT(CURLOPT_SEEKDATA, r);
+		SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)lc_batch_size(u->batch));
 	}
+#undef SETOPT
 	if (k != CURLE_OK) {
+		log_error("Failed to set %s on the %s request: %s", failed, step_names[step],
+			  curl_easy_strerror((CURLcode)k));
 		request_free(r);
-		return -EINVAL;
+		return k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 	}
 	*ret = r;
 	return 0;
@@ -444,11 +485,12 @@ static void start_request(struct lc_uploader *u, struct request *r)
 	CURLMcode mc = curl_multi_add_handle(u->multi, r->easy);
 
 	if (mc != CURLM_OK) {
-		enum step step = r->step;
+		enum lc_upload_step step = r->step;
 
 		curl_easy_cleanup(TAKE_PTR(r->easy));
 		request_free(r);
-		run_fail(u, -ENOMEM, 0, "%s: cannot start the request: %s", step_names[step],
+		run_fail(u, mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EINVAL, 0,
+			 "%s: cannot start the request: %s", step_names[step],
 			 curl_multi_strerror(mc));
 		return;
 	}
@@ -470,6 +512,16 @@ static void set_run_message(struct lc_uploader *u, const char *fmt, ...)
 static bool consent(const struct lc_uploader *u)
 {
 	return lc_config_get_bool(u->cfg, "enable_data_collection");
+}
+
+/* Why nothing can be uploaded with this configuration, or NULL. */
+static const char *unconfigured(const struct lc_uploader *u)
+{
+	if (!lc_config_get_string(u->cfg, "base_url")[0])
+		return "no base_url is configured";
+	if (!lc_config_get_string(u->cfg, "project_key")[0])
+		return "no project_key is configured";
+	return NULL;
 }
 
 static uint64_t interval_ms(const struct lc_uploader *u)
@@ -542,32 +594,49 @@ static void run_end(struct lc_uploader *u, int error, uint64_t retry_after_ms)
 	}
 }
 
-static char *identity_fields_json(const struct lc_uploader *u, const char *extra_key,
-				  json_object *extra)
+/* {"device_serial": ..., "hardware_version": ..., "software_type": ..., "software_version": ...}
+ * for the request bodies; NULL on allocation failure. */
+static json_object *identity_object(const struct lc_uploader *u)
 {
-	const struct lc_identity *id = u->record->identity;
+	static const struct {
+		const char *key;
+		enum lc_id_field f;
+	} fields[] = {
+		{ "device_serial", LC_ID_DEVICE_SERIAL },
+		{ "hardware_version", LC_ID_HARDWARE_VERSION },
+		{ "software_type", LC_ID_SOFTWARE_TYPE },
+		{ "software_version", LC_ID_SOFTWARE_VERSION },
+	};
 	json_object *o = json_object_new_object();
-	char *s = NULL;
 
-	if (!o)
-		goto out;
-	json_object_object_add(o, "device_serial",
-			       json_object_new_string(id->value[LC_ID_DEVICE_SERIAL]));
-	json_object_object_add(o, "hardware_version",
-			       json_object_new_string(id->value[LC_ID_HARDWARE_VERSION]));
-	json_object_object_add(o, "software_type",
-			       json_object_new_string(id->value[LC_ID_SOFTWARE_TYPE]));
-	json_object_object_add(o, "software_version",
-			       json_object_new_string(id->value[LC_ID_SOFTWARE_VERSION]));
-	if (extra_key) {
-		json_object_object_add(o, extra_key, extra);
-		extra = NULL;
+	for (size_t i = 0; o && i < ARRAY_SIZE(fields); i++) {
+		json_object *v = json_object_new_string(u->record->identity->value[fields[i].f]);
+
+		if (!v || json_object_object_add(o, fields[i].key, v) < 0) {
+			json_object_put(v);
+			json_object_put(o);
+			return NULL;
+		}
 	}
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-out:
-	json_object_put(extra);
+	return o;
+}
+
+/* Serialises o (reference taken) for a request body; NULL on allocation failure. */
+static char *body_from(json_object *o)
+{
+	char *s = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+
 	json_object_put(o);
 	return s;
+}
+
+/* Adds key: v (reference taken) to o; false, with v released, on failure or when v is NULL. */
+static bool put(json_object *o, const char *key, json_object *v)
+{
+	if (o && v && json_object_object_add(o, key, v) == 0)
+		return true;
+	json_object_put(v);
+	return false;
 }
 
 static char *api_url(const struct lc_uploader *u, const char *path)
@@ -583,7 +652,8 @@ static char *api_url(const struct lc_uploader *u, const char *path)
 	return s;
 }
 
-static void send_api(struct lc_uploader *u, enum step step, const char *path, const char *body)
+static void send_api(struct lc_uploader *u, enum lc_upload_step step, const char *path,
+		     const char *body)
 {
 	_cleanup_free_ char *url = api_url(u, path);
 	struct request *r;
@@ -600,14 +670,13 @@ static void send_api(struct lc_uploader *u, enum step step, const char *path, co
 
 static void start_device_config(struct lc_uploader *u)
 {
-	json_object *device = json_object_new_object();
-	_cleanup_free_ char *inner = NULL, *body = NULL;
+	json_object *o = json_object_new_object();
+	_cleanup_free_ char *body = NULL;
 
-	inner = identity_fields_json(u, NULL, NULL);
-	if (device && inner && asprintf(&body, "{\"device\": %s}", inner) < 0)
-		body = NULL;
-	json_object_put(device);
-	send_api(u, STEP_DEVICE_CONFIG, "/api/v0/device-config", body);
+	if (put(o, "device", identity_object(u)))
+		body = body_from(TAKE_PTR(o));
+	json_object_put(o);
+	send_api(u, LC_STEP_DEVICE_CONFIG, "/api/v0/device-config", body);
 }
 
 /* Commits a device-config entry confirming the revision now applied. */
@@ -662,9 +731,11 @@ static void device_config_done(struct lc_uploader *u, struct request *r, bool ok
 				 s.revision, lc_resolution_name(s.debugging),
 				 lc_resolution_name(s.logging), lc_resolution_name(s.monitoring));
 		u->sampling = s;
-		if (lc_sampling_save(u->sampling_path, &u->sampling) < 0)
-			log_warning("Failed to cache the device configuration in %s.",
-				    u->sampling_path);
+		int k = lc_sampling_save(u->sampling_path, &u->sampling);
+
+		if (k < 0)
+			log_warning_errno(k, "Failed to cache the device configuration in %s: %m",
+					  u->sampling_path);
 		if (lc_sampling_needs_confirmation(&u->sampling))
 			confirm_revision(u);
 		u->config_due_ms = uv_now(u->loop) + DEVICE_CONFIG_INTERVAL_MS;
@@ -674,21 +745,16 @@ static void device_config_done(struct lc_uploader *u, struct request *r, bool ok
 
 static void start_prepare(struct lc_uploader *u)
 {
-	json_object *o = json_object_new_object(), *device = NULL;
-	_cleanup_free_ char *dev = identity_fields_json(u, NULL, NULL);
+	json_object *o = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
-	if (o && dev) {
-		device = json_tokener_parse(dev);
-		json_object_object_add(o, "kind", json_object_new_string("MAR"));
-		json_object_object_add(o, "size",
-				       json_object_new_int64((int64_t)lc_batch_size(u->batch)));
-		json_object_object_add(o, "content_encoding", NULL);
-		json_object_object_add(o, "device", device);
-		body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	}
+	if (put(o, "kind", json_object_new_string("MAR")) &&
+	    put(o, "size", json_object_new_int64((int64_t)lc_batch_size(u->batch))) &&
+	    json_object_object_add(o, "content_encoding", NULL) == 0 &&
+	    put(o, "device", identity_object(u)))
+		body = body_from(TAKE_PTR(o));
 	json_object_put(o);
-	send_api(u, STEP_PREPARE, "/api/v0/upload", body);
+	send_api(u, LC_STEP_PREPARE, "/api/v0/upload", body);
 }
 
 static void start_put(struct lc_uploader *u)
@@ -698,7 +764,7 @@ static void start_put(struct lc_uploader *u)
 
 	k = lc_batch_rewind(u->batch);
 	if (k >= 0)
-		k = request_new(u, STEP_PUT, u->upload_url, NULL, &r);
+		k = request_new(u, LC_STEP_PUT, u->upload_url, NULL, &r);
 	if (k < 0) {
 		run_fail(u, k, 0, "upload: cannot create the request: %s", strerror(-k));
 		return;
@@ -708,13 +774,14 @@ static void start_put(struct lc_uploader *u)
 
 static void start_commit(struct lc_uploader *u)
 {
-	json_object *file = json_object_new_object();
+	json_object *o = identity_object(u), *file = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
-	if (file)
-		json_object_object_add(file, "token", json_object_new_string(u->token));
-	body = identity_fields_json(u, "file", file);
-	send_api(u, STEP_COMMIT, "/api/v0/upload/mar", body);
+	if (put(file, "token", json_object_new_string(u->token)) && put(o, "file", TAKE_PTR(file)))
+		body = body_from(TAKE_PTR(o));
+	json_object_put(file);
+	json_object_put(o);
+	send_api(u, LC_STEP_COMMIT, "/api/v0/upload/mar", body);
 }
 
 /* Reads {"data": {"upload_url": "...", "token": "..."}} from the prepare reply. */
@@ -749,33 +816,36 @@ out:
 	return k;
 }
 
-/* The batch's entries are accepted: they leave the spool. */
-static void batch_accepted(struct lc_uploader *u)
+/* The batch's entries are accepted: they leave the spool. Returns 0, or -errno when they could
+ * not be removed (the run must end: sending them again now would only repeat the failure). */
+static int batch_accepted(struct lc_uploader *u)
 {
 	size_t n = lc_batch_n_entries(u->batch);
 	_cleanup_free_ const char **uuids = calloc(n, sizeof(*uuids));
-	int k = uuids ? 0 : -ENOMEM;
+	int k;
 
-	for (size_t i = 0; uuids && i < n; i++)
+	if (!uuids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
 		uuids[i] = lc_batch_entry_uuid(u->batch, i);
-	if (k >= 0)
-		k = lc_spool_remove_many(u->spool, uuids, n, -1);
-	if (k < 0)
-		/* They go again with the next run; the server counts them as duplicates. */
-		log_error_errno(k, "Failed to remove %zu uploaded entries from the spool: %m", n);
 	u->run.entries += n;
 	u->run.bytes += lc_batch_size(u->batch);
 	u->run.batches++;
 	u->totals.entries += n;
 	u->totals.bytes += lc_batch_size(u->batch);
 	u->totals.batches++;
+	k = lc_spool_remove_many(u->spool, uuids, n, -1);
 	u->batch = lc_batch_free(u->batch);
+	return MIN(k, 0);
 }
 
-/* The server refused the batch for good: split it, or drop the one entry it holds. */
-static void batch_refused(struct lc_uploader *u, const struct request *r, long status)
+/* The server refused the batch for good: split it, or drop the one entry it holds. Returns 0 or
+ * the -errno of a failed removal. */
+static int batch_refused(struct lc_uploader *u, const struct request *r, long status)
 {
 	size_t n = lc_batch_n_entries(u->batch);
+	char uuid[37];
+	int k = 0;
 
 	if (n > 1) {
 		u->entry_cap = n / 2;
@@ -783,18 +853,20 @@ static void batch_refused(struct lc_uploader *u, const struct request *r, long s
 			    "in smaller batches to find the entry it refuses.",
 			    n, step_names[r->step], status);
 	} else {
-		const char *uuid = lc_batch_entry_uuid(u->batch, 0);
-
+		snprintf(uuid, sizeof(uuid), "%s", lc_batch_entry_uuid(u->batch, 0));
 		log_error("The server refused entry %s for good (%s: HTTP %ld): %.*s; dropping "
 			  "it.",
 			  uuid, step_names[r->step], status,
 			  (int)MIN(r->len, (size_t)REJECT_LOG_MAX), r->body ? r->body : "");
-		(void)lc_spool_remove(u->spool, uuid, LC_DROP_REJECTED);
+		k = lc_spool_remove(u->spool, uuid, LC_DROP_REJECTED);
+		if (k == -ENOENT)
+			k = 0; /* already evicted */
 		u->run.rejected++;
 		u->totals.rejected++;
 		u->entry_cap = 0;
 	}
 	u->batch = lc_batch_free(u->batch);
+	return k;
 }
 
 static void account_bytes(struct lc_uploader *u, CURL *e)
@@ -810,24 +882,29 @@ static void account_bytes(struct lc_uploader *u, CURL *e)
 	u->totals.http_bytes_received += (uint64_t)down + (uint64_t)hdr;
 }
 
+/* Retry-After in seconds, as curl parsed it, to milliseconds without overflow. */
+static uint64_t retry_after_ms(CURL *e)
+{
+	curl_off_t secs = 0;
+
+	curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &secs);
+	if (secs <= 0)
+		return 0;
+	return (uint64_t)MIN((uint64_t)secs, LC_RETRY_AFTER_MAX_MS / 1000) * 1000ULL;
+}
+
 static void request_done(struct lc_uploader *u, struct request *r, CURLcode code)
 {
 	long status = 0;
-	curl_off_t retry_after = 0;
 	enum lc_upload_verdict v;
 	const char *why = NULL;
+	int k;
 
 	account_bytes(u, r->easy);
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after);
-	v = lc_upload_verdict(code == CURLE_OK, status);
+	v = lc_upload_verdict(r->step, code == CURLE_OK, status);
 	u->req = NULL;
 
-	if (r->step == STEP_DEVICE_CONFIG) {
-		device_config_done(u, r, v == LC_UPLOAD_OK);
-		request_free(r);
-		return;
-	}
 	if (!consent(u)) {
 		request_free(r);
 		run_fail(u, -EPERM, 0, "data collection was disabled during the upload");
@@ -846,8 +923,7 @@ static void request_done(struct lc_uploader *u, struct request *r, CURLcode code
 		return;
 	}
 	if (code != CURLE_OK) {
-		int k = r->read_error < 0 ? r->read_error : errno_from_curl(code);
-
+		k = r->read_error < 0 ? r->read_error : errno_from_curl(code);
 		run_fail(u, k, 0, "%s: %s", step_names[r->step],
 			 r->read_error < 0 ? strerror(-r->read_error)
 			 : r->errbuf[0]	   ? r->errbuf
@@ -855,27 +931,46 @@ static void request_done(struct lc_uploader *u, struct request *r, CURLcode code
 		request_free(r);
 		return;
 	}
+	if (r->step == LC_STEP_DEVICE_CONFIG && v != LC_UPLOAD_OK && status >= 400 &&
+	    status < 500 && status != 401 && status != 403 && status != 408 && status != 429) {
+		/* A server without fleet sampling: upload with the sampling in force. */
+		device_config_done(u, r, false);
+		request_free(r);
+		return;
+	}
 	switch (v) {
 	case LC_UPLOAD_RETRY:
-		run_fail(u, -EAGAIN, retry_after > 0 ? (uint64_t)retry_after * 1000ULL : 0,
-			 "%s: HTTP %ld%s%s", step_names[r->step], status, r->len ? ": " : "",
-			 r->body ? r->body : "");
+		run_fail(u, -EAGAIN, retry_after_ms(r->easy), "%s: HTTP %ld%s%.*s",
+			 step_names[r->step], status, r->len ? ": " : "",
+			 (int)MIN(r->len, (size_t)REJECT_LOG_MAX), r->body ? r->body : "");
 		break;
 	case LC_UPLOAD_REJECT:
-		batch_refused(u, r, status);
-		next_batch(u);
+		k = batch_refused(u, r, status);
+		if (k < 0)
+			run_fail(u, k, 0, "cannot drop the refused entry from the spool: %s",
+				 strerror(-k));
+		else
+			next_batch(u);
 		break;
 	case LC_UPLOAD_OK:
-		if (r->step == STEP_PREPARE) {
+		if (r->step == LC_STEP_DEVICE_CONFIG) {
+			device_config_done(u, r, true);
+		} else if (r->step == LC_STEP_PREPARE) {
 			if (parse_prepare(u, r, &why) < 0)
 				run_fail(u, -EBADMSG, 0, "prepare: unusable reply: %s", why);
 			else
 				start_put(u);
-		} else if (r->step == STEP_PUT) {
+		} else if (r->step == LC_STEP_PUT) {
 			start_commit(u);
 		} else {
-			batch_accepted(u);
-			next_batch(u);
+			k = batch_accepted(u);
+			if (k < 0)
+				run_fail(u, k, 0,
+					 "the server has the batch, but removing it from the spool "
+					 "failed: %s; it goes again with the next upload",
+					 strerror(-k));
+			else
+				next_batch(u);
 		}
 		break;
 	}
@@ -903,7 +998,8 @@ static void next_batch(struct lc_uploader *u)
 {
 	uint64_t max = (uint64_t)lc_config_get_int(u->cfg, "upload.max_batch_bytes");
 	size_t n = lc_spool_count(u->spool);
-	int k;
+	char uuid[37];
+	int k, r;
 
 	if (!consent(u)) {
 		run_fail(u, -EPERM, 0, "data collection is disabled");
@@ -923,19 +1019,31 @@ static void next_batch(struct lc_uploader *u)
 		k = lc_batch_add_entry(u->batch, e->name, e->uuid, max);
 		if (k == -E2BIG)
 			break;
+		if (k == 0) {
+			i++;
+			continue;
+		}
+		/* The spool calls below may rebuild its index: e does not survive them. */
+		snprintf(uuid, sizeof(uuid), "%s", e->uuid);
+		e = NULL;
 		if (k == -EBADMSG || k == -EFBIG) {
 			log_error_errno(k, "Spooled entry %s cannot be sent (%m); dropping it.",
-					e->uuid);
-			(void)lc_spool_remove(u->spool, e->uuid, LC_DROP_INVALID);
+					uuid);
+			r = lc_spool_remove(u->spool, uuid, LC_DROP_INVALID);
+			if (r < 0 && r != -ENOENT) {
+				run_fail(u, r, 0, "cannot drop unsendable entry %s: %s", uuid,
+					 strerror(-r));
+				return;
+			}
 			n = lc_spool_count(u->spool);
 			continue; /* the next entry moved into slot i */
 		}
-		if (k < 0) {
-			log_warning_errno(k, "Skipping spooled entry %s for now: %m", e->uuid);
+		if (k == -ENOENT || k == -ESTALE) {
+			log_warning_errno(k, "Skipping spooled entry %s for now: %m", uuid);
 			(void)lc_spool_refresh(u->spool);
 			n = lc_spool_count(u->spool);
 			if (++u->restarts > BATCH_RESTARTS_MAX) {
-				run_fail(u, k, 0, "cannot read spooled entry %s: %s", e->uuid,
+				run_fail(u, k, 0, "cannot read spooled entry %s: %s", uuid,
 					 strerror(-k));
 				return;
 			}
@@ -948,7 +1056,9 @@ static void next_batch(struct lc_uploader *u)
 			}
 			continue;
 		}
-		i++;
+		/* -ENOMEM, -EMFILE and the like: nothing to gain from trying now. */
+		run_fail(u, k, 0, "cannot pack spooled entry %s: %s", uuid, strerror(-k));
+		return;
 	}
 	if (lc_batch_n_entries(u->batch) == 0) {
 		run_end(u, 0, 0);
@@ -973,8 +1083,8 @@ static void run_begin(struct lc_uploader *u)
 		run_fail(u, -EPERM, 0, "data collection is disabled");
 		return;
 	}
-	if (!lc_config_get_string(u->cfg, "base_url")[0]) {
-		run_fail(u, -EDESTADDRREQ, 0, "no base_url is configured");
+	if (unconfigured(u)) {
+		run_fail(u, -EDESTADDRREQ, 0, "%s", unconfigured(u));
 		return;
 	}
 	(void)lc_spool_refresh(u->spool);
@@ -991,7 +1101,7 @@ static void on_due(uv_timer_t *t)
 	struct lc_uploader *u = t->data;
 
 	u->next_due_ms = 0;
-	if (!consent(u) || !lc_config_get_string(u->cfg, "base_url")[0]) {
+	if (!consent(u) || unconfigured(u)) {
 		/* Nothing to do now; look again after an interval. */
 		schedule(u, interval_ms(u));
 		return;
@@ -1099,9 +1209,15 @@ void lc_uploader_sync(struct lc_uploader *u, lc_upload_done_t cb, void *userdata
 		cb(&r, userdata);
 		return;
 	}
-	if (!lc_config_get_string(u->cfg, "base_url")[0]) {
+	if (u->closing) {
+		r.error = -ECANCELED;
+		r.message = "faultd is stopping";
+		cb(&r, userdata);
+		return;
+	}
+	r.message = unconfigured(u);
+	if (r.message) {
 		r.error = -EDESTADDRREQ;
-		r.message = "no base_url is configured";
 		cb(&r, userdata);
 		return;
 	}
@@ -1217,6 +1333,9 @@ void lc_uploader_close(struct lc_uploader *u)
 	/* Cleaning up the multi handle may still report sockets to close. */
 	curl_multi_cleanup(u->multi);
 	u->multi = NULL;
+	/* Whatever curl did not report removed is closed here, or the loop could not end. */
+	while (u->socks)
+		sock_close(u, u->socks);
 	uv_close((uv_handle_t *)&u->curl_timer, handle_closed);
 	uv_close((uv_handle_t *)&u->due_timer, handle_closed);
 }

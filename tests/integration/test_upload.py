@@ -237,10 +237,10 @@ class TrustTest(UploadTestCase):
         self.assertIn("Uploaded 1 entry", self.sync(d).stdout)
 
     def test_untrusted_certificate_sends_nothing(self):
-        self.check_refused("untrusted", ["prepare", "certificate"])
+        self.check_refused("untrusted", ["device-config", "certificate"])
 
     def test_wrong_host_certificate_sends_nothing(self):
-        self.check_refused("wrong-host", ["prepare", "127.0.0.1"])
+        self.check_refused("wrong-host", ["device-config", "127.0.0.1"])
 
 
 class RejectTest(UploadTestCase):
@@ -260,6 +260,25 @@ class RejectTest(UploadTestCase):
         self.assertEqual(st["spool"]["drops"]["attributes"]["rejected"], 1)
         self.assertEqual(st["upload"]["last_attempt"]["rejected"], 1)
         self.assertIn("refused entry", d.log())
+
+
+    def test_refusals_that_are_not_the_batch_s_fault_keep_everything(self):
+        # A 404 to the prepare (a wrong base_url path), a redirect of the commit and a 401:
+        # retried later, nothing dropped.
+        d = self.uploader()
+        for i in range(3):
+            self.attributes(d, f"keep={i}")
+        for step, status in (("prepare", 404), ("commit", 302), ("prepare", 401),
+                             ("put", 403)):
+            self.rx.faults({step: [{"status": status}]})
+            r = self.sync(d, expect_ok=False)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(f"HTTP {status}", r.stderr)
+            st = d.status()
+            self.assertEqual(st["spool"]["entries"], 3, (step, status))
+            self.assertEqual(st["spool"]["drops_total"], 0)
+        self.assertIn("Uploaded 3 entries", self.sync(d).stdout)
+        self.assertEqual(len(self.rx.entries()), 3)
 
 
 class SamplingTest(UploadTestCase):

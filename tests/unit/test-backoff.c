@@ -76,20 +76,28 @@ static void test_first_upload_jitter(void **state)
 
 static void test_verdicts(void **state)
 {
-	assert_int_equal(lc_upload_verdict(false, 0), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 200), LC_UPLOAD_OK);
-	assert_int_equal(lc_upload_verdict(true, 204), LC_UPLOAD_OK);
-	assert_int_equal(lc_upload_verdict(true, 400), LC_UPLOAD_REJECT);
-	assert_int_equal(lc_upload_verdict(true, 404), LC_UPLOAD_REJECT);
-	assert_int_equal(lc_upload_verdict(true, 413), LC_UPLOAD_REJECT);
-	assert_int_equal(lc_upload_verdict(true, 401), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 403), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 408), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 429), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 500), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 503), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 302), LC_UPLOAD_RETRY);
-	assert_int_equal(lc_upload_verdict(true, 0), LC_UPLOAD_RETRY);
+	static const enum lc_upload_step all[] = { LC_STEP_DEVICE_CONFIG, LC_STEP_PREPARE,
+						   LC_STEP_PUT, LC_STEP_COMMIT };
+	static const long retried[] = { 0, 100, 302, 401, 403, 408, 429, 500, 502, 503 };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		assert_int_equal(lc_upload_verdict(all[i], false, 0), LC_UPLOAD_RETRY);
+		assert_int_equal(lc_upload_verdict(all[i], true, 200), LC_UPLOAD_OK);
+		assert_int_equal(lc_upload_verdict(all[i], true, 204), LC_UPLOAD_OK);
+		for (size_t j = 0; j < sizeof(retried) / sizeof(retried[0]); j++)
+			assert_int_equal(lc_upload_verdict(all[i], true, retried[j]),
+					 LC_UPLOAD_RETRY);
+	}
+	/* What the batch's content can cause drops it: 4xx to the PUT or the commit. */
+	assert_int_equal(lc_upload_verdict(LC_STEP_PUT, true, 400), LC_UPLOAD_REJECT);
+	assert_int_equal(lc_upload_verdict(LC_STEP_COMMIT, true, 400), LC_UPLOAD_REJECT);
+	assert_int_equal(lc_upload_verdict(LC_STEP_COMMIT, true, 404), LC_UPLOAD_REJECT);
+	assert_int_equal(lc_upload_verdict(LC_STEP_COMMIT, true, 422), LC_UPLOAD_REJECT);
+	/* The prepare carries only the size and the identity: only "too large" is the batch's. */
+	assert_int_equal(lc_upload_verdict(LC_STEP_PREPARE, true, 413), LC_UPLOAD_REJECT);
+	assert_int_equal(lc_upload_verdict(LC_STEP_PREPARE, true, 400), LC_UPLOAD_RETRY);
+	assert_int_equal(lc_upload_verdict(LC_STEP_PREPARE, true, 404), LC_UPLOAD_RETRY);
+	assert_int_equal(lc_upload_verdict(LC_STEP_DEVICE_CONFIG, true, 404), LC_UPLOAD_RETRY);
 }
 
 int main(void)

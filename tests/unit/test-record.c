@@ -42,7 +42,10 @@ static void test_attribute_typing(void **state)
 	assert_attr("n=-7", "n", "-7");
 	assert_attr("t=21.5", "t", "21.5");
 	assert_attr("e=1e3", "e", "1000.0");
-	assert_attr("big=123456789012345678901234567890", "big", "1.2345678901234568e+29");
+	assert_attr("iccid=89014103211118510720", "iccid", "\"89014103211118510720\"");
+	assert_attr("max=9223372036854775807", "max", "9223372036854775807");
+	assert_attr("min=-9223372036854775808", "min", "-9223372036854775808");
+	assert_attr("big=1.5e29", "big", "1.5e+29");
 	assert_attr("zip=007", "zip", "\"007\"");
 	assert_attr("s=hello world", "s", "\"hello world\"");
 	assert_attr("q=\"42\"", "q", "\"42\"");

@@ -97,6 +97,10 @@ static void test_bad_replies(void **state)
 		"{\"data\": {\"revision\": 1, \"completed\": \"x\"}}",
 		"{\"data\": {\"revision\": 1, \"config\": []}}",
 		"{\"data\": {\"revision\": 1}} trailing",
+		"{\"data\": {\"revision\": 1, \"config\": {\"memfault\": 3}}}",
+		"{\"data\": {\"revision\": 1, \"config\": {\"memfault\": {\"sampling\": []}}}}",
+		"{\"data\": {\"revision\": 1, \"config\": {\"memfault\": {\"sampling\": "
+		"{\"monitoring.resolution\": 2}}}}}",
 	};
 	struct lc_sampling s;
 
