@@ -65,8 +65,8 @@ int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
 /*
  * Parses "KEY=VALUE" into a device-attributes item {"string_key": KEY, "value": V}. VALUE becomes
  * a bool for true/false, a number when it is a JSON number (an integer only within 64 bits, so
- * no digit is lost), else a string; a value in double quotes is always the string inside them. KEY is 1-128 of [A-Za-z0-9_.:/-], VALUE at most 1024
- * bytes of printable UTF-8 without control characters. Returns 0 or -EINVAL with *ret_why, a
- * static phrase.
+ * no digit is lost), else a string; a value in double quotes is always the string inside them. KEY
+ * is 1-128 of [A-Za-z0-9_.:/-], VALUE at most 1024 bytes of printable UTF-8 without control
+ * characters. Returns 0 or -EINVAL with *ret_why, a static phrase.
  */
 int lc_attribute_parse(const char *assignment, json_object **ret, const char **ret_why);
