@@ -24,23 +24,12 @@ import zipfile
 from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RECEIVER = os.environ.get("RECEIVER",
-                          os.path.join(HERE, "..", "receiver", "faultd-receiver"))
-PROJECT_KEY = "test-project-key"
+sys.path.insert(0, HERE)
+from harness import RECEIVER, PROJECT_KEY, wait_for  # noqa: E402
 IDENTITY = {"device_serial": "gw-0042", "hardware_version": "evt-1",
             "software_type": "main", "software_version": "1.2.3 (build 7/x)"}
 API_HEADERS = {"Memfault-Project-Key": PROJECT_KEY, "Content-Type": "application/json",
                "Accept": "application/json"}
-
-
-def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def receiver_command(*args):
