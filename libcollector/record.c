@@ -166,29 +166,16 @@ fail:
 	return NULL;
 }
 
+/* The identity's four fields and the project key. */
 static json_object *device(const struct lc_record_context *ctx)
 {
-	static const struct {
-		const char *key;
-		enum lc_id_field f;
-	} order[] = {
-		{ "hardware_version", LC_ID_HARDWARE_VERSION },
-		{ "software_version", LC_ID_SOFTWARE_VERSION },
-		{ "software_type", LC_ID_SOFTWARE_TYPE },
-		{ "device_serial", LC_ID_DEVICE_SERIAL },
-	};
-	json_object *o = json_object_new_object();
+	json_object *o = lc_identity_to_json(ctx->identity);
 
-	if (!o || add(o, "project_key", json_object_new_string(ctx->project_key)) < 0)
-		goto fail;
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
-		if (add(o, order[i].key, json_object_new_string(ctx->identity->value[order[i].f])) <
-		    0)
-			goto fail;
+	if (o && add(o, "project_key", json_object_new_string(ctx->project_key)) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
-fail:
-	json_object_put(o);
-	return NULL;
 }
 
 static json_object *producer(const struct lc_record_context *ctx)

@@ -594,33 +594,6 @@ static void run_end(struct lc_uploader *u, int error, uint64_t retry_after_ms)
 	}
 }
 
-/* {"device_serial": ..., "hardware_version": ..., "software_type": ..., "software_version": ...}
- * for the request bodies; NULL on allocation failure. */
-static json_object *identity_object(const struct lc_uploader *u)
-{
-	static const struct {
-		const char *key;
-		enum lc_id_field f;
-	} fields[] = {
-		{ "device_serial", LC_ID_DEVICE_SERIAL },
-		{ "hardware_version", LC_ID_HARDWARE_VERSION },
-		{ "software_type", LC_ID_SOFTWARE_TYPE },
-		{ "software_version", LC_ID_SOFTWARE_VERSION },
-	};
-	json_object *o = json_object_new_object();
-
-	for (size_t i = 0; o && i < ARRAY_SIZE(fields); i++) {
-		json_object *v = json_object_new_string(u->record->identity->value[fields[i].f]);
-
-		if (!v || json_object_object_add(o, fields[i].key, v) < 0) {
-			json_object_put(v);
-			json_object_put(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
 /* Serialises o (reference taken) for a request body; NULL on allocation failure. */
 static char *body_from(json_object *o)
 {
@@ -673,7 +646,7 @@ static void start_device_config(struct lc_uploader *u)
 	json_object *o = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
-	if (put(o, "device", identity_object(u)))
+	if (put(o, "device", lc_identity_to_json(u->record->identity)))
 		body = body_from(TAKE_PTR(o));
 	json_object_put(o);
 	send_api(u, LC_STEP_DEVICE_CONFIG, "/api/v0/device-config", body);
@@ -751,7 +724,7 @@ static void start_prepare(struct lc_uploader *u)
 	if (put(o, "kind", json_object_new_string("MAR")) &&
 	    put(o, "size", json_object_new_int64((int64_t)lc_batch_size(u->batch))) &&
 	    json_object_object_add(o, "content_encoding", NULL) == 0 &&
-	    put(o, "device", identity_object(u)))
+	    put(o, "device", lc_identity_to_json(u->record->identity)))
 		body = body_from(TAKE_PTR(o));
 	json_object_put(o);
 	send_api(u, LC_STEP_PREPARE, "/api/v0/upload", body);
@@ -774,7 +747,7 @@ static void start_put(struct lc_uploader *u)
 
 static void start_commit(struct lc_uploader *u)
 {
-	json_object *o = identity_object(u), *file = json_object_new_object();
+	json_object *o = lc_identity_to_json(u->record->identity), *file = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
 	if (put(file, "token", json_object_new_string(u->token)) && put(o, "file", TAKE_PTR(file)))
@@ -1135,26 +1108,19 @@ int lc_uploader_new(const struct lc_uploader_options *o, struct lc_uploader **re
 	u->record = o->record;
 	u->sampling_path = lc_path_prefix(o->state_dir, "/device-config.json");
 	u->multi = curl_multi_init();
-	if (!u->sampling_path || !u->multi) {
+	k = u->sampling_path && u->multi ? uv_timer_init(u->loop, &u->curl_timer) : -ENOMEM;
+	if (k < 0) {
 		if (u->multi)
 			curl_multi_cleanup(u->multi);
 		free(u->sampling_path);
 		free(u);
-		return -ENOMEM;
+		return k;
 	}
 	lc_sampling_load(u->sampling_path, &u->sampling);
 	curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
 	curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, on_curl_timeout);
 	curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
-
-	k = uv_timer_init(u->loop, &u->curl_timer);
-	if (k < 0) {
-		curl_multi_cleanup(u->multi);
-		free(u->sampling_path);
-		free(u);
-		return k;
-	}
 	u->curl_timer.data = u;
 	u->handles = 1;
 	k = uv_timer_init(u->loop, &u->due_timer);
