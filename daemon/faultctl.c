@@ -85,6 +85,85 @@ static int args_attributes(const struct verb *v, int argc, char **argv, json_obj
 	return 0;
 }
 
+/* Creates {} for a verb's arguments, or says it is out of memory. */
+static json_object *new_args(void)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		fprintf(stderr, "faultctl: out of memory\n");
+	return o;
+}
+
+/* --reason R [--no-reboot] -> {"reason": R, "reboot": bool}; faultd validates R. */
+static int args_reboot(const struct verb *v, int argc, char **argv, json_object **ret_args)
+{
+	const char *reason = NULL;
+	bool reboot = true;
+	json_object *o;
+
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--no-reboot"))
+			reboot = false;
+		else if (streq(argv[i], "--reason") && i + 1 < argc)
+			reason = argv[++i];
+		else if (strncmp(argv[i], "--reason=", 9) == 0)
+			reason = argv[i] + 9;
+		else {
+			fprintf(stderr,
+				"faultctl: %s: unexpected argument '%s' (usage: faultctl %s %s)\n",
+				v->name, argv[i], v->name, v->usage);
+			return -EINVAL;
+		}
+	}
+	if (!reason || !reason[0]) {
+		fprintf(stderr,
+			"faultctl: %s: --reason is required: a code (0x0003), a name "
+			"(FirmwareUpdate) or !name for a custom unexpected reason\n",
+			v->name);
+		return -EINVAL;
+	}
+	o = new_args();
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "reboot", json_object_new_boolean(reboot));
+	*ret_args = o;
+	return 0;
+}
+
+/* PROCESS [SIGNAL] -> {"process": PROCESS, "signal": SIGNAL}. */
+static int args_report_crash(const struct verb *v, int argc, char **argv, json_object **ret_args)
+{
+	json_object *o;
+	long signo = 0;
+	char *end;
+
+	if (argc < 1 || argc > 2) {
+		fprintf(stderr, "faultctl: %s: usage: faultctl %s %s\n", v->name, v->name,
+			v->usage);
+		return -EINVAL;
+	}
+	if (argc == 2) {
+		errno = 0;
+		signo = strtol(argv[1], &end, 10);
+		if (errno || *end || signo < 1 || signo > 64) {
+			fprintf(stderr,
+				"faultctl: %s: SIGNAL: expected a number from 1 to 64, got '%s'\n",
+				v->name, argv[1]);
+			return -EINVAL;
+		}
+	}
+	o = new_args();
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "process", json_object_new_string(argv[0]));
+	if (signo)
+		json_object_object_add(o, "signal", json_object_new_int64(signo));
+	*ret_args = o;
+	return 0;
+}
+
 static const struct verb verbs[] = {
 	{ "status", "", "Show faultd's current state", args_none, NULL },
 	{ "show-config", "", "Show the configuration faultd is running with", args_none, NULL },
@@ -100,6 +179,14 @@ static const struct verb verbs[] = {
 	  "Record device attributes: true/false, numbers, else strings; \"...\" forces a "
 	  "string (privileged)",
 	  args_attributes, NULL },
+	{ "reboot", "--reason R [--no-reboot]",
+	  "Record why the system reboots (code, name or !custom), then reboot it (privileged)",
+	  args_reboot, NULL, 45.0 },
+	{ "report-crash", "PROCESS [SIGNAL]",
+	  "Count a process crash against this hour's crash-free time (privileged)",
+	  args_report_crash, NULL },
+	{ "request-metrics", "", "Close the heartbeat in progress now (privileged)", args_none,
+	  NULL },
 	{ "help", "", "List the commands the running faultd accepts", args_none, print_help_reply },
 };
 

@@ -12,9 +12,12 @@
 #include "build-config.h"
 #include "control.h"
 #include "core.h"
+#include "exec.h"
 #include "fileio.h"
+#include "heartbeat.h"
 #include "identity.h"
 #include "log.h"
+#include "reboot.h"
 #include "record.h"
 #include "schema.h"
 #include "spool.h"
@@ -37,6 +40,8 @@ struct lc_core {
 	struct lc_record_context record;
 	struct lc_spool *spool;
 	struct lc_uploader *uploader;
+	struct lc_heartbeat *heartbeat;
+	struct lc_plugin_services services;
 	struct lc_control *control;
 	struct lc_plugin_host *plugins;
 	uv_signal_t signals[3];
@@ -235,6 +240,8 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 	}
 	if (c->uploader)
 		json_object_object_add(o, "upload", lc_uploader_status(c->uploader));
+	if (c->heartbeat)
+		json_object_object_add(o, "hours", lc_heartbeat_status(c->heartbeat));
 	json_object_object_add(o, "reloads", json_object_new_int64(c->reloads));
 	json_object_object_add(o, "last_reload", json_string_or_null(c->last_reload));
 	lc_control_call_reply(call, o);
@@ -317,14 +324,29 @@ static void spool_limits_from(const struct lc_config *cfg, struct lc_spool_limit
 	};
 }
 
+static void heartbeat_timing_from(const struct lc_config *cfg, struct lc_heartbeat_timing *ret)
+{
+	*ret = (struct lc_heartbeat_timing){
+		.interval_ms =
+			(uint64_t)lc_config_get_int(cfg, "heartbeat_interval_seconds") * 1000,
+		.checkpoint_ms =
+			(uint64_t)lc_config_get_int(cfg, "hours.checkpoint_interval_seconds") *
+			1000,
+		.window_ms = (uint64_t)lc_config_get_int(cfg, "hours.crash_window_seconds") * 1000,
+	};
+}
+
 /*
  * Records an entry of type with metadata (reference taken) if consent and the fleet's sampling
- * allow it. Returns 0, -EPERM (consent off), -ECANCELED (sampling), or the spool's -errno;
- * *ret_why (static) says why it was not recorded.
+ * allow it, as the current software version or as software_version when not NULL. Returns 0,
+ * -EPERM (consent off), -ECANCELED (sampling), or the spool's -errno; *ret_why (static) says why
+ * it was not recorded.
  */
-static int core_record(struct lc_core *c, const char *type, json_object *metadata, char *ret_uuid,
-		       const char **ret_why)
+static int core_record_as(struct lc_core *c, const char *type, json_object *metadata,
+			  const char *software_version, char *ret_uuid, const char **ret_why)
 {
+	struct lc_record_context ctx = c->record;
+	struct lc_identity id = c->identity;
 	struct lc_clock_sample t;
 	int cls = lc_entry_class_from_type(type), r;
 
@@ -340,12 +362,52 @@ static int core_record(struct lc_core *c, const char *type, json_object *metadat
 		*ret_why = "the fleet's sampling excludes this type of entry";
 		return -ECANCELED;
 	}
+	if (software_version) {
+		id.value[LC_ID_SOFTWARE_VERSION] = (char *)software_version;
+		ctx.identity = &id;
+	}
 	lc_clock_sample_now(&t);
-	r = lc_record_commit(c->spool, &c->record, &t, type, metadata, ret_uuid);
+	r = lc_record_commit(c->spool, &ctx, &t, type, metadata, ret_uuid);
 	if (r == -ENOSPC)
 		*ret_why = "the spool is full of more valuable entries";
 	else if (r < 0)
 		*ret_why = "the spool could not store it";
+	return r;
+}
+
+static int core_record(struct lc_core *c, const char *type, json_object *metadata, char *ret_uuid,
+		       const char **ret_why)
+{
+	return core_record_as(c, type, metadata, NULL, ret_uuid, ret_why);
+}
+
+static int plugin_record(void *userdata, const char *type, json_object *metadata, char *ret_uuid,
+			 const char **ret_why)
+{
+	return core_record(userdata, type, metadata, ret_uuid, ret_why);
+}
+
+static void plugin_unexpected_reboot(void *userdata)
+{
+	struct lc_core *c = userdata;
+
+	(void)lc_heartbeat_unexpected_reboot(c->heartbeat);
+}
+
+static int heartbeat_commit(json_object *metadata, const char *software_version, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *why = NULL;
+	char uuid[37];
+	int r;
+
+	r = core_record_as(c, "linux-metric-report", metadata, software_version, uuid, &why);
+	if (r == -EPERM || r == -ECANCELED)
+		log_debug("Heartbeat not recorded: %s.", why);
+	else if (r < 0)
+		log_warning_errno(r, "Heartbeat lost: %s (%m).", why);
+	else
+		log_debug("Heartbeat recorded as entry %s.", uuid);
 	return r;
 }
 
@@ -472,6 +534,161 @@ static void cmd_sync(struct lc_control_call *call, json_object *args, void *user
 	lc_uploader_sync(c->uploader, sync_done, call);
 }
 
+/* Replies {"message": msg} or fails with ENOMEM. */
+static void reply_message(struct lc_control_call *call, const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	if (o)
+		json_object_object_add(o, "message", json_object_new_string(msg));
+	lc_control_call_reply(call, o);
+}
+
+#define REBOOT_COMMAND_TIMEOUT_MS 30000
+
+static void cmd_reboot(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
+	const char *command = lc_config_get_string(c->cfg, "reboot_command");
+	struct lc_reboot_reason reason;
+	_cleanup_free_ char *output = NULL;
+	json_object *v;
+	const char *why;
+	char name[96], msg[256];
+	bool reboot = true;
+	int r, status;
+
+	if (!json_object_object_get_ex(args, "reason", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		lc_control_call_fail(call, EINVAL,
+				     "expected \"reason\": a code, a name or \"!name\"");
+		return;
+	}
+	r = lc_reboot_reason_parse(json_object_get_string(v), &reason, &why);
+	if (r < 0) {
+		lc_control_call_fail(call, EINVAL, "reason \"%.64s\": %s",
+				     json_object_get_string(v), why);
+		return;
+	}
+	if (json_object_object_get_ex(args, "reboot", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			lc_control_call_fail(call, EINVAL, "\"reboot\": expected true or false");
+			return;
+		}
+		reboot = json_object_get_boolean(v);
+	}
+	lc_reboot_reason_format(&reason, name, sizeof(name));
+	r = lc_reboot_declare(state_dir, c->boot.boot_id, &reason);
+	if (r < 0) {
+		log_error_errno(r, "Failed to record the reboot reason %s: %m", name);
+		lc_control_call_fail(call, -r, "failed to record the reason in %s/reboot: %s",
+				     state_dir, strerror(-r));
+		return;
+	}
+	log_notice("Reboot reason %s declared by uid %u (pid %d)%s.", name,
+		   (unsigned)lc_control_call_uid(call), (int)lc_control_call_pid(call),
+		   reboot ? "; asking the system to reboot" : "");
+	if (!reboot) {
+		snprintf(msg, sizeof(msg), "Recorded %s as the reason for the next reboot.", name);
+		reply_message(call, msg);
+		return;
+	}
+	r = lc_run_capture(command, REBOOT_COMMAND_TIMEOUT_MS, 4096, &output, &status);
+	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		r = -ECHILD;
+	if (r < 0) {
+		/* A reason left behind would be given to whatever ends this boot later. */
+		_cleanup_free_ char *path = NULL;
+
+		if (asprintf(&path, "%s/reboot/%s", state_dir, LC_REBOOT_DECLARED_FILE) >= 0)
+			(void)unlink(path);
+		log_error("reboot_command \"%s\" failed (%s); the reason was withdrawn.", command,
+			  r == -ECHILD ? "non-zero exit" : strerror(-r));
+		lc_control_call_fail(call, r == -ECHILD ? EIO : -r,
+				     "reboot_command \"%s\" failed (%s); the reason was withdrawn",
+				     command,
+				     r == -ECHILD ? (WIFEXITED(status) ? "non-zero exit status"
+								       : "killed by a signal")
+						  : strerror(-r));
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Recorded %s; the system is rebooting.", name);
+	reply_message(call, msg);
+}
+
+#define PROCESS_NAME_MAX 64
+
+static bool printable_ascii(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+static void cmd_report_crash(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *process = "?";
+	int64_t signo = 0;
+	json_object *v;
+	char msg[192];
+	int r;
+
+	if (json_object_object_get_ex(args, "process", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !printable_ascii(json_object_get_string(v), 1, PROCESS_NAME_MAX)) {
+			lc_control_call_fail(call, EINVAL,
+					     "\"process\": expected 1-%d printable characters",
+					     PROCESS_NAME_MAX);
+			return;
+		}
+		process = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(args, "signal", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 64) {
+			lc_control_call_fail(call, EINVAL, "\"signal\": expected 1-64");
+			return;
+		}
+		signo = json_object_get_int64(v);
+	}
+	r = lc_heartbeat_crash(c->heartbeat);
+	log_notice("Crash of %s (signal %" PRId64 ") counted in the hours ledger (uid %u).",
+		   process, signo, (unsigned)lc_control_call_uid(call));
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "counted, but the ledger could not be saved: %s",
+				     strerror(-r));
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Crash of %s counted: this crash window is not crash-free.",
+		 process);
+	reply_message(call, msg);
+}
+
+static void cmd_request_metrics(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	int r;
+
+	r = lc_heartbeat_close_now(c->heartbeat);
+	if (r == -EPERM)
+		reply_message(call, "Heartbeat closed, not recorded: data collection is disabled.");
+	else if (r == -ECANCELED)
+		reply_message(call, "Heartbeat closed, not recorded: the fleet's sampling excludes "
+				    "heartbeats.");
+	else if (r < 0)
+		lc_control_call_fail(call, -r, "the heartbeat could not be recorded: %s",
+				     strerror(-r));
+	else
+		reply_message(call, "Heartbeat closed; `faultctl sync` uploads it.");
+}
+
 static const struct lc_control_command core_commands[] = {
 	{ "status", false, cmd_status, "Show version, consent, identity and plugin states" },
 	{ "show-config", false, cmd_show_config,
@@ -486,6 +703,12 @@ static const struct lc_control_command core_commands[] = {
 	{ "sync", true, cmd_sync, "Upload the spooled entries now and report what happened" },
 	{ "write-attributes", true, cmd_write_attributes,
 	  "Record a device-attributes entry from KEY=VALUE items" },
+	{ "reboot", true, cmd_reboot,
+	  "Record the reason for the coming reboot, then reboot (unless \"reboot\": false)" },
+	{ "report-crash", true, cmd_report_crash,
+	  "Count a process crash in the hours ledger (used by faultd-core-handler)" },
+	{ "request-metrics", true, cmd_request_metrics,
+	  "Close the heartbeat in progress now; the next sync uploads it" },
 };
 
 /* Creates and starts the control server for cfg. */
@@ -644,6 +867,15 @@ static void core_reload(struct lc_core *c)
 	}
 	c->record.project_key = lc_config_get_string(c->cfg, "project_key");
 	lc_uploader_set_config(c->uploader, c->cfg);
+	{
+		struct lc_heartbeat_timing timing;
+
+		heartbeat_timing_from(c->cfg, &timing);
+		lc_heartbeat_set_timing(c->heartbeat, &timing);
+	}
+	if (identity_changed)
+		lc_heartbeat_set_software_version(c->heartbeat,
+						  c->identity.value[LC_ID_SOFTWARE_VERSION]);
 	lc_plugin_host_start(c->plugins, c->cfg);
 	set_last_reload(c, "ok");
 	log_info("Configuration reloaded.");
@@ -651,6 +883,28 @@ done:
 	lc_config_free(cfg);
 	notifyf("READY=1");
 	notify_status(c);
+}
+
+/* Leaves the clean-shutdown marker for the next boot when the whole system is going down, not
+ * when faultd alone is stopped or restarted. */
+static void mark_clean_shutdown(struct lc_core *c)
+{
+	bool poweroff = false;
+	int r;
+
+	r = lc_system_shutting_down(lc_config_get_string(c->cfg, "sysroot"), &poweroff);
+	if (r < 0)
+		log_debug_errno(r, "Could not tell whether the system is shutting down (%m); "
+				   "assuming it is not.");
+	if (r <= 0)
+		return;
+	r = lc_reboot_mark_clean_shutdown(lc_config_get_string(c->cfg, "state_dir"),
+					  c->boot.boot_id, poweroff);
+	if (r < 0)
+		log_error_errno(r, "Failed to write the clean-shutdown marker: %m");
+	else
+		log_info("The system is %s: clean-shutdown marker written.",
+			 poweroff ? "powering off" : "rebooting");
 }
 
 static void core_stop(struct lc_core *c)
@@ -673,6 +927,10 @@ static void core_stop(struct lc_core *c)
 		uv_close((uv_handle_t *)&c->signals[--c->n_signals], NULL);
 	lc_uploader_close(c->uploader);
 	c->uploader = NULL;
+	lc_heartbeat_close(c->heartbeat);
+	c->heartbeat = NULL;
+	if (c->spool)
+		mark_clean_shutdown(c);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -735,7 +993,8 @@ static int signals_start(struct lc_core *c)
 	return 0;
 }
 
-/* The spool, the boot facts every entry carries, and the uploader that empties the spool. */
+/* The spool, the boot facts every entry carries, the uploader that empties the spool, and the
+ * heartbeat with its hours ledger. */
 static int spool_start(struct lc_core *c)
 {
 	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
@@ -777,6 +1036,30 @@ static int spool_start(struct lc_core *c)
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the uploader: %m");
 	lc_uploader_set_config(c->uploader, c->cfg);
+
+	{
+		struct lc_heartbeat_options ho = {
+			.loop = &c->loop,
+			.state_dir = state_dir,
+			.boot_id = c->boot.boot_id,
+			.boot_start_ms = c->boot.start_ms,
+			.software_version = c->identity.value[LC_ID_SOFTWARE_VERSION],
+			.commit = heartbeat_commit,
+			.userdata = c,
+		};
+
+		heartbeat_timing_from(c->cfg, &ho.timing);
+		r = lc_heartbeat_new(&ho, &c->heartbeat);
+		if (r < 0)
+			return log_error_errno(r, "Failed to set up the hours ledger: %m");
+	}
+	c->services = (struct lc_plugin_services){
+		.record = plugin_record,
+		.unexpected_reboot = plugin_unexpected_reboot,
+		.boot = &c->boot,
+		.userdata = c,
+	};
+	lc_plugin_host_set_services(c->plugins, &c->services);
 	return 0;
 }
 
@@ -805,7 +1088,12 @@ static int start_components(struct lc_core *c)
 	if (r < 0)
 		return r;
 
+	/* Plugins first: the reboot plugin marks an unexpected end of the last boot in the
+	 * heartbeat that start may close. */
 	lc_plugin_host_start(c->plugins, c->cfg);
+	r = lc_heartbeat_start(c->heartbeat);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the heartbeat timers: %m");
 
 	r = watchdog_start(c);
 	if (r < 0)

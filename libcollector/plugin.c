@@ -40,6 +40,7 @@ struct lc_plugin {
 struct lc_plugin_host {
 	uv_loop_t *loop;
 	const struct lc_config *cfg;
+	const struct lc_plugin_services *services;
 	struct lc_plugin *plugins;
 	size_t n;
 };
@@ -62,6 +63,37 @@ void lc_plugin_set_data(struct lc_plugin *p, void *data)
 const struct lc_config *lc_plugin_config(const struct lc_plugin *p)
 {
 	return p->host->cfg;
+}
+
+void lc_plugin_host_set_services(struct lc_plugin_host *h, const struct lc_plugin_services *s)
+{
+	h->services = s;
+}
+
+int lc_plugin_record(struct lc_plugin *p, const char *type, json_object *metadata, char *ret_uuid,
+		     const char **ret_why)
+{
+	const struct lc_plugin_services *s = p->host->services;
+
+	if (!s || !s->record) {
+		json_object_put(metadata);
+		*ret_why = "no core to record entries";
+		return -ENOTSUP;
+	}
+	return s->record(s->userdata, type, metadata, ret_uuid, ret_why);
+}
+
+void lc_plugin_report_unexpected_reboot(struct lc_plugin *p)
+{
+	const struct lc_plugin_services *s = p->host->services;
+
+	if (s && s->unexpected_reboot)
+		s->unexpected_reboot(s->userdata);
+}
+
+const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p)
+{
+	return p->host->services ? p->host->services->boot : NULL;
 }
 
 /* The full key of a plugin setting, "<plugin>.<key>", in a caller-provided buffer. */
@@ -370,14 +402,14 @@ static const char *state_name(enum lc_plugin_state s)
 	}
 }
 
-json_object *lc_plugin_host_status(const struct lc_plugin_host *h)
+json_object *lc_plugin_host_status(struct lc_plugin_host *h)
 {
 	json_object *a = json_object_new_array();
 
 	if (!a)
 		return NULL;
 	for (size_t i = 0; i < h->n; i++) {
-		const struct lc_plugin *p = &h->plugins[i];
+		struct lc_plugin *p = &h->plugins[i];
 		json_object *o = json_object_new_object();
 
 		if (!o)
@@ -386,6 +418,8 @@ json_object *lc_plugin_host_status(const struct lc_plugin_host *h)
 		json_object_object_add(o, "state", json_object_new_string(state_name(p->state)));
 		if (p->error)
 			json_object_object_add(o, "error", json_object_new_string(p->error));
+		if (p->state == LC_PLUGIN_RUNNING && p->ops->status)
+			json_object_object_add(o, "status", p->ops->status(p));
 		json_object_array_add(a, o);
 	}
 	return a;

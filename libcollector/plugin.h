@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+struct lc_boot_info;
 struct lc_plugin;
 struct lc_timer;
 struct lc_watch;
@@ -28,6 +29,7 @@ struct lc_plugin_ops {
 	void (*collect)(struct lc_plugin *p);  /* optional: add readings now (heartbeat closing) */
 	void (*shutdown)(struct lc_plugin *p); /* optional: free what init allocated; its
 						* timers and watches are already released */
+	json_object *(*status)(struct lc_plugin *p); /* optional: shown by `faultctl status` */
 };
 
 /* The plugin's name, as in its ops table. */
@@ -48,6 +50,21 @@ const struct lc_config *lc_plugin_config(const struct lc_plugin *p);
 
 /* Returns path resolved under the configured sysroot (new string, NULL on OOM). */
 char *lc_plugin_sysroot_path(const struct lc_plugin *p, const char *path);
+
+/*
+ * Records an entry of type with metadata (reference taken, also on failure) through the core,
+ * which applies consent and the fleet's sampling. *ret_uuid (37 bytes), if not NULL, receives
+ * the entry's UUID. Returns 0 or -errno with *ret_why (static): -EPERM consent off, -ECANCELED
+ * sampled out, -ENOSPC refused by the spool's limits, -ENOTSUP outside a daemon.
+ */
+int lc_plugin_record(struct lc_plugin *p, const char *type, json_object *metadata, char *ret_uuid,
+		     const char **ret_why);
+
+/* Tells the hours ledger that the boot before this one ended unexpectedly. */
+void lc_plugin_report_unexpected_reboot(struct lc_plugin *p);
+
+/* This boot's facts (boot id, the previous one, first boot ever); NULL outside a daemon. */
+const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p);
 
 typedef void (*lc_timer_cb_t)(struct lc_plugin *p, void *userdata);
 
@@ -96,6 +113,18 @@ enum lc_plugin_state {
 int lc_plugin_host_new(uv_loop_t *loop, const struct lc_plugin_ops *const *plugins, size_t n,
 		       struct lc_plugin_host **ret);
 
+/* What the core offers plugins through lc_plugin_record() and its neighbours. */
+struct lc_plugin_services {
+	int (*record)(void *userdata, const char *type, json_object *metadata, char *ret_uuid,
+		      const char **ret_why);
+	void (*unexpected_reboot)(void *userdata);
+	const struct lc_boot_info *boot;
+	void *userdata;
+};
+
+/* Sets the services (borrowed; must outlive the host) before plugins start. */
+void lc_plugin_host_set_services(struct lc_plugin_host *h, const struct lc_plugin_services *s);
+
 /* Starts every enabled plugin in array order with cfg (borrowed until stop). Failures are logged
  * and recorded; returns how many plugins are running. */
 unsigned lc_plugin_host_start(struct lc_plugin_host *h, const struct lc_config *cfg);
@@ -110,8 +139,9 @@ void lc_plugin_host_collect(struct lc_plugin_host *h);
 /* State of the plugin at index i (in array order). */
 enum lc_plugin_state lc_plugin_host_state(const struct lc_plugin_host *h, size_t i);
 
-/* [{"name": ..., "state": "running"|"disabled"|"failed"|"stopped", "error": ...}] */
-json_object *lc_plugin_host_status(const struct lc_plugin_host *h);
+/* [{"name": ..., "state": "running"|"disabled"|"failed"|"stopped", "error": ...,
+ *   "status": what a running plugin's status callback says}] */
+json_object *lc_plugin_host_status(struct lc_plugin_host *h);
 
 /* Stops the plugins if needed and frees the host once the loop has released its handles.
  * Accepts NULL and returns NULL. */

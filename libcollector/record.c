@@ -82,18 +82,34 @@ static void read_boot_id(const char *sysroot, char ret[37])
 			  path ? path : "/proc/sys/kernel/random/boot_id", ret);
 }
 
+/* The monotonic reading at which this boot began, from the seconds /proc/uptime says have passed
+ * since; 0 when it cannot be read. */
+static uint64_t boot_start_ms(const char *sysroot)
+{
+	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/proc/uptime"), *text = NULL;
+	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+	double up;
+	size_t len;
+
+	if (!path || lc_read_file(path, 128, &text, &len) < 0 || sscanf(text, "%lf", &up) != 1 ||
+	    !(up >= 0.0) || up * 1000.0 >= (double)now)
+		return 0;
+	return now - (uint64_t)(up * 1000.0);
+}
+
 int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret)
 {
 	_cleanup_free_ char *path = lc_path_prefix(state_dir, "/boot.json");
 	_cleanup_free_ char *text = NULL, *out = NULL;
 	struct lc_boot_info b = {};
-	json_object *o = NULL, *id, *count;
+	json_object *o = NULL, *id, *count, *prev;
 	size_t len;
 	int r;
 
 	if (!path)
 		return -ENOMEM;
 	read_boot_id(sysroot, b.boot_id);
+	b.start_ms = boot_start_ms(sysroot);
 	r = lc_read_file(path, BOOT_JSON_MAX, &text, &len);
 	if (r == -ENOENT) {
 		b.first_boot = b.new_boot = true;
@@ -114,13 +130,21 @@ int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot
 			if (!streq(json_object_get_string(id), b.boot_id)) {
 				b.new_boot = true;
 				b.boot_count++;
+				if (strlen(json_object_get_string(id)) == 36)
+					memcpy(b.prev_boot_id, json_object_get_string(id), 36);
+			} else if (json_object_object_get_ex(o, "previous_boot_id", &prev) &&
+				   json_object_is_type(prev, json_type_string) &&
+				   strlen(json_object_get_string(prev)) == 36) {
+				memcpy(b.prev_boot_id, json_object_get_string(prev), 36);
 			}
 		}
 		json_object_put(o);
 	}
 	if (b.new_boot) {
-		if (asprintf(&out, "{\"boot_id\": \"%s\", \"boot_count\": %" PRIu64 "}\n",
-			     b.boot_id, b.boot_count) < 0)
+		if (asprintf(&out,
+			     "{\"boot_id\": \"%s\", \"boot_count\": %" PRIu64
+			     ", \"previous_boot_id\": \"%s\"}\n",
+			     b.boot_id, b.boot_count, b.prev_boot_id) < 0)
 			return -ENOMEM;
 		r = lc_write_file_atomic(path, out, strlen(out), 0644);
 		if (r < 0)

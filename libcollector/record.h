@@ -23,17 +23,22 @@ struct lc_clock_sample {
 void lc_clock_sample_now(struct lc_clock_sample *ret);
 
 struct lc_boot_info {
-	char boot_id[37];    /* lowercase UUID */
-	uint64_t boot_count; /* boots seen by this state directory, the first one is 0 */
-	bool new_boot;	     /* the boot id differs from the one persisted before */
-	bool first_boot;     /* nothing was persisted before: the state directory is new */
+	char boot_id[37];      /* lowercase UUID */
+	char prev_boot_id[37]; /* the boot before it that this state directory saw, or "" */
+	uint64_t boot_count;   /* boots seen by this state directory, the first one is 0 */
+	bool new_boot;	       /* the boot id differs from the one persisted before */
+	bool first_boot;       /* nothing was persisted before: the state directory is new */
+	uint64_t start_ms;     /* CLOCK_MONOTONIC when the boot began: now less
+				* <sysroot>/proc/uptime, at least 0 (so 0 on a real system, whose
+				* uptime includes suspend) */
 };
 
 /*
- * Reads <sysroot>/proc/sys/kernel/random/boot_id and <state_dir>/boot.json, and persists the
- * count, incremented when the boot id changed. An unreadable boot id is replaced by a random one
- * for this run (logged); a damaged boot.json restarts the count (logged). Returns 0 or -errno
- * when boot.json cannot be written.
+ * Reads <sysroot>/proc/sys/kernel/random/boot_id, <sysroot>/proc/uptime and
+ * <state_dir>/boot.json, and persists the count, incremented when the boot id changed, with the
+ * previous boot id. An unreadable boot id is replaced by a random one for this run (logged); a
+ * damaged boot.json restarts the count (logged). Returns 0 or -errno when boot.json cannot be
+ * written.
  */
 int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret);
 

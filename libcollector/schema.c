@@ -184,10 +184,40 @@ static const struct lc_cfg_key core_keys[] = {
 		.name = "heartbeat_interval_seconds",
 		.type = LC_CFG_INT,
 		.def_int = 3600,
-		.min = 60,
+		.min = 1,
 		.max = 24 * 3600,
-		.description = "Length of one heartbeat: the metrics and hours aggregated on the "
-			       "device into one report.",
+		.description = "Length of one heartbeat in operating time: the metrics and hours "
+			       "aggregated on the device into one report. Below 60 only for tests.",
+	},
+	{
+		.name = "hours.checkpoint_interval_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 300,
+		.min = 1,
+		.max = 3600,
+		.description =
+			"How often the hours ledger and the heartbeat in progress are saved: "
+			"at most this much operating time is lost at a power cut.",
+	},
+	{
+		.name = "hours.crash_window_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 3600,
+		.min = 1,
+		.max = 24 * 3600,
+		.description =
+			"Operating time a crash or unexpected reboot marks as not crash-free: "
+			"the window it falls in. Keep one hour so fleets compare; tests "
+			"shorten it.",
+	},
+	{
+		.name = "reboot_command",
+		.type = LC_CFG_STRING,
+		.def_string = "reboot",
+		.max = 4096,
+		.description = "Run with /bin/sh -c by `faultctl reboot` after the reason is "
+			       "recorded, to ask the system to reboot (`reboot` is systemd's or "
+			       "BusyBox's).",
 	},
 	{
 		.name = "base_url",

@@ -17,6 +17,7 @@ import sys
 import time
 import unittest
 import urllib.request
+import uuid
 
 FAULTD = os.environ.get("FAULTD", "faultd")
 FAULTCTL = os.environ.get("FAULTCTL", "faultctl")
@@ -59,6 +60,10 @@ class Daemon:
         with open(os.path.join(self.sysroot, "proc", "sys", "kernel", "random", "boot_id"),
                   "w") as f:
             f.write(FAKE_BOOT_ID)
+        # The boot "began" when faultd first reads this: hours count from there, not from the
+        # test machine's real boot.
+        with open(os.path.join(self.sysroot, "proc", "uptime"), "w") as f:
+            f.write("0.00 0.00\n")
         self.state_dir = os.path.join(self.dir, "state")
         self.socket = os.path.join(self.dir, "faultd.sock")
         self.config_path = os.path.join(self.dir, "faultd.conf")
@@ -79,6 +84,14 @@ class Daemon:
             self.env.update(env)
         self.proc = None
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+
+    def new_boot(self, boot_id=None):
+        """Simulates a reboot for the next start: a new boot id, the boot beginning then."""
+        boot_id = boot_id or str(uuid.uuid4())
+        with open(os.path.join(self.sysroot, "proc", "sys", "kernel", "random", "boot_id"),
+                  "w") as f:
+            f.write(boot_id + "\n")
+        return boot_id
 
     def write_config(self, text=None):
         with open(self.config_path, "w") as f:

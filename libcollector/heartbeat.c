@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "heartbeat.h"
+#include "hours.h"
+#include "log.h"
+#include "macro.h"
+
+#define HOURS_FILE_MAX (64 * 1024)
+#define MS_PER_HOUR    3600000.0
+
+struct lc_heartbeat {
+	uv_loop_t *loop;
+	char *path;		/* <state_dir>/hours.json */
+	char *software_version; /* of the heartbeat in progress */
+	char *pending_version;	/* the current one, when it differs: closes the old one */
+	struct lc_heartbeat_timing timing;
+	lc_heartbeat_commit_t commit;
+	void *userdata;
+	uint64_t (*now_ms)(void);
+
+	struct lc_hours hours;
+	uv_timer_t due, checkpoint;
+	bool started;
+	unsigned open_handles;
+	int last_checkpoint_error;
+};
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void advance(struct lc_heartbeat *hb)
+{
+	lc_hours_advance(&hb->hours, hb->now_ms());
+}
+
+int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
+{
+	json_object *o;
+	const char *text;
+	int r;
+
+	advance(hb);
+	o = lc_hours_to_json(&hb->hours);
+	if (!o || json_object_object_add(o, "software_version",
+					 json_object_new_string(hb->software_version)) < 0) {
+		json_object_put(o);
+		return log_oom();
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	r = text ? lc_write_file_atomic(hb->path, text, strlen(text), 0600) : -ENOMEM;
+	json_object_put(o);
+	if (r < 0 && r != hb->last_checkpoint_error)
+		log_error_errno(r, "Failed to save the hours ledger to %s: %m", hb->path);
+	hb->last_checkpoint_error = r;
+	return r;
+}
+
+/* Reads hours.json; *ret_version receives the version the heartbeat in progress began under. */
+static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_version)
+{
+	_cleanup_free_ char *text = NULL, *bad = NULL;
+	json_object *o, *v;
+	const char *why = "not JSON";
+	size_t len;
+	int r;
+
+	r = lc_read_file(hb->path, HOURS_FILE_MAX, &text, &len);
+	if (r == -ENOENT) {
+		lc_hours_init(&hb->hours, boot_id, hb->timing.window_ms, hb->now_ms());
+		return 0;
+	}
+	if (r < 0 && r != -EFBIG)
+		return log_error_errno(r, "Failed to read the hours ledger %s: %m", hb->path);
+	o = r < 0 ? NULL : json_tokener_parse(text);
+	if (r == -EFBIG)
+		why = "larger than 64 KiB";
+	if (o && lc_hours_from_json(o, &hb->hours, &why) == 0) {
+		if (json_object_object_get_ex(o, "software_version", &v) &&
+		    json_object_is_type(v, json_type_string)) {
+			*ret_version = strdup(json_object_get_string(v));
+			if (!*ret_version) {
+				json_object_put(o);
+				return log_oom();
+			}
+		}
+		json_object_put(o);
+		hb->hours.window_ms = MAX(hb->timing.window_ms, 1ULL);
+		return 0;
+	}
+	json_object_put(o);
+	/* Keep the damaged file for a post-mortem, and count from zero. */
+	if (asprintf(&bad, "%s.bad", hb->path) < 0)
+		return log_oom();
+	if (rename(hb->path, bad) < 0)
+		log_warning_errno(-errno, "Failed to set %s aside: %m", hb->path);
+	log_warning("The hours ledger %s is damaged (%s); set aside as %s, counting from zero.",
+		    hb->path, why, bad);
+	lc_hours_init(&hb->hours, boot_id, hb->timing.window_ms, hb->now_ms());
+	return 0;
+}
+
+int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat **ret)
+{
+	struct lc_heartbeat *hb = calloc(1, sizeof(*hb));
+	_cleanup_free_ char *old_version = NULL;
+	int r;
+
+	if (!hb)
+		return -ENOMEM;
+	hb->loop = o->loop;
+	hb->timing = o->timing;
+	hb->commit = o->commit;
+	hb->userdata = o->userdata;
+	hb->now_ms = o->now_ms ? o->now_ms : monotonic_ms;
+	hb->path = lc_path_prefix(o->state_dir, "/hours.json");
+	hb->software_version = strdup(o->software_version);
+	if (!hb->path || !hb->software_version) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = restore(hb, o->boot_id, &old_version);
+	if (r < 0)
+		goto fail;
+	lc_hours_resume(&hb->hours, o->boot_id, o->boot_start_ms);
+	/* Until start, the heartbeat in progress keeps the version it began under. */
+	if (old_version && strcmp(old_version, hb->software_version) != 0) {
+		free(hb->software_version);
+		hb->software_version = TAKE_PTR(old_version);
+		hb->pending_version = strdup(o->software_version);
+		if (!hb->pending_version) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	*ret = hb;
+	return 0;
+fail:
+	free(hb->path);
+	free(hb->software_version);
+	free(hb->pending_version);
+	free(hb);
+	return r;
+}
+
+static int close_heartbeat(struct lc_heartbeat *hb)
+{
+	struct lc_hours_report rep;
+	json_object *md, *metrics;
+	int r;
+
+	advance(hb);
+	lc_hours_close(&hb->hours, &rep);
+	if (rep.operational_ms == 0 && rep.crashes == 0)
+		return lc_heartbeat_checkpoint(hb);
+	md = json_object_new_object();
+	metrics = json_object_new_object();
+	if (!md || !metrics ||
+	    json_object_object_add(metrics, "operational_hours",
+				   json_object_new_double(rep.operational_ms / MS_PER_HOUR)) < 0 ||
+	    json_object_object_add(metrics, "operational_crashfree_hours",
+				   json_object_new_double(rep.crashfree_ms / MS_PER_HOUR)) < 0 ||
+	    json_object_object_add(metrics, "operational_crashes",
+				   json_object_new_int64((int64_t)rep.crashes)) < 0 ||
+	    json_object_object_add(md, "metrics", metrics) < 0) {
+		json_object_put(metrics);
+		json_object_put(md);
+		(void)lc_heartbeat_checkpoint(hb);
+		return log_oom();
+	}
+	if (json_object_object_add(md, "duration_ms",
+				   json_object_new_int64((int64_t)rep.operational_ms)) < 0 ||
+	    json_object_object_add(md, "report_type", json_object_new_string("heartbeat")) < 0) {
+		json_object_put(md);
+		(void)lc_heartbeat_checkpoint(hb);
+		return log_oom();
+	}
+	log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64 " crashes.",
+		  hb->software_version, rep.operational_ms / MS_PER_HOUR,
+		  rep.crashfree_ms / MS_PER_HOUR, rep.crashes);
+	r = hb->commit(md, hb->software_version, hb->userdata);
+	/* The ledger moved on whether or not the report was kept: never report an hour twice. */
+	(void)lc_heartbeat_checkpoint(hb);
+	return r;
+}
+
+static void on_due(uv_timer_t *t);
+
+/* Arms the due timer for the operating time left in the heartbeat in progress. */
+static void schedule(struct lc_heartbeat *hb)
+{
+	uint64_t due, odo;
+
+	if (!hb->started)
+		return;
+	advance(hb);
+	due = lc_hours_due_ms(&hb->hours, hb->timing.interval_ms);
+	odo = hb->hours.odometer_ms;
+	(void)uv_timer_start(&hb->due, on_due, due > odo ? due - odo : 0, 0);
+}
+
+static void on_due(uv_timer_t *t)
+{
+	struct lc_heartbeat *hb = t->data;
+
+	advance(hb);
+	/* Timers can fire a little early; close only once the odometer got there. */
+	if (hb->hours.odometer_ms >= lc_hours_due_ms(&hb->hours, hb->timing.interval_ms))
+		(void)close_heartbeat(hb);
+	schedule(hb);
+}
+
+static void on_checkpoint(uv_timer_t *t)
+{
+	(void)lc_heartbeat_checkpoint(t->data);
+}
+
+/* Closes the heartbeat begun under an older software version as that version. */
+static void close_old_version(struct lc_heartbeat *hb)
+{
+	if (!hb->pending_version)
+		return;
+	log_info("Software version changed from %s to %s: closing the heartbeat in progress as %s.",
+		 hb->software_version, hb->pending_version, hb->software_version);
+	(void)close_heartbeat(hb);
+	free(hb->software_version);
+	hb->software_version = TAKE_PTR(hb->pending_version);
+	(void)lc_heartbeat_checkpoint(hb);
+}
+
+int lc_heartbeat_start(struct lc_heartbeat *hb)
+{
+	int r;
+
+	r = uv_timer_init(hb->loop, &hb->due);
+	if (r < 0)
+		return r;
+	hb->due.data = hb;
+	hb->open_handles++;
+	r = uv_timer_init(hb->loop, &hb->checkpoint);
+	if (r < 0)
+		return r;
+	hb->checkpoint.data = hb;
+	hb->open_handles++;
+	hb->started = true;
+
+	close_old_version(hb);
+	advance(hb);
+	if (hb->hours.odometer_ms >= lc_hours_due_ms(&hb->hours, hb->timing.interval_ms))
+		(void)close_heartbeat(hb);
+	else
+		(void)lc_heartbeat_checkpoint(hb);
+	schedule(hb);
+	r = uv_timer_start(&hb->checkpoint, on_checkpoint, MAX(hb->timing.checkpoint_ms, 1ULL),
+			   MAX(hb->timing.checkpoint_ms, 1ULL));
+	return r;
+}
+
+void lc_heartbeat_set_timing(struct lc_heartbeat *hb, const struct lc_heartbeat_timing *t)
+{
+	hb->timing = *t;
+	hb->hours.window_ms = MAX(t->window_ms, 1ULL);
+	if (!hb->started)
+		return;
+	(void)uv_timer_start(&hb->checkpoint, on_checkpoint, MAX(t->checkpoint_ms, 1ULL),
+			     MAX(t->checkpoint_ms, 1ULL));
+	schedule(hb);
+}
+
+void lc_heartbeat_set_software_version(struct lc_heartbeat *hb, const char *software_version)
+{
+	char *v;
+
+	if (strcmp(hb->software_version, software_version) == 0)
+		return;
+	v = strdup(software_version);
+	if (!v) {
+		log_oom();
+		return;
+	}
+	free(hb->pending_version);
+	hb->pending_version = v;
+	if (hb->started) {
+		close_old_version(hb);
+		schedule(hb);
+	}
+}
+
+int lc_heartbeat_crash(struct lc_heartbeat *hb)
+{
+	advance(hb);
+	lc_hours_crash(&hb->hours);
+	return lc_heartbeat_checkpoint(hb);
+}
+
+int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb)
+{
+	lc_hours_unexpected_reboot(&hb->hours);
+	return lc_heartbeat_checkpoint(hb);
+}
+
+int lc_heartbeat_close_now(struct lc_heartbeat *hb)
+{
+	int r = close_heartbeat(hb);
+
+	schedule(hb);
+	return r;
+}
+
+json_object *lc_heartbeat_status(struct lc_heartbeat *hb)
+{
+	struct lc_hours_report rep;
+	json_object *o = json_object_new_object();
+	uint64_t due;
+
+	if (!o)
+		return NULL;
+	advance(hb);
+	lc_hours_peek(&hb->hours, &rep);
+	due = lc_hours_due_ms(&hb->hours, hb->timing.interval_ms);
+	json_object_object_add(o, "operational_hours",
+			       json_object_new_double(rep.operational_ms / MS_PER_HOUR));
+	json_object_object_add(o, "operational_crashfree_hours",
+			       json_object_new_double(rep.crashfree_ms / MS_PER_HOUR));
+	json_object_object_add(o, "operational_crashes",
+			       json_object_new_int64((int64_t)rep.crashes));
+	json_object_object_add(o, "odometer_hours",
+			       json_object_new_double(hb->hours.odometer_ms / MS_PER_HOUR));
+	json_object_object_add(
+		o, "next_in_seconds",
+		json_object_new_int64(
+			(int64_t)((due > hb->hours.odometer_ms ? due - hb->hours.odometer_ms : 0) /
+				  1000)));
+	json_object_object_add(o, "software_version", json_object_new_string(hb->software_version));
+	if (hb->last_checkpoint_error < 0)
+		json_object_object_add(
+			o, "last_checkpoint_error",
+			json_object_new_string(strerror(-hb->last_checkpoint_error)));
+	return o;
+}
+
+static void free_heartbeat(struct lc_heartbeat *hb)
+{
+	free(hb->path);
+	free(hb->software_version);
+	free(hb->pending_version);
+	free(hb);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct lc_heartbeat *hb = h->data;
+
+	if (--hb->open_handles == 0)
+		free_heartbeat(hb);
+}
+
+void lc_heartbeat_close(struct lc_heartbeat *hb)
+{
+	if (!hb)
+		return;
+	(void)lc_heartbeat_checkpoint(hb);
+	hb->started = false;
+	if (hb->open_handles == 0) {
+		free_heartbeat(hb);
+		return;
+	}
+	if (hb->open_handles >= 1)
+		uv_close((uv_handle_t *)&hb->due, on_closed);
+	if (hb->open_handles >= 2)
+		uv_close((uv_handle_t *)&hb->checkpoint, on_closed);
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* Reboot reasons as people write them, the notes left for the next boot, and the SysV runlevel. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utmp.h>
+
+#include <cmocka.h>
+
+#include "fileio.h"
+#include "reboot.h"
+#include "tmpdir.h"
+
+static const char *const BOOT = "0b5c1f7e-9a5e-4b8e-b2f5-3c1d2e4f5a6b";
+
+static struct lc_reboot_reason parse_ok(const char *text)
+{
+	struct lc_reboot_reason r;
+	const char *why = NULL;
+
+	assert_int_equal(lc_reboot_reason_parse(text, &r, &why), 0);
+	return r;
+}
+
+static void test_parse_codes_and_names(void **state)
+{
+	struct lc_reboot_reason r;
+
+	r = parse_ok("0x8008");
+	assert_int_equal(r.code, 0x8008);
+	assert_string_equal(r.name, "");
+	assert_true(lc_reboot_reason_unexpected(&r));
+	assert_int_equal(parse_ok("32776").code, 0x8008);
+	assert_int_equal(parse_ok("  FirmwareUpdate\n").code, 0x0003);
+	assert_int_equal(parse_ok("firmwareupdate").code, 0x0003);
+	assert_false(lc_reboot_reason_unexpected(&(struct lc_reboot_reason){ .code = 3 }));
+	assert_int_equal(parse_ok("PowerOnReset").code, 0x0007);
+	assert_int_equal(parse_ok("OutOfMemory").code, 0x800A);
+	assert_int_equal(parse_ok("0").code, 0);
+	/* Codes the spec does not name are still codes: the server may know them. */
+	assert_int_equal(parse_ok("0x8123").code, 0x8123);
+
+	r = parse_ok("!Overheat");
+	assert_string_equal(r.name, "Overheat");
+	assert_true(lc_reboot_reason_unexpected(&r));
+	r = parse_ok("!a.b-c_9");
+	assert_string_equal(r.name, "a.b-c_9");
+}
+
+static void test_parse_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"   ",
+		"!",
+		"! x",
+		"!bad name",
+		"!x\ty",
+		"Bogus",
+		"0x10000",
+		"65536",
+		"-1",
+		"0x",
+		"12abc",
+		"KernelPanic!",
+		"!é",
+		"1 2",
+		"!aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
+	};
+	struct lc_reboot_reason r = { .code = 0x4242 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *why = NULL;
+
+		assert_int_equal(lc_reboot_reason_parse(bad[i], &r, &why), -EINVAL);
+		assert_non_null(why);
+		assert_int_equal(r.code, 0x4242);
+	}
+	/* 64 characters is the longest custom name. */
+	assert_int_equal(
+		strlen(parse_ok("!aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+			       .name),
+		64);
+}
+
+static void test_format(void **state)
+{
+	char buf[96];
+
+	assert_string_equal(lc_reboot_reason_format(&(struct lc_reboot_reason){ .code = 0x8008 },
+						    buf, sizeof(buf)),
+			    "KernelPanic (0x8008)");
+	assert_string_equal(lc_reboot_reason_format(&(struct lc_reboot_reason){ .code = 0x8123 },
+						    buf, sizeof(buf)),
+			    "0x8123");
+	assert_string_equal(lc_reboot_reason_format(&(struct lc_reboot_reason){ .name = "Fan" },
+						    buf, sizeof(buf)),
+			    "!Fan");
+	assert_string_equal(lc_reboot_code_name(0x0002), "UserReset");
+	assert_null(lc_reboot_code_name(0x0042));
+}
+
+static void test_json_round_trip(void **state)
+{
+	static const char *const texts[] = { "UserReset", "0x8123", "!Overheat" };
+	static const char *const bad[] = {
+		"-1",
+		"65536",
+		"\"KernelPanic\"",
+		"{\"unexpected\": false, \"name\": \"x\"}",
+		"{\"unexpected\": true}",
+		"{\"unexpected\": true, \"name\": \"has space\"}",
+		"1.5",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct lc_reboot_reason r = parse_ok(texts[i]), back;
+		json_object *o = lc_reboot_reason_to_json(&r);
+
+		assert_non_null(o);
+		assert_int_equal(lc_reboot_reason_from_json(o, &back), 0);
+		assert_int_equal(back.code, r.code);
+		assert_string_equal(back.name, r.name);
+		json_object_put(o);
+	}
+	{
+		json_object *o =
+			lc_reboot_reason_to_json(&(struct lc_reboot_reason){ .name = "X" });
+
+		assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+				    "{\"unexpected\":true,\"name\":\"X\"}");
+		json_object_put(o);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object *o = json_tokener_parse(bad[i]);
+		struct lc_reboot_reason r;
+
+		assert_int_equal(lc_reboot_reason_from_json(o, &r), -EINVAL);
+		json_object_put(o);
+	}
+}
+
+static void test_notes(void **state)
+{
+	char *dir = test_tmpdir_new("reboot");
+	char path[256];
+	struct lc_reboot_note n;
+	const char *why = NULL;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/reboot/%s", dir, LC_REBOOT_DECLARED_FILE);
+	assert_int_equal(lc_reboot_note_read(path, &n, &why), -ENOENT);
+
+	assert_int_equal(lc_reboot_declare(dir, BOOT, &(struct lc_reboot_reason){ .code = 3 }), 0);
+	assert_int_equal(lc_reboot_note_read(path, &n, &why), 0);
+	assert_int_equal(n.reason.code, 3);
+	assert_string_equal(n.boot_id, BOOT);
+	assert_true(n.realtime_ms > 1600000000000ULL);
+
+	/* A later declaration replaces the earlier one. */
+	assert_int_equal(lc_reboot_declare(dir, BOOT, &(struct lc_reboot_reason){ .name = "Lab" }),
+			 0);
+	assert_int_equal(lc_reboot_note_read(path, &n, &why), 0);
+	assert_string_equal(n.reason.name, "Lab");
+
+	snprintf(path, sizeof(path), "%s/reboot/%s", dir, LC_REBOOT_SHUTDOWN_FILE);
+	assert_int_equal(lc_reboot_mark_clean_shutdown(dir, BOOT, true), 0);
+	assert_int_equal(lc_reboot_note_read(path, &n, &why), 0);
+	assert_int_equal(n.reason.code, 0x0001); /* UserShutdown */
+	assert_int_equal(lc_reboot_mark_clean_shutdown(dir, BOOT, false), 0);
+	assert_int_equal(lc_reboot_note_read(path, &n, &why), 0);
+	assert_int_equal(n.reason.code, 0x0002); /* UserReset */
+
+	/* Damaged notes: refused with a reason, the output untouched. */
+	static const char *const damaged[] = {
+		"",
+		"garbage",
+		"{\"reason\": 3, \"boot_id\": \"short\", \"realtime_ms\": 1}",
+		"{\"reason\": \"x\", \"boot_id\": \"0b5c1f7e-9a5e-4b8e-b2f5-3c1d2e4f5a6b\", "
+		"\"realtime_ms\": 1}",
+		"{\"reason\": 3, \"boot_id\": \"0b5c1f7e-9a5e-4b8e-b2f5-3c1d2e4f5a6b\"}",
+	};
+	for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		struct lc_reboot_note untouched = { .boot_id = "keep" };
+
+		n = untouched;
+		assert_int_equal(lc_write_file_atomic(path, damaged[i], strlen(damaged[i]), 0600),
+				 0);
+		why = NULL;
+		assert_int_equal(lc_reboot_note_read(path, &n, &why), -EINVAL);
+		assert_non_null(why);
+		assert_string_equal(n.boot_id, "keep");
+	}
+	/* A huge one is refused without reading it all. */
+	{
+		char *big = malloc(1 << 20);
+
+		assert_non_null(big);
+		memset(big, ' ', 1 << 20);
+		assert_int_equal(lc_write_file_atomic(path, big, 1 << 20, 0600), 0);
+		free(big);
+		assert_int_equal(lc_reboot_note_read(path, &n, &why), -EINVAL);
+		assert_string_equal(why, "larger than 4 KiB");
+	}
+	test_tmpdir_free(dir);
+}
+
+/* Writes a utmp file holding a boot record and, if runlevel is not 0, a runlevel record. */
+static void write_utmp(const char *sysroot, int runlevel)
+{
+	char path[256];
+	struct utmp u[2] = {};
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/var/run", sysroot);
+	assert_int_equal(lc_mkdir_p(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/var/run/utmp", sysroot);
+	u[0].ut_type = BOOT_TIME;
+	u[1].ut_type = RUN_LVL;
+	u[1].ut_pid = runlevel + 256 * 'N';
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, u, runlevel ? sizeof(u) : sizeof(u[0])),
+			 (ssize_t)(runlevel ? sizeof(u) : sizeof(u[0])));
+	close(fd);
+}
+
+static void test_runlevel(void **state)
+{
+	char *root = test_tmpdir_new("utmp");
+	bool poweroff = false;
+
+	assert_non_null(root);
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), -ENOENT);
+	write_utmp(root, 0);
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	write_utmp(root, '5');
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	write_utmp(root, '6');
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	assert_false(poweroff);
+	write_utmp(root, '0');
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	assert_true(poweroff);
+	test_tmpdir_free(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_codes_and_names),
+		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_notes),
+		cmocka_unit_test(test_runlevel),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
