@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "build-config.h"
+#include "evidence.h"
+#include "last.h"
+#include "log.h"
+#include "macro.h"
+#include "reboot-plugin.h"
+#include "schema.h"
+
+struct reboot_data {
+	json_object *last; /* the decision last.json holds, for the status */
+};
+
+static int reboot_check_reason(const char *value, const char **ret_why)
+{
+	struct lc_reboot_reason r;
+
+	return lc_reboot_reason_parse(value, &r, ret_why);
+}
+
+static const struct lc_cfg_key reboot_keys[] = {
+	{
+		.name = "enabled",
+		.type = LC_CFG_BOOL,
+		.def_bool = true,
+		.description = "Record once per boot, as a linux-reboot entry, why the previous "
+			       "boot ended.",
+	},
+	{
+		.name = "reason_file",
+		.type = LC_CFG_STRING,
+		.def_string = FAULTD_STATE_DIR "/last_reboot_reason",
+		.check = lc_check_optional_absolute_path,
+		.description = "File (below sysroot) in which the integrator's software may leave "
+			       "the reason for the coming reboot as a code, a name or \"!name\", "
+			       "read and deleted at the next boot; empty: not used.",
+	},
+	{
+		.name = "unclean_reason",
+		.type = LC_CFG_STRING,
+		.def_string = "UnknownError",
+		.max = LC_REBOOT_NAME_MAX + 1,
+		.check = reboot_check_reason,
+		.description = "Reason recorded when nothing explains the end of the previous "
+			       "boot (typically a power cut): a code, a name or \"!name\".",
+	},
+};
+
+static const struct lc_cfg_section reboot_section = {
+	.name = "reboot",
+	.description = "Reboot reasons: the watchdog's boot status, kernel crashes in pstore, "
+		       "the reason declared with `faultctl reboot`, the integrator's reason file "
+		       "and the clean-shutdown marker, strongest first.",
+	.keys = reboot_keys,
+	.n_keys = ARRAY_SIZE(reboot_keys),
+};
+
+/* Commits the linux-reboot entry. Returns 0 or -errno with *ret_why, after logging. */
+static int reboot_record(struct lc_plugin *p, const struct reboot_decision *d, char *ret_uuid,
+			 const char **ret_why)
+{
+	json_object *metadata = json_object_new_object();
+	json_object *reason = lc_reboot_reason_to_json(&d->reason);
+	int r;
+
+	if (!metadata || !reason || json_object_object_add(metadata, "reason", reason) < 0) {
+		json_object_put(metadata);
+		json_object_put(reason);
+		*ret_why = "out of memory";
+		return log_oom();
+	}
+	r = lc_plugin_record(p, "linux-reboot", metadata, ret_uuid, ret_why);
+	if (r == 0)
+		log_debug("Recorded the reboot reason as entry %s.", ret_uuid);
+	else if (r == -EPERM || r == -ECANCELED)
+		log_info("The reboot reason is not recorded: %s.", *ret_why);
+	else
+		log_warning_errno(r, "Failed to record the reboot reason: %s (%m).", *ret_why);
+	return r;
+}
+
+static int reboot_init(struct lc_plugin *p)
+{
+	const struct lc_boot_info *boot = lc_plugin_boot_info(p);
+	const struct lc_config *cfg = lc_plugin_config(p);
+	const char *state_dir = lc_config_get_string(cfg, "state_dir");
+	const char *reason_file = lc_plugin_config_string(p, "reason_file");
+	_cleanup_(reboot_evidence_done) struct reboot_evidence ev = {};
+	_cleanup_free_ struct reboot_data *data = NULL;
+	_cleanup_free_ char *reason_path = NULL;
+	struct lc_reboot_reason unclean = { .code = 0x8000 }; /* UnknownError */
+	struct reboot_decision d = { .source = REBOOT_SRC_FIRST_BOOT };
+	struct reboot_file_id used;
+	struct lc_clock_sample now;
+	struct reboot_input in;
+	json_object *last = NULL;
+	char uuid[37] = "", summary[1280];
+	const char *why = NULL;
+	enum reboot_plan plan;
+	bool retry = false;
+	int r, recorded = 0;
+
+	if (!boot) {
+		log_error("The reboot plugin needs the boot facts of faultd's core.");
+		return -ENOTSUP;
+	}
+	data = calloc(1, sizeof(*data));
+	if (!data)
+		return log_oom();
+	if (reason_file[0]) {
+		reason_path = lc_plugin_sysroot_path(p, reason_file);
+		if (!reason_path)
+			return log_oom();
+	}
+	/* Validated when the configuration was loaded. */
+	(void)lc_reboot_reason_parse(lc_plugin_config_string(p, "unclean_reason"), &unclean, &why);
+
+	r = reboot_last_read(state_dir, &last);
+	if (r == -ENOMEM)
+		return log_oom();
+	plan = reboot_plan(boot, last);
+	if (plan == REBOOT_PLAN_DONE) {
+		log_debug("The end of the previous boot was decided during this boot already.");
+		data->last = last;
+		lc_plugin_set_data(p, TAKE_PTR(data));
+		return 0;
+	}
+	if (plan == REBOOT_PLAN_DECIDE && !boot->new_boot)
+		log_notice("No decision about the previous boot was saved during this boot (faultd "
+			   "stopped first); deciding now.");
+
+	in = (struct reboot_input){
+		.sysroot = lc_config_get_string(cfg, "sysroot"),
+		.state_dir = state_dir,
+		.reason_file = reason_path,
+		.boot = boot,
+		.used_reason_file = reboot_last_reason_file(last, &used) == 0 ? &used : NULL,
+	};
+	json_object_put(last);
+	last = NULL;
+	r = reboot_evidence_gather(&in, &ev);
+	if (r < 0)
+		return log_oom();
+
+	if (plan == REBOOT_PLAN_FIRST_BOOT) {
+		log_info("%s", reboot_summary(&ev, &d, summary, sizeof(summary)));
+	} else {
+		reboot_decide(&ev, &unclean, &d);
+		log_notice("%s", reboot_summary(&ev, &d, summary, sizeof(summary)));
+		/* The entry first. */
+		recorded = reboot_record(p, &d, uuid, &why);
+		/* The hours ledger is local: an unexpected end counts against the crash-free
+		 * hours even when consent or sampling kept the entry out of the spool. */
+		if (lc_reboot_reason_unexpected(&d.reason))
+			lc_plugin_report_unexpected_reboot(p);
+		/* A spool that could not store the entry may store it at the next start. */
+		retry = recorded < 0 && recorded != -EPERM && recorded != -ECANCELED &&
+			recorded != -ENOSPC;
+	}
+
+	lc_clock_sample_now(&now);
+	data->last = reboot_last_new(boot, &ev, &d, now.realtime_ms, uuid[0] ? uuid : NULL,
+				     recorded < 0 ? why : NULL);
+	if (!data->last)
+		return log_oom();
+	/*
+	 * Then last.json, and only then is the evidence used up. If faultd dies before last.json is
+	 * written, the next start decides again from the same evidence: a duplicate entry is
+	 * better than a lost one.
+	 */
+	if (retry) {
+		log_warning("The evidence is kept; the next start of faultd decides again.");
+	} else {
+		r = reboot_last_write(state_dir, data->last);
+		if (r < 0)
+			log_error_errno(r,
+					"Failed to save the decision in %s/reboot/%s: %m; the "
+					"evidence is kept and the next start decides again.",
+					state_dir, REBOOT_LAST_FILE);
+		else
+			reboot_evidence_consume(&in, &ev);
+	}
+	lc_plugin_set_data(p, TAKE_PTR(data));
+	return 0;
+}
+
+static void reboot_shutdown(struct lc_plugin *p)
+{
+	struct reboot_data *data = lc_plugin_get_data(p);
+
+	if (!data)
+		return;
+	json_object_put(data->last);
+	free(data);
+}
+
+static json_object *reboot_status(struct lc_plugin *p)
+{
+	struct reboot_data *data = lc_plugin_get_data(p);
+
+	return reboot_last_status(data ? data->last : NULL);
+}
+
+const struct lc_plugin_ops reboot_plugin_ops = {
+	.name = "reboot",
+	.config = &reboot_section,
+	.init = reboot_init,
+	.shutdown = reboot_shutdown,
+	.status = reboot_status,
+};
