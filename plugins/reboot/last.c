@@ -191,7 +191,7 @@ json_object *reboot_last_status(json_object *last)
 	_cleanup_json_ json_object *o = json_object_new_object();
 	struct lc_reboot_reason reason;
 	json_object *v;
-	char name[96], stamp[40];
+	char name[96], stamp[96];
 	uint64_t ms;
 
 	if (!o)
