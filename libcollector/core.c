@@ -595,8 +595,14 @@ static void cmd_reboot(struct lc_control_call *call, json_object *args, void *us
 		return;
 	}
 	r = lc_run_capture(command, REBOOT_COMMAND_TIMEOUT_MS, 4096, &output, &status);
-	if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (r >= 0 && WIFSIGNALED(status)) {
+		/* Killed, most likely by the shutdown it started: the reason stays. */
+		log_notice("reboot_command \"%s\" was killed by signal %d; keeping the reason.",
+			   command, WTERMSIG(status));
+		r = 0;
+	} else if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		r = -ECHILD;
+	}
 	if (r < 0) {
 		/* A reason left behind would be given to whatever ends this boot later. */
 		_cleanup_free_ char *path = NULL;

@@ -73,16 +73,18 @@ int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size)
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO planted where a file should be must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return negative_errno();
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
-	/* Only regular files have a meaningful size; /proc and pipes report 0 and are read on. */
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max)
-		return -EFBIG;
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	/* No early refusal by st_size: sysfs reports 4096 for every attribute, /proc reports 0.
+	 * lc_read_fd() reads at most max + 1 bytes either way. */
 	return lc_read_fd(fd, max, ret, ret_size);
 }
 

@@ -10,8 +10,10 @@
 
 /*
  * Reads the whole file at path into a NUL-terminated buffer (*ret, owned by the caller) of
- * *ret_size bytes. Returns -EFBIG when the file holds more than max bytes; -ENOENT etc. as
- * open(2) says. On failure *ret and *ret_size are untouched.
+ * *ret_size bytes, reading at most max + 1 bytes. Returns -EFBIG when the file holds more than
+ * max bytes, -EISDIR for a directory, -EBADFD for anything else that is not a regular file (a
+ * FIFO, a socket, a device), -ENOENT etc. as open(2) says. On failure *ret and *ret_size are
+ * untouched.
  */
 int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size);
 

@@ -79,11 +79,13 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 		lc_hours_init(&hb->hours, boot_id, hb->timing.window_ms, hb->now_ms());
 		return 0;
 	}
-	if (r < 0 && r != -EFBIG)
-		return log_error_errno(r, "Failed to read the hours ledger %s: %m", hb->path);
+	if (r == -ENOMEM)
+		return log_oom();
 	o = r < 0 ? NULL : json_tokener_parse(text);
 	if (r == -EFBIG)
 		why = "larger than 64 KiB";
+	else if (r < 0)
+		why = strerror(-r);
 	if (o && lc_hours_from_json(o, &hb->hours, &why) == 0) {
 		if (json_object_object_get_ex(o, "software_version", &v) &&
 		    json_object_is_type(v, json_type_string)) {
@@ -113,6 +115,7 @@ int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat *
 {
 	struct lc_heartbeat *hb = calloc(1, sizeof(*hb));
 	_cleanup_free_ char *old_version = NULL;
+	uint64_t now;
 	int r;
 
 	if (!hb)
@@ -131,7 +134,19 @@ int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat *
 	r = restore(hb, o->boot_id, &old_version);
 	if (r < 0)
 		goto fail;
-	lc_hours_resume(&hb->hours, o->boot_id, o->boot_start_ms);
+	now = hb->now_ms();
+	/* After an update, the new boot's time before faultd started is not counted: it would be
+	 * closed into the old version's heartbeat. A few seconds once per update. */
+	lc_hours_resume(&hb->hours, o->boot_id,
+			old_version && strcmp(old_version, hb->software_version) != 0
+				? now
+				: o->boot_start_ms);
+	if (hb->hours.mono_ms > now) {
+		log_warning("The hours ledger %s was saved at a monotonic time later than now "
+			    "(%" PRIu64 " > %" PRIu64 " ms) in this boot; counting from now.",
+			    hb->path, hb->hours.mono_ms, now);
+		hb->hours.mono_ms = now;
+	}
 	/* Until start, the heartbeat in progress keeps the version it began under. */
 	if (old_version && strcmp(old_version, hb->software_version) != 0) {
 		free(hb->software_version);
@@ -156,7 +171,6 @@ static int close_heartbeat(struct lc_heartbeat *hb)
 {
 	struct lc_hours_report rep;
 	json_object *md, *metrics;
-	int r;
 
 	advance(hb);
 	lc_hours_close(&hb->hours, &rep);
@@ -187,10 +201,10 @@ static int close_heartbeat(struct lc_heartbeat *hb)
 	log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64 " crashes.",
 		  hb->software_version, rep.operational_ms / MS_PER_HOUR,
 		  rep.crashfree_ms / MS_PER_HOUR, rep.crashes);
-	r = hb->commit(md, hb->software_version, hb->userdata);
-	/* The ledger moved on whether or not the report was kept: never report an hour twice. */
+	/* The ledger moves on first: a power cut between the two loses this report rather than
+	 * sending its hours twice. */
 	(void)lc_heartbeat_checkpoint(hb);
-	return r;
+	return hb->commit(md, hb->software_version, hb->userdata);
 }
 
 static void on_due(uv_timer_t *t);

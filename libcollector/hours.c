@@ -18,6 +18,7 @@ void lc_hours_resume(struct lc_hours *h, const char *boot_id, uint64_t boot_star
 	snprintf(h->boot_id, sizeof(h->boot_id), "%s", boot_id);
 	h->mono_ms = boot_start_ms;
 	h->boot_odometer_ms = h->odometer_ms;
+	h->reboot_marked = false;
 }
 
 void lc_hours_advance(struct lc_hours *h, uint64_t now_ms)
@@ -64,6 +65,9 @@ void lc_hours_crash(struct lc_hours *h)
 
 void lc_hours_unexpected_reboot(struct lc_hours *h)
 {
+	if (h->reboot_marked)
+		return;
+	h->reboot_marked = true;
 	mark(h, MAX(h->boot_odometer_ms, h->start_ms));
 }
 
@@ -123,31 +127,41 @@ void lc_hours_close(struct lc_hours *h, struct lc_hours_report *ret)
 	h->start_ms = h->odometer_ms;
 }
 
+/* Adds v (NULL: an allocation failed) to o, taking it over on every path. */
+static int add(json_object *o, const char *key, json_object *v)
+{
+	if (!v || json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
 json_object *lc_hours_to_json(const struct lc_hours *h)
 {
 	json_object *o = json_object_new_object(), *marks = json_object_new_array();
 
 	if (!o || !marks)
 		goto fail;
-	for (unsigned i = 0; i < h->n_marks; i++)
-		if (json_object_array_add(marks, json_object_new_int64((int64_t)h->marks[i])) < 0)
+	for (unsigned i = 0; i < h->n_marks; i++) {
+		json_object *m = json_object_new_int64((int64_t)h->marks[i]);
+
+		if (!m || json_object_array_add(marks, m) < 0) {
+			json_object_put(m);
 			goto fail;
-	if (json_object_object_add(o, "boot_id", json_object_new_string(h->boot_id)) < 0 ||
-	    json_object_object_add(o, "window_ms", json_object_new_int64((int64_t)h->window_ms)) <
-		    0 ||
-	    json_object_object_add(o, "monotonic_ms", json_object_new_int64((int64_t)h->mono_ms)) <
-		    0 ||
-	    json_object_object_add(o, "odometer_ms",
-				   json_object_new_int64((int64_t)h->odometer_ms)) < 0 ||
-	    json_object_object_add(o, "boot_odometer_ms",
-				   json_object_new_int64((int64_t)h->boot_odometer_ms)) < 0 ||
-	    json_object_object_add(o, "start_ms", json_object_new_int64((int64_t)h->start_ms)) <
-		    0 ||
-	    json_object_object_add(o, "crashes", json_object_new_int64((int64_t)h->crashes)) < 0 ||
-	    json_object_object_add(o, "marks", marks) < 0)
+		}
+	}
+	if (add(o, "boot_id", json_object_new_string(h->boot_id)) < 0 ||
+	    add(o, "window_ms", json_object_new_int64((int64_t)h->window_ms)) < 0 ||
+	    add(o, "monotonic_ms", json_object_new_int64((int64_t)h->mono_ms)) < 0 ||
+	    add(o, "odometer_ms", json_object_new_int64((int64_t)h->odometer_ms)) < 0 ||
+	    add(o, "boot_odometer_ms", json_object_new_int64((int64_t)h->boot_odometer_ms)) < 0 ||
+	    add(o, "start_ms", json_object_new_int64((int64_t)h->start_ms)) < 0 ||
+	    add(o, "crashes", json_object_new_int64((int64_t)h->crashes)) < 0 ||
+	    add(o, "marks", TAKE_PTR(marks)) < 0)
 		goto fail;
-	marks = NULL;
-	if (json_object_object_add(o, "overflow", json_object_new_boolean(h->overflow)) < 0)
+	if (add(o, "overflow", json_object_new_boolean(h->overflow)) < 0 ||
+	    add(o, "reboot_marked", json_object_new_boolean(h->reboot_marked)) < 0)
 		goto fail;
 	return o;
 fail:
@@ -170,7 +184,7 @@ static bool get_u64(json_object *o, const char *key, uint64_t *ret)
 int lc_hours_from_json(json_object *o, struct lc_hours *ret, const char **ret_why)
 {
 	struct lc_hours h = {};
-	json_object *id, *marks, *overflow;
+	json_object *id, *marks, *overflow, *marked;
 	size_t n;
 
 	if (!json_object_is_type(o, json_type_object) ||
@@ -190,6 +204,14 @@ int lc_hours_from_json(json_object *o, struct lc_hours *ret, const char **ret_wh
 	}
 	strcpy(h.boot_id, json_object_get_string(id));
 	h.overflow = json_object_get_boolean(overflow);
+	/* Absent in ledgers written before it existed. */
+	if (json_object_object_get_ex(o, "reboot_marked", &marked)) {
+		if (!json_object_is_type(marked, json_type_boolean)) {
+			*ret_why = "not a ledger (reboot_marked is not a boolean)";
+			return -EINVAL;
+		}
+		h.reboot_marked = json_object_get_boolean(marked);
+	}
 	n = json_object_array_length(marks);
 	if (h.window_ms == 0 || n > LC_HOURS_CRASHES_MAX || (h.overflow && n == 0) ||
 	    h.start_ms > h.odometer_ms || h.boot_odometer_ms > h.odometer_ms) {

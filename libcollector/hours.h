@@ -30,6 +30,7 @@ struct lc_hours {
 	uint64_t mono_ms;	   /* CLOCK_MONOTONIC up to which this boot's time is counted */
 	uint64_t odometer_ms;	   /* operating time counted, ever */
 	uint64_t boot_odometer_ms; /* the odometer when this boot's counting began */
+	bool reboot_marked;	   /* the unexpected end of the boot before was marked */
 
 	/* The heartbeat in progress. */
 	uint64_t start_ms;		      /* odometer at its start */
@@ -68,7 +69,8 @@ void lc_hours_crash(struct lc_hours *h);
 /*
  * The boot before this one ended unexpectedly: counted, and the window where its counted time
  * stops is crash time. If that window was already reported (a heartbeat closed since), the
- * heartbeat in progress's first window is marked instead, so the crash is never lost.
+ * heartbeat in progress's first window is marked instead, so the crash is never lost. Once per
+ * boot: a repeat (the reboot plugin deciding again after a restart) changes nothing.
  */
 void lc_hours_unexpected_reboot(struct lc_hours *h);
 

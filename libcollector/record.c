@@ -130,11 +130,11 @@ int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot
 			if (!streq(json_object_get_string(id), b.boot_id)) {
 				b.new_boot = true;
 				b.boot_count++;
-				if (strlen(json_object_get_string(id)) == 36)
+				if (is_uuid(json_object_get_string(id)))
 					memcpy(b.prev_boot_id, json_object_get_string(id), 36);
 			} else if (json_object_object_get_ex(o, "previous_boot_id", &prev) &&
 				   json_object_is_type(prev, json_type_string) &&
-				   strlen(json_object_get_string(prev)) == 36) {
+				   is_uuid(json_object_get_string(prev))) {
 				memcpy(b.prev_boot_id, json_object_get_string(prev), 36);
 			}
 		}

@@ -17,17 +17,17 @@ static void json_putp(json_object **o)
 }
 #define _cleanup_json_ _cleanup_(json_putp)
 
-enum reboot_plan reboot_plan(const struct lc_boot_info *boot, json_object *last)
+enum reboot_plan reboot_plan(const struct lc_boot_info *boot, json_object *last, bool history)
 {
 	const char *id = reboot_last_boot_id(last);
 
 	if (id && streq(id, boot->boot_id))
 		return REBOOT_PLAN_DONE;
-	if (boot->first_boot)
-		return REBOOT_PLAN_FIRST_BOOT;
-	/* A restart within the first boot of the state directory, before last.json was written:
-	 * there is still no boot before this one to speak of. */
-	if (!id && !boot->new_boot && boot->boot_count == 0 && !boot->prev_boot_id[0])
+	/* No last.json at all: a new state directory, a restart within its first boot before
+	 * last.json was written, or an upgrade from a faultd that kept no reboot evidence. In each
+	 * case nothing was watching how the previous boot ended, and blaming it on UnknownError
+	 * would charge every upgraded device an unexpected reboot. */
+	if (boot->first_boot || !history)
 		return REBOOT_PLAN_FIRST_BOOT;
 	return REBOOT_PLAN_DECIDE;
 }

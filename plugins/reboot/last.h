@@ -22,12 +22,13 @@ enum reboot_plan {
 };
 
 /*
- * Decides whether this start decides: only when last.json (NULL: none or damaged) holds no
- * decision for this boot. Also when boot is not new: then an earlier start in this boot stopped
- * before writing last.json, and deciding again from the same evidence gives at worst a
- * duplicate entry, never a lost one.
+ * Decides whether this start decides: only when last.json (last; NULL when missing or damaged)
+ * holds no decision for this boot, and history says a last.json existed at all (a damaged one
+ * did). Also when boot is not new: then an earlier start in this boot stopped before writing
+ * last.json, and deciding again from the same evidence gives at worst a duplicate entry, never
+ * a lost one. Without history (no last.json) nothing watched the previous boot: first boot.
  */
-enum reboot_plan reboot_plan(const struct lc_boot_info *boot, json_object *last);
+enum reboot_plan reboot_plan(const struct lc_boot_info *boot, json_object *last, bool history);
 
 /* Reads last.json. Returns 0 with *ret (owned), -ENOENT, or another -errno after logging why
  * (-EINVAL: damaged). */

@@ -428,7 +428,10 @@ int reboot_pstore_scan(const char *sysroot, const char *state_dir, struct reboot
 			continue;
 		}
 		if (ps.n == REBOOT_PSTORE_RECORDS_MAX) {
+			/* Listed as used without being looked at: left for a later boot, they would
+			 * be blamed on that boot's end. */
 			ps.deferred++;
+			ps.seen[ps.n_seen++] = TAKE_PTR(rec->key);
 			continue;
 		}
 		r = record_examine(rec->systemd ? sd_dir : fs_dir, rec);
@@ -440,9 +443,10 @@ int reboot_pstore_scan(const char *sysroot, const char *state_dir, struct reboot
 		ps.n++;
 	}
 	if (ps.deferred > 0)
-		log_warning("%zu pstore records beyond the %d taken per boot are left for the next "
-			    "boot.",
-			    ps.deferred, REBOOT_PSTORE_RECORDS_MAX);
+		log_warning(
+			"%zu pstore records beyond the %d looked at per boot are ignored (listed "
+			"as used, not archived).",
+			ps.deferred, REBOOT_PSTORE_RECORDS_MAX);
 	*ret = ps;
 	ps = (struct reboot_pstore){};
 	return 0;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #define REBOOT_PSTORE_READ_MAX	    (256 * 1024) /* bytes of a record read and archived */
-#define REBOOT_PSTORE_RECORDS_MAX   16		 /* records taken per boot; more wait */
+#define REBOOT_PSTORE_RECORDS_MAX   16		 /* records taken per boot; more are ignored */
 #define REBOOT_PSTORE_ARCHIVES_KEPT 4		 /* boots whose archived records are kept */
 #define REBOOT_PSTORE_SCAN_MAX	    1024	 /* directory entries looked at per boot */
 #define REBOOT_PSTORE_SEEN_MAX	    1024	 /* systemd-pstore records remembered */
@@ -40,7 +40,7 @@ struct reboot_pstore_record {
 struct reboot_pstore {
 	struct reboot_pstore_record *records; /* records not used before, sorted */
 	size_t n;
-	size_t deferred; /* records beyond REBOOT_PSTORE_RECORDS_MAX, left for the next boot */
+	size_t deferred; /* records beyond REBOOT_PSTORE_RECORDS_MAX: ignored, listed as seen */
 	char **seen;	 /* keys of records used before and still there; NULL-terminated */
 	size_t n_seen;
 };

@@ -121,7 +121,7 @@ static int reboot_init(struct lc_plugin *p)
 	r = reboot_last_read(state_dir, &last);
 	if (r == -ENOMEM)
 		return log_oom();
-	plan = reboot_plan(boot, last);
+	plan = reboot_plan(boot, last, r != -ENOENT);
 	if (plan == REBOOT_PLAN_DONE) {
 		log_debug("The end of the previous boot was decided during this boot already.");
 		data->last = last;

@@ -184,10 +184,41 @@ static void test_path_prefix(void **state)
 	}
 }
 
+/* sysfs reports 4096 bytes for every attribute: the limit applies to what is read, not to that. */
+static void test_read_sysfs_attribute(void **state)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	r = lc_read_file("/sys/class/net/lo/mtu", 16, &text, &len);
+	if (r == -ENOENT)
+		skip();
+	assert_int_equal(r, 0);
+	assert_true(len > 1 && len < 16 && text[len - 1] == '\n');
+	free(text);
+}
+
+/* A FIFO where a file should be is refused at once, not waited on. */
+static void test_read_refuses_fifo(void **state)
+{
+	char dir[64], path[96];
+	char *text = NULL;
+
+	assert_non_null(test_tmpdir_make(dir, sizeof(dir), "fifo"));
+	snprintf(path, sizeof(path), "%s/hours.json", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(lc_read_file(path, 1024, &text, NULL), -EBADFD);
+	assert_null(text);
+	assert_int_equal(test_tmpdir_remove(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_then_read),
+		cmocka_unit_test(test_read_sysfs_attribute),
+		cmocka_unit_test(test_read_refuses_fifo),
 		cmocka_unit_test(test_replace_leaves_no_temporary),
 		cmocka_unit_test(test_write_into_missing_dir_fails_cleanly),
 		cmocka_unit_test(test_read_limit),

@@ -241,6 +241,8 @@ static void test_unexpected_reboot_after_close(void **state)
 	lc_hours_close(&h, &r);
 	assert_int_equal(r.crashes, 0);
 	lc_hours_unexpected_reboot(&h); /* the boot ended at 59, in the hour just reported */
+	persist(&h);
+	lc_hours_unexpected_reboot(&h); /* decided again after a restart: not counted twice */
 	lc_hours_advance(&h, 61 * MIN_MS);
 	lc_hours_close(&h, &r);
 	assert_int_equal(r.crashes, 1);

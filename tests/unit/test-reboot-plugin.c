@@ -627,7 +627,7 @@ static void test_pstore_limits(void **state)
 	memset(big, 'x', REBOOT_PSTORE_READ_MAX + 5000);
 	memcpy(big, "Panic#1 Part1\n", 14);
 	put_bytes(f->root, RAMOOPS0, big, REBOOT_PSTORE_READ_MAX + 5000);
-	/* More records than are taken per boot: the rest wait in place. */
+	/* More records than are taken per boot: the rest stay in place, but used up. */
 	for (int i = 1; i < REBOOT_PSTORE_RECORDS_MAX + 4; i++) {
 		snprintf(name, sizeof(name), "sys/fs/pstore/dmesg-ramoops-%02d", i);
 		put(f->root, name, OOPS_RECORD);
@@ -647,6 +647,15 @@ static void test_pstore_limits(void **state)
 		snprintf(name, sizeof(name), "sys/fs/pstore/dmesg-ramoops-%02d", i);
 		assert_true(exists(f->root, name));
 	}
+	/* They are not blamed on the end of the next boot. */
+	f->boot = (struct lc_boot_info){ .boot_id = "33333333-3333-3333-3333-333333333333",
+					 .prev_boot_id = BOOT_CUR,
+					 .boot_count = 6,
+					 .new_boot = true };
+	gather_decide(f, NULL, &ev, &d);
+	assert_int_equal(ev.pstore.n, 0);
+	assert_int_equal(d.reason.code, 0x8000);
+	reboot_evidence_done(&ev);
 }
 
 static void test_archive_pruning(void **state)
@@ -789,20 +798,24 @@ static void test_plan(void **state)
 	json_object_object_add(last, "boot_id", json_object_new_string(BOOT_CUR));
 	json_object_object_add(last, "source", json_object_new_string("pstore"));
 
-	assert_int_equal(reboot_plan(&f->boot, NULL), REBOOT_PLAN_DECIDE);
-	assert_int_equal(reboot_plan(&f->boot, last), REBOOT_PLAN_DONE);
+	/* A damaged last.json: decide. */
+	assert_int_equal(reboot_plan(&f->boot, NULL, true), REBOOT_PLAN_DECIDE);
+	assert_int_equal(reboot_plan(&f->boot, last, true), REBOOT_PLAN_DONE);
+	/* No last.json on a state directory that has seen boots: faultd was upgraded from a version
+	 * that kept no evidence; nothing is blamed. */
+	assert_int_equal(reboot_plan(&f->boot, NULL, false), REBOOT_PLAN_FIRST_BOOT);
 	f->boot.new_boot = false;
-	assert_int_equal(reboot_plan(&f->boot, last), REBOOT_PLAN_DONE);
+	assert_int_equal(reboot_plan(&f->boot, last, true), REBOOT_PLAN_DONE);
 	/* An earlier start in this boot did not save its decision: decide again. */
-	assert_int_equal(reboot_plan(&f->boot, NULL), REBOOT_PLAN_DECIDE);
+	assert_int_equal(reboot_plan(&f->boot, NULL, true), REBOOT_PLAN_DECIDE);
 
 	f->boot =
 		(struct lc_boot_info){ .boot_id = BOOT_CUR, .new_boot = true, .first_boot = true };
-	assert_int_equal(reboot_plan(&f->boot, NULL), REBOOT_PLAN_FIRST_BOOT);
+	assert_int_equal(reboot_plan(&f->boot, NULL, false), REBOOT_PLAN_FIRST_BOOT);
 	/* A restart in that first boot before last.json was written. */
 	f->boot.new_boot = f->boot.first_boot = false;
-	assert_int_equal(reboot_plan(&f->boot, NULL), REBOOT_PLAN_FIRST_BOOT);
-	assert_int_equal(reboot_plan(&f->boot, last), REBOOT_PLAN_DONE);
+	assert_int_equal(reboot_plan(&f->boot, NULL, false), REBOOT_PLAN_FIRST_BOOT);
+	assert_int_equal(reboot_plan(&f->boot, last, true), REBOOT_PLAN_DONE);
 	json_object_put(last);
 }
 
@@ -879,7 +892,9 @@ static int load_config(struct fixture *f, const char *extra, struct lc_config **
 	return 0;
 }
 
-/* Starts and stops the plugin once for f->boot; returns its status as text (owned). */
+/* Starts and stops the plugin once for f->boot; returns its status as text (owned). Unless
+ * the state directory has one, a last.json of the previous boot is written first: faultd was
+ * watching it. */
 static char *run_plugin(struct fixture *f, const char *extra)
 {
 	struct lc_plugin_services services = {
@@ -895,6 +910,14 @@ static char *run_plugin(struct fixture *f, const char *extra)
 	char *text;
 	uv_loop_t loop;
 
+	{
+		_cleanup_free_ char *last = NULL;
+
+		assert_true(asprintf(&last, "%s/reboot/last.json", f->state) > 0);
+		if (access(last, F_OK) < 0 && !f->boot.first_boot)
+			put(f->state, "reboot/last.json",
+			    "{\"boot_id\": \"" BOOT_PREV "\", \"source\": \"first-boot\"}");
+	}
 	assert_int_equal(load_config(f, extra, &cfg, &sections, &error), 0);
 	assert_int_equal(uv_loop_init(&loop), 0);
 	assert_int_equal(lc_plugin_host_new(&loop, plugins, ARRAY_SIZE(plugins), &host), 0);
@@ -1062,7 +1085,13 @@ static void test_plugin_record_fails(void **state)
 	put(f->root, REASON_REL, "LowPower");
 	status = run_plugin(f, NULL);
 	assert_int_equal(svc.records, 1);
-	assert_false(exists(f->state, "reboot/last.json"));
+	{
+		_cleanup_free_ char *path = NULL, *text = NULL;
+
+		assert_true(asprintf(&path, "%s/reboot/last.json", f->state) > 0);
+		assert_int_equal(lc_read_file(path, 4096, &text, NULL), 0);
+		assert_non_null(strstr(text, BOOT_PREV)); /* not replaced */
+	}
 	assert_true(exists(f->root, REASON_REL));
 
 	/* The next start in the same boot decides again. */
