@@ -84,6 +84,8 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 	o = r < 0 ? NULL : json_tokener_parse(text);
 	if (r == -EFBIG)
 		why = "larger than 64 KiB";
+	else if (r == -EBADFD)
+		why = "not a regular file";
 	else if (r < 0)
 		why = strerror(-r);
 	if (o && lc_hours_from_json(o, &hb->hours, &why) == 0) {
