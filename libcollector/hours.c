@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hours.h"
+#include "json-util.h"
 #include "macro.h"
 
 void lc_hours_init(struct lc_hours *h, const char *boot_id, uint64_t window_ms, uint64_t now_ms)
@@ -127,16 +128,6 @@ void lc_hours_close(struct lc_hours *h, struct lc_hours_report *ret)
 	h->start_ms = h->odometer_ms;
 }
 
-/* Adds v (NULL: an allocation failed) to o, taking it over on every path. */
-static int add(json_object *o, const char *key, json_object *v)
-{
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
-
 json_object *lc_hours_to_json(const struct lc_hours *h)
 {
 	json_object *o = json_object_new_object(), *marks = json_object_new_array();
@@ -151,17 +142,18 @@ json_object *lc_hours_to_json(const struct lc_hours *h)
 			goto fail;
 		}
 	}
-	if (add(o, "boot_id", json_object_new_string(h->boot_id)) < 0 ||
-	    add(o, "window_ms", json_object_new_int64((int64_t)h->window_ms)) < 0 ||
-	    add(o, "monotonic_ms", json_object_new_int64((int64_t)h->mono_ms)) < 0 ||
-	    add(o, "odometer_ms", json_object_new_int64((int64_t)h->odometer_ms)) < 0 ||
-	    add(o, "boot_odometer_ms", json_object_new_int64((int64_t)h->boot_odometer_ms)) < 0 ||
-	    add(o, "start_ms", json_object_new_int64((int64_t)h->start_ms)) < 0 ||
-	    add(o, "crashes", json_object_new_int64((int64_t)h->crashes)) < 0 ||
-	    add(o, "marks", TAKE_PTR(marks)) < 0)
+	if (lc_json_add(o, "boot_id", json_object_new_string(h->boot_id)) < 0 ||
+	    lc_json_add(o, "window_ms", json_object_new_int64((int64_t)h->window_ms)) < 0 ||
+	    lc_json_add(o, "monotonic_ms", json_object_new_int64((int64_t)h->mono_ms)) < 0 ||
+	    lc_json_add(o, "odometer_ms", json_object_new_int64((int64_t)h->odometer_ms)) < 0 ||
+	    lc_json_add(o, "boot_odometer_ms",
+			json_object_new_int64((int64_t)h->boot_odometer_ms)) < 0 ||
+	    lc_json_add(o, "start_ms", json_object_new_int64((int64_t)h->start_ms)) < 0 ||
+	    lc_json_add(o, "crashes", json_object_new_int64((int64_t)h->crashes)) < 0 ||
+	    lc_json_add(o, "marks", TAKE_PTR(marks)) < 0)
 		goto fail;
-	if (add(o, "overflow", json_object_new_boolean(h->overflow)) < 0 ||
-	    add(o, "reboot_marked", json_object_new_boolean(h->reboot_marked)) < 0)
+	if (lc_json_add(o, "overflow", json_object_new_boolean(h->overflow)) < 0 ||
+	    lc_json_add(o, "reboot_marked", json_object_new_boolean(h->reboot_marked)) < 0)
 		goto fail;
 	return o;
 fail:

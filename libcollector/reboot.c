@@ -10,6 +10,7 @@
 
 #include "build-config.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "reboot.h"
@@ -191,16 +192,6 @@ static uint64_t realtime_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Adds v (NULL: an allocation failed) to o, taking it over on every path. */
-static int add(json_object *o, const char *key, json_object *v)
-{
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static int note_write(const char *state_dir, const char *file, const char *boot_id,
 		      const struct lc_reboot_reason *r)
 {
@@ -219,9 +210,9 @@ static int note_write(const char *state_dir, const char *file, const char *boot_
 		json_object_put(o);
 		return ret;
 	}
-	if (add(o, "reason", lc_reboot_reason_to_json(r)) < 0 ||
-	    add(o, "boot_id", json_object_new_string(boot_id)) < 0 ||
-	    add(o, "realtime_ms", json_object_new_int64((int64_t)realtime_ms())) < 0) {
+	if (lc_json_add(o, "reason", lc_reboot_reason_to_json(r)) < 0 ||
+	    lc_json_add(o, "boot_id", json_object_new_string(boot_id)) < 0 ||
+	    lc_json_add(o, "realtime_ms", json_object_new_int64((int64_t)realtime_ms())) < 0) {
 		json_object_put(o);
 		return -ENOMEM;
 	}

@@ -10,6 +10,7 @@
 
 #include "build-config.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "record.h"
@@ -154,17 +155,6 @@ int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot
 	return 0;
 }
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static json_object *collection_time(const struct lc_record_context *ctx,
 				    const struct lc_clock_sample *t)
 {
@@ -178,11 +168,12 @@ static json_object *collection_time(const struct lc_record_context *ctx,
 	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned)(t->realtime_ms % 1000));
-	if (add(o, "timestamp", json_object_new_string(stamp)) < 0 ||
-	    add(o, "uptime_ms", json_object_new_int64((int64_t)t->monotonic_ms)) < 0 ||
-	    add(o, "linux_boot_id", json_object_new_string(ctx->boot->boot_id)) < 0 ||
-	    add(o, "elapsed_realtime_ms", json_object_new_int64((int64_t)t->boottime_ms)) < 0 ||
-	    add(o, "boot_count", json_object_new_int64((int64_t)ctx->boot->boot_count)) < 0)
+	if (lc_json_add(o, "timestamp", json_object_new_string(stamp)) < 0 ||
+	    lc_json_add(o, "uptime_ms", json_object_new_int64((int64_t)t->monotonic_ms)) < 0 ||
+	    lc_json_add(o, "linux_boot_id", json_object_new_string(ctx->boot->boot_id)) < 0 ||
+	    lc_json_add(o, "elapsed_realtime_ms", json_object_new_int64((int64_t)t->boottime_ms)) <
+		    0 ||
+	    lc_json_add(o, "boot_count", json_object_new_int64((int64_t)ctx->boot->boot_count)) < 0)
 		goto fail;
 	return o;
 fail:
@@ -195,7 +186,7 @@ static json_object *device(const struct lc_record_context *ctx)
 {
 	json_object *o = lc_identity_to_json(ctx->identity);
 
-	if (o && add(o, "project_key", json_object_new_string(ctx->project_key)) < 0) {
+	if (o && lc_json_add(o, "project_key", json_object_new_string(ctx->project_key)) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -206,10 +197,10 @@ static json_object *producer(const struct lc_record_context *ctx)
 {
 	json_object *o = json_object_new_object();
 
-	if (!o || add(o, "id", json_object_new_string("faultd")) < 0 ||
-	    add(o, "version", json_object_new_string(FAULTD_VERSION)) < 0 ||
-	    add(o, "os_name", json_object_new_string("Linux")) < 0 ||
-	    add(o, "os_version", json_object_new_string(ctx->os_version)) < 0) {
+	if (!o || lc_json_add(o, "id", json_object_new_string("faultd")) < 0 ||
+	    lc_json_add(o, "version", json_object_new_string(FAULTD_VERSION)) < 0 ||
+	    lc_json_add(o, "os_name", json_object_new_string("Linux")) < 0 ||
+	    lc_json_add(o, "os_version", json_object_new_string(ctx->os_version)) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -221,15 +212,16 @@ json_object *lc_manifest_new(const struct lc_record_context *ctx, const struct l
 {
 	json_object *o = json_object_new_object();
 
-	if (!o || !metadata || add(o, "schema_version", json_object_new_int(1)) < 0 ||
-	    add(o, "collection_time", collection_time(ctx, t)) < 0 ||
-	    add(o, "device", device(ctx)) < 0 || add(o, "producer", producer(ctx)) < 0 ||
-	    add(o, "type", json_object_new_string(type)) < 0) {
+	if (!o || !metadata || lc_json_add(o, "schema_version", json_object_new_int(1)) < 0 ||
+	    lc_json_add(o, "collection_time", collection_time(ctx, t)) < 0 ||
+	    lc_json_add(o, "device", device(ctx)) < 0 ||
+	    lc_json_add(o, "producer", producer(ctx)) < 0 ||
+	    lc_json_add(o, "type", json_object_new_string(type)) < 0) {
 		json_object_put(metadata);
 		json_object_put(o);
 		return NULL;
 	}
-	if (add(o, "metadata", metadata) < 0) {
+	if (lc_json_add(o, "metadata", metadata) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -398,8 +390,8 @@ int lc_attribute_parse(const char *assignment, json_object **ret, const char **r
 	o = json_object_new_object();
 	v = typed_value(eq + 1, vlen);
 	if (!o || !v ||
-	    add(o, "string_key", json_object_new_string_len(assignment, (int)klen)) < 0 ||
-	    add(o, "value", TAKE_PTR(v)) < 0) {
+	    lc_json_add(o, "string_key", json_object_new_string_len(assignment, (int)klen)) < 0 ||
+	    lc_json_add(o, "value", TAKE_PTR(v)) < 0) {
 		json_object_put(v);
 		json_object_put(o);
 		*ret_why = "out of memory";

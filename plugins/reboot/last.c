@@ -5,17 +5,12 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "json-util.h"
 #include "last.h"
 #include "log.h"
 #include "macro.h"
 
 #define LAST_MAX (16 * 1024)
-
-static void json_putp(json_object **o)
-{
-	json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
 
 enum reboot_plan reboot_plan(const struct lc_boot_info *boot, json_object *last, bool history)
 {
@@ -102,25 +97,14 @@ int reboot_last_reason_file(json_object *last, struct reboot_file_id *ret)
 	return 0;
 }
 
-static int add(json_object *o, const char *key, json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static json_object *file_id_to_json(const struct reboot_file_id *id)
 {
 	json_object *o = json_object_new_object();
 
-	if (!o || add(o, "dev", json_object_new_uint64(id->dev)) < 0 ||
-	    add(o, "ino", json_object_new_uint64(id->ino)) < 0 ||
-	    add(o, "size", json_object_new_uint64(id->size)) < 0 ||
-	    add(o, "mtime_ns", json_object_new_int64(id->mtime_ns)) < 0)
+	if (!o || lc_json_add(o, "dev", json_object_new_uint64(id->dev)) < 0 ||
+	    lc_json_add(o, "ino", json_object_new_uint64(id->ino)) < 0 ||
+	    lc_json_add(o, "size", json_object_new_uint64(id->size)) < 0 ||
+	    lc_json_add(o, "mtime_ns", json_object_new_int64(id->mtime_ns)) < 0)
 		return json_object_put(o), NULL;
 	return o;
 }
@@ -133,27 +117,28 @@ json_object *reboot_last_new(const struct lc_boot_info *boot, const struct reboo
 	json_object *others;
 	char text[224];
 
-	if (!o || add(o, "others", others = json_object_new_object()) < 0)
+	if (!o || lc_json_add(o, "others", others = json_object_new_object()) < 0)
 		return NULL;
-	if (add(o, "boot_id", json_object_new_string(boot->boot_id)) < 0 ||
-	    add(o, "previous_boot_id", json_object_new_string(boot->prev_boot_id)) < 0 ||
-	    add(o, "source", json_object_new_string(reboot_source_name(d->source))) < 0 ||
-	    add(o, "decided_realtime_ms", json_object_new_int64((int64_t)now_ms)) < 0)
+	if (lc_json_add(o, "boot_id", json_object_new_string(boot->boot_id)) < 0 ||
+	    lc_json_add(o, "previous_boot_id", json_object_new_string(boot->prev_boot_id)) < 0 ||
+	    lc_json_add(o, "source", json_object_new_string(reboot_source_name(d->source))) < 0 ||
+	    lc_json_add(o, "decided_realtime_ms", json_object_new_int64((int64_t)now_ms)) < 0)
 		return NULL;
 	if (d->source != REBOOT_SRC_FIRST_BOOT &&
-	    add(o, "reason", lc_reboot_reason_to_json(&d->reason)) < 0)
+	    lc_json_add(o, "reason", lc_reboot_reason_to_json(&d->reason)) < 0)
 		return NULL;
 	for (size_t s = 0; s < REBOOT_SRC_COUNT; s++)
-		if (s != (size_t)d->source &&
-		    add(others, reboot_source_name(s),
-			json_object_new_string(reboot_source_text(ev, s, text, sizeof(text)))) < 0)
+		if (s != (size_t)d->source && lc_json_add(others, reboot_source_name(s),
+							  json_object_new_string(reboot_source_text(
+								  ev, s, text, sizeof(text)))) < 0)
 			return NULL;
-	if (entry_uuid && add(o, "entry", json_object_new_string(entry_uuid)) < 0)
+	if (entry_uuid && lc_json_add(o, "entry", json_object_new_string(entry_uuid)) < 0)
 		return NULL;
-	if (not_recorded && add(o, "not_recorded", json_object_new_string(not_recorded)) < 0)
+	if (not_recorded &&
+	    lc_json_add(o, "not_recorded", json_object_new_string(not_recorded)) < 0)
 		return NULL;
 	if (ev->reason_file_id_valid &&
-	    add(o, "reason_file", file_id_to_json(&ev->reason_file_id)) < 0)
+	    lc_json_add(o, "reason_file", file_id_to_json(&ev->reason_file_id)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -183,7 +168,7 @@ static int copy_member(json_object *to, json_object *from, const char *key)
 
 	if (!json_object_object_get_ex(from, key, &v))
 		return 0;
-	return add(to, key, json_object_get(v));
+	return lc_json_add(to, key, json_object_get(v));
 }
 
 json_object *reboot_last_status(json_object *last)
@@ -201,13 +186,14 @@ json_object *reboot_last_status(json_object *last)
 		if (json_object_object_add(o, "last_reason", NULL) < 0)
 			return NULL;
 	} else {
-		if (add(o, "last_reason",
-			json_object_new_string(
-				lc_reboot_reason_format(&reason, name, sizeof(name)))) < 0 ||
-		    (reason.name[0] ? add(o, "name", json_object_new_string(reason.name))
-				    : add(o, "code", json_object_new_int(reason.code))) < 0 ||
-		    add(o, "unexpected",
-			json_object_new_boolean(lc_reboot_reason_unexpected(&reason))) < 0)
+		if (lc_json_add(o, "last_reason",
+				json_object_new_string(lc_reboot_reason_format(
+					&reason, name, sizeof(name)))) < 0 ||
+		    (reason.name[0]
+			     ? lc_json_add(o, "name", json_object_new_string(reason.name))
+			     : lc_json_add(o, "code", json_object_new_int(reason.code))) < 0 ||
+		    lc_json_add(o, "unexpected",
+				json_object_new_boolean(lc_reboot_reason_unexpected(&reason))) < 0)
 			return NULL;
 	}
 	if (!last)
@@ -223,7 +209,7 @@ json_object *reboot_last_status(json_object *last)
 			snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
 				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 				 tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
-			if (add(o, "decided_at", json_object_new_string(stamp)) < 0)
+			if (lc_json_add(o, "decided_at", json_object_new_string(stamp)) < 0)
 				return NULL;
 		}
 	}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "pstore.h"
@@ -17,12 +18,6 @@
 #define SEEN_FILE_MAX (512 * 1024) /* pstore-seen.json: SEEN_MAX paths of two file names */
 #define ARCHIVES_SCAN 64	   /* archive directories looked at when pruning */
 #define ARCHIVE_FILES 4096	   /* files removed from one archive directory at most */
-
-static void json_putp(json_object **o)
-{
-	json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
 
 /* A record name: the pstore filesystem's "dmesg-<backend>-<id>", systemd-pstore's also
  * "dmesg.txt" (the parts of one dump joined). */
