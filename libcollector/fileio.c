@@ -68,13 +68,14 @@ int lc_read_fd(int fd, size_t max, char **ret, size_t *ret_size)
 	return 0;
 }
 
-int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size)
+/* Opens path for reading if it is a regular file: -EISDIR, -EBADFD for a FIFO, socket or device.
+ * O_NONBLOCK: opening a FIFO planted where a file should be must not wait for a writer. */
+static int open_regular(const char *path, int flags)
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	/* O_NONBLOCK: opening a FIFO planted where a file should be must not wait for a writer. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
 	if (fd < 0)
 		return negative_errno();
 	if (fstat(fd, &st) < 0)
@@ -83,9 +84,64 @@ int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size)
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode))
 		return -EBADFD;
+	return TAKE_FD(fd);
+}
+
+int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = open_regular(path, 0);
+
+	if (fd < 0)
+		return fd;
 	/* No early refusal by st_size: sysfs reports 4096 for every attribute, /proc reports 0.
 	 * lc_read_fd() reads at most max + 1 bytes either way. */
 	return lc_read_fd(fd, max, ret, ret_size);
+}
+
+int lc_read_file_head(const char *path, size_t max, char **ret, size_t *ret_size,
+		      bool *ret_truncated)
+{
+	_cleanup_close_ int fd = open_regular(path, O_NOFOLLOW);
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, alloc = 0;
+	bool truncated = false;
+	ssize_t n;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	while (size < max) {
+		r = lc_buf_reserve(&buf, &alloc, size, max);
+		if (r < 0)
+			return r;
+		n = read(fd, buf + size, MIN(alloc - size - 1, max - size));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	if (size == max) {
+		char c;
+
+		do
+			n = read(fd, &c, 1);
+		while (n < 0 && errno == EINTR);
+		truncated = n > 0;
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return -ENOMEM;
+	}
+	buf[size] = 0;
+	*ret = TAKE_PTR(buf);
+	*ret_size = size;
+	*ret_truncated = truncated;
+	return 0;
 }
 
 int lc_fsync_dir(const char *path)

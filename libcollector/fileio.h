@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,6 +17,13 @@
  * untouched.
  */
 int lc_read_file(const char *path, size_t max, char **ret, size_t *ret_size);
+
+/*
+ * Reads the first max bytes at most of the regular file at path (a symlink is -ELOOP), as
+ * lc_read_file() does, but a longer file is not an error: *ret_truncated says there was more.
+ */
+int lc_read_file_head(const char *path, size_t max, char **ret, size_t *ret_size,
+		      bool *ret_truncated);
 
 /*
  * Makes room in *buf (of *alloc bytes, size used) for at least one more byte and a terminating

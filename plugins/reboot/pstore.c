@@ -76,65 +76,6 @@ unparsed:
 	return REBOOT_PSTORE_UNPARSED;
 }
 
-/*
- * Reads at most max bytes from the start of the regular file at path (a final symbolic link is
- * not followed): *ret (NUL-terminated, owned) of *ret_size bytes, *ret_truncated when more was
- * there. Returns 0, -EISDIR or -EINVAL for anything but a regular file, -errno of open or read.
- */
-static int read_head(const char *path, size_t max, char **ret, size_t *ret_size,
-		     bool *ret_truncated)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, alloc = 0;
-	bool truncated = false;
-	struct stat st;
-	ssize_t n;
-	int r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	while (size < max) {
-		r = lc_buf_reserve(&buf, &alloc, size, max);
-		if (r < 0)
-			return r;
-		n = read(fd, buf + size, MIN(alloc - size - 1, max - size));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		size += (size_t)n;
-	}
-	if (size == max) {
-		char c;
-
-		do
-			n = read(fd, &c, 1);
-		while (n < 0 && errno == EINTR);
-		truncated = n > 0;
-	}
-	if (!buf) {
-		buf = malloc(1);
-		if (!buf)
-			return -ENOMEM;
-	}
-	buf[size] = 0;
-	*ret = TAKE_PTR(buf);
-	*ret_size = size;
-	*ret_truncated = truncated;
-	return 0;
-}
-
 struct candidates {
 	struct reboot_pstore_record *v;
 	size_t n, alloc;
@@ -336,13 +277,13 @@ static int record_examine(const char *dir, struct reboot_pstore_record *rec)
 
 	if (asprintf(&path, "%s/%s", dir, rec->rel) < 0)
 		return -ENOMEM;
-	r = read_head(path, HEAD_MAX, &head, &size, &truncated);
+	r = lc_read_file_head(path, HEAD_MAX, &head, &size, &truncated);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
 		rec->kind = REBOOT_PSTORE_UNREADABLE;
 		snprintf(rec->why, sizeof(rec->why), "unreadable: %s",
-			 r == -EINVAL ? "not a regular file" : strerror(-r));
+			 r == -EBADFD ? "not a regular file" : strerror(-r));
 		log_warning("%s: pstore record %s, ignoring it.", path, rec->why);
 		return 0;
 	}
@@ -486,7 +427,7 @@ static int record_archive(const char *src, const char *archive_dir,
 
 	if (!name || asprintf(&dst, "%s/%s", archive_dir, name) < 0)
 		return log_oom();
-	r = read_head(src, REBOOT_PSTORE_READ_MAX, &data, &size, &truncated);
+	r = lc_read_file_head(src, REBOOT_PSTORE_READ_MAX, &data, &size, &truncated);
 	if (r < 0)
 		return log_warning_errno(r, "Failed to read the pstore record %s: %m; leaving it.",
 					 src);
