@@ -233,8 +233,8 @@ static int seen_read(const char *state_dir, json_object **ret)
 		return r;
 	if (r < 0) {
 		log_warning_errno(r,
-				  "Failed to read %s: %m; records systemd-pstore kept may be "
-				  "used again.",
+				  "Failed to read %s: %m; pstore records used before may be "
+				  "counted again.",
 				  path);
 		return 0;
 	}
@@ -242,8 +242,8 @@ static int seen_read(const char *state_dir, json_object **ret)
 	if (!json_object_object_get_ex(o, "seen", &seen) ||
 	    !json_object_is_type(seen, json_type_array)) {
 		json_object_put(o);
-		log_warning("%s: expected {\"seen\": [paths]}; records systemd-pstore kept may be "
-			    "used again.",
+		log_warning("%s: expected {\"seen\": [paths]}; pstore records used before may be "
+			    "counted again.",
 			    path);
 		return 0;
 	}
