@@ -53,20 +53,20 @@ static int args_none(const struct verb *v, int argc, char **argv, json_object **
 
 static void print_help_reply(json_object *data);
 
-/* KEY=VALUE... -> {"attributes": ["KEY=VALUE", ...]}; faultd types and validates each value. */
-static int args_attributes(const struct verb *v, int argc, char **argv, json_object **ret_args)
+/* KEY=VALUE... -> {member: ["KEY=VALUE", ...]}; the daemon parses each. */
+static int args_assignments(const struct verb *v, int argc, char **argv, const char *member,
+			    const char *form, json_object **ret_args)
 {
 	json_object *o, *list;
 
 	if (argc == 0) {
-		fprintf(stderr,
-			"faultctl: %s: expected at least one KEY=VALUE (usage: faultctl %s %s)\n",
-			v->name, v->name, v->usage);
+		fprintf(stderr, "faultctl: %s: expected at least one %s (usage: faultctl %s %s)\n",
+			v->name, form, v->name, v->usage);
 		return -EINVAL;
 	}
 	for (int i = 0; i < argc; i++)
 		if (!strchr(argv[i], '=') || argv[i][0] == '=') {
-			fprintf(stderr, "faultctl: %s: expected KEY=VALUE, got '%s'\n", v->name,
+			fprintf(stderr, "faultctl: %s: expected %s, got '%s'\n", v->name, form,
 				argv[i]);
 			return -EINVAL;
 		}
@@ -80,9 +80,19 @@ static int args_attributes(const struct verb *v, int argc, char **argv, json_obj
 	}
 	for (int i = 0; i < argc; i++)
 		json_object_array_add(list, json_object_new_string(argv[i]));
-	json_object_object_add(o, "attributes", list);
+	json_object_object_add(o, member, list);
 	*ret_args = o;
 	return 0;
+}
+
+static int args_attributes(const struct verb *v, int argc, char **argv, json_object **ret_args)
+{
+	return args_assignments(v, argc, argv, "attributes", "KEY=VALUE", ret_args);
+}
+
+static int args_metrics(const struct verb *v, int argc, char **argv, json_object **ret_args)
+{
+	return args_assignments(v, argc, argv, "metrics", "NAME=VALUE[:KIND]", ret_args);
 }
 
 /* Creates {} for a verb's arguments, or says it is out of memory. */
@@ -185,6 +195,10 @@ static const struct verb verbs[] = {
 	{ "report-crash", "PROCESS [SIGNAL]",
 	  "Count a process crash against this hour's crash-free time (privileged)",
 	  args_report_crash, NULL },
+	{ "write-metric", "NAME=VALUE[:KIND]...",
+	  "Record metric readings in the heartbeat in progress; KIND is counter, gauge "
+	  "(the default), histogram or set, whose VALUE is a member (privileged)",
+	  args_metrics, NULL },
 	{ "request-metrics", "", "Close the heartbeat in progress now (privileged)", args_none,
 	  NULL },
 	{ "help", "", "List the commands the running faultd accepts", args_none, print_help_reply },

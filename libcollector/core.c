@@ -16,7 +16,9 @@
 #include "fileio.h"
 #include "heartbeat.h"
 #include "identity.h"
+#include "json-util.h"
 #include "log.h"
+#include "metrics.h"
 #include "reboot.h"
 #include "record.h"
 #include "schema.h"
@@ -41,6 +43,7 @@ struct lc_core {
 	struct lc_spool *spool;
 	struct lc_uploader *uploader;
 	struct lc_heartbeat *heartbeat;
+	struct lc_metrics *metrics;
 	struct lc_plugin_services services;
 	struct lc_control *control;
 	struct lc_plugin_host *plugins;
@@ -336,6 +339,24 @@ static void heartbeat_timing_from(const struct lc_config *cfg, struct lc_heartbe
 	};
 }
 
+static void metrics_limits_from(const struct lc_config *cfg, struct lc_metrics_limits *ret)
+{
+	*ret = (struct lc_metrics_limits){
+		.max_keys = (size_t)lc_config_get_int(cfg, "metrics.max_keys"),
+		.max_set_members = (size_t)lc_config_get_int(cfg, "metrics.max_set_members"),
+	};
+}
+
+/* Applies the metrics settings of cfg, which the store borrows from until the next call. */
+static void metrics_configure(struct lc_metrics *m, const struct lc_config *cfg)
+{
+	struct lc_metrics_limits limits;
+
+	metrics_limits_from(cfg, &limits);
+	lc_metrics_set_limits(m, &limits);
+	lc_metrics_set_gauge_stats(m, lc_config_get_strv(cfg, "metrics.gauge_statistics"));
+}
+
 /*
  * Records an entry of type with metadata (reference taken) if consent and the fleet's sampling
  * allow it, as the current software version or as software_version when not NULL. Returns 0,
@@ -392,6 +413,28 @@ static void plugin_unexpected_reboot(void *userdata)
 	struct lc_core *c = userdata;
 
 	(void)lc_heartbeat_unexpected_reboot(c->heartbeat);
+}
+
+static struct lc_metrics *plugin_metrics(void *userdata)
+{
+	struct lc_core *c = userdata;
+
+	return lc_config_get_bool(c->cfg, "enable_data_collection") ? c->metrics : NULL;
+}
+
+/* A heartbeat closes: the plugins' last readings, and the spool's drops since it was created
+ * (persistent, so a restart does not hide them). */
+static void heartbeat_collect(json_object *metrics, void *userdata)
+{
+	struct lc_core *c = userdata;
+	uint64_t drops = 0;
+
+	lc_plugin_host_collect(c->plugins);
+	for (unsigned k = 0; k < _LC_CLASS_MAX; k++)
+		for (unsigned r = 0; r < _LC_DROP_MAX; r++)
+			drops += lc_spool_drops(c->spool, k, r);
+	if (lc_json_add(metrics, "faultd/spool_drops", json_object_new_int64((int64_t)drops)) < 0)
+		log_oom();
 }
 
 static int heartbeat_commit(json_object *metadata, const char *software_version, void *userdata)
@@ -677,6 +720,85 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 	reply_message(call, msg);
 }
 
+#define METRICS_WRITE_MAX 100
+
+static void cmd_write_metric(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	struct lc_metric_assignment a[METRICS_WRITE_MAX];
+	size_t n, kept = 0, capped = 0;
+	const char *why = NULL;
+	json_object *list;
+	char msg[160];
+	int r;
+
+	if (!json_object_object_get_ex(args, "metrics", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    (n = json_object_array_length(list)) == 0) {
+		lc_control_call_fail(call, EINVAL,
+				     "expected \"metrics\": [\"NAME=VALUE[:KIND]\", ...]");
+		return;
+	}
+	if (n > METRICS_WRITE_MAX) {
+		lc_control_call_fail(call, E2BIG, "at most %d readings at once, got %zu",
+				     METRICS_WRITE_MAX, n);
+		return;
+	}
+	if (!lc_config_get_bool(c->cfg, "enable_data_collection")) {
+		lc_control_call_fail(call, EPERM, "not recorded: data collection is disabled");
+		return;
+	}
+	/* All or nothing: every reading is checked before any is taken. */
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(list, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			lc_control_call_fail(call, EINVAL, "reading %zu: expected a string", i + 1);
+			return;
+		}
+		r = lc_metric_assignment_parse(json_object_get_string(v), &a[i], &why);
+		if (r < 0) {
+			lc_control_call_fail(call, -r, "reading %zu (\"%.40s\"): %s", i + 1,
+					     json_object_get_string(v), why);
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].kind == LC_METRIC_SET)
+			r = lc_metrics_set_add(c->metrics, a[i].key, a[i].key_len, a[i].member,
+					       a[i].member_len);
+		else
+			r = lc_metrics_add(c->metrics, a[i].key, a[i].key_len, a[i].kind,
+					   a[i].value);
+		if (r == -EINVAL) {
+			lc_control_call_fail(call, EINVAL,
+					     "reading %zu: \"%.*s\" already holds another kind of "
+					     "metric in this heartbeat; %zu earlier reading%s kept",
+					     i + 1, (int)a[i].key_len, a[i].key, kept,
+					     kept == 1 ? "" : "s");
+			return;
+		}
+		if (r == -ENOMEM) {
+			lc_control_call_fail(call, ENOMEM, "out of memory");
+			return;
+		}
+		if (r == -ENOSPC)
+			capped++;
+		else
+			kept++;
+	}
+	if (capped)
+		snprintf(msg, sizeof(msg),
+			 "Recorded %zu reading%s; %zu not kept: the heartbeat already holds "
+			 "metrics.max_keys keys.",
+			 kept, kept == 1 ? "" : "s", capped);
+	else
+		snprintf(msg, sizeof(msg), "Recorded %zu reading%s in the heartbeat in progress.",
+			 kept, kept == 1 ? "" : "s");
+	log_debug("%s (uid %u)", msg, (unsigned)lc_control_call_uid(call));
+	reply_message(call, msg);
+}
+
 static void cmd_request_metrics(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -713,6 +835,8 @@ static const struct lc_control_command core_commands[] = {
 	  "Record the reason for the coming reboot, then reboot (unless \"reboot\": false)" },
 	{ "report-crash", true, cmd_report_crash,
 	  "Count a process crash in the hours ledger (used by faultd-core-handler)" },
+	{ "write-metric", true, cmd_write_metric,
+	  "Record metric readings: {\"metrics\": [\"NAME=VALUE[:KIND]\", ...]}" },
 	{ "request-metrics", true, cmd_request_metrics,
 	  "Close the heartbeat in progress now; the next sync uploads it" },
 };
@@ -879,6 +1003,7 @@ static void core_reload(struct lc_core *c)
 		heartbeat_timing_from(c->cfg, &timing);
 		lc_heartbeat_set_timing(c->heartbeat, &timing);
 	}
+	metrics_configure(c->metrics, c->cfg);
 	if (identity_changed)
 		lc_heartbeat_set_software_version(c->heartbeat,
 						  c->identity.value[LC_ID_SOFTWARE_VERSION]);
@@ -1044,12 +1169,24 @@ static int spool_start(struct lc_core *c)
 	lc_uploader_set_config(c->uploader, c->cfg);
 
 	{
+		struct lc_metrics_limits ml;
+
+		metrics_limits_from(c->cfg, &ml);
+		r = lc_metrics_new(&ml, &c->metrics);
+		if (r < 0)
+			return log_oom();
+		lc_metrics_set_gauge_stats(c->metrics,
+					   lc_config_get_strv(c->cfg, "metrics.gauge_statistics"));
+	}
+	{
 		struct lc_heartbeat_options ho = {
 			.loop = &c->loop,
 			.state_dir = state_dir,
 			.boot_id = c->boot.boot_id,
 			.boot_start_ms = c->boot.start_ms,
 			.software_version = c->identity.value[LC_ID_SOFTWARE_VERSION],
+			.metrics = c->metrics,
+			.collect = heartbeat_collect,
 			.commit = heartbeat_commit,
 			.userdata = c,
 		};
@@ -1062,6 +1199,7 @@ static int spool_start(struct lc_core *c)
 	c->services = (struct lc_plugin_services){
 		.record = plugin_record,
 		.unexpected_reboot = plugin_unexpected_reboot,
+		.metrics = plugin_metrics,
 		.boot = &c->boot,
 		.userdata = c,
 	};
@@ -1152,6 +1290,7 @@ out:
 	if (r_close < 0)
 		log_error_errno(r_close, "Event loop still had open handles at exit: %m");
 	c->spool = lc_spool_free(c->spool);
+	c->metrics = lc_metrics_free(c->metrics);
 	curl_global_cleanup();
 	lc_identity_done(&c->identity);
 	c->cfg = lc_config_free(c->cfg);

@@ -7,10 +7,11 @@
 #include "fileio.h"
 #include "heartbeat.h"
 #include "hours.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 
-#define HOURS_FILE_MAX (64 * 1024)
+#define HOURS_FILE_MAX (8 * 1024 * 1024) /* the ledger is small; a full store is not */
 #define MS_PER_HOUR    3600000.0
 
 struct lc_heartbeat {
@@ -19,6 +20,8 @@ struct lc_heartbeat {
 	char *software_version; /* of the heartbeat in progress */
 	char *pending_version;	/* the current one, when it differs: closes the old one */
 	struct lc_heartbeat_timing timing;
+	struct lc_metrics *metrics;
+	void (*collect)(json_object *metrics, void *userdata);
 	lc_heartbeat_commit_t commit;
 	void *userdata;
 	uint64_t (*now_ms)(void);
@@ -51,8 +54,9 @@ int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
 
 	advance(hb);
 	o = lc_hours_to_json(&hb->hours);
-	if (!o || json_object_object_add(o, "software_version",
-					 json_object_new_string(hb->software_version)) < 0) {
+	if (!o ||
+	    lc_json_add(o, "software_version", json_object_new_string(hb->software_version)) < 0 ||
+	    (hb->metrics && lc_json_add(o, "metrics", lc_metrics_to_json(hb->metrics)) < 0)) {
 		json_object_put(o);
 		return log_oom();
 	}
@@ -89,6 +93,14 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 	else if (r < 0)
 		why = strerror(-r);
 	if (o && lc_hours_from_json(o, &hb->hours, &why) == 0) {
+		/* The readings are worth less than the hours: a store that does not restore is
+		 * dropped alone. */
+		if (hb->metrics && json_object_object_get_ex(o, "metrics", &v) &&
+		    lc_metrics_from_json(hb->metrics, v, &why) < 0)
+			log_warning(
+				"The metrics of the heartbeat in progress in %s are damaged (%s); "
+				"dropped, the hours are kept.",
+				hb->path, why);
 		if (json_object_object_get_ex(o, "software_version", &v) &&
 		    json_object_is_type(v, json_type_string)) {
 			*ret_version = strdup(json_object_get_string(v));
@@ -124,6 +136,8 @@ int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat *
 		return -ENOMEM;
 	hb->loop = o->loop;
 	hb->timing = o->timing;
+	hb->metrics = o->metrics;
+	hb->collect = o->collect;
 	hb->commit = o->commit;
 	hb->userdata = o->userdata;
 	hb->now_ms = o->now_ms ? o->now_ms : monotonic_ms;
@@ -169,44 +183,88 @@ fail:
 	return r;
 }
 
+/* Adds the store's counters of readings it did not take, when there were any. */
+static int add_store_counters(const struct lc_metrics_counters *c, json_object *metrics)
+{
+	const struct {
+		const char *key;
+		uint64_t n;
+	} counters[] = {
+		{ "faultd/metrics_over_key_cap", c->over_key_cap },
+		{ "faultd/metrics_rejected", c->rejected },
+		{ "faultd/metrics_set_overflow", c->set_overflow },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
+		if (counters[i].n && lc_json_add(metrics, counters[i].key,
+						 json_object_new_int64((int64_t)counters[i].n)) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* The heartbeat's "metrics": the caller's and the store's, then the hours. On failure nothing
+ * is closed. */
+static int build_metrics(struct lc_heartbeat *hb, const struct lc_hours_report *rep,
+			 json_object **ret)
+{
+	_cleanup_json_ json_object *metrics = json_object_new_object();
+	struct lc_metrics_counters c = {};
+
+	if (!metrics)
+		return -ENOMEM;
+	if (hb->collect)
+		hb->collect(metrics, hb->userdata);
+	if (hb->metrics)
+		lc_metrics_counters(hb->metrics, &c);
+	if (add_store_counters(&c, metrics) < 0 ||
+	    lc_json_add(metrics, "operational_hours",
+			json_object_new_double(rep->operational_ms / MS_PER_HOUR)) < 0 ||
+	    lc_json_add(metrics, "operational_crashfree_hours",
+			json_object_new_double(rep->crashfree_ms / MS_PER_HOUR)) < 0 ||
+	    lc_json_add(metrics, "operational_crashes",
+			json_object_new_int64((int64_t)rep->crashes)) < 0)
+		return -ENOMEM;
+	/* Last, as it resets the store: nothing may fail after it. */
+	if (hb->metrics && lc_metrics_close(hb->metrics, metrics) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(metrics);
+	return 0;
+}
+
 static int close_heartbeat(struct lc_heartbeat *hb)
 {
+	_cleanup_json_ json_object *md = json_object_new_object();
 	struct lc_hours_report rep;
-	json_object *md, *metrics;
+	json_object *metrics = NULL;
+	size_t n_keys;
 
 	advance(hb);
-	lc_hours_close(&hb->hours, &rep);
-	if (rep.operational_ms == 0 && rep.crashes == 0)
+	lc_hours_peek(&hb->hours, &rep);
+	n_keys = hb->metrics ? lc_metrics_n_keys(hb->metrics) : 0;
+	if (rep.operational_ms == 0 && rep.crashes == 0 && n_keys == 0) {
+		lc_hours_close(&hb->hours, &rep);
 		return lc_heartbeat_checkpoint(hb);
-	md = json_object_new_object();
-	metrics = json_object_new_object();
-	if (!md || !metrics ||
-	    json_object_object_add(metrics, "operational_hours",
-				   json_object_new_double(rep.operational_ms / MS_PER_HOUR)) < 0 ||
-	    json_object_object_add(metrics, "operational_crashfree_hours",
-				   json_object_new_double(rep.crashfree_ms / MS_PER_HOUR)) < 0 ||
-	    json_object_object_add(metrics, "operational_crashes",
-				   json_object_new_int64((int64_t)rep.crashes)) < 0 ||
-	    json_object_object_add(md, "metrics", metrics) < 0) {
-		json_object_put(metrics);
-		json_object_put(md);
+	}
+	if (!md ||
+	    lc_json_add(md, "duration_ms", json_object_new_int64((int64_t)rep.operational_ms)) <
+		    0 ||
+	    lc_json_add(md, "report_type", json_object_new_string("heartbeat")) < 0 ||
+	    build_metrics(hb, &rep, &metrics) < 0)
+		return log_oom();
+	/* The store is closed: from here the heartbeat is closed whatever happens. */
+	lc_hours_close(&hb->hours, &rep);
+	if (lc_json_add(md, "metrics", metrics) < 0) {
 		(void)lc_heartbeat_checkpoint(hb);
 		return log_oom();
 	}
-	if (json_object_object_add(md, "duration_ms",
-				   json_object_new_int64((int64_t)rep.operational_ms)) < 0 ||
-	    json_object_object_add(md, "report_type", json_object_new_string("heartbeat")) < 0) {
-		json_object_put(md);
-		(void)lc_heartbeat_checkpoint(hb);
-		return log_oom();
-	}
-	log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64 " crashes.",
+	log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64
+		  " crashes, %zu metric keys.",
 		  hb->software_version, rep.operational_ms / MS_PER_HOUR,
-		  rep.crashfree_ms / MS_PER_HOUR, rep.crashes);
-	/* The ledger moves on first: a power cut between the two loses this report rather than
-	 * sending its hours twice. */
+		  rep.crashfree_ms / MS_PER_HOUR, rep.crashes, n_keys);
+	/* The ledger and the store move on first: a power cut between the two loses this report
+	 * rather than sending its hours and readings twice. */
 	(void)lc_heartbeat_checkpoint(hb);
-	return hb->commit(md, hb->software_version, hb->userdata);
+	return hb->commit(TAKE_PTR(md), hb->software_version, hb->userdata);
 }
 
 static void on_due(uv_timer_t *t);
@@ -361,6 +419,25 @@ json_object *lc_heartbeat_status(struct lc_heartbeat *hb)
 		json_object_object_add(
 			o, "last_checkpoint_error",
 			json_object_new_string(strerror(-hb->last_checkpoint_error)));
+	if (hb->metrics) {
+		struct lc_metrics_counters c;
+		json_object *m = json_object_new_object();
+
+		lc_metrics_counters(hb->metrics, &c);
+		if (lc_json_add(o, "metrics", m) < 0 ||
+		    lc_json_add(m, "keys",
+				json_object_new_int64((int64_t)lc_metrics_n_keys(hb->metrics))) <
+			    0 ||
+		    lc_json_add(m, "readings", json_object_new_int64((int64_t)c.readings)) < 0 ||
+		    lc_json_add(m, "over_key_cap", json_object_new_int64((int64_t)c.over_key_cap)) <
+			    0 ||
+		    lc_json_add(m, "rejected", json_object_new_int64((int64_t)c.rejected)) < 0 ||
+		    lc_json_add(m, "set_overflow", json_object_new_int64((int64_t)c.set_overflow)) <
+			    0) {
+			json_object_put(o);
+			return NULL;
+		}
+	}
 	return o;
 }
 

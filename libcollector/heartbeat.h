@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Heartbeats: the periodic linux-metric-report. This module drives the hours ledger (hours.h)
- * from the event loop: it restores the ledger from <state_dir>/hours.json, checkpoints it every
- * checkpoint period and at stop, and closes a heartbeat each time the ledger says one is due,
- * handing its metadata to a commit callback. A heartbeat begun under another software version (an
- * update happened) is closed as that version before anything else, so hours are never credited
+ * and the metric store (metrics.h) from the event loop: it restores both from
+ * <state_dir>/hours.json, checkpoints them together every checkpoint period and at stop, and
+ * closes a heartbeat each time the ledger says one is due, handing its metadata (the store's
+ * aggregates and the hours) to a commit callback. A heartbeat begun under another software version
+ * (an update happened) is closed as that version before anything else, so hours are never credited
  * to the wrong version.
  */
 #pragma once
@@ -12,6 +13,8 @@
 #include <json-c/json.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "metrics.h"
 
 struct lc_heartbeat;
 
@@ -33,14 +36,19 @@ struct lc_heartbeat_options {
 	uint64_t boot_start_ms;	      /* CLOCK_MONOTONIC when it began (0 on a real system) */
 	const char *software_version; /* the current version, copied */
 	struct lc_heartbeat_timing timing;
+	struct lc_metrics *metrics; /* borrowed, must outlive the heartbeat; NULL: hours only */
+	/* Called as a heartbeat closes, before the store is: last readings go into the store,
+	 * and the caller's own numbers (spool drops) into metrics. Optional. */
+	void (*collect)(json_object *metrics, void *userdata);
 	lc_heartbeat_commit_t commit;
 	void *userdata;
 	uint64_t (*now_ms)(void); /* CLOCK_MONOTONIC in ms; NULL for the real clock */
 };
 
 /*
- * Restores the ledger (a missing one starts at zero; a damaged one is set aside as
- * hours.json.bad and restarted, logged) and resumes it in the current boot. Timers start with
+ * Restores the ledger and the store (a missing file starts at zero; a damaged one is set aside
+ * as hours.json.bad and restarted, logged; a damaged store alone is dropped, logged, keeping the
+ * ledger) and resumes the ledger in the current boot. Timers start with
  * lc_heartbeat_start(). Returns 0 or -errno.
  */
 int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat **ret);
@@ -61,11 +69,12 @@ int lc_heartbeat_crash(struct lc_heartbeat *hb);
 int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb);
 
 /* Closes the heartbeat in progress now (`faultctl request-metrics`); an empty one (no operating
- * time, no crash) is not committed. Returns 0 or the commit's -errno. */
+ * time, no crash, no reading) is not committed. Returns 0 or the commit's -errno. */
 int lc_heartbeat_close_now(struct lc_heartbeat *hb);
 
 /* {"operational_hours", "operational_crashfree_hours", "operational_crashes" of the heartbeat
- * in progress, "odometer_hours", "next_in_seconds", "last_checkpoint_error"}; NULL on OOM. */
+ * in progress, "odometer_hours", "next_in_seconds", "last_checkpoint_error", "metrics": {"keys",
+ * "readings", "over_key_cap", "rejected", "set_overflow"}}; NULL on OOM. */
 json_object *lc_heartbeat_status(struct lc_heartbeat *hb);
 
 /* Saves the ledger now. Returns 0 or -errno (logged). */

@@ -91,6 +91,47 @@ void lc_plugin_report_unexpected_reboot(struct lc_plugin *p)
 		s->unexpected_reboot(s->userdata);
 }
 
+/* The store readings go to, or NULL with *ret the reason. */
+static struct lc_metrics *plugin_metrics(struct lc_plugin *p, int *ret)
+{
+	const struct lc_plugin_services *s = p->host->services;
+	struct lc_metrics *m;
+
+	if (!s || !s->metrics) {
+		*ret = -ENOTSUP;
+		return NULL;
+	}
+	m = s->metrics(s->userdata);
+	*ret = m ? 0 : -EPERM;
+	return m;
+}
+
+int lc_plugin_metric(struct lc_plugin *p, const char *key, size_t key_len, enum lc_metric_kind kind,
+		     double value)
+{
+	int r;
+	struct lc_metrics *m = plugin_metrics(p, &r);
+
+	return m ? lc_metrics_add(m, key, key_len, kind, value) : r;
+}
+
+int lc_plugin_metric_gauge_delta(struct lc_plugin *p, const char *key, size_t key_len, double delta)
+{
+	int r;
+	struct lc_metrics *m = plugin_metrics(p, &r);
+
+	return m ? lc_metrics_gauge_delta(m, key, key_len, delta) : r;
+}
+
+int lc_plugin_metric_set_add(struct lc_plugin *p, const char *key, size_t key_len,
+			     const char *member, size_t member_len)
+{
+	int r;
+	struct lc_metrics *m = plugin_metrics(p, &r);
+
+	return m ? lc_metrics_set_add(m, key, key_len, member, member_len) : r;
+}
+
 const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p)
 {
 	return p->host->services ? p->host->services->boot : NULL;
@@ -183,6 +224,11 @@ int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_
 	if (ret)
 		*ret = t;
 	return 0;
+}
+
+int lc_timer_restart(struct lc_timer *t, uint64_t first_ms, uint64_t repeat_ms)
+{
+	return uv_timer_start(&t->handle, timer_cb, first_ms, repeat_ms);
 }
 
 struct lc_timer *lc_timer_free(struct lc_timer *t)

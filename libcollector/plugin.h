@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "metrics.h"
 
 struct lc_boot_info;
 struct lc_plugin;
@@ -66,6 +67,20 @@ void lc_plugin_report_unexpected_reboot(struct lc_plugin *p);
 /* This boot's facts (boot id, the previous one, first boot ever); NULL outside a daemon. */
 const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p);
 
+/*
+ * Readings for the heartbeat in progress (metrics.h gives each kind's aggregate and the key
+ * rules). Returns 0; -EINVAL for a bad key or value or a kind differing from the key's; -ENOSPC
+ * over the key cap; -EPERM while data collection is off (nothing is kept); -ENOTSUP outside a
+ * daemon; -ENOMEM. Rejections are counted by the store and reported in the heartbeat, so callers
+ * need not log each one.
+ */
+int lc_plugin_metric(struct lc_plugin *p, const char *key, size_t key_len, enum lc_metric_kind kind,
+		     double value);
+int lc_plugin_metric_gauge_delta(struct lc_plugin *p, const char *key, size_t key_len,
+				 double delta);
+int lc_plugin_metric_set_add(struct lc_plugin *p, const char *key, size_t key_len,
+			     const char *member, size_t member_len);
+
 typedef void (*lc_timer_cb_t)(struct lc_plugin *p, void *userdata);
 
 /*
@@ -74,6 +89,9 @@ typedef void (*lc_timer_cb_t)(struct lc_plugin *p, void *userdata);
  */
 int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_ms,
 			lc_timer_cb_t cb, void *userdata, struct lc_timer **ret);
+
+/* Re-arms t: cb after first_ms, then every repeat_ms (0: once). Returns 0 or -errno. */
+int lc_timer_restart(struct lc_timer *t, uint64_t first_ms, uint64_t repeat_ms);
 
 /* Stops and releases a timer; accepts NULL and returns NULL. */
 struct lc_timer *lc_timer_free(struct lc_timer *t);
@@ -118,6 +136,8 @@ struct lc_plugin_services {
 	int (*record)(void *userdata, const char *type, json_object *metadata, char *ret_uuid,
 		      const char **ret_why);
 	void (*unexpected_reboot)(void *userdata);
+	/* The store of the heartbeat in progress; NULL while data collection is off. */
+	struct lc_metrics *(*metrics)(void *userdata);
 	const struct lc_boot_info *boot;
 	void *userdata;
 };

@@ -211,6 +211,34 @@ static const struct lc_cfg_key core_keys[] = {
 			"shorten it.",
 	},
 	{
+		.name = "metrics.max_keys",
+		.type = LC_CFG_INT,
+		.def_int = 1000,
+		.min = 1,
+		.max = 100000,
+		.description = "Distinct metric keys one heartbeat may hold; readings of further "
+			       "keys are counted (faultd/metrics_over_key_cap) but not kept.",
+	},
+	{
+		.name = "metrics.max_set_members",
+		.type = LC_CFG_INT,
+		.def_int = 16384,
+		.min = 1,
+		.max = 1000000,
+		.description = "Distinct members remembered in all sets of one heartbeat together "
+			       "(8 bytes each); beyond, set counts stop growing and the excess is "
+			       "counted (faultd/metrics_set_overflow).",
+	},
+	{
+		.name = "metrics.gauge_statistics",
+		.type = LC_CFG_STRV,
+		.max = 64,
+		.description =
+			"Gauge keys (shell patterns, as in fnmatch(3), e.g. \"load/*\") that "
+			"report \"<key>.min\", \"<key>.mean\" and \"<key>.max\" of the "
+			"heartbeat besides their last value.",
+	},
+	{
 		.name = "reboot_command",
 		.type = LC_CFG_STRING,
 		.def_string = "reboot",
