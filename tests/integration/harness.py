@@ -23,6 +23,9 @@ FAULTD = os.environ.get("FAULTD", "faultd")
 FAULTCTL = os.environ.get("FAULTCTL", "faultctl")
 SOURCE_ROOT = os.environ.get("SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 HAVE_SYSTEMD = os.environ.get("HAVE_SYSTEMD") == "1"
+HAVE_STATSD = os.environ.get("HAVE_STATSD", "1") == "1"
+HAVE_COLLECTD = os.environ.get("HAVE_COLLECTD", "1") == "1"
+HAVE_SYSMETRICS = os.environ.get("HAVE_SYSMETRICS", "1") == "1"
 RECEIVER = os.environ.get("RECEIVER",
                           os.path.join(SOURCE_ROOT, "tests", "receiver", "faultd-receiver"))
 PROJECT_KEY = "test-project-key"
@@ -74,8 +77,18 @@ class Daemon:
             "log_target": "stderr",
             "log_level": "debug",
         }
+        # Listeners on ports of their own, so that daemons in parallel tests never compete for
+        # the default ports; status tells a test where they are (see listen_address()).
+        if HAVE_STATSD:
+            self.config["statsd"] = {"listen": "127.0.0.1:0"}
+        if HAVE_COLLECTD:
+            self.config["collectd"] = {"listen": "127.0.0.1:0"}
         if config:
-            self.config.update(config)
+            for key, value in config.items():
+                if isinstance(value, dict) and isinstance(self.config.get(key), dict):
+                    self.config[key] = dict(self.config[key], **value)
+                else:
+                    self.config[key] = value
         self.write_config()
         for name, text in (dropins or {}).items():
             self.write_dropin(name, text)
