@@ -191,6 +191,20 @@ class Daemon:
             raise AssertionError(f"faultctl status failed ({r.returncode}): {r.stderr}")
         return json.loads(r.stdout)["data"]
 
+    def plugin_status(self, name):
+        """What the running plugin name says about itself in `faultctl status`."""
+        for p in self.status()["plugins"]:
+            if p["name"] == name:
+                if p["state"] != "running":
+                    raise AssertionError(f"plugin {name} is {p['state']}: {p}\n{self.log()}")
+                return p.get("status", {})
+        raise AssertionError(f"no plugin {name} in faultd")
+
+    def listen_address(self, plugin):
+        """(host, port) a listening plugin (statsd, collectd) is bound to."""
+        host, _, port = self.plugin_status(plugin)["listen"].rpartition(":")
+        return host.strip("[]"), int(port)
+
     def cleanup(self):
         if self.proc is not None:
             self.kill()

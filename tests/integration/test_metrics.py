@@ -3,12 +3,19 @@
 collectors, aggregated by the real faultd into heartbeats that reach the real receiver."""
 import json
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DaemonTestCase, Receiver, wait_for  # noqa: E402
+from harness import (HAVE_COLLECTD, HAVE_STATSD, HAVE_SYSMETRICS, DaemonTestCase,  # noqa: E402
+                     Receiver, wait_for)
+
+COLLECTD = shutil.which("collectd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 
 
 def heartbeats(rx):
@@ -26,6 +33,9 @@ class MetricsTestCase(DaemonTestCase):
     def device(self, **config):
         base = {"heartbeat_interval_seconds": 3600,
                 "hours": {"checkpoint_interval_seconds": 1}}
+        # Only the readings a test makes, unless it asks for the built-in collectors.
+        if HAVE_SYSMETRICS:
+            base["sysmetrics"] = {"enabled": False}
         base.update(config)
         return self.daemon(config=self.rx.daemon_config(**base))
 
@@ -158,6 +168,169 @@ class CheckpointTest(MetricsTestCase):
         m = self.heartbeat(d)
         self.assertNotIn("x", m)
         self.assertGreater(m["operational_hours"], 0)
+
+
+@unittest.skipUnless(HAVE_STATSD, "built without statsd")
+class StatsdTest(MetricsTestCase):
+    PACKETS = 100_000
+    IN_FLIGHT = 2_000  # well below what the socket buffer holds, so the kernel drops nothing
+
+    def send_paced(self, d, sock, addr, datagrams):
+        """Sends datagrams, letting faultd catch up every IN_FLIGHT of them."""
+        sent = d.plugin_status("statsd")["datagrams"]
+        for i, dgram in enumerate(datagrams, 1):
+            sock.sendto(dgram, addr)
+            if i % self.IN_FLIGHT == 0 or i == len(datagrams):
+                target = sent + i
+                wait_for(lambda: d.plugin_status("statsd")["datagrams"] >= target,
+                         timeout=60, interval=0.01, what=f"faultd to read {target} datagrams")
+
+    def test_known_load_gives_exact_sums(self):
+        d = self.device().start()
+        addr = d.listen_address("statsd")
+        datagrams = []
+        for i in range(self.PACKETS):
+            lines = [b"hits:1|c", b"bytes:%d|c" % (i % 100)]
+            if i % 10 == 0:
+                lines.append(b"sampled:1|c|@0.1|#env:test")
+            if i % 4 == 0:
+                lines.append(b"rtt:%d|ms" % (i % 50))
+            if i % 1000 == 0:
+                lines.append(b"user:u%d|s" % (i % 7))
+            lines.append(b"level:%d|g" % i)
+            datagrams.append(b"\n".join(lines))
+        # Malformed lines are counted and skipped; the rest of their datagram counts.
+        datagrams.append(b"hits:1|c\nno-colon\nbad:1|q\nnan:nan|c\n:1|c\nhits:1|c")
+        datagrams.append(b"queue:+5|g\nqueue:-2|g\n_e{5,4}:title|text\nh:3:4:5|h")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            self.send_paced(d, sock, addr, datagrams)
+        st = d.plugin_status("statsd")
+        self.assertEqual(st["datagrams"], self.PACKETS + 2)
+        self.assertEqual(st["malformed"], 4)
+        self.assertEqual(st["ignored"], 1)
+        self.assertEqual(st["dropped_by_kernel"], 0)
+
+        m = self.heartbeat(d)
+        n = self.PACKETS
+        self.assertEqual(m["hits"], n + 2)
+        self.assertEqual(m["bytes"], sum(i % 100 for i in range(n)))
+        self.assertEqual(m["sampled"], (n // 10) * 10)
+        rtts = [i % 50 for i in range(0, n, 4)]
+        self.assertEqual(m["rtt.count"], len(rtts))
+        self.assertEqual(m["rtt.sum"], sum(rtts))
+        self.assertEqual((m["rtt.min"], m["rtt.max"]), (0, 48))
+        self.assertEqual(m["user"], 7)
+        self.assertEqual(m["level"], n - 1)
+        self.assertEqual(m["queue"], 3)
+        self.assertEqual((m["h.count"], m["h.sum"]), (3, 12))
+        self.assertNotIn("faultd/metrics_rejected", m)
+
+    def test_consent_off_reads_and_keeps_nothing(self):
+        d = self.device(enable_data_collection=False).start()
+        addr = d.listen_address("statsd")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            self.send_paced(d, sock, addr, [b"hits:1|c"] * 10)
+        st = d.plugin_status("statsd")
+        self.assertEqual(st["not_collected"], 10)
+        self.assertEqual(d.status()["hours"]["metrics"]["keys"], 0)
+
+
+COLLECTD_CONF = """
+Interval 1
+BaseDir "{dir}"
+PIDFile "{dir}/collectd.pid"
+PluginDir "{plugindir}"
+TypesDB "{typesdb}"
+AutoLoadPlugin false
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "{dir}/collectd.log"
+</Plugin>
+LoadPlugin cpu
+LoadPlugin load
+LoadPlugin memory
+LoadPlugin interface
+LoadPlugin uptime
+LoadPlugin write_http
+<Plugin write_http>
+  <Node "faultd">
+    URL "http://{host}:{port}/v1/collectd"
+    Format "JSON"
+    StoreRates {store_rates}
+    BufferSize 4096
+    Timeout 5000
+  </Node>
+</Plugin>
+"""
+
+
+@unittest.skipUnless(HAVE_COLLECTD, "built without collectd intake")
+@unittest.skipUnless(COLLECTD, "collectd is not installed (Debian: collectd-core)")
+class CollectdTest(MetricsTestCase):
+    """The real collectd from Debian posting to faultd with write_http."""
+
+    def run_collectd(self, d, store_rates):
+        host, port = d.listen_address("collectd")
+        cdir = tempfile.mkdtemp(prefix="faultd-collectd-")
+        self.addCleanup(shutil.rmtree, cdir, True)
+        conf = os.path.join(cdir, "collectd.conf")
+        with open(conf, "w") as f:
+            f.write(COLLECTD_CONF.format(dir=cdir, plugindir="/usr/lib/collectd",
+                                         typesdb="/usr/share/collectd/types.db", host=host,
+                                         port=port, store_rates=str(store_rates).lower()))
+        proc = subprocess.Popen([COLLECTD, "-f", "-C", conf], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+        def stop():
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.addCleanup(stop)
+        return proc, cdir
+
+    def check_heartbeat(self, d, cdir):
+        def counted():
+            st = d.plugin_status("collectd")
+            return st.get("value_lists_accepted", 0) >= 40 and st
+        try:
+            st = wait_for(counted, timeout=30, interval=0.2,
+                          what="collectd's value lists to reach faultd")
+        except AssertionError:
+            with open(os.path.join(cdir, "collectd.log"), errors="replace") as f:
+                raise AssertionError("collectd log:\n" + f.read() + d.log())
+        # collectd's cpu plugin dispatches from its second reading on, and a raw counter's first
+        # value is only a baseline: a few intervals more.
+        time.sleep(4)
+        st = d.plugin_status("collectd")
+        self.assertEqual((st["value_lists_rejected"], st["bad_bodies"]), (0, 0), st)
+        m = self.heartbeat(d)
+        # cpu: raw jiffies or rates, both reported as the increase over the heartbeat.
+        cpu = [k for k in m if k.startswith("cpu/") and k.endswith("/cpu/idle")]
+        self.assertTrue(cpu, sorted(m))
+        self.assertTrue(all(m[k] >= 0 for k in cpu), {k: m[k] for k in cpu})
+        # load: three data sources, named; memory: one per type_instance, lone "value" left out.
+        for k in ("load/load/shortterm", "load/load/midterm", "load/load/longterm"):
+            self.assertGreaterEqual(m[k], 0)
+        self.assertGreater(m["memory/memory/used"], 1 << 20)
+        self.assertNotIn("memory/memory/used/value", m)
+        self.assertGreater(m["uptime/uptime"], 0)
+        rx = [k for k in m if k.startswith("interface/lo/if_octets/")]
+        self.assertEqual(sorted(rx), ["interface/lo/if_octets/rx", "interface/lo/if_octets/tx"])
+        return m
+
+    def test_write_http_raw_counters(self):
+        d = self.device().start()
+        proc, cdir = self.run_collectd(d, store_rates=False)
+        self.check_heartbeat(d, cdir)
+
+    def test_write_http_rates(self):
+        d = self.device(collectd={"store_rates": True}).start()
+        proc, cdir = self.run_collectd(d, store_rates=True)
+        self.check_heartbeat(d, cdir)
 
 
 if __name__ == "__main__":

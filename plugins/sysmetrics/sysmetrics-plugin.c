@@ -1,0 +1,982 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sysmetrics: the built-in system collectors. Every interval_seconds, and once more when the
+ * heartbeat closes so that its last partial interval counts, the plugin samples /proc and /sys
+ * below the sysroot into the heartbeat in progress. A counter carries the increase since the
+ * previous sample, so the heartbeat's sum is the increase over the heartbeat; the sample taken at
+ * start is only a baseline for counters. A counter that goes backwards (a reset, a 32-bit wrap, a
+ * recreated interface) makes its sample a new baseline: one interval is lost, never a huge bogus
+ * value invented.
+ *
+ * Keys, kept short (the upload budget is about 1 KiB per device-hour for 100 metrics):
+ *
+ *   key                          kind     meaning
+ *   cpu/user  cpu/nice           counter  CPU seconds spent in each state since the previous
+ *   cpu/system  cpu/idle                  sample, all CPUs together (4 CPUs accrue 4 s per
+ *   cpu/iowait  cpu/irq                   second); states the kernel does not show are not
+ *   cpu/softirq  cpu/steal                reported
+ *   load/1  load/5  load/15      gauge    load averages
+ *   memory/total                 gauge    bytes of RAM
+ *   memory/available             gauge    bytes available to new work: MemAvailable, or
+ *                                         MemFree + Buffers + Cached before Linux 3.14
+ *   memory/free                  gauge    bytes unused (MemFree)
+ *   memory/swap_used             gauge    bytes of swap in use (only when the kernel has swap)
+ *   uptime                       gauge    seconds since boot
+ *   df/<fs>/used                 gauge    bytes in use
+ *   df/<fs>/free                 gauge    bytes available to unprivileged users (df's Avail)
+ *   df/<fs>/used_pct             gauge    df's Use%: used / (used + free) * 100
+ *   net/<if>/rx_bytes, tx_bytes, rx_packets, tx_packets, rx_errors, tx_errors, rx_drops,
+ *     tx_drops                   counter  increase since the previous sample
+ *   thermal/<type>               gauge    degrees Celsius of thermal_zone<N>; thermal/zone<N>
+ *                                         when the type is empty, unprintable or an earlier
+ *                                         zone's already
+ *   proc/<name>/rss              gauge    bytes resident, summed over the processes named <name>
+ *   proc/<name>/threads          gauge    threads of those processes (0: none is running)
+ *   proc/<name>/cpu              counter  CPU seconds (user + system) they spent since the
+ *                                         previous sample; a process started since then counts
+ *                                         whole, one that exited loses its last interval
+ *
+ * <fs> is a mount point without its leading '/' and with '/' turned into '_' ("/" is "root",
+ * "/var/log" is "var_log"), or "state" for the filesystem of faultd's state directory (the
+ * spool's room) when no listed mount point is on it. <if> is the interface's name, <name> the
+ * process name as configured. That is 16 keys plus 3 per filesystem, 8 per interface, 1 per
+ * thermal zone and 3 per process.
+ *
+ * Cost: every read goes into one buffer allocated at start; /proc is kept open and rewound to
+ * list processes, whose stat files are opened relative to it; a sample allocates nothing except
+ * in the store. /proc/<pid>/stat alone gives name, CPU time, threads and RSS, so a process costs
+ * one open and read per sample, not two (status would repeat the same figures).
+ */
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+#include "procfs.h"
+#include "schema.h"
+#include "sysmetrics-plugin.h"
+
+#define SYSMETRICS_MAX_IFACES	 64   /* interfaces followed */
+#define SYSMETRICS_MAX_ZONES	 32   /* thermal zones read */
+#define SYSMETRICS_MAX_TASKS	 64   /* processes whose CPU time is followed */
+#define SYSMETRICS_MAX_SCAN	 8192 /* /proc entries looked at per sample */
+#define SYSMETRICS_MOUNT_MAX	 96   /* bytes of a configured mount point */
+#define SYSMETRICS_PROC_NAME_MAX 63   /* bytes of a configured process name */
+#define SYSMETRICS_PATTERN_MAX	 64   /* bytes of an interface pattern */
+#define SYSMETRICS_BUF_SIZE	 (SYSMETRICS_NETDEV_MAX + 1)
+#define SYSMETRICS_ZONE_KEY_MAX	 (sizeof("thermal/") + SYSMETRICS_THERMAL_TYPE)
+
+/* Files read each sample; a failure is logged once until the file is usable again. */
+enum sysmetrics_source {
+	SYSMETRICS_SRC_STAT,
+	SYSMETRICS_SRC_LOADAVG,
+	SYSMETRICS_SRC_MEMINFO,
+	SYSMETRICS_SRC_UPTIME,
+	SYSMETRICS_SRC_NETDEV,
+	SYSMETRICS_SRC_PROC, /* the /proc directory itself */
+	SYSMETRICS_SRC_PIDSTAT,
+	SYSMETRICS_SRC_THERMAL, /* the thermal class directory */
+	_SYSMETRICS_SRC_MAX,
+};
+
+/* Limits; each is logged the first time it is hit and counted every time. */
+enum sysmetrics_limit {
+	SYSMETRICS_LIMIT_IFACES,
+	SYSMETRICS_LIMIT_ZONES,
+	SYSMETRICS_LIMIT_TASKS,
+	SYSMETRICS_LIMIT_SCAN,
+	SYSMETRICS_LIMIT_NETDEV_SIZE,
+	_SYSMETRICS_LIMIT_MAX,
+};
+
+struct sysmetrics_iface {
+	char name[SYSMETRICS_IFNAME_MAX]; /* "": a free slot */
+	uint64_t v[_SYSMETRICS_NET_MAX];
+	unsigned seen; /* the generation of the last sample that listed it */
+};
+
+struct sysmetrics_fs {
+	char *path; /* the mount point below the sysroot */
+	char name[SYSMETRICS_MOUNT_MAX];
+	dev_t dev;
+	unsigned seen; /* the generation of the last sample that reported it */
+	bool warned;
+};
+
+struct sysmetrics_zone {
+	int number; /* N of thermal_zoneN */
+	char key[SYSMETRICS_ZONE_KEY_MAX];
+	bool warned;
+};
+
+/* A process whose CPU time is followed, known by pid and start time (pids are reused). */
+struct sysmetrics_task {
+	int pid;       /* 0: a free slot */
+	unsigned name; /* index in the configured processes */
+	uint64_t starttime, ticks;
+	unsigned seen;
+};
+
+/* What one sample found of one configured process name. */
+struct sysmetrics_proc_sum {
+	uint64_t rss, threads, ticks;
+	unsigned n;
+};
+
+struct sysmetrics {
+	struct lc_plugin *p;
+	long hz, page_size;
+	char *proc;    /* <sysroot>/proc */
+	char *thermal; /* <sysroot>/sys/class/thermal */
+	char *buf;     /* SYSMETRICS_BUF_SIZE bytes: every file is read here */
+	char path[PATH_MAX];
+	const char *const *if_include, *const *if_exclude, *const *processes;
+	size_t n_processes;
+	struct sysmetrics_fs *fs;
+	size_t n_fs;
+	struct sysmetrics_zone zones[SYSMETRICS_MAX_ZONES];
+	size_t n_zones;
+	struct sysmetrics_iface ifaces[SYSMETRICS_MAX_IFACES];
+	struct sysmetrics_task tasks[SYSMETRICS_MAX_TASKS];
+	struct sysmetrics_proc_sum *sums; /* n_processes */
+	DIR *proc_dir;
+	struct sysmetrics_cpu cpu;
+	bool have_cpu;
+	double uptime;
+	bool have_uptime;
+	unsigned generation;
+	bool warned[_SYSMETRICS_SRC_MAX];
+	uint64_t limit_hits[_SYSMETRICS_LIMIT_MAX];
+
+	/* For the status. */
+	unsigned interval;
+	uint64_t polls, last_poll_usec;
+	unsigned n_ifaces, n_fs_found, n_pids;
+	uint64_t read_errors, malformed, rejected;
+};
+
+static int sysmetrics_check_mount_point(const char *value, const char **ret_why)
+{
+	int r = lc_check_absolute_path(value, ret_why);
+
+	if (r < 0)
+		return r;
+	if (strlen(value) > SYSMETRICS_MOUNT_MAX - 1) {
+		*ret_why = "expected a mount point of at most 95 bytes";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sysmetrics_check_pattern(const char *value, const char **ret_why)
+{
+	if (!value[0] || strlen(value) > SYSMETRICS_PATTERN_MAX) {
+		*ret_why = "expected a pattern of 1 to 64 bytes";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sysmetrics_check_process(const char *value, const char **ret_why)
+{
+	if (!value[0] || strlen(value) > SYSMETRICS_PROC_NAME_MAX || strchr(value, '/')) {
+		*ret_why = "expected a process name of 1 to 63 bytes without '/'";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *const sysmetrics_def_filesystems[] = { "/", NULL };
+static const char *const sysmetrics_def_interfaces[] = { "*", NULL };
+static const char *const sysmetrics_def_exclude[] = { "lo", NULL };
+static const char *const sysmetrics_def_processes[] = { "faultd", NULL };
+
+static const struct lc_cfg_key sysmetrics_keys[] = {
+	{
+		.name = "enabled",
+		.type = LC_CFG_BOOL,
+		.def_bool = true,
+		.description = "Sample CPU time, load, memory, filesystems, network interfaces, "
+			       "thermal zones and chosen processes from /proc and /sys into every "
+			       "heartbeat.",
+	},
+	{
+		.name = "interval_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 10,
+		.min = 1,
+		.max = 3600,
+		.description = "Seconds between two samples. Counters are summed and gauges keep "
+			       "their last value over the heartbeat whatever the interval; a "
+			       "shorter one only sharpens gauges' min and max.",
+	},
+	{
+		.name = "filesystems",
+		.type = LC_CFG_STRV,
+		.def_strv = sysmetrics_def_filesystems,
+		.max = 16,
+		.check = sysmetrics_check_mount_point,
+		.description = "Mount points whose usage is reported as df/<name>/used, free and "
+			       "used_pct, where <name> is the path without its leading '/' and "
+			       "with '/' as '_' (\"/\" is \"root\"). The filesystem of "
+			       "state_dir, where the spool lives, is added as df/state. A mount "
+			       "point on the same filesystem as an earlier one (or state_dir on a "
+			       "listed one) is skipped, so nothing is reported twice.",
+	},
+	{
+		.name = "interfaces",
+		.type = LC_CFG_STRV,
+		.def_strv = sysmetrics_def_interfaces,
+		.max = 32,
+		.check = sysmetrics_check_pattern,
+		.description = "Network interfaces to report, as shell patterns (fnmatch(3)) on "
+			       "their names: eight counters each, net/<if>/rx_bytes and so on. At "
+			       "most 64 interfaces are followed.",
+	},
+	{
+		.name = "interfaces_exclude",
+		.type = LC_CFG_STRV,
+		.def_strv = sysmetrics_def_exclude,
+		.max = 32,
+		.check = sysmetrics_check_pattern,
+		.description = "Patterns of interfaces left out even when \"interfaces\" matches "
+			       "them (say \"veth*\" on a device running containers).",
+	},
+	{
+		.name = "processes",
+		.type = LC_CFG_STRV,
+		.def_strv = sysmetrics_def_processes,
+		.max = 16,
+		.check = sysmetrics_check_process,
+		.description = "Process names whose resident memory, threads and CPU time are "
+			       "reported as proc/<name>/rss, threads and cpu, summed over every "
+			       "process of that name. Matched on the kernel's name of the process "
+			       "(comm, as ps -o comm shows it), which is cut to 15 bytes; a longer "
+			       "name matches on its first 15 bytes. Empty: no process is scanned.",
+	},
+};
+
+static const struct lc_cfg_section sysmetrics_section = {
+	.name = "sysmetrics",
+	.description = "Built-in system metrics from /proc and /sys (below \"sysroot\"), sampled "
+		       "into every heartbeat. Counters hold the increase over the heartbeat, "
+		       "gauges the last value. Keys: cpu/user, nice, system, idle, iowait, irq, "
+		       "softirq, steal (counters, CPU seconds of all CPUs); load/1, 5, 15; "
+		       "memory/total, available, free, swap_used (bytes); uptime (seconds); "
+		       "df/<fs>/used, free (bytes), used_pct; net/<if>/rx_bytes, tx_bytes, "
+		       "rx_packets, tx_packets, rx_errors, tx_errors, rx_drops, tx_drops "
+		       "(counters); thermal/<type> (degrees Celsius); proc/<name>/rss (bytes), "
+		       "threads, cpu (counter, CPU seconds).",
+	.keys = sysmetrics_keys,
+	.n_keys = ARRAY_SIZE(sysmetrics_keys),
+};
+
+/* Counts a failure to use a file and logs it once, until sysmetrics_usable() clears *warned. */
+static void sysmetrics_unusable(struct sysmetrics *s, bool *warned, int error, const char *path)
+{
+	if (error == -EBADMSG)
+		s->malformed++;
+	else
+		s->read_errors++;
+	if (*warned)
+		return;
+	*warned = true;
+	log_warning_errno(error, "sysmetrics: cannot use %s: %m; skipping it until it is usable.",
+			  path);
+}
+
+static void sysmetrics_usable(bool *warned, const char *path)
+{
+	if (!*warned)
+		return;
+	*warned = false;
+	log_info("sysmetrics: %s is usable again.", path);
+}
+
+static void sysmetrics_limit_hit(struct sysmetrics *s, enum sysmetrics_limit l)
+{
+	static const char *const what[_SYSMETRICS_LIMIT_MAX] = {
+		[SYSMETRICS_LIMIT_IFACES] = "more than 64 interfaces match; the others are not "
+					    "reported",
+		[SYSMETRICS_LIMIT_ZONES] = "more than 32 thermal zones; the others are not "
+					   "reported",
+		[SYSMETRICS_LIMIT_TASKS] = "more than 64 processes match; the CPU time of the "
+					   "others is not counted",
+		[SYSMETRICS_LIMIT_SCAN] = "more than 8192 entries in /proc; the processes beyond "
+					  "are not looked at",
+		[SYSMETRICS_LIMIT_NETDEV_SIZE] = "/proc/net/dev is over 64 KiB; the interfaces "
+						 "beyond are not reported",
+	};
+
+	if (s->limit_hits[l]++ == 0)
+		log_notice("sysmetrics: %s.", what[l]);
+}
+
+/* Records one reading of the key printed from fmt; -EPERM (data collection off) is normal. */
+_printf_(4, 5) static void sysmetrics_emit(struct sysmetrics *s, enum lc_metric_kind kind,
+					   double value, const char *fmt, ...)
+{
+	char key[LC_METRIC_KEY_MAX + 1];
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(key, sizeof(key), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		s->rejected++;
+		return;
+	}
+	r = lc_plugin_metric(s->p, key, (size_t)n, kind, value);
+	if (r < 0 && r != -EPERM)
+		s->rejected++;
+}
+
+/* Reads <proc>/rel (at most max - 1 bytes) into s->buf, counting and logging a failure once.
+ * Returns 0 or -errno. */
+static int sysmetrics_read_proc(struct sysmetrics *s, enum sysmetrics_source src, const char *rel,
+				size_t max, bool *ret_truncated)
+{
+	size_t len;
+	int r;
+
+	snprintf(s->path, sizeof(s->path), "%s/%s", s->proc, rel);
+	r = sysmetrics_read(s->path, s->buf, max, &len, ret_truncated);
+	if (r < 0)
+		sysmetrics_unusable(s, &s->warned[src], r, s->path);
+	return r;
+}
+
+/* Reports a parser's verdict on the file sysmetrics_read_proc() just read: r < 0 is logged once. */
+static int sysmetrics_parsed(struct sysmetrics *s, enum sysmetrics_source src, int r)
+{
+	if (r < 0)
+		sysmetrics_unusable(s, &s->warned[src], r, s->path);
+	else
+		sysmetrics_usable(&s->warned[src], s->path);
+	return r;
+}
+
+static void sysmetrics_poll_cpu(struct sysmetrics *s)
+{
+	struct sysmetrics_cpu cpu;
+	uint64_t d[_SYSMETRICS_CPU_MAX];
+	unsigned n;
+
+	/* The first line is all we need; the "intr" line below can be tens of KiB. */
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_STAT, "stat", SYSMETRICS_STAT_HEAD, NULL) < 0 ||
+	    sysmetrics_parsed(s, SYSMETRICS_SRC_STAT, sysmetrics_parse_cpu(s->buf, &cpu)) < 0)
+		return;
+	if (s->have_cpu) {
+		n = MIN(cpu.n_states, s->cpu.n_states);
+		/* A state going backwards (idle and iowait did on some kernels) gets 0: the
+		 * others are still right. */
+		sysmetrics_deltas(s->cpu.ticks, cpu.ticks, n, d);
+		for (unsigned i = 0; i < n; i++)
+			sysmetrics_emit(s, LC_METRIC_COUNTER, (double)d[i] / (double)s->hz,
+					"cpu/%s", sysmetrics_cpu_state_name(i));
+	}
+	s->cpu = cpu;
+	s->have_cpu = true;
+}
+
+static void sysmetrics_poll_load(struct sysmetrics *s)
+{
+	static const char *const keys[3] = { "load/1", "load/5", "load/15" };
+	double load[3];
+
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_LOADAVG, "loadavg", SYSMETRICS_SMALL_MAX, NULL) <
+		    0 ||
+	    sysmetrics_parsed(s, SYSMETRICS_SRC_LOADAVG, sysmetrics_parse_loadavg(s->buf, load)) <
+		    0)
+		return;
+	for (size_t i = 0; i < 3; i++)
+		sysmetrics_emit(s, LC_METRIC_GAUGE, load[i], "%s", keys[i]);
+}
+
+static void sysmetrics_poll_memory(struct sysmetrics *s)
+{
+	const unsigned swap = SYSMETRICS_MEM_SWAP_TOTAL | SYSMETRICS_MEM_SWAP_FREE;
+	struct sysmetrics_mem m;
+
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_MEMINFO, "meminfo", SYSMETRICS_MEMINFO_MAX,
+				 NULL) < 0 ||
+	    sysmetrics_parsed(s, SYSMETRICS_SRC_MEMINFO, sysmetrics_parse_meminfo(s->buf, &m)) < 0)
+		return;
+	sysmetrics_emit(s, LC_METRIC_GAUGE, (double)m.total, "memory/total");
+	sysmetrics_emit(s, LC_METRIC_GAUGE, (double)sysmetrics_mem_available(&m),
+			"memory/available");
+	sysmetrics_emit(s, LC_METRIC_GAUGE, (double)m.free, "memory/free");
+	if ((m.have & swap) == swap && m.swap_free <= m.swap_total)
+		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)(m.swap_total - m.swap_free),
+				"memory/swap_used");
+}
+
+static void sysmetrics_poll_uptime(struct sysmetrics *s)
+{
+	double uptime;
+
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_UPTIME, "uptime", SYSMETRICS_SMALL_MAX, NULL) <
+		    0 ||
+	    sysmetrics_parsed(s, SYSMETRICS_SRC_UPTIME, sysmetrics_parse_uptime(s->buf, &uptime)) <
+		    0)
+		return;
+	sysmetrics_emit(s, LC_METRIC_GAUGE, uptime, "uptime");
+	s->uptime = uptime;
+	s->have_uptime = true;
+}
+
+static void sysmetrics_poll_fs(struct sysmetrics *s)
+{
+	unsigned found = 0;
+
+	for (size_t i = 0; i < s->n_fs; i++) {
+		struct sysmetrics_fs *f = &s->fs[i];
+		struct sysmetrics_df df;
+		struct statvfs vfs;
+		struct stat st;
+		bool dup = false;
+		int r;
+
+		if (stat(f->path, &st) < 0) {
+			sysmetrics_unusable(s, &f->warned, negative_errno(), f->path);
+			continue;
+		}
+		/* Checked each sample: a filesystem mounted later gets its own figures. */
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = s->fs[j].seen == s->generation && s->fs[j].dev == st.st_dev;
+		if (dup)
+			continue;
+		r = statvfs(f->path, &vfs) < 0 ? negative_errno()
+					       : sysmetrics_df_from_statvfs(&vfs, &df);
+		if (r < 0) {
+			sysmetrics_unusable(s, &f->warned, r, f->path);
+			continue;
+		}
+		sysmetrics_usable(&f->warned, f->path);
+		f->dev = st.st_dev;
+		f->seen = s->generation;
+		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)df.used, "df/%s/used", f->name);
+		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)df.avail, "df/%s/free", f->name);
+		sysmetrics_emit(s, LC_METRIC_GAUGE, df.used_pct, "df/%s/used_pct", f->name);
+		found++;
+	}
+	s->n_fs_found = found;
+}
+
+static bool sysmetrics_iface_wanted(const struct sysmetrics *s, const char *name)
+{
+	bool in = false;
+
+	for (const char *const *i = s->if_include; i && *i && !in; i++)
+		in = fnmatch(*i, name, 0) == 0;
+	if (!in)
+		return false;
+	for (const char *const *i = s->if_exclude; i && *i; i++)
+		if (fnmatch(*i, name, 0) == 0)
+			return false;
+	return true;
+}
+
+static int sysmetrics_net_line(const struct sysmetrics_netdev *dev, void *userdata)
+{
+	struct sysmetrics *s = userdata;
+	struct sysmetrics_iface *it = NULL, *free_slot = NULL;
+	uint64_t d[_SYSMETRICS_NET_MAX];
+
+	if (!sysmetrics_iface_wanted(s, dev->name))
+		return 0;
+	for (size_t i = 0; i < SYSMETRICS_MAX_IFACES && !it; i++) {
+		if (!s->ifaces[i].name[0])
+			free_slot = free_slot ?: &s->ifaces[i];
+		else if (streq(s->ifaces[i].name, dev->name))
+			it = &s->ifaces[i];
+	}
+	if (it && it->seen == s->generation)
+		return 0; /* listed twice: the first line counts */
+	if (!it) {
+		if (!free_slot) {
+			sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_IFACES);
+			return 0;
+		}
+		/* New (or back): this sample is its baseline. */
+		it = free_slot;
+		memcpy(it->name, dev->name, sizeof(it->name));
+	} else if (sysmetrics_deltas(it->v, dev->v, _SYSMETRICS_NET_MAX, d) == 0) {
+		for (unsigned c = 0; c < _SYSMETRICS_NET_MAX; c++)
+			sysmetrics_emit(s, LC_METRIC_COUNTER, (double)d[c], "net/%s/%s", it->name,
+					sysmetrics_net_counter_name(c));
+	}
+	/* Any counter going backwards means the interface was reset or recreated: the whole
+	 * sample is its new baseline. */
+	memcpy(it->v, dev->v, sizeof(it->v));
+	it->seen = s->generation;
+	return 0;
+}
+
+static void sysmetrics_poll_net(struct sysmetrics *s)
+{
+	unsigned malformed = 0, n = 0;
+	bool truncated;
+	char *end;
+
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_NETDEV, "net/dev", SYSMETRICS_BUF_SIZE,
+				 &truncated) < 0)
+		return;
+	if (truncated) {
+		/* Interfaces past the cut are not reported, and not forgotten either. */
+		sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_NETDEV_SIZE);
+		end = strrchr(s->buf, '\n');
+		*(end ? end + 1 : s->buf) = 0;
+	}
+	(void)sysmetrics_parse_netdev(s->buf, sysmetrics_net_line, s, &malformed);
+	if (malformed > 0) {
+		s->malformed += malformed;
+		if (!s->warned[SYSMETRICS_SRC_NETDEV])
+			log_warning("sysmetrics: %s has %u malformed lines; skipping them.",
+				    s->path, malformed);
+		s->warned[SYSMETRICS_SRC_NETDEV] = true;
+	} else {
+		sysmetrics_usable(&s->warned[SYSMETRICS_SRC_NETDEV], s->path);
+	}
+	for (size_t i = 0; i < SYSMETRICS_MAX_IFACES; i++) {
+		struct sysmetrics_iface *it = &s->ifaces[i];
+
+		if (!it->name[0])
+			continue;
+		/* Gone: its state goes, and it starts from a new baseline if it comes back. */
+		if (it->seen != s->generation && !truncated)
+			it->name[0] = 0;
+		else
+			n++;
+	}
+	s->n_ifaces = n;
+}
+
+static int sysmetrics_zone_cmp(const void *a, const void *b)
+{
+	const struct sysmetrics_zone *x = a, *y = b;
+
+	return (x->number > y->number) - (x->number < y->number);
+}
+
+/* Lists the thermal zones and names their keys; at start and when a heartbeat closes, since
+ * zones come and go only with drivers. */
+static void sysmetrics_scan_zones(struct sysmetrics *s)
+{
+	struct sysmetrics_zone old[SYSMETRICS_MAX_ZONES];
+	size_t n_old = s->n_zones, n = 0;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	memcpy(old, s->zones, n_old * sizeof(old[0]));
+	s->n_zones = 0;
+	d = opendir(s->thermal);
+	if (!d) {
+		/* No thermal class at all is an ordinary device, not an error. */
+		if (errno != ENOENT)
+			sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_THERMAL], negative_errno(),
+					    s->thermal);
+		return;
+	}
+	sysmetrics_usable(&s->warned[SYSMETRICS_SRC_THERMAL], s->thermal);
+	while ((de = readdir(d))) {
+		int z = sysmetrics_parse_numbered(de->d_name, "thermal_zone");
+
+		if (z < 0)
+			continue;
+		if (n == SYSMETRICS_MAX_ZONES) {
+			sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_ZONES);
+			continue;
+		}
+		s->zones[n++] = (struct sysmetrics_zone){ .number = z };
+	}
+	qsort(s->zones, n, sizeof(s->zones[0]), sysmetrics_zone_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct sysmetrics_zone *z = &s->zones[i];
+		char type[SYSMETRICS_THERMAL_TYPE];
+		size_t len = 0;
+		bool taken = false;
+
+		snprintf(s->path, sizeof(s->path), "%s/thermal_zone%d/type", s->thermal, z->number);
+		if (sysmetrics_read(s->path, s->buf, SYSMETRICS_SMALL_MAX, &len, NULL) == 0)
+			len = sysmetrics_parse_thermal_type(s->buf, type, sizeof(type));
+		if (len > 0) {
+			snprintf(z->key, sizeof(z->key), "thermal/%s", type);
+			for (size_t j = 0; j < i && !taken; j++)
+				taken = streq(s->zones[j].key, z->key);
+		}
+		if (len == 0 || taken)
+			snprintf(z->key, sizeof(z->key), "thermal/zone%d", z->number);
+		for (size_t j = 0; j < n_old; j++)
+			if (old[j].number == z->number)
+				z->warned = old[j].warned;
+	}
+	s->n_zones = n;
+}
+
+static void sysmetrics_poll_thermal(struct sysmetrics *s)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->n_zones; i++) {
+		struct sysmetrics_zone *z = &s->zones[i];
+		double celsius;
+		size_t len;
+		int r;
+
+		snprintf(s->path, sizeof(s->path), "%s/thermal_zone%d/temp", s->thermal, z->number);
+		r = sysmetrics_read(s->path, s->buf, SYSMETRICS_SMALL_MAX, &len, NULL);
+		if (r == -ENOENT)
+			continue; /* its driver went away: the zone goes too */
+		if (r == 0)
+			r = sysmetrics_parse_millicelsius(s->buf, &celsius);
+		if (r < 0) {
+			/* Some sensors fail reads while they are not ready (EAGAIN, ENODATA). */
+			sysmetrics_unusable(s, &z->warned, r, s->path);
+		} else {
+			sysmetrics_usable(&z->warned, s->path);
+			sysmetrics_emit(s, LC_METRIC_GAUGE, celsius, "%s", z->key);
+		}
+		s->zones[kept++] = *z;
+	}
+	s->n_zones = kept;
+}
+
+static uint64_t sysmetrics_sat_add(uint64_t a, uint64_t b)
+{
+	uint64_t v;
+
+	return __builtin_add_overflow(a, b, &v) ? UINT64_MAX : v;
+}
+
+/* Adds one process of configured name i to the sample; prev_uptime is the uptime at the previous
+ * sample, negative when unknown. */
+static void sysmetrics_account(struct sysmetrics *s, unsigned i, int pid,
+			       const struct sysmetrics_pidstat *st, double prev_uptime)
+{
+	struct sysmetrics_proc_sum *sum = &s->sums[i];
+	struct sysmetrics_task *t = NULL, *free_slot = NULL;
+	uint64_t ticks, rss;
+
+	if (__builtin_add_overflow(st->utime, st->stime, &ticks) ||
+	    __builtin_mul_overflow(st->rss_pages, (uint64_t)s->page_size, &rss)) {
+		s->malformed++;
+		return;
+	}
+	sum->rss = sysmetrics_sat_add(sum->rss, rss);
+	sum->threads = sysmetrics_sat_add(sum->threads, st->threads);
+	sum->n++;
+	s->n_pids++;
+
+	for (size_t k = 0; k < SYSMETRICS_MAX_TASKS && !t; k++) {
+		struct sysmetrics_task *c = &s->tasks[k];
+
+		if (c->pid == pid && c->starttime == st->starttime)
+			t = c;
+		else if (!c->pid || c->pid == pid) /* free, or the pid of an exited process */
+			free_slot = free_slot ?: c;
+	}
+	if (t) {
+		/* utime + stime never decrease for a live process; if they do, new baseline. */
+		if (ticks >= t->ticks)
+			sum->ticks += ticks - t->ticks;
+	} else if (free_slot) {
+		t = free_slot;
+		*t = (struct sysmetrics_task){ .pid = pid, .starttime = st->starttime };
+		/* Started since the previous sample: all its CPU time is new. */
+		if (prev_uptime >= 0 && (double)st->starttime >= prev_uptime * (double)s->hz)
+			sum->ticks += ticks;
+	} else {
+		sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_TASKS);
+		return;
+	}
+	t->name = i;
+	t->ticks = ticks;
+	t->seen = s->generation;
+}
+
+/* Scans /proc for the configured processes. Returns 0, or -errno when /proc cannot be listed. */
+static int sysmetrics_scan_processes(struct sysmetrics *s, double prev_uptime)
+{
+	unsigned scanned = 0;
+	struct dirent *de;
+
+	if (!s->proc_dir) {
+		s->proc_dir = opendir(s->proc);
+		if (!s->proc_dir) {
+			int r = negative_errno();
+
+			sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_PROC], r, s->proc);
+			return r;
+		}
+	} else {
+		/* Rewinding lists /proc afresh without a new directory stream and its buffer. */
+		rewinddir(s->proc_dir);
+	}
+	sysmetrics_usable(&s->warned[SYSMETRICS_SRC_PROC], s->proc);
+	while ((de = readdir(s->proc_dir))) {
+		struct sysmetrics_pidstat st;
+		char rel[32];
+		size_t len;
+		int pid = sysmetrics_parse_numbered(de->d_name, ""), r;
+
+		if (pid <= 0)
+			continue;
+		if (++scanned > SYSMETRICS_MAX_SCAN) {
+			sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_SCAN);
+			break;
+		}
+		snprintf(rel, sizeof(rel), "%d/stat", pid);
+		r = sysmetrics_read_at(dirfd(s->proc_dir), rel, s->buf, SYSMETRICS_PIDSTAT_MAX,
+				       &len, NULL);
+		/* Exited since the listing: not an error. */
+		if (r == -ENOENT || r == -ESRCH || (r == 0 && len == 0))
+			continue;
+		if (r == 0)
+			r = sysmetrics_parse_pidstat(s->buf, &st);
+		if (r < 0) {
+			snprintf(s->path, sizeof(s->path), "%s/%s", s->proc, rel);
+			sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_PIDSTAT], r, s->path);
+			continue;
+		}
+		for (size_t i = 0; i < s->n_processes; i++)
+			if (sysmetrics_comm_matches(s->processes[i], st.comm)) {
+				sysmetrics_account(s, (unsigned)i, pid, &st, prev_uptime);
+				break;
+			}
+	}
+	return 0;
+}
+
+static void sysmetrics_poll_processes(struct sysmetrics *s, double prev_uptime)
+{
+	bool counted = s->polls > 0;
+
+	if (s->n_processes == 0)
+		return;
+	memset(s->sums, 0, s->n_processes * sizeof(s->sums[0]));
+	s->n_pids = 0;
+	if (sysmetrics_scan_processes(s, prev_uptime) < 0)
+		return;
+	/* Exited processes (and reused pids) lose their state. */
+	for (size_t k = 0; k < SYSMETRICS_MAX_TASKS; k++)
+		if (s->tasks[k].pid && s->tasks[k].seen != s->generation)
+			s->tasks[k].pid = 0;
+	for (size_t i = 0; i < s->n_processes; i++) {
+		const char *name = s->processes[i];
+
+		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)s->sums[i].rss, "proc/%s/rss", name);
+		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)s->sums[i].threads, "proc/%s/threads",
+				name);
+		if (counted)
+			sysmetrics_emit(s, LC_METRIC_COUNTER,
+					(double)s->sums[i].ticks / (double)s->hz, "proc/%s/cpu",
+					name);
+	}
+}
+
+static uint64_t sysmetrics_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
+}
+
+/* Takes one sample of everything. */
+static void sysmetrics_poll(struct sysmetrics *s)
+{
+	double prev_uptime = s->have_uptime ? s->uptime : -1;
+	uint64_t begin = sysmetrics_now_usec();
+
+	s->generation++;
+	sysmetrics_poll_cpu(s);
+	sysmetrics_poll_load(s);
+	sysmetrics_poll_memory(s);
+	sysmetrics_poll_uptime(s);
+	sysmetrics_poll_fs(s);
+	sysmetrics_poll_net(s);
+	sysmetrics_poll_thermal(s);
+	sysmetrics_poll_processes(s, prev_uptime);
+	s->polls++;
+	s->last_poll_usec = sysmetrics_now_usec() - begin;
+}
+
+static void sysmetrics_tick(struct lc_plugin *p, void *userdata)
+{
+	sysmetrics_poll(userdata);
+}
+
+static void sysmetrics_free(struct sysmetrics *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_fs; i++)
+		free(s->fs[i].path);
+	free(s->fs);
+	if (s->proc_dir)
+		closedir(s->proc_dir);
+	free(s->sums);
+	free(s->buf);
+	free(s->proc);
+	free(s->thermal);
+	free(s);
+}
+
+static void sysmetrics_freep(struct sysmetrics **s)
+{
+	sysmetrics_free(*s);
+}
+
+/* The configured mount points below the sysroot, then the state directory (faultd's own, not
+ * below the sysroot) as "state". */
+static int sysmetrics_setup_fs(struct sysmetrics *s)
+{
+	const char *const *list = lc_plugin_config_strv(s->p, "filesystems");
+	const char *state_dir = lc_config_get_string(lc_plugin_config(s->p), "state_dir");
+	size_t n = strv_length((char *const *)list);
+
+	s->fs = calloc(n + 1, sizeof(s->fs[0]));
+	if (!s->fs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct sysmetrics_fs *f = &s->fs[s->n_fs];
+		int r = sysmetrics_fs_name(list[i], f->name, sizeof(f->name));
+
+		/* The configuration's check refused such paths already. */
+		if (r < 0)
+			return log_error_errno(r, "sysmetrics: bad mount point \"%s\": %m",
+					       list[i]);
+		f->path = lc_plugin_sysroot_path(s->p, list[i]);
+		if (!f->path)
+			return -ENOMEM;
+		s->n_fs++;
+	}
+	if (state_dir && state_dir[0]) {
+		struct sysmetrics_fs *f = &s->fs[s->n_fs];
+
+		f->path = strdup(state_dir);
+		if (!f->path)
+			return -ENOMEM;
+		strcpy(f->name, "state");
+		s->n_fs++;
+	}
+	return 0;
+}
+
+static int sysmetrics_init(struct lc_plugin *p)
+{
+	_cleanup_(sysmetrics_freep) struct sysmetrics *s = NULL;
+	uint64_t interval_ms;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return log_oom();
+	s->p = p;
+	s->hz = sysconf(_SC_CLK_TCK);
+	if (s->hz <= 0)
+		s->hz = 100; /* USER_HZ on every Linux architecture */
+	s->page_size = sysconf(_SC_PAGESIZE);
+	if (s->page_size <= 0)
+		s->page_size = 4096;
+	s->interval = (unsigned)lc_plugin_config_int(p, "interval_seconds");
+	s->if_include = lc_plugin_config_strv(p, "interfaces");
+	s->if_exclude = lc_plugin_config_strv(p, "interfaces_exclude");
+	s->processes = lc_plugin_config_strv(p, "processes");
+	s->n_processes = strv_length((char *const *)s->processes);
+	s->proc = lc_plugin_sysroot_path(p, "/proc");
+	s->thermal = lc_plugin_sysroot_path(p, "/sys/class/thermal");
+	s->buf = malloc(SYSMETRICS_BUF_SIZE);
+	s->sums = calloc(MAX(s->n_processes, 1), sizeof(s->sums[0]));
+	if (!s->proc || !s->thermal || !s->buf || !s->sums)
+		return log_oom();
+	r = sysmetrics_setup_fs(s);
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		return r;
+
+	sysmetrics_scan_zones(s);
+	/* The baseline for counters; gauges are reported at once. */
+	sysmetrics_poll(s);
+	interval_ms = (uint64_t)s->interval * 1000;
+	r = lc_plugin_timer_add(p, interval_ms, interval_ms, sysmetrics_tick, s, NULL);
+	if (r < 0)
+		return log_error_errno(r, "sysmetrics: failed to start the sampling timer: %m");
+	log_debug("sysmetrics: sampling every %u s: %zu filesystems, %u interfaces, %zu thermal "
+		  "zones, %zu process names.",
+		  s->interval, s->n_fs, s->n_ifaces, s->n_zones, s->n_processes);
+	lc_plugin_set_data(p, TAKE_PTR(s));
+	return 0;
+}
+
+static void sysmetrics_collect(struct lc_plugin *p)
+{
+	struct sysmetrics *s = lc_plugin_get_data(p);
+
+	if (!s)
+		return;
+	/* The heartbeat is closing: rescan zones (drivers may have come) and count the time
+	 * since the last tick into this heartbeat. */
+	sysmetrics_scan_zones(s);
+	sysmetrics_poll(s);
+}
+
+static void sysmetrics_shutdown(struct lc_plugin *p)
+{
+	sysmetrics_free(lc_plugin_get_data(p));
+	lc_plugin_set_data(p, NULL);
+}
+
+static json_object *sysmetrics_status(struct lc_plugin *p)
+{
+	static const char *const limit_names[_SYSMETRICS_LIMIT_MAX] = {
+		[SYSMETRICS_LIMIT_IFACES] = "interfaces",
+		[SYSMETRICS_LIMIT_ZONES] = "thermal_zones",
+		[SYSMETRICS_LIMIT_TASKS] = "processes",
+		[SYSMETRICS_LIMIT_SCAN] = "proc_entries",
+		[SYSMETRICS_LIMIT_NETDEV_SIZE] = "net_dev_size",
+	};
+	struct sysmetrics *s = lc_plugin_get_data(p);
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *limits;
+	int r = 0;
+
+	if (!s || !o)
+		return NULL;
+	r |= lc_json_add(o, "interval_seconds", json_object_new_int64(s->interval));
+	r |= lc_json_add(o, "polls", json_object_new_int64((int64_t)s->polls));
+	r |= lc_json_add(o, "last_poll_usec", json_object_new_int64((int64_t)s->last_poll_usec));
+	r |= lc_json_add(o, "filesystems", json_object_new_int64(s->n_fs_found));
+	r |= lc_json_add(o, "interfaces", json_object_new_int64(s->n_ifaces));
+	r |= lc_json_add(o, "thermal_zones", json_object_new_int64((int64_t)s->n_zones));
+	r |= lc_json_add(o, "processes", json_object_new_int64(s->n_pids));
+	r |= lc_json_add(o, "read_errors", json_object_new_int64((int64_t)s->read_errors));
+	r |= lc_json_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
+	r |= lc_json_add(o, "rejected_readings", json_object_new_int64((int64_t)s->rejected));
+	limits = json_object_new_object();
+	for (size_t i = 0; limits && i < _SYSMETRICS_LIMIT_MAX; i++)
+		r |= lc_json_add(limits, limit_names[i],
+				 json_object_new_int64((int64_t)s->limit_hits[i]));
+	r |= lc_json_add(o, "over_limits", limits);
+	return r < 0 ? NULL : TAKE_PTR(o);
+}
+
+const struct lc_plugin_ops sysmetrics_plugin_ops = {
+	.name = "sysmetrics",
+	.config = &sysmetrics_section,
+	.init = sysmetrics_init,
+	.collect = sysmetrics_collect,
+	.shutdown = sysmetrics_shutdown,
+	.status = sysmetrics_status,
+};

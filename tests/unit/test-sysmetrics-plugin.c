@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: MIT */
+/* The sysmetrics plugin run by the plugin host on fake /proc and /sys trees, its readings checked
+ * where they land: the metric store of the heartbeat in progress. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "metrics.h"
+#include "plugin.h"
+#include "sysmetrics-plugin.h"
+#include "tmpdir.h"
+
+struct fixture {
+	char *tmp;
+	char *root; /* the sysroot */
+	struct lc_metrics *store;
+	bool collection_off;
+	long hz, page;
+
+	/* While running. */
+	uv_loop_t loop;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	struct lc_cfg_section *sections;
+	struct lc_plugin_services services;
+};
+
+static struct lc_metrics *fake_metrics(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return f->collection_off ? NULL : f->store;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct lc_metrics_limits limits = { .max_keys = 2048, .max_set_members = 16 };
+
+	if (!f)
+		return -1;
+	f->tmp = test_tmpdir_new("sysmetrics-plugin");
+	if (!f->tmp || asprintf(&f->root, "%s/root", f->tmp) < 0 ||
+	    lc_metrics_new(&limits, &f->store) < 0)
+		return -1;
+	f->hz = sysconf(_SC_CLK_TCK);
+	f->page = sysconf(_SC_PAGESIZE);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int r = test_tmpdir_free(f->tmp);
+
+	lc_metrics_free(f->store);
+	free(f->root);
+	free(f);
+	return r;
+}
+
+/* ---- the fake tree ---- */
+
+static void put(struct fixture *f, const char *rel, const char *fmt, ...) _printf_(3, 4);
+
+/* Writes the formatted text to <root>/rel, creating the parents. */
+static void put(struct fixture *f, const char *rel, const char *fmt, ...)
+{
+	_cleanup_free_ char *path = NULL, *parent = NULL, *text = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	assert_true(asprintf(&path, "%s/%s", f->root, rel) > 0);
+	parent = lc_path_dirname(path);
+	assert_int_equal(lc_mkdir_p(parent, 0755), 0);
+	assert_int_equal(lc_write_file_atomic(path, text, (size_t)n, 0644), 0);
+}
+
+/* Replaces <root>/rel (a file or a tree) by a directory, or removes it when as_dir is false. */
+static void wipe(struct fixture *f, const char *rel, bool as_dir)
+{
+	_cleanup_free_ char *path = NULL;
+
+	assert_true(asprintf(&path, "%s/%s", f->root, rel) > 0);
+	test_tmpdir_remove(path);
+	if (as_dir)
+		assert_int_equal(lc_mkdir_p(path, 0755), 0);
+}
+
+static void put_cpu(struct fixture *f, uint64_t user, uint64_t system, uint64_t idle)
+{
+	put(f, "proc/stat",
+	    "cpu  %llu 5 %llu %llu 40 0 30 0 0 0\n"
+	    "cpu0 1 2 3 4 5 6 7 0 0 0\n"
+	    "intr 1462898 0 1 0 0\nctxt 55\nbtime 1700000000\n",
+	    (unsigned long long)user, (unsigned long long)system, (unsigned long long)idle);
+}
+
+/* One /proc/net/dev line: the kept counters of interface name are base + their column. */
+static char *netdev_line(char *buf, size_t size, const char *name, uint64_t base)
+{
+	unsigned long long b = base;
+
+	snprintf(buf, size, "%6s: %llu %llu %llu %llu 0 0 0 0 %llu %llu %llu %llu 0 0 0 0\n", name,
+		 b, b + 1, b + 2, b + 3, b + 8, b + 9, b + 10, b + 11);
+	return buf;
+}
+
+/* /proc/net/dev with lo and, when their base is not 0, eth0 and wlan0. */
+static void put_net(struct fixture *f, uint64_t eth0, uint64_t wlan0)
+{
+	char lo_line[160], eth_line[160], wlan_line[160];
+
+	put(f, "proc/net/dev",
+	    "Inter-|   Receive                                                |  Transmit\n"
+	    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets "
+	    "errs drop fifo colls carrier compressed\n%s%s%s",
+	    netdev_line(lo_line, sizeof(lo_line), "lo", 1000),
+	    eth0 ? netdev_line(eth_line, sizeof(eth_line), "eth0", eth0) : "",
+	    wlan0 ? netdev_line(wlan_line, sizeof(wlan_line), "wlan0", wlan0) : "");
+}
+
+static void put_pid(struct fixture *f, int pid, const char *comm, uint64_t utime, uint64_t stime,
+		    unsigned threads, uint64_t starttime, uint64_t rss_pages)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
+	put(f, rel,
+	    "%d (%s) S 1 %d %d 0 -1 4194560 1000 0 0 0 %llu %llu 0 0 20 0 %u 0 %llu 10000000 %llu "
+	    "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
+	    pid, comm, pid, pid, (unsigned long long)utime, (unsigned long long)stime, threads,
+	    (unsigned long long)starttime, (unsigned long long)rss_pages);
+}
+
+static void remove_pid(struct fixture *f, int pid)
+{
+	char rel[32];
+
+	snprintf(rel, sizeof(rel), "proc/%d", pid);
+	wipe(f, rel, false);
+}
+
+/* The first state of the tree: sample A. */
+static void put_tree(struct fixture *f)
+{
+	put_cpu(f, 1000, 300, 50000);
+	put(f, "proc/loadavg", "0.52 0.58 0.59 1/457 12345\n");
+	put(f, "proc/meminfo",
+	    "MemTotal:        1000 kB\nMemFree:          200 kB\nMemAvailable:     600 kB\n"
+	    "Buffers:           10 kB\nCached:           300 kB\nSwapTotal:        100 kB\n"
+	    "SwapFree:          75 kB\n");
+	put(f, "proc/uptime", "1000.50 3000.00\n");
+	put_net(f, 5000, 9000);
+	put_pid(f, 100, "faultd", 40, 10, 3, 500, 500);
+	put_pid(f, 200, "worker", 100, 100, 2, 600, 10);
+	put_pid(f, 201, "worker", 1, 1, 4, 700, 20);
+	put_pid(f, 300, "bash", 5, 5, 1, 800, 99);
+	put(f, "proc/self/stat", "garbage that is never read\n");
+	put(f, "proc/net/snmp", "not a process\n");
+	put(f, "sys/class/thermal/thermal_zone0/type", "cpu-thermal\n");
+	put(f, "sys/class/thermal/thermal_zone0/temp", "45000\n");
+	put(f, "sys/class/thermal/thermal_zone1/type", "cpu-thermal\n"); /* same type */
+	put(f, "sys/class/thermal/thermal_zone1/temp", "-5000\n");
+	put(f, "sys/class/thermal/thermal_zone2/temp", "30500\n"); /* no type */
+	wipe(f, "sys/class/thermal/thermal_zone3/temp", true);	   /* unreadable */
+	put(f, "sys/class/thermal/thermal_zone3/type", "gpu\n");
+	put(f, "sys/class/thermal/cooling_device0/type", "fan\n");
+	wipe(f, "data", true);
+}
+
+/* ---- running the plugin ---- */
+
+static const struct lc_cfg_key core_keys[] = {
+	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
+	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
+};
+static const struct lc_cfg_section core_section = { .keys = core_keys,
+						    .n_keys = ARRAY_SIZE(core_keys) };
+static const struct lc_plugin_ops *const plugins[] = { &sysmetrics_plugin_ops };
+
+/* Loads a configuration with the sysroot (NULL: f->root) and the "sysmetrics" section's members
+ * section (JSON members, may be ""). Returns 0, or the load's error with its first message in
+ * *ret_error. */
+static int load_config(struct fixture *f, const char *sysroot, const char *section,
+		       char **ret_error)
+{
+	_cleanup_free_ char *text = NULL, *path = NULL;
+	struct lc_config_files files = { .skip_runtime = true };
+	char **errors = NULL;
+	size_t n;
+	int r;
+
+	assert_true(asprintf(&path, "%s/faultd.conf", f->tmp) > 0);
+	assert_true(asprintf(&text,
+			     "{\"state_dir\": \"%s\", \"sysroot\": \"%s\", \"sysmetrics\": {%s}}",
+			     f->tmp, sysroot ?: f->root, section) > 0);
+	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0600), 0);
+	files.main = path;
+	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
+						   &f->sections, &n),
+			 0);
+	r = lc_config_load(f->sections, n, &files, &f->cfg, &errors);
+	if (r < 0) {
+		assert_non_null(errors);
+		*ret_error = strdup(errors[0]);
+		strv_free(errors);
+		free(f->sections);
+		f->sections = NULL;
+	}
+	return r;
+}
+
+static void start(struct fixture *f, const char *sysroot, const char *section)
+{
+	char *error = NULL;
+
+	assert_int_equal(load_config(f, sysroot, section, &error), 0);
+	f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
+	lc_plugin_host_set_services(f->host, &f->services);
+	assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 1);
+	assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_RUNNING);
+}
+
+static void stop(struct fixture *f)
+{
+	lc_plugin_host_free(f->host);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	f->host = NULL;
+	f->cfg = lc_config_free(f->cfg);
+	free(f->sections);
+	f->sections = NULL;
+}
+
+/* Closes the heartbeat in progress: its aggregates, owned by the caller. */
+static json_object *heartbeat(struct fixture *f)
+{
+	json_object *o = json_object_new_object();
+
+	assert_non_null(o);
+	assert_int_equal(lc_metrics_close(f->store, o), 0);
+	return o;
+}
+
+/* Takes a sample now, as when the heartbeat closes, and closes it. */
+static json_object *sample(struct fixture *f)
+{
+	lc_plugin_host_collect(f->host);
+	return heartbeat(f);
+}
+
+static bool has(json_object *o, const char *key)
+{
+	return json_object_object_get_ex(o, key, NULL);
+}
+
+static double num(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no \"%s\" in %s", key, json_object_to_json_string(o));
+	return json_object_get_double(v);
+}
+
+static void assert_num(json_object *o, const char *key, double want)
+{
+	double got = num(o, key);
+
+	if (fabs(got - want) > 1e-9 * fmax(1, fabs(want)))
+		fail_msg("\"%s\" is %.17g, expected %.17g", key, got, want);
+}
+
+/* How many keys of o begin with prefix. */
+static size_t count_prefix(json_object *o, const char *prefix)
+{
+	size_t n = 0;
+
+	json_object_object_foreach(o, key, val)
+	{
+		(void)val;
+		n += strncmp(key, prefix, strlen(prefix)) == 0;
+	}
+	return n;
+}
+
+/* The plugin's status member name, as a number (within "over_limits" for "over_limits.x"). */
+static int64_t status_num(struct fixture *f, const char *name)
+{
+	json_object *all = lc_plugin_host_status(f->host), *st, *v;
+	const char *dot = strchr(name, '.');
+	int64_t n;
+
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "status", &st));
+	if (dot) {
+		char outer[32];
+
+		snprintf(outer, sizeof(outer), "%.*s", (int)(dot - name), name);
+		assert_true(json_object_object_get_ex(st, outer, &st));
+		name = dot + 1;
+	}
+	if (!json_object_object_get_ex(st, name, &v))
+		fail_msg("no \"%s\" in the status", name);
+	n = json_object_get_int64(v);
+	json_object_put(all);
+	return n;
+}
+
+/* ---- tests ---- */
+
+static void test_samples(void **state)
+{
+	struct fixture *f = *state;
+	const double hz = (double)f->hz;
+	json_object *h;
+
+	put_tree(f);
+	start(f, NULL,
+	      "\"filesystems\": [\"/\", \"/data\", \"/missing\"], "
+	      "\"processes\": [\"faultd\", \"worker\", \"ghost\"], \"interval_seconds\": 3600");
+
+	/* Sample A, at start: gauges, and only a baseline for counters. */
+	h = heartbeat(f);
+	assert_num(h, "load/1", 0.52);
+	assert_num(h, "load/5", 0.58);
+	assert_num(h, "load/15", 0.59);
+	assert_num(h, "memory/total", 1000 * 1024);
+	assert_num(h, "memory/available", 600 * 1024);
+	assert_num(h, "memory/free", 200 * 1024);
+	assert_num(h, "memory/swap_used", 25 * 1024);
+	assert_num(h, "uptime", 1000.5);
+	assert_true(num(h, "df/root/used") > 0);
+	assert_true(num(h, "df/root/free") >= 0);
+	assert_true(num(h, "df/root/used_pct") > 0 && num(h, "df/root/used_pct") <= 100);
+	assert_false(has(h, "df/data/used")); /* on the same filesystem as "/" */
+	assert_false(has(h, "df/missing/used"));
+	assert_num(h, "thermal/cpu-thermal", 45);
+	assert_num(h, "thermal/zone1", -5);
+	assert_num(h, "thermal/zone2", 30.5);
+	assert_int_equal(count_prefix(h, "thermal/"), 3); /* zone3's temp is a directory */
+	assert_num(h, "proc/faultd/rss", 500.0 * (double)f->page);
+	assert_num(h, "proc/faultd/threads", 3);
+	assert_num(h, "proc/worker/rss", 30.0 * (double)f->page);
+	assert_num(h, "proc/worker/threads", 6);
+	assert_num(h, "proc/ghost/rss", 0);
+	assert_num(h, "proc/ghost/threads", 0);
+	assert_int_equal(count_prefix(h, "cpu/"), 0);
+	assert_int_equal(count_prefix(h, "net/"), 0);
+	assert_false(has(h, "proc/faultd/cpu"));
+	assert_int_equal(json_object_object_length(h), 8 + 3 + 3 + 6);
+	json_object_put(h);
+	assert_int_equal(status_num(f, "interfaces"), 2); /* lo left out */
+	assert_int_equal(status_num(f, "thermal_zones"), 4);
+	assert_int_equal(status_num(f, "processes"), 3);
+	assert_int_equal(status_num(f, "filesystems"), 1);
+	assert_int_equal(status_num(f, "polls"), 1);
+	assert_int_equal(status_num(f, "rejected_readings"), 0);
+
+	/* Sample B: time passes; wlan0 vanishes; worker 201 exits and 202 starts. */
+	put_cpu(f, 1100, 350, 51000);
+	put(f, "proc/uptime", "1010.50 3000.00\n");
+	put_net(f, 6000, 0);
+	put_pid(f, 100, "faultd", 45, 15, 3, 500, 510);
+	put_pid(f, 200, "worker", 110, 110, 2, 600, 10);
+	remove_pid(f, 201);
+	put_pid(f, 202, "worker", 4, 3, 1, (uint64_t)(1005 * hz), 5);
+	h = sample(f);
+	assert_num(h, "cpu/user", 100 / hz);
+	assert_num(h, "cpu/system", 50 / hz);
+	assert_num(h, "cpu/idle", 1000 / hz);
+	assert_num(h, "cpu/nice", 0);
+	assert_num(h, "cpu/steal", 0);
+	assert_int_equal(count_prefix(h, "cpu/"), 8);
+	assert_num(h, "net/eth0/rx_bytes", 1000);
+	assert_num(h, "net/eth0/tx_bytes", 1000);
+	assert_num(h, "net/eth0/rx_packets", 1000);
+	assert_num(h, "net/eth0/tx_drops", 1000);
+	assert_int_equal(count_prefix(h, "net/eth0/"), 8);
+	assert_int_equal(count_prefix(h, "net/wlan0/"), 0);
+	assert_int_equal(count_prefix(h, "net/lo/"), 0);
+	assert_num(h, "proc/faultd/cpu", 10 / hz);
+	assert_num(h, "proc/faultd/rss", 510.0 * (double)f->page);
+	/* 200's increase, and all of 202's time: it started after sample A. */
+	assert_num(h, "proc/worker/cpu", (20 + 7) / hz);
+	assert_num(h, "proc/worker/threads", 3);
+	assert_num(h, "proc/ghost/cpu", 0);
+	assert_num(h, "uptime", 1010.5);
+	json_object_put(h);
+	assert_int_equal(status_num(f, "interfaces"), 1);
+	assert_int_equal(status_num(f, "processes"), 3);
+
+	/* Sample C: wlan0 is back with lower counters, eth0 was reset, idle went backwards, pid
+	 * 200 was reused by a new worker. */
+	put_cpu(f, 1150, 350, 50900);
+	put_net(f, 10, 20);
+	put(f, "proc/uptime", "1020.50 3000.00\n");
+	put_pid(f, 200, "worker", 2, 1, 1, (uint64_t)(1015 * hz), 5);
+	put_pid(f, 202, "worker", 5, 3, 1, (uint64_t)(1005 * hz), 5);
+	h = sample(f);
+	assert_num(h, "cpu/user", 50 / hz);
+	assert_num(h, "cpu/idle", 0);
+	assert_int_equal(count_prefix(h, "net/"), 0);
+	assert_num(h, "proc/worker/cpu", (3 + 1) / hz);
+	json_object_put(h);
+	assert_int_equal(status_num(f, "interfaces"), 2);
+
+	/* Sample D: both interfaces count again from their new baselines. */
+	put_net(f, 15, 27);
+	h = sample(f);
+	assert_num(h, "net/eth0/rx_bytes", 5);
+	assert_num(h, "net/wlan0/rx_bytes", 7);
+	assert_num(h, "net/wlan0/tx_errors", 7);
+	assert_num(h, "cpu/user", 0);
+	assert_num(h, "proc/worker/cpu", 0);
+	json_object_put(h);
+
+	/* Two collects in one heartbeat: counters add up, gauges keep the last reading. */
+	put_cpu(f, 1160, 350, 50900);
+	lc_plugin_host_collect(f->host);
+	put_cpu(f, 1190, 350, 50900);
+	put(f, "proc/loadavg", "1.00 2.00 3.00 1/1 1\n");
+	h = sample(f);
+	assert_num(h, "cpu/user", 40 / hz);
+	assert_num(h, "load/1", 1);
+	json_object_put(h);
+	/* /missing and thermal_zone3 at each of the 6 samples. */
+	assert_int_equal(status_num(f, "polls"), 6);
+	assert_int_equal(status_num(f, "read_errors"), 2 * 6);
+	assert_int_equal(status_num(f, "malformed"), 0);
+	assert_int_equal(status_num(f, "rejected_readings"), 0);
+	stop(f);
+}
+
+/* Counts the lines of file that contain needle. */
+static size_t count_lines(const char *file, const char *needle)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size, n = 0;
+
+	assert_int_equal(lc_read_file(file, 1 << 20, &text, &size), 0);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		n += strstr(line, needle) != NULL;
+	return n;
+}
+
+static void test_hostile_tree(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *log = NULL;
+	int saved = dup(STDERR_FILENO), fd;
+	json_object *h;
+
+	put_tree(f);
+	start(f, NULL, "\"interval_seconds\": 3600, \"filesystems\": [\"/\"]");
+	json_object_put(heartbeat(f));
+
+	/* Garbage, a directory, a zero-length file, a truncated line, a thermal zone gone, a
+	 * process whose stat is garbage: each source is skipped, the others still report. */
+	put(f, "proc/meminfo", "MemTotal: lots\nMemFree: 1 kB\n");
+	wipe(f, "proc/loadavg", true);
+	put(f, "proc/net/dev", "%s", "");
+	put(f, "proc/stat", "cpu 1 2 3");
+	wipe(f, "sys/class/thermal/thermal_zone1", false);
+	put(f, "proc/100/stat", "100 (faultd) S 1 2 3\n");
+
+	/* Each failure is logged once, not at every sample. */
+	assert_true(asprintf(&log, "%s/stderr", f->tmp) > 0);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	for (int i = 0; i < 3; i++) {
+		h = sample(f);
+		assert_int_equal(count_prefix(h, "memory/"), 0);
+		assert_int_equal(count_prefix(h, "load/"), 0);
+		assert_int_equal(count_prefix(h, "cpu/"), 0);
+		assert_int_equal(count_prefix(h, "net/"), 0);
+		assert_false(has(h, "thermal/zone1"));
+		assert_num(h, "thermal/cpu-thermal", 45);
+		assert_num(h, "uptime", 1000.5);
+		assert_num(h, "proc/faultd/threads", 0);
+		json_object_put(h);
+	}
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	assert_int_equal(count_lines(log, "/proc/meminfo"), 1);
+	assert_int_equal(count_lines(log, "/proc/loadavg"), 1);
+	assert_int_equal(count_lines(log, "/proc/stat"), 1);
+	assert_int_equal(count_lines(log, "/proc/100/stat"), 1);
+	assert_int_equal(count_lines(log, "thermal_zone3"), 0); /* already logged at start */
+	assert_int_equal(count_lines(log, "thermal_zone1"), 0); /* gone is not an error */
+	assert_int_equal(status_num(f, "interfaces"), 0);
+	assert_int_equal(status_num(f, "thermal_zones"), 3);
+	/* zone3 at start; loadavg and zone3 at each sample. */
+	assert_int_equal(status_num(f, "read_errors"), 1 + 3 * 2);
+	assert_int_equal(status_num(f, "malformed"), 3 * 3); /* meminfo, stat, pid 100 */
+
+	/* Repaired: the readings come back (counters from a new baseline). */
+	wipe(f, "proc/loadavg", false);
+	put_tree(f);
+	h = sample(f);
+	assert_num(h, "memory/total", 1000 * 1024);
+	assert_num(h, "load/1", 0.52);
+	assert_num(h, "cpu/idle", 0);
+	assert_num(h, "proc/faultd/threads", 3);
+	json_object_put(h);
+	stop(f);
+}
+
+static void test_empty_sysroot(void **state)
+{
+	struct fixture *f = *state;
+	json_object *h;
+
+	/* Nothing at all below the sysroot: the plugin runs and reports what it can. */
+	assert_int_equal(lc_mkdir_p(f->root, 0755), 0);
+	start(f, NULL, "");
+	h = sample(f);
+	assert_true(has(h, "df/root/used"));
+	assert_int_equal(json_object_object_length(h), 3);
+	json_object_put(h);
+	assert_int_equal(status_num(f, "thermal_zones"), 0);
+	assert_true(status_num(f, "read_errors") > 0);
+	stop(f);
+}
+
+static void test_state_filesystem(void **state)
+{
+	struct fixture *f = *state;
+	json_object *h;
+
+	/* The state directory's filesystem is reported as "state" when nothing listed is on it. */
+	put_tree(f);
+	start(f, NULL, "\"filesystems\": []");
+	h = heartbeat(f);
+	assert_true(num(h, "df/state/used") > 0);
+	assert_true(has(h, "df/state/free"));
+	assert_true(has(h, "df/state/used_pct"));
+	assert_int_equal(count_prefix(h, "df/"), 3);
+	json_object_put(h);
+	assert_int_equal(status_num(f, "filesystems"), 1);
+	stop(f);
+
+	/* Here the sysroot and the state directory share one filesystem: only "root". */
+	start(f, NULL, "\"filesystems\": [\"/\"]");
+	h = heartbeat(f);
+	assert_true(has(h, "df/root/used"));
+	assert_int_equal(count_prefix(h, "df/"), 3);
+	json_object_put(h);
+	stop(f);
+}
+
+static void test_collection_off(void **state)
+{
+	struct fixture *f = *state;
+	json_object *h;
+
+	put_tree(f);
+	f->collection_off = true;
+	start(f, NULL, "");
+	put_cpu(f, 2000, 300, 50000);
+	lc_plugin_host_collect(f->host);
+	/* -EPERM is not a rejection; the samples go on as baselines. */
+	assert_int_equal(status_num(f, "rejected_readings"), 0);
+	assert_int_equal(status_num(f, "polls"), 2);
+	h = heartbeat(f);
+	assert_int_equal(json_object_object_length(h), 0);
+	json_object_put(h);
+
+	f->collection_off = false;
+	put_cpu(f, 2010, 300, 50000);
+	h = sample(f);
+	assert_num(h, "cpu/user", 10 / (double)f->hz);
+	json_object_put(h);
+	stop(f);
+}
+
+static void test_limits(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *net = NULL;
+	size_t len = 0, size = 0;
+	FILE *m;
+	json_object *h;
+
+	put_tree(f);
+	/* 70 interfaces, 40 thermal zones, 70 processes of one name. */
+	m = open_memstream(&net, &size);
+	assert_non_null(m);
+	for (int i = 0; i < 70; i++)
+		fprintf(m, "eth%d: %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", i, i);
+	assert_int_equal(fclose(m), 0);
+	len = strlen(net);
+	assert_true(len > 0);
+	put(f, "proc/net/dev", "%s", net);
+	wipe(f, "sys/class/thermal", true);
+	for (int i = 0; i < 40; i++) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), "sys/class/thermal/thermal_zone%d/temp", i);
+		put(f, rel, "%d\n", i * 1000);
+	}
+	for (int i = 0; i < 70; i++)
+		put_pid(f, 1000 + i, "faultd", 1, 1, 1, 10, 1);
+	start(f, NULL, "\"interfaces_exclude\": []");
+	json_object_put(heartbeat(f));
+	assert_int_equal(status_num(f, "interfaces"), 64);
+	assert_int_equal(status_num(f, "over_limits.interfaces"), 6);
+	assert_int_equal(status_num(f, "thermal_zones"), 32);
+	assert_int_equal(status_num(f, "over_limits.thermal_zones"), 8);
+	assert_int_equal(status_num(f, "processes"), 71); /* with pid 100 */
+	assert_int_equal(status_num(f, "over_limits.processes"), 7);
+
+	h = sample(f);
+	assert_int_equal(count_prefix(h, "net/"), 64 * 8);
+	assert_int_equal(count_prefix(h, "thermal/"), 32);
+	/* Every process counts for memory and threads, even those whose CPU is not followed. */
+	assert_num(h, "proc/faultd/threads", 70 + 3);
+	json_object_put(h);
+	assert_int_equal(status_num(f, "over_limits.interfaces"), 12);
+	stop(f);
+}
+
+static void test_timer(void **state)
+{
+	struct fixture *f = *state;
+
+	put_tree(f);
+	start(f, NULL, "\"interval_seconds\": 1");
+	for (int i = 0; i < 100 && status_num(f, "polls") < 3; i++)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(status_num(f, "polls"), 3);
+	assert_true(status_num(f, "last_poll_usec") > 0);
+	assert_int_equal(status_num(f, "interval_seconds"), 1);
+	stop(f);
+}
+
+static void test_real_system(void **state)
+{
+	struct fixture *f = *state;
+	json_object *h;
+
+	if (access("/proc/stat", R_OK) < 0)
+		skip();
+	/* The formats of the running kernel, whatever they are, parse. */
+	start(f, "/", "\"processes\": [\"test-sysmetrics-plugin\"]");
+	json_object_put(heartbeat(f));
+	h = sample(f);
+	assert_true(num(h, "memory/total") > 0);
+	assert_true(has(h, "cpu/user"));
+	assert_true(has(h, "load/1"));
+	assert_true(num(h, "uptime") > 0);
+	assert_true(num(h, "df/root/used_pct") >= 0);
+	assert_true(num(h, "proc/test-sysmetrics-plugin/threads") >= 1);
+	assert_true(num(h, "proc/test-sysmetrics-plugin/rss") > 0);
+	assert_true(has(h, "proc/test-sysmetrics-plugin/cpu"));
+	json_object_put(h);
+	assert_int_equal(status_num(f, "malformed"), 0);
+	assert_int_equal(status_num(f, "rejected_readings"), 0);
+	stop(f);
+}
+
+static void test_bad_config(void **state)
+{
+	static const struct {
+		const char *section, *why;
+	} bad[] = {
+		{ "\"interval_seconds\": 0", "interval_seconds" },
+		{ "\"filesystems\": [\"data\"]", "absolute" },
+		{ "\"processes\": [\"a/b\"]", "process name" },
+		{ "\"processes\": [\"\"]", "process name" },
+		{ "\"interfaces\": [\"\"]", "pattern" },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *error = NULL;
+
+		assert_int_equal(load_config(f, NULL, bad[i].section, &error), -EINVAL);
+		if (!strstr(error, bad[i].why))
+			fail_msg("%s: %s", bad[i].section, error);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_samples, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_sysroot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_filesystem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_collection_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_system, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+	};
+
+	lc_log_open("test-sysmetrics-plugin", LC_LOG_TARGET_STDERR);
+	lc_log_set_ratelimit(false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
