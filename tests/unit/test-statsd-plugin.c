@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/* The statsd plugin on a real UDP socket, run by a plugin host on a libuv loop, feeding a real
+ * metric store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+#include "metrics.h"
+#include "plugin.h"
+#include "statsd-pace.h"
+#include "statsd-parse.h"
+#include "statsd-plugin.h"
+#include "tmpdir.h"
+
+static const struct lc_cfg_key core_keys[] = {
+	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
+	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "" },
+};
+static const struct lc_cfg_section core_section = { .keys = core_keys,
+						    .n_keys = ARRAY_SIZE(core_keys) };
+
+static const struct lc_plugin_ops *const plugins[] = { &statsd_plugin_ops };
+
+struct fixture {
+	char *dir;
+	uv_loop_t loop;
+	struct lc_cfg_section *sections;
+	struct lc_config *cfg;
+	struct lc_metrics *metrics;
+	bool consent;
+	struct lc_plugin_services services;
+	struct lc_plugin_host *host;
+	int client;
+};
+
+static struct lc_metrics *fixture_metrics(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return f->consent ? f->metrics : NULL;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct lc_metrics_limits limits = { .max_keys = 100, .max_set_members = 100 };
+	size_t n;
+
+	if (!f)
+		return -1;
+	f->client = -1;
+	f->consent = true;
+	f->dir = test_tmpdir_new("statsd");
+	if (!f->dir || uv_loop_init(&f->loop) < 0 || lc_metrics_new(&limits, &f->metrics) < 0 ||
+	    lc_plugin_config_sections(&core_section, 1, plugins, 1, &f->sections, &n) < 0)
+		return -1;
+	f->services = (struct lc_plugin_services){ .metrics = fixture_metrics, .userdata = f };
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Stopping releases the watch and closes the socket: the loop ends with nothing open. */
+	lc_plugin_host_free(f->host);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	lc_config_free(f->cfg);
+	lc_metrics_free(f->metrics);
+	free(f->sections);
+	safe_close(f->client);
+	test_tmpdir_remove(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Loads conf (the JSON of faultd.conf) into *ret; returns lc_config_load()'s result and, in
+ * error (if not NULL), its first error. */
+static int load_config(struct fixture *f, const char *conf, struct lc_config **ret, char *error,
+		       size_t size)
+{
+	_cleanup_free_ char *path = NULL;
+	char **errors = NULL;
+	struct lc_config_files files = { .skip_runtime = true };
+	int r;
+
+	assert_true(asprintf(&path, "%s/faultd.conf", f->dir) > 0);
+	assert_int_equal(lc_write_file_atomic(path, conf, strlen(conf), 0600), 0);
+	files.main = path;
+	r = lc_config_load(f->sections, 2, &files, ret, &errors);
+	if (error)
+		snprintf(error, size, "%s", errors && errors[0] ? errors[0] : "");
+	strv_free(errors);
+	return r;
+}
+
+/* The statsd plugin's status object (borrowed from *holder, which the caller puts). */
+static json_object *plugin_status(struct fixture *f, json_object **holder)
+{
+	json_object *status;
+
+	*holder = lc_plugin_host_status(f->host);
+	assert_non_null(*holder);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(*holder, 0), "status",
+					      &status));
+	return status;
+}
+
+static uint64_t status_u64(struct fixture *f, const char *key)
+{
+	_cleanup_json_ json_object *holder = NULL;
+	json_object *v;
+
+	assert_true(json_object_object_get_ex(plugin_status(f, &holder), key, &v));
+	return json_object_get_uint64(v);
+}
+
+/* Starts the host on conf, checks the plugin runs and connects a client to its address. */
+static void start(struct fixture *f, const char *conf)
+{
+	_cleanup_json_ json_object *holder = NULL;
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	const char *listen, *why;
+	json_object *v;
+
+	assert_int_equal(load_config(f, conf, &f->cfg, NULL, 0), 0);
+	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, 1, &f->host), 0);
+	lc_plugin_host_set_services(f->host, &f->services);
+	assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 1);
+
+	/* Port 0 in the configuration; the status says which port the kernel chose. */
+	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
+	listen = json_object_get_string(v);
+	assert_int_equal(statsd_parse_listen(listen, &sa, &sa_len, &why), 0);
+	assert_int_not_equal(ntohs(((struct sockaddr_in *)&sa)->sin_port), 0);
+
+	f->client = socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(f->client >= 0);
+	assert_int_equal(connect(f->client, (struct sockaddr *)&sa, sa_len), 0);
+}
+
+static void send_n(struct fixture *f, const char *buf, size_t len)
+{
+	assert_int_equal(send(f->client, buf, len, 0), (ssize_t)len);
+}
+
+static void send_str(struct fixture *f, const char *s)
+{
+	send_n(f, s, strlen(s));
+}
+
+/* Runs the loop until the plugin has seen n datagrams in all (at most about 5 seconds). */
+static void wait_datagrams(struct fixture *f, uint64_t n)
+{
+	for (int i = 0; i < 5000 && status_u64(f, "datagrams") < n; i++) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		if (status_u64(f, "datagrams") < n)
+			usleep(1000);
+	}
+	assert_int_equal(status_u64(f, "datagrams"), n);
+}
+
+/* Closes the store's heartbeat; the caller puts the aggregates. */
+static json_object *heartbeat(struct fixture *f)
+{
+	json_object *o = json_object_new_object();
+
+	assert_non_null(o);
+	assert_int_equal(lc_metrics_close(f->metrics, o), 0);
+	return o;
+}
+
+static void assert_metric(json_object *o, const char *key, double expected)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no \"%s\" in %s", key, json_object_to_json_string(o));
+	if (json_object_get_double(v) != expected)
+		fail_msg("\"%s\": %s, expected %g", key, json_object_to_json_string(v), expected);
+}
+
+static void test_readings(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *hb = NULL;
+
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
+	send_str(f, "hits:1|c\nhits:2|c|@0.5\r\nlat:10|ms\nlat:20:30|ms|#env:prod\n"
+		    "mem:100|g\nmem:-30|g\nusers:alice|s\nusers:bob|s\nusers:alice|s\n");
+	send_str(f, "_e{1,1}:a|b\nbad line\n:1|c\n_sc|check|0\nsize:4|h|c:abc|T12\n");
+	send_str(f, "temp:+5|g");
+	send_n(f, "", 0);
+	send_n(f, "d:1|d\0\0", 7);
+	wait_datagrams(f, 5);
+
+	assert_int_equal(status_u64(f, "lines"), 12);
+	assert_int_equal(status_u64(f, "readings"), 13);
+	assert_int_equal(status_u64(f, "malformed"), 2);
+	assert_int_equal(status_u64(f, "ignored"), 2);
+	assert_int_equal(status_u64(f, "truncated"), 0);
+	assert_int_equal(status_u64(f, "rejected"), 0);
+	assert_int_equal(status_u64(f, "not_collected"), 0);
+	assert_int_equal(status_u64(f, "receive_errors"), 0);
+	assert_int_equal(status_u64(f, "max_datagram_bytes"), 8192);
+
+	hb = heartbeat(f);
+	assert_metric(hb, "hits", 5);
+	assert_metric(hb, "lat.count", 3);
+	assert_metric(hb, "lat.sum", 60);
+	assert_metric(hb, "lat.min", 10);
+	assert_metric(hb, "lat.max", 30);
+	assert_metric(hb, "mem", 70);
+	assert_metric(hb, "temp", 5);
+	assert_metric(hb, "users", 2);
+	assert_metric(hb, "size.count", 1);
+	assert_metric(hb, "d.sum", 1);
+	assert_int_equal(json_object_object_length(hb), 19);
+}
+
+static void test_truncated(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *hb = NULL;
+	char buf[600];
+
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\", \"max_datagram_bytes\": 512}}");
+	/* 512 bytes fit exactly; 513 do not, and nothing of that datagram is taken. */
+	memset(buf, '\n', sizeof(buf));
+	memcpy(buf, "fits:1|c", 8);
+	send_n(f, buf, 512);
+	memcpy(buf, "over:1|c", 8);
+	send_n(f, buf, 513);
+	send_n(f, buf, sizeof(buf));
+	wait_datagrams(f, 3);
+	assert_int_equal(status_u64(f, "truncated"), 2);
+	assert_int_equal(status_u64(f, "lines"), 1);
+	hb = heartbeat(f);
+	assert_metric(hb, "fits", 1);
+	assert_int_equal(json_object_object_length(hb), 1);
+}
+
+static void test_consent_off(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *hb = NULL;
+
+	f->consent = false;
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
+	send_str(f, "a:1|c\nb:1|g\nc:+1|g\nd:x|s\ne:1|ms");
+	wait_datagrams(f, 1);
+	/* Parsed and counted, kept nowhere, and not an error. */
+	assert_int_equal(status_u64(f, "lines"), 5);
+	assert_int_equal(status_u64(f, "not_collected"), 5);
+	assert_int_equal(status_u64(f, "rejected"), 0);
+	hb = heartbeat(f);
+	assert_int_equal(json_object_object_length(hb), 0);
+}
+
+static void test_store_rejects(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_metrics_limits limits = { .max_keys = 2, .max_set_members = 10 };
+	struct lc_metrics_counters counters;
+	_cleanup_json_ json_object *hb = NULL;
+
+	lc_metrics_set_limits(f->metrics, &limits);
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
+	/* Over the key cap, and a kind differing from the key's first. */
+	send_str(f, "a:1|c\nb:1|c\nc:1|c\nd:1|g\na:5|g\nb:x|s\na:2|c");
+	wait_datagrams(f, 1);
+	assert_int_equal(status_u64(f, "lines"), 7);
+	assert_int_equal(status_u64(f, "rejected"), 4);
+	lc_metrics_counters(f->metrics, &counters);
+	assert_int_equal(counters.over_key_cap, 2);
+	assert_int_equal(counters.rejected, 2);
+	hb = heartbeat(f);
+	assert_metric(hb, "a", 3);
+	assert_metric(hb, "b", 1);
+	assert_int_equal(json_object_object_length(hb), 2);
+}
+
+static void test_burst_is_drained_fairly(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *hb = NULL;
+	const uint64_t n = 3000, cap = 32 * 64;
+	uint64_t granted, after_one;
+
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\", \"receive_buffer_bytes\": 33554432}}");
+	granted = status_u64(f, "receive_buffer_bytes");
+	if (granted < 16 * 1024 * 1024) {
+		/* Without CAP_NET_ADMIN and a high net.core.rmem_max the kernel would drop most
+		 * of the burst: send it in pieces the default buffer holds. */
+		print_message("receive buffer %" PRIu64 " bytes: burst in pieces\n", granted);
+		for (uint64_t i = 0; i < n; i++) {
+			send_str(f, "burst:1|c");
+			if (i % 100 == 99)
+				wait_datagrams(f, i + 1);
+		}
+		wait_datagrams(f, n);
+	} else {
+		for (uint64_t i = 0; i < n; i++)
+			send_str(f, "burst:1|c");
+		/* One wakeup takes at most 64 batches of 32, then yields to the loop. */
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		after_one = status_u64(f, "datagrams");
+		assert_int_equal(after_one, cap);
+		wait_datagrams(f, n);
+	}
+	hb = heartbeat(f);
+	assert_metric(hb, "burst", (double)n);
+}
+
+static void test_idle_and_resume(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *hb = NULL;
+
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
+	/* Idle: only the watch, no timer to wake the loop. */
+	uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(uv_backend_timeout(&f->loop), -1);
+	send_str(f, "a:1|c");
+	wait_datagrams(f, 1);
+	/* Datagrams flow: the socket is read on a timer. */
+	assert_true(uv_backend_timeout(&f->loop) >= 0);
+	/* A trickle keeps being read. */
+	for (int i = 0; i < 40; i++) {
+		send_str(f, "a:1|c");
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		usleep(500);
+	}
+	wait_datagrams(f, 41);
+	/* Once a read finds nothing, back to the watch alone: an idle loop does not wake. */
+	for (int i = 0; i < 1000 && uv_backend_timeout(&f->loop) != -1; i++) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	assert_int_equal(uv_backend_timeout(&f->loop), -1);
+	/* A heartbeat closing takes what waits in the socket, without the loop. */
+	send_str(f, "c:1|c");
+	for (int i = 0; i < 100 && status_u64(f, "datagrams") < 42; i++) {
+		lc_plugin_host_collect(f->host);
+		usleep(1000);
+	}
+	assert_int_equal(status_u64(f, "datagrams"), 42);
+	/* And the next datagram wakes it. */
+	send_str(f, "a:1|c\nb:2|g");
+	wait_datagrams(f, 43);
+	hb = heartbeat(f);
+	assert_metric(hb, "a", 42);
+	assert_metric(hb, "b", 2);
+	assert_metric(hb, "c", 1);
+	assert_int_equal(status_u64(f, "dropped_by_kernel"), 0);
+}
+
+static void test_ipv6(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *hb = NULL, *holder = NULL;
+	int probe = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 lo = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	json_object *v;
+
+	if (probe < 0 || bind(probe, (struct sockaddr *)&lo, sizeof(lo)) < 0) {
+		safe_close(probe);
+		skip();
+	}
+	safe_close(probe);
+	start(f, "{\"statsd\": {\"listen\": \"[::1]:0\"}}");
+	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
+	assert_true(strncmp(json_object_get_string(v), "[::1]:", 6) == 0);
+	send_str(f, "six:6|g");
+	wait_datagrams(f, 1);
+	hb = heartbeat(f);
+	assert_metric(hb, "six", 6);
+}
+
+/* Starts a second host on conf and checks the plugin fails to start. */
+static void assert_start_fails(struct fixture *f, const char *conf)
+{
+	struct lc_plugin_host *host = NULL;
+	struct lc_config *cfg = NULL;
+
+	assert_int_equal(load_config(f, conf, &cfg, NULL, 0), 0);
+	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, 1, &host), 0);
+	lc_plugin_host_set_services(host, &f->services);
+	assert_int_equal(lc_plugin_host_start(host, cfg), 0);
+	assert_int_equal(lc_plugin_host_state(host, 0), LC_PLUGIN_FAILED);
+	lc_plugin_host_free(host);
+	lc_config_free(cfg);
+}
+
+static void test_bind_failures(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *holder = NULL;
+	char conf[128];
+	json_object *v;
+
+	/* The port a first instance holds. */
+	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
+	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
+	snprintf(conf, sizeof(conf), "{\"statsd\": {\"listen\": \"%s\"}}",
+		 json_object_get_string(v));
+	assert_start_fails(f, conf);
+	/* An address that is not this host's. */
+	assert_start_fails(f, "{\"statsd\": {\"listen\": \"192.0.2.1:8125\"}}");
+	/* The first instance is unharmed. */
+	send_str(f, "still:1|c");
+	wait_datagrams(f, 1);
+}
+
+static void test_disabled(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_config(f, "{\"statsd\": {\"enabled\": false}}", &f->cfg, NULL, 0), 0);
+	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, 1, &f->host), 0);
+	assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 0);
+	assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_DISABLED);
+}
+
+/* Asserts conf is refused with an error mentioning what. */
+static void assert_config_refused(struct fixture *f, const char *conf, const char *what)
+{
+	struct lc_config *cfg = NULL;
+	char error[512];
+
+	assert_int_equal(load_config(f, conf, &cfg, error, sizeof(error)), -EINVAL);
+	assert_null(cfg);
+	if (!strstr(error, what))
+		fail_msg("\"%s\" not in \"%s\"", what, error);
+}
+
+static void test_config_checks(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_config_refused(f, "{\"statsd\": {\"listen\": \"localhost:8125\"}}",
+			      "invalid IPv4 address");
+	assert_config_refused(f, "{\"statsd\": {\"listen\": \"127.0.0.1:70000\"}}", "port");
+	assert_config_refused(f, "{\"statsd\": {\"listen\": \"::1:8125\"}}", "brackets");
+	assert_config_refused(f, "{\"statsd\": {\"max_datagram_bytes\": 100}}",
+			      "max_datagram_bytes");
+	assert_config_refused(f, "{\"statsd\": {\"receive_buffer_bytes\": -1}}",
+			      "receive_buffer_bytes");
+
+	/* The defaults. */
+	assert_int_equal(load_config(f, "{}", &f->cfg, NULL, 0), 0);
+	assert_true(lc_config_get_bool(f->cfg, "statsd.enabled"));
+	assert_string_equal(lc_config_get_string(f->cfg, "statsd.listen"), "127.0.0.1:8125");
+	assert_int_equal(lc_config_get_int(f->cfg, "statsd.receive_buffer_bytes"), 4194304);
+	assert_int_equal(lc_config_get_int(f->cfg, "statsd.max_datagram_bytes"), 8192);
+}
+
+static void test_pace(void **state)
+{
+	/* 4 MiB asked for: the kernel's limit is twice that. */
+	const uint32_t limit = 8 * 1024 * 1024;
+	unsigned pause = 1;
+
+	/* The longest pause lets the buffer take a burst of 200,000 small datagrams/s. */
+	assert_int_equal(statsd_pause_max(limit), 40);
+	assert_int_equal(statsd_pause_max(425984), 2); /* the usual net.core.rmem_max */
+	assert_int_equal(statsd_pause_max(0), 1);
+	assert_int_equal(statsd_pause_max(100000), 1);
+	assert_int_equal(statsd_pause_max(UINT32_MAX), STATSD_PAUSE_MAX_MS);
+
+	/* A queue under an eighth full: the pause doubles up to the longest. */
+	for (unsigned expected = 2; expected <= 32; expected *= 2) {
+		pause = statsd_pause_next(pause, limit / 8 - 1, limit);
+		assert_int_equal(pause, expected);
+	}
+	assert_int_equal(statsd_pause_next(pause, 0, limit), 40);
+	assert_int_equal(statsd_pause_next(40, 0, limit), 40);
+	/* From an eighth to a quarter: kept. */
+	assert_int_equal(statsd_pause_next(8, limit / 8, limit), 8);
+	assert_int_equal(statsd_pause_next(8, limit / 4, limit), 8);
+	assert_int_equal(statsd_pause_next(1, limit / 4, limit), 1);
+	/* Over a quarter: halved, down to 1 ms and no lower. */
+	assert_int_equal(statsd_pause_next(32, limit / 4 + 1, limit), 16);
+	assert_int_equal(statsd_pause_next(2, limit, limit), 1);
+	assert_int_equal(statsd_pause_next(1, limit, limit), 1);
+	assert_int_equal(statsd_pause_next(1, UINT32_MAX, limit), 1);
+	/* Pauses out of range come back within bounds. */
+	assert_int_equal(statsd_pause_next(1000, limit / 5, limit), 40);
+	assert_int_equal(statsd_pause_next(1000, limit, limit), 20);
+	assert_int_equal(statsd_pause_next(0, limit / 5, limit), 1);
+	assert_int_equal(statsd_pause_next(0, 0, limit), 2);
+	/* A small buffer keeps pauses short whatever the fill. */
+	assert_int_equal(statsd_pause_next(1, 0, 425984), 2);
+	assert_int_equal(statsd_pause_next(2, 0, 425984), 2);
+	assert_int_equal(statsd_pause_next(64, 0, 425984), 2);
+	/* A zero limit (no buffer) never lengthens the pause. */
+	assert_int_equal(statsd_pause_next(4, 0, 0), 1);
+	assert_int_equal(statsd_pause_next(4, 1, 0), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_readings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consent_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_rejects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_is_drained_fairly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_and_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_checks, setup, teardown),
+		cmocka_unit_test(test_pace),
+	};
+
+	lc_log_set_max_level(LOG_CRIT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
