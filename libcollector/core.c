@@ -44,6 +44,7 @@ struct lc_core {
 	struct lc_uploader *uploader;
 	struct lc_heartbeat *heartbeat;
 	struct lc_metrics *metrics;
+	bool collecting; /* enable_data_collection, cached for the readings' hot path */
 	struct lc_plugin_services services;
 	struct lc_control *control;
 	struct lc_plugin_host *plugins;
@@ -274,6 +275,7 @@ static void set_switch(struct lc_core *c, struct lc_control_call *call, const ch
 		snprintf(msg, sizeof(msg), "%s was already %s.", what, on ? "enabled" : "disabled");
 	} else {
 		r = lc_config_set_runtime_bool(c->cfg, key, on);
+		c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
 		if (r < 0) {
 			log_error_errno(r, "Failed to save %s=%s in runtime.conf: %m", key,
 					on ? "true" : "false");
@@ -419,7 +421,7 @@ static struct lc_metrics *plugin_metrics(void *userdata)
 {
 	struct lc_core *c = userdata;
 
-	return lc_config_get_bool(c->cfg, "enable_data_collection") ? c->metrics : NULL;
+	return c->collecting ? c->metrics : NULL;
 }
 
 /* A heartbeat closes: the plugins' last readings, and the spool's drops since it was created
@@ -984,6 +986,7 @@ static void core_reload(struct lc_core *c)
 	lc_plugin_host_stop(c->plugins);
 	lc_config_free(c->cfg);
 	c->cfg = TAKE_PTR(cfg);
+	c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
 	if (identity_changed) {
 		lc_identity_done(&c->identity);
 		c->identity = id;
@@ -1250,6 +1253,7 @@ int lc_core_run(struct lc_core *c, struct lc_config *cfg)
 	int r, r_close;
 
 	c->cfg = cfg;
+	c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
 	c->start_usec = now_usec();
 	apply_logging(c->cfg);
 	(void)signal(SIGPIPE, SIG_IGN);

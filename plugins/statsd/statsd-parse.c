@@ -189,8 +189,13 @@ int statsd_parse_line(const char *line, size_t len, const struct statsd_sink *si
 		*ret_why = "name longer than 128 bytes";
 		return -EINVAL;
 	}
+	bar = memchr(line, '|', len);
+	if (!bar) {
+		*ret_why = "no '|' before the type";
+		return -EINVAL;
+	}
 	/* "name|c|#tag:x": the ':' found is past the type. */
-	if (memchr(line, '|', r.name_len)) {
+	if (bar < colon) {
 		*ret_why = "no ':' between the name and the value";
 		return -EINVAL;
 	}
@@ -199,11 +204,6 @@ int statsd_parse_line(const char *line, size_t len, const struct statsd_sink *si
 		return -EINVAL;
 	}
 	values = colon + 1;
-	bar = memchr(values, '|', (size_t)(end - values));
-	if (!bar) {
-		*ret_why = "no '|' before the type";
-		return -EINVAL;
-	}
 	type = bar + 1;
 	type_end = memchr(type, '|', (size_t)(end - type));
 	if (!type_end)

@@ -497,7 +497,7 @@ static int statsd_init(struct lc_plugin *p)
 
 static void statsd_shutdown(struct lc_plugin *p)
 {
-	/* The core released the watch before calling us, so the descriptor can go. */
+	/* The core released the watch and the timer before calling us: the descriptor can go. */
 	statsd_data_free(lc_plugin_get_data(p));
 }
 
