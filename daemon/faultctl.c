@@ -78,9 +78,23 @@ static int args_assignments(const struct verb *v, int argc, char **argv, const c
 		fprintf(stderr, "faultctl: out of memory\n");
 		return -ENOMEM;
 	}
-	for (int i = 0; i < argc; i++)
-		json_object_array_add(list, json_object_new_string(argv[i]));
-	json_object_object_add(o, member, list);
+	for (int i = 0; i < argc; i++) {
+		json_object *s = json_object_new_string(argv[i]);
+
+		if (!s || json_object_array_add(list, s) < 0) {
+			json_object_put(s);
+			json_object_put(list);
+			json_object_put(o);
+			fprintf(stderr, "faultctl: out of memory\n");
+			return -ENOMEM;
+		}
+	}
+	if (json_object_object_add(o, member, list) < 0) {
+		json_object_put(list);
+		json_object_put(o);
+		fprintf(stderr, "faultctl: out of memory\n");
+		return -ENOMEM;
+	}
 	*ret_args = o;
 	return 0;
 }

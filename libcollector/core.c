@@ -724,14 +724,28 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 
 #define METRICS_WRITE_MAX 100
 
+/* Whether reading i keeps the kind its key has in the store and earlier in the same request. */
+static bool kind_fits(const struct lc_metrics *m, const struct lc_metric_assignment *a, size_t i)
+{
+	enum lc_metric_kind k;
+
+	if (lc_metrics_kind_of(m, a[i].key, a[i].key_len, &k) == 0 && k != a[i].kind)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (a[j].key_len == a[i].key_len && memcmp(a[j].key, a[i].key, a[i].key_len) == 0 &&
+		    a[j].kind != a[i].kind)
+			return false;
+	return true;
+}
+
 static void cmd_write_metric(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
 	struct lc_metric_assignment a[METRICS_WRITE_MAX];
-	size_t n, kept = 0, capped = 0;
+	size_t n, kept = 0, capped = 0, refused = 0;
 	const char *why = NULL;
 	json_object *list;
-	char msg[160];
+	char msg[192];
 	int r;
 
 	if (!json_object_object_get_ex(args, "metrics", &list) ||
@@ -764,6 +778,13 @@ static void cmd_write_metric(struct lc_control_call *call, json_object *args, vo
 					     json_object_get_string(v), why);
 			return;
 		}
+		if (!kind_fits(c->metrics, a, i)) {
+			lc_control_call_fail(call, EINVAL,
+					     "reading %zu: \"%.*s\" already holds another kind of "
+					     "metric in this heartbeat",
+					     i + 1, (int)a[i].key_len, a[i].key);
+			return;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (a[i].kind == LC_METRIC_SET)
@@ -772,28 +793,25 @@ static void cmd_write_metric(struct lc_control_call *call, json_object *args, vo
 		else
 			r = lc_metrics_add(c->metrics, a[i].key, a[i].key_len, a[i].kind,
 					   a[i].value);
-		if (r == -EINVAL) {
-			lc_control_call_fail(call, EINVAL,
-					     "reading %zu: \"%.*s\" already holds another kind of "
-					     "metric in this heartbeat; %zu earlier reading%s kept",
-					     i + 1, (int)a[i].key_len, a[i].key, kept,
-					     kept == 1 ? "" : "s");
-			return;
-		}
 		if (r == -ENOMEM) {
-			lc_control_call_fail(call, ENOMEM, "out of memory");
+			lc_control_call_fail(call, ENOMEM, "out of memory after %zu reading%s",
+					     kept, kept == 1 ? "" : "s");
 			return;
 		}
+		/* -EINVAL is left for names the heartbeat holds itself ("operational_hours",
+		 * "faultd/..."), and for histogram names too long for ".count". */
 		if (r == -ENOSPC)
 			capped++;
+		else if (r < 0)
+			refused++;
 		else
 			kept++;
 	}
-	if (capped)
+	if (capped || refused)
 		snprintf(msg, sizeof(msg),
-			 "Recorded %zu reading%s; %zu not kept: the heartbeat already holds "
-			 "metrics.max_keys keys.",
-			 kept, kept == 1 ? "" : "s", capped);
+			 "Recorded %zu reading%s; not kept: %zu over metrics.max_keys, %zu with a "
+			 "name reserved for faultd or too long for its kind.",
+			 kept, kept == 1 ? "" : "s", capped, refused);
 	else
 		snprintf(msg, sizeof(msg), "Recorded %zu reading%s in the heartbeat in progress.",
 			 kept, kept == 1 ? "" : "s");
@@ -983,6 +1001,8 @@ static void core_reload(struct lc_core *c)
 		c->control = ctl;
 	}
 
+	/* What the plugins hold (queued datagrams, counter baselines) goes into the store first. */
+	lc_plugin_host_collect(c->plugins);
 	lc_plugin_host_stop(c->plugins);
 	lc_config_free(c->cfg);
 	c->cfg = TAKE_PTR(cfg);
@@ -1054,6 +1074,7 @@ static void core_stop(struct lc_core *c)
 		uv_close((uv_handle_t *)&c->watchdog, NULL);
 		c->watchdog_on = false;
 	}
+	lc_plugin_host_collect(c->plugins);
 	lc_plugin_host_stop(c->plugins);
 	lc_control_close(c->control);
 	c->control = NULL;

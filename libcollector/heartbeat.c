@@ -11,7 +11,9 @@
 #include "log.h"
 #include "macro.h"
 
-#define HOURS_FILE_MAX (8 * 1024 * 1024) /* the ledger is small; a full store is not */
+/* The ledger is small; a store at the schema's largest limits (metrics.max_keys,
+ * metrics.max_set_members) stays well below this. */
+#define HOURS_FILE_MAX (32 * 1024 * 1024)
 #define MS_PER_HOUR    3600000.0
 
 struct lc_heartbeat {
@@ -87,7 +89,7 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 		return log_oom();
 	o = r < 0 ? NULL : json_tokener_parse(text);
 	if (r == -EFBIG)
-		why = "larger than 64 KiB";
+		why = "larger than 32 MiB";
 	else if (r == -EBADFD)
 		why = "not a regular file";
 	else if (r < 0)
@@ -183,41 +185,18 @@ fail:
 	return r;
 }
 
-/* Adds the store's counters of readings it did not take, when there were any. */
-static int add_store_counters(const struct lc_metrics_counters *c, json_object *metrics)
-{
-	const struct {
-		const char *key;
-		uint64_t n;
-	} counters[] = {
-		{ "faultd/metrics_over_key_cap", c->over_key_cap },
-		{ "faultd/metrics_rejected", c->rejected },
-		{ "faultd/metrics_set_overflow", c->set_overflow },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
-		if (counters[i].n && lc_json_add(metrics, counters[i].key,
-						 json_object_new_int64((int64_t)counters[i].n)) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
 /* The heartbeat's "metrics": the caller's and the store's, then the hours. On failure nothing
  * is closed. */
 static int build_metrics(struct lc_heartbeat *hb, const struct lc_hours_report *rep,
 			 json_object **ret)
 {
 	_cleanup_json_ json_object *metrics = json_object_new_object();
-	struct lc_metrics_counters c = {};
 
 	if (!metrics)
 		return -ENOMEM;
 	if (hb->collect)
 		hb->collect(metrics, hb->userdata);
-	if (hb->metrics)
-		lc_metrics_counters(hb->metrics, &c);
-	if (add_store_counters(&c, metrics) < 0 ||
-	    lc_json_add(metrics, "operational_hours",
+	if (lc_json_add(metrics, "operational_hours",
 			json_object_new_double(rep->operational_ms / MS_PER_HOUR)) < 0 ||
 	    lc_json_add(metrics, "operational_crashfree_hours",
 			json_object_new_double(rep->crashfree_ms / MS_PER_HOUR)) < 0 ||

@@ -236,6 +236,21 @@ static bool normalise_key(const char *key, size_t len, char buf[static LC_METRIC
 	return true;
 }
 
+/* Keys the heartbeat itself holds: no reading may stand in for the hours or faultd's counters. */
+static bool key_reserved(const char *key)
+{
+	return strncmp(key, "faultd/", 7) == 0 || strcmp(key, "operational_hours") == 0 ||
+	       strcmp(key, "operational_crashfree_hours") == 0 ||
+	       strcmp(key, "operational_crashes") == 0;
+}
+
+/* The longest suffix the report adds to a key of kind (".count"); a gauge's statistics are
+ * configured later and checked when reported. */
+static size_t suffix_max(enum lc_metric_kind kind)
+{
+	return kind == LC_METRIC_HISTOGRAM ? strlen(".count") : 0;
+}
+
 static void metric_reset(struct metric *e, enum lc_metric_kind kind)
 {
 	metric_done(e);
@@ -257,7 +272,8 @@ static int entry_for(struct lc_metrics *m, const char *key, size_t key_len,
 	struct metric *e;
 	uint64_t h;
 
-	if (!normalise_key(key, key_len, buf)) {
+	if (!normalise_key(key, key_len, buf) || key_reserved(buf) ||
+	    key_len + suffix_max(kind) > LC_METRIC_KEY_MAX) {
 		m->counters.rejected++;
 		return -EINVAL;
 	}
@@ -345,19 +361,25 @@ int lc_metrics_gauge_delta(struct lc_metrics *m, const char *key, size_t key_len
 	double v;
 	int r;
 
-	if (!isfinite(delta)) {
+	char buf[LC_METRIC_KEY_MAX + 1];
+	double base = 0;
+
+	/* The sum is checked before the key is taken: a refused delta leaves no trace. */
+	if (normalise_key(key, key_len, buf)) {
+		const struct metric *b = lookup(m, buf, key_len, hash_bytes(buf, key_len));
+
+		if (b && b->kind == LC_METRIC_GAUGE)
+			base = b->last;
+	}
+	v = base + delta;
+	if (!isfinite(delta) || !isfinite(v)) {
 		m->counters.rejected++;
 		return -EINVAL;
 	}
 	r = entry_for(m, key, key_len, LC_METRIC_GAUGE, &e);
 	if (r < 0)
 		return r;
-	v = e->last + delta;
-	if (!isfinite(v)) {
-		m->counters.rejected++;
-		return -EINVAL;
-	}
-	take_value(e, v);
+	take_value(e, e->last + delta);
 	m->counters.readings++;
 	return 0;
 }
@@ -424,6 +446,21 @@ int lc_metrics_set_add(struct lc_metrics *m, const char *key, size_t key_len, co
 	return set_add_hash(m, key, key_len, hash_bytes(member, member_len));
 }
 
+int lc_metrics_kind_of(const struct lc_metrics *m, const char *key, size_t key_len,
+		       enum lc_metric_kind *ret)
+{
+	char buf[LC_METRIC_KEY_MAX + 1];
+	const struct metric *e;
+
+	if (!normalise_key(key, key_len, buf))
+		return -ENOENT;
+	e = lookup(m, buf, key_len, hash_bytes(buf, key_len));
+	if (!e || !e->seen)
+		return -ENOENT;
+	*ret = e->kind;
+	return 0;
+}
+
 size_t lc_metrics_n_keys(const struct lc_metrics *m)
 {
 	return m->n_seen;
@@ -446,14 +483,22 @@ static json_object *number_new(double v)
 	return json_object_new_double_s(v, buf);
 }
 
-/* Adds "<key><suffix>": v to o unless v is not finite (a sum that overflowed). */
-static int add_number(json_object *o, const struct metric *e, const char *suffix, double v)
+/* Adds "<key><suffix>": v to o, unless v is not finite (a sum that overflowed), the name is over
+ * LC_METRIC_KEY_MAX or already taken (a gauge "x" with statistics and a key "x.min"): those are
+ * left out and counted in *skipped. */
+static int add_number(json_object *o, const struct metric *e, const char *suffix, double v,
+		      uint64_t *skipped)
 {
 	char name[LC_METRIC_KEY_MAX + 16];
+	int n;
 
 	if (!isfinite(v))
 		return 0;
-	snprintf(name, sizeof(name), "%s%s", e->key, suffix);
+	n = snprintf(name, sizeof(name), "%s%s", e->key, suffix);
+	if (n < 0 || (size_t)n > LC_METRIC_KEY_MAX || json_object_object_get_ex(o, name, NULL)) {
+		(*skipped)++;
+		return 0;
+	}
 	return lc_json_add(o, name, number_new(v));
 }
 
@@ -465,51 +510,75 @@ static bool gauge_stats_wanted(const struct lc_metrics *m, const char *key)
 	return false;
 }
 
-static int metric_report(const struct lc_metrics *m, const struct metric *e, json_object *o)
+static int metric_report(const struct lc_metrics *m, const struct metric *e, json_object *o,
+			 uint64_t *skipped)
 {
+	const struct {
+		const char *suffix;
+		double value;
+	} h[] = {
+		{ ".count", (double)e->count },
+		{ ".sum", e->sum },
+		{ ".min", e->min },
+		{ ".max", e->max },
+		{ ".mean", e->sum / (double)e->count },
+	};
 	int r = 0;
 
 	switch (e->kind) {
 	case LC_METRIC_COUNTER:
-		r = add_number(o, e, "", e->sum);
-		break;
+		return add_number(o, e, "", e->sum, skipped);
 	case LC_METRIC_GAUGE:
-		r = add_number(o, e, "", e->last);
-		if (r >= 0 && gauge_stats_wanted(m, e->key)) {
-			r = add_number(o, e, ".min", e->min);
-			if (r >= 0)
-				r = add_number(o, e, ".mean", e->sum / (double)e->count);
-			if (r >= 0)
-				r = add_number(o, e, ".max", e->max);
-		}
-		break;
+		r = add_number(o, e, "", e->last, skipped);
+		if (r < 0 || !gauge_stats_wanted(m, e->key))
+			return r;
+		for (size_t i = 2; r >= 0 && i < ARRAY_SIZE(h); i++)
+			r = add_number(o, e, h[i].suffix, h[i].value, skipped);
+		return r;
 	case LC_METRIC_HISTOGRAM:
-		r = add_number(o, e, ".count", (double)e->count);
-		if (r >= 0)
-			r = add_number(o, e, ".sum", e->sum);
-		if (r >= 0)
-			r = add_number(o, e, ".min", e->min);
-		if (r >= 0)
-			r = add_number(o, e, ".max", e->max);
-		if (r >= 0)
-			r = add_number(o, e, ".mean", e->sum / (double)e->count);
-		break;
+		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(h); i++)
+			r = add_number(o, e, h[i].suffix, h[i].value, skipped);
+		return r;
 	case LC_METRIC_SET:
-		r = add_number(o, e, "", (double)e->n_members);
-		break;
+		return add_number(o, e, "", (double)e->n_members, skipped);
 	default:
-		break;
+		return 0;
 	}
-	return r;
+}
+
+/* Adds the counters of readings the store did not take, when there were any. */
+static int add_counters(const struct lc_metrics_counters *c, json_object *o)
+{
+	const struct {
+		const char *key;
+		uint64_t n;
+	} counters[] = {
+		{ "faultd/metrics_over_key_cap", c->over_key_cap },
+		{ "faultd/metrics_rejected", c->rejected },
+		{ "faultd/metrics_set_overflow", c->set_overflow },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
+		if (counters[i].n && lc_json_add(o, counters[i].key,
+						 json_object_new_int64((int64_t)counters[i].n)) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 int lc_metrics_close(struct lc_metrics *m, json_object *metrics)
 {
 	size_t kept = 0;
 
+	struct lc_metrics_counters c = m->counters;
+
+	/* Entries are reported in the order they were created, so of two colliding names the
+	 * older key's wins. Nothing is changed until every aggregate is in. */
 	for (size_t i = 0; i < m->n; i++)
-		if (m->entries[i].seen && metric_report(m, &m->entries[i], metrics) < 0)
+		if (m->entries[i].seen && m->entries[i].count > 0 &&
+		    metric_report(m, &m->entries[i], metrics, &c.rejected) < 0)
 			return -ENOMEM;
+	if (add_counters(&c, metrics) < 0)
+		return -ENOMEM;
 
 	/* Gauges stay as bases for deltas through one heartbeat without readings; the rest go. */
 	for (size_t i = 0; i < m->n; i++) {
@@ -580,9 +649,14 @@ static json_object *metric_to_json(const struct metric *e)
 		for (size_t i = 0; i < e->n_slots; i++) {
 			if (!e->members[i])
 				continue;
+			json_object *v;
+
 			snprintf(hex, sizeof(hex), "%016" PRIx64, e->members[i]);
-			if (json_object_array_add(a, json_object_new_string(hex)) < 0)
+			v = json_object_new_string(hex);
+			if (!v || json_object_array_add(a, v) < 0) {
+				json_object_put(v);
 				return NULL;
+			}
 		}
 	}
 	return TAKE_PTR(o);
@@ -682,9 +756,9 @@ static int metric_from_json(struct lc_metrics *m, json_object *o, const char **r
 	r = entry_for(m, key, strlen(key), kind, &e);
 	if (r == -ENOMEM)
 		return r;
-	if (r == -EINVAL) {
+	if (r == -EINVAL || (r == 0 && e->count > 0)) {
 		*ret_why = "a metric with a bad or repeated key";
-		return r;
+		return -EINVAL;
 	}
 	if (r < 0)
 		return 0;

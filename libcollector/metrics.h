@@ -13,7 +13,9 @@
  *               at most max_set_members in all sets together; beyond, counts stop growing and
  *               the excess is counted as overflow).
  *
- * Keys are [A-Za-z0-9_./-]{1,LC_METRIC_KEY_MAX}; any other byte becomes '_'. A key keeps the
+ * Keys are [A-Za-z0-9_./-]{1,LC_METRIC_KEY_MAX}; any other byte becomes '_'. Histogram keys are
+ * at most LC_METRIC_KEY_MAX - 6 bytes, so that "<key>.count" still is a key. The names the
+ * heartbeat holds itself ("operational_*" and "faultd/...") are refused. A key keeps the
  * kind of its first reading in a heartbeat; a reading of another kind is rejected. At most
  * max_keys distinct keys: readings of further keys are counted, not stored. A key with no reading
  * in a heartbeat is not reported in it; a gauge's last value survives one heartbeat without
@@ -108,6 +110,10 @@ int lc_metrics_gauge_delta(struct lc_metrics *m, const char *key, size_t key_len
 int lc_metrics_set_add(struct lc_metrics *m, const char *key, size_t key_len, const char *member,
 		       size_t member_len);
 
+/* The kind of key in the heartbeat in progress: 0, or -ENOENT when it has no reading yet. */
+int lc_metrics_kind_of(const struct lc_metrics *m, const char *key, size_t key_len,
+		       enum lc_metric_kind *ret);
+
 /* Distinct keys in use now. */
 size_t lc_metrics_n_keys(const struct lc_metrics *m);
 
@@ -115,8 +121,11 @@ size_t lc_metrics_n_keys(const struct lc_metrics *m);
 void lc_metrics_counters(const struct lc_metrics *m, struct lc_metrics_counters *ret);
 
 /* Adds the heartbeat's aggregates to metrics (a JSON object of numbers, as in the heartbeat's
- * "metrics"), then starts a new heartbeat: readings and counters are cleared, gauges keep their
- * last value for deltas. Returns 0 or -ENOMEM (the store is then left unchanged). */
+ * "metrics"), and "faultd/metrics_over_key_cap", "faultd/metrics_rejected" and
+ * "faultd/metrics_set_overflow" when not zero; a name already in metrics or longer than
+ * LC_METRIC_KEY_MAX (a gauge's ".mean") is left out and counted as rejected. Then starts a new
+ * heartbeat: readings and counters are cleared, gauges keep their last value for deltas. Returns
+ * 0 or -ENOMEM (the store is then left unchanged). */
 int lc_metrics_close(struct lc_metrics *m, json_object *metrics);
 
 /* The whole state (aggregates, set hashes, gauge bases, counters) as JSON; NULL on OOM. */

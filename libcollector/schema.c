@@ -215,7 +215,7 @@ static const struct lc_cfg_key core_keys[] = {
 		.type = LC_CFG_INT,
 		.def_int = 1000,
 		.min = 1,
-		.max = 100000,
+		.max = 10000,
 		.description = "Distinct metric keys one heartbeat may hold; readings of further "
 			       "keys are counted (faultd/metrics_over_key_cap) but not kept.",
 	},
@@ -224,7 +224,7 @@ static const struct lc_cfg_key core_keys[] = {
 		.type = LC_CFG_INT,
 		.def_int = 16384,
 		.min = 1,
-		.max = 1000000,
+		.max = 262144,
 		.description = "Distinct members remembered in all sets of one heartbeat together "
 			       "(8 bytes each); beyond, set counts stop growing and the excess is "
 			       "counted (faultd/metrics_set_overflow).",

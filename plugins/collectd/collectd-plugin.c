@@ -394,6 +394,8 @@ static void collectd_arm(struct collectd_data *d)
 		d->timer = lc_timer_free(d->timer);
 		return;
 	}
+	/* At least 1 ms: libuv before 1.45 runs a timer re-armed at 0 again in the same pass. */
+	ms = MAX(ms, (MHD_UNSIGNED_LONG_LONG)1);
 	if (d->timer)
 		r = lc_timer_restart(d->timer, ms, 0);
 	else

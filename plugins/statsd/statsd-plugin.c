@@ -283,9 +283,11 @@ static void statsd_on_readable(struct lc_plugin *p, int fd, unsigned events, int
 			       void *userdata);
 static void statsd_on_tick(struct lc_plugin *p, void *userdata);
 
-/* Arms the pause timer for ms. Returns 0 or -errno. */
+/* Arms the pause timer for ms, at least 1: libuv before 1.45 runs a timer re-armed at 0 again in
+ * the same pass, which would starve the rest of the loop. Returns 0 or -errno. */
 static int statsd_arm(struct statsd_data *d, unsigned ms)
 {
+	ms = MAX(ms, 1U);
 	if (d->timer)
 		return lc_timer_restart(d->timer, ms, 0);
 	return lc_plugin_timer_add(d->plugin, ms, 0, statsd_on_tick, d, &d->timer);

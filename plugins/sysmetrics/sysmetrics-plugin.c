@@ -4,9 +4,9 @@
  * heartbeat closes so that its last partial interval counts, the plugin samples /proc and /sys
  * below the sysroot into the heartbeat in progress. A counter carries the increase since the
  * previous sample, so the heartbeat's sum is the increase over the heartbeat; the sample taken at
- * start is only a baseline for counters. A counter that goes backwards (a reset, a 32-bit wrap, a
- * recreated interface) makes its sample a new baseline: one interval is lost, never a huge bogus
- * value invented.
+ * start is only a baseline and reports nothing. A counter that goes backwards (a reset, a
+ * 32-bit wrap, a recreated interface) makes its sample a new baseline: one interval is lost,
+ * never a huge bogus value invented.
  *
  * Keys, kept short (the upload budget is about 1 KiB per device-hour for 100 metrics):
  *
@@ -133,6 +133,7 @@ struct sysmetrics_proc_sum {
 
 struct sysmetrics {
 	struct lc_plugin *p;
+	bool baseline; /* the sample at start: it only sets the counters' baselines */
 	long hz, page_size;
 	char *proc;    /* <sysroot>/proc */
 	char *thermal; /* <sysroot>/sys/class/thermal */
@@ -328,6 +329,8 @@ _printf_(4, 5) static void sysmetrics_emit(struct sysmetrics *s, enum lc_metric_
 	va_list ap;
 	int n, r;
 
+	if (s->baseline)
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(key, sizeof(key), fmt, ap);
 	va_end(ap);
@@ -907,8 +910,11 @@ static int sysmetrics_init(struct lc_plugin *p)
 		return r;
 
 	sysmetrics_scan_zones(s);
-	/* The baseline for counters; gauges are reported at once. */
+	/* Only the baseline for counters: the plugins start before an update closes the old
+	 * version's heartbeat, which must not get the new version's first readings. */
+	s->baseline = true;
 	sysmetrics_poll(s);
+	s->baseline = false;
 	interval_ms = (uint64_t)s->interval * 1000;
 	r = lc_plugin_timer_add(p, interval_ms, interval_ms, sysmetrics_tick, s, NULL);
 	if (r < 0)

@@ -106,14 +106,28 @@ class WriteMetricTest(MetricsTestCase):
         r = d.ctl("write-metric", "k=1:gauge")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("already holds another kind of metric", r.stderr)
+        # All or nothing, kinds included, also within one call.
+        r = d.ctl("write-metric", "a=1:counter", "b=2:counter", "a=3:gauge", "c=4:counter")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("reading 3: \"a\" already holds another kind", r.stderr)
+        # Names the heartbeat holds itself are never taken from a reading.
+        out = self.ok(d, "write-metric", "operational_hours=99999", "faultd/spool_drops=0",
+                      "fine=1")
+        self.assertIn("Recorded 1 reading; not kept: 0 over metrics.max_keys, 2 with a name "
+                      "reserved", out)
         m = self.heartbeat(d)
         self.assertEqual(m["k"], 1)
-        self.assertEqual(m["faultd/metrics_rejected"], 1)
+        self.assertEqual(m["fine"], 1)
+        for key in ("a", "b", "c"):
+            self.assertNotIn(key, m)
+        self.assertLess(m["operational_hours"], 1)
+        self.assertEqual(m["faultd/spool_drops"], 0)
+        self.assertEqual(m["faultd/metrics_rejected"], 2)
 
     def test_key_cap_counts_what_it_refuses(self):
         d = self.device(metrics={"max_keys": 3}).start()
         out = self.ok(d, "write-metric", *[f"k{i}=1:counter" for i in range(5)])
-        self.assertIn("Recorded 3 readings; 2 not kept", out)
+        self.assertIn("Recorded 3 readings; not kept: 2 over metrics.max_keys", out)
         self.ok(d, "write-metric", "k0=1:counter", "k9=1:counter")
         self.assertEqual(d.status()["hours"]["metrics"]["over_key_cap"], 3)
         m = self.heartbeat(d)

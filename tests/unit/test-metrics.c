@@ -238,8 +238,91 @@ static void test_keys_are_normalised_and_bounded(void **state)
 	assert_true(num(r, "abc") == 2);
 	long_key[LC_METRIC_KEY_MAX] = '\0';
 	assert_true(num(r, long_key) == 1);
-	assert_int_equal(json_object_object_length(r), 4);
+	/* The refusals are reported by the store itself. */
+	assert_true(num(r, "faultd/metrics_rejected") == 7);
+	assert_int_equal(json_object_object_length(r), 5);
 	json_object_put(r);
+	lc_metrics_free(m);
+}
+
+static void test_reserved_and_colliding_names(void **state)
+{
+	const char *const patterns[] = { "g*", NULL };
+	struct lc_metrics *m = store(10, 10);
+	char key[LC_METRIC_KEY_MAX + 1];
+	json_object *r;
+
+	lc_metrics_set_gauge_stats(m, patterns);
+	/* No reading may stand in for the hours or faultd's own counters. */
+	assert_int_equal(ADD(m, "operational_hours", LC_METRIC_GAUGE, 99999), -EINVAL);
+	assert_int_equal(ADD(m, "operational_crashfree_hours", LC_METRIC_GAUGE, 1), -EINVAL);
+	assert_int_equal(ADD(m, "operational_crashes", LC_METRIC_COUNTER, 0), -EINVAL);
+	assert_int_equal(ADD(m, "faultd/spool_drops", LC_METRIC_GAUGE, 0), -EINVAL);
+	assert_int_equal(lc_metrics_set_add(m, "faultd/x", 8, "a", 1), -EINVAL);
+	assert_int_equal(ADD(m, "operational_hours2", LC_METRIC_GAUGE, 1), 0);
+
+	/* A histogram's ".count" must still be a key: 122 bytes at most. */
+	memset(key, 'h', sizeof(key));
+	assert_int_equal(lc_metrics_add(m, key, LC_METRIC_KEY_MAX - 5, LC_METRIC_HISTOGRAM, 1),
+			 -EINVAL);
+	assert_int_equal(lc_metrics_add(m, key, LC_METRIC_KEY_MAX - 6, LC_METRIC_HISTOGRAM, 1), 0);
+
+	/* A gauge with statistics whose ".mean" would be too long reports its last value only;
+	 * a key "g.min" and gauge g's statistics: the older key's figure wins. */
+	memset(key, 'g', sizeof(key));
+	assert_int_equal(lc_metrics_add(m, key, LC_METRIC_KEY_MAX - 3, LC_METRIC_GAUGE, 1), 0);
+	assert_int_equal(ADD(m, "g.min", LC_METRIC_COUNTER, 42), 0);
+	assert_int_equal(ADD(m, "g", LC_METRIC_GAUGE, 5), 0);
+	r = close_report(m);
+	assert_true(num(r, "g.min") == 42);
+	assert_true(num(r, "g") == 5);
+	assert_true(num(r, "g.max") == 5);
+	key[LC_METRIC_KEY_MAX - 3] = '\0';
+	assert_true(num(r, key) == 1);
+	/* 5 refused readings, 3 statistics too long, 1 collision. */
+	assert_true(num(r, "faultd/metrics_rejected") == 5 + 1 + 3 + 1);
+	json_object_put(r);
+	lc_metrics_free(m);
+}
+
+static void test_refused_delta_leaves_no_trace(void **state)
+{
+	struct lc_metrics *m = store(10, 10);
+	const char *why = NULL;
+	json_object *r, *saved;
+
+	assert_int_equal(ADD(m, "g", LC_METRIC_GAUGE, 1.7e308), 0);
+	json_object_put(close_report(m));
+	/* The base is 1.7e308: this delta would overflow. */
+	assert_int_equal(lc_metrics_gauge_delta(m, "g", 1, 1.7e308), -EINVAL);
+	assert_int_equal(lc_metrics_n_keys(m), 0);
+	assert_int_equal(ADD(m, "other", LC_METRIC_COUNTER, 5), 0);
+	/* The checkpoint restores, and the refused key is not reported. */
+	saved = lc_metrics_to_json(m);
+	assert_int_equal(lc_metrics_from_json(m, saved, &why), 0);
+	json_object_put(saved);
+	r = close_report(m);
+	assert_false(has(r, "g"));
+	assert_true(num(r, "other") == 5);
+	assert_true(num(r, "faultd/metrics_rejected") == 1);
+	json_object_put(r);
+	lc_metrics_free(m);
+}
+
+static void test_kind_of(void **state)
+{
+	struct lc_metrics *m = store(10, 10);
+	enum lc_metric_kind k;
+
+	assert_int_equal(lc_metrics_kind_of(m, "a", 1, &k), -ENOENT);
+	assert_int_equal(ADD(m, "a b", LC_METRIC_HISTOGRAM, 1), 0);
+	assert_int_equal(lc_metrics_kind_of(m, "a_b", 3, &k), 0);
+	assert_int_equal(k, LC_METRIC_HISTOGRAM);
+	/* A gauge's base from the heartbeat before has no kind yet in this one. */
+	assert_int_equal(ADD(m, "g", LC_METRIC_GAUGE, 1), 0);
+	json_object_put(close_report(m));
+	assert_int_equal(lc_metrics_kind_of(m, "g", 1, &k), -ENOENT);
+	assert_int_equal(lc_metrics_kind_of(m, "", 0, &k), -ENOENT);
 	lc_metrics_free(m);
 }
 
@@ -264,7 +347,9 @@ static void test_key_cap(void **state)
 	r = close_report(m);
 	assert_true(num(r, "k0") == 2);
 	assert_false(has(r, "k3"));
-	assert_int_equal(json_object_object_length(r), 3);
+	assert_true(num(r, "faultd/metrics_over_key_cap") == 7);
+	assert_false(has(r, "faultd/metrics_rejected"));
+	assert_int_equal(json_object_object_length(r), 4);
 	json_object_put(r);
 
 	/* The counters restart with the heartbeat; a raised cap applies at once. */
@@ -505,6 +590,9 @@ int main(void)
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_set_counts_distinct_members),
 		cmocka_unit_test(test_keys_are_normalised_and_bounded),
+		cmocka_unit_test(test_reserved_and_colliding_names),
+		cmocka_unit_test(test_refused_delta_leaves_no_trace),
+		cmocka_unit_test(test_kind_of),
 		cmocka_unit_test(test_key_cap),
 		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_checkpoint_round_trip),

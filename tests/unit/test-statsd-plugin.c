@@ -295,7 +295,10 @@ static void test_store_rejects(void **state)
 	hb = heartbeat(f);
 	assert_metric(hb, "a", 3);
 	assert_metric(hb, "b", 1);
-	assert_int_equal(json_object_object_length(hb), 2);
+	/* The store reports what it refused. */
+	assert_metric(hb, "faultd/metrics_over_key_cap", 2);
+	assert_metric(hb, "faultd/metrics_rejected", 2);
+	assert_int_equal(json_object_object_length(hb), 4);
 }
 
 static void test_burst_is_drained_fairly(void **state)
