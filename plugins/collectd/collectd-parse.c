@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -704,82 +702,3 @@ int collectd_parse_body(const char *body, size_t len, bool store_rates, struct c
 }
 
 /* The port after ':' at s: 0..65535, digits only. */
-static int collectd_parse_port(const char *s, uint16_t *ret, const char **ret_why)
-{
-	unsigned long port = 0;
-
-	if (*s != ':') {
-		*ret_why = "expected \":PORT\" after the address";
-		return -EINVAL;
-	}
-	s++;
-	if (!*s || strlen(s) > 5 || strspn(s, "0123456789") != strlen(s)) {
-		*ret_why = "expected a port number from 0 to 65535";
-		return -EINVAL;
-	}
-	for (; *s; s++)
-		port = port * 10 + (unsigned long)(*s - '0');
-	if (port > 65535) {
-		*ret_why = "expected a port number from 0 to 65535";
-		return -EINVAL;
-	}
-	*ret = (uint16_t)port;
-	return 0;
-}
-
-int collectd_parse_listen(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
-			  const char **ret_why)
-{
-	struct sockaddr_storage ss = {};
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon;
-	uint16_t port;
-	size_t n;
-	int r;
-
-	if (s[0] == '[') {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		const char *close = strchr(s, ']');
-
-		n = close ? (size_t)(close - s - 1) : 0;
-		if (!close || n == 0 || n >= sizeof(host)) {
-			*ret_why = "expected \"[IPv6 address]:PORT\"";
-			return -EINVAL;
-		}
-		memcpy(host, s + 1, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-			*ret_why = "not an IPv6 address between the brackets";
-			return -EINVAL;
-		}
-		r = collectd_parse_port(close + 1, &port, ret_why);
-		if (r < 0)
-			return r;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*ret_len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		colon = strrchr(s, ':');
-		n = colon ? (size_t)(colon - s) : 0;
-		if (!colon || n == 0 || n >= sizeof(host)) {
-			*ret_why = "expected \"IPv4 address:PORT\" or \"[IPv6 address]:PORT\"";
-			return -EINVAL;
-		}
-		memcpy(host, s, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			*ret_why = "expected a numeric IPv4 address (or \"[IPv6 address]:PORT\")";
-			return -EINVAL;
-		}
-		r = collectd_parse_port(colon, &port, ret_why);
-		if (r < 0)
-			return r;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*ret_len = sizeof(*sin);
-	}
-	*ret_addr = ss;
-	return 0;
-}

@@ -26,7 +26,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 #include "metrics.h"
 
@@ -87,11 +86,3 @@ int collectd_parse_body(const char *body, size_t len, bool store_rates, struct c
 /* Returns the increase from old to new of a collectd counter that may have wrapped at 2^32 or
  * 2^64, as collectd itself computes it. */
 uint64_t collectd_counter_diff(uint64_t old, uint64_t new);
-
-/*
- * Parses a listen address, "A.B.C.D:PORT" or "[IPv6]:PORT" with PORT in 0..65535 (0: any free
- * port), into *ret_addr (a struct sockaddr_in or sockaddr_in6) and *ret_len. Returns 0 or -EINVAL
- * with *ret_why (static).
- */
-int collectd_parse_listen(const char *s, struct sockaddr_storage *ret_addr, socklen_t *ret_len,
-			  const char **ret_why);

@@ -14,6 +14,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "netaddr.h"
 
 #define COLLECTD_PATH "/v1/collectd"
 #ifndef MHD_HTTP_CONTENT_TOO_LARGE /* libmicrohttpd before 0.9.74 */
@@ -62,14 +63,6 @@ struct collectd_request {
 	size_t size, alloc;
 };
 
-static int collectd_check_listen(const char *value, const char **ret_why)
-{
-	struct sockaddr_storage addr;
-	socklen_t len;
-
-	return collectd_parse_listen(value, &addr, &len, ret_why);
-}
-
 static const struct lc_cfg_key collectd_keys[] = {
 	{
 		.name = "enabled",
@@ -83,7 +76,7 @@ static const struct lc_cfg_key collectd_keys[] = {
 		.type = LC_CFG_STRING,
 		.def_string = "127.0.0.1:8787",
 		.max = 64,
-		.check = collectd_check_listen,
+		.check = lc_check_listen_address,
 		.description = "Address and port to listen on: \"A.B.C.D:PORT\" or "
 			       "\"[IPv6]:PORT\"; port 0 takes any free port (`faultctl status` "
 			       "shows which). There is no authentication: keep it on loopback.",
@@ -459,21 +452,16 @@ static void collectd_data_freep(struct collectd_data **d)
 	collectd_data_free(*d);
 }
 
-/* "A.B.C.D:PORT" or "[v6]:PORT" of addr with port. */
-static void collectd_format_listen(const struct sockaddr_storage *addr, uint16_t port, char *buf,
+/* addr with port, as the configuration writes it. */
+static void collectd_format_listen(struct sockaddr_storage *addr, uint16_t port, char *buf,
 				   size_t size)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (addr->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, host,
-			  sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, port);
-	} else {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, host,
-			  sizeof(host));
-		snprintf(buf, size, "%s:%u", host, port);
-	}
+	if (addr->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)addr)->sin_port = htons(port);
+	if (lc_listen_address_format(addr, buf, size) < 0)
+		snprintf(buf, size, "?:%u", port);
 }
 
 static int collectd_init(struct lc_plugin *p)
@@ -487,7 +475,7 @@ static int collectd_init(struct lc_plugin *p)
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	int r, epoll_fd;
 
-	r = collectd_parse_listen(listen, &addr, &addr_len, &why);
+	r = lc_listen_address_parse(listen, &addr, &addr_len, &why);
 	if (r < 0) /* checked when the configuration was loaded */
 		return log_error_errno(r, "collectd: listen \"%s\": %s.", listen, why);
 	if (addr.ss_family == AF_INET6)

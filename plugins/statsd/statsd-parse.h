@@ -24,7 +24,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 /* The longest metric name, as the metric store's LC_METRIC_KEY_MAX. */
 #define STATSD_NAME_MAX 128
@@ -88,11 +87,3 @@ int statsd_parse_line(const char *line, size_t len, const struct statsd_sink *si
  */
 void statsd_parse_datagram(const char *buf, size_t len, const struct statsd_sink *sink,
 			   struct statsd_parse_counts *counts);
-
-/*
- * Parses a listening address, "a.b.c.d:port" or "[ipv6]:port" (numeric, no zone; port 0-65535, 0
- * meaning any free port), into *ret and *ret_len unless ret is NULL (only checking s). Returns 0,
- * or -EINVAL with *ret_why (static).
- */
-int statsd_parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len,
-			const char **ret_why);

@@ -13,6 +13,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "netaddr.h"
 #include "ratelimit.h"
 #include "statsd-pace.h"
 #include "statsd-parse.h"
@@ -61,11 +62,6 @@ struct statsd_data {
 	struct lc_ratelimit warn_limit;
 };
 
-static int statsd_check_listen(const char *value, const char **ret_why)
-{
-	return statsd_parse_listen(value, NULL, NULL, ret_why);
-}
-
 static const struct lc_cfg_key statsd_keys[] = {
 	{
 		.name = "enabled",
@@ -78,7 +74,7 @@ static const struct lc_cfg_key statsd_keys[] = {
 		.type = LC_CFG_STRING,
 		.def_string = "127.0.0.1:8125",
 		.max = 64,
-		.check = statsd_check_listen,
+		.check = lc_check_listen_address,
 		.description = "UDP address to receive on: \"a.b.c.d:port\" or \"[IPv6]:port\", "
 			       "numeric; port 0 takes any free port (`faultctl status` shows it). "
 			       "statsd has no authentication: anyone who can reach the address can "
@@ -401,30 +397,15 @@ static void statsd_set_receive_buffer(int fd, int want, const char *listen, int 
 			 *ret_granted, want);
 }
 
-/* Formats the socket's bound address as "a.b.c.d:port" or "[ipv6]:port". */
+/* The socket's bound address, as the configuration writes it. */
 static int statsd_bound_address(int fd, char *buf, size_t size)
 {
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof(sa);
-	char host[INET6_ADDRSTRLEN];
-	int n;
 
 	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
 		return negative_errno();
-	if (sa.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&sa;
-
-		if (!inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host)))
-			return negative_errno();
-		n = snprintf(buf, size, "[%s]:%u", host, ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sa;
-
-		if (!inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host)))
-			return negative_errno();
-		n = snprintf(buf, size, "%s:%u", host, ntohs(s4->sin_port));
-	}
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	return lc_listen_address_format(&sa, buf, size);
 }
 
 static int statsd_init(struct lc_plugin *p)
@@ -438,7 +419,7 @@ static int statsd_init(struct lc_plugin *p)
 	const char *why;
 	int r;
 
-	r = statsd_parse_listen(listen, &sa, &sa_len, &why);
+	r = lc_listen_address_parse(listen, &sa, &sa_len, &why);
 	if (r < 0) {
 		log_error("statsd: \"listen\": %s, got \"%s\".", why, listen);
 		return r;

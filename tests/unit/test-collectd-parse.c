@@ -927,77 +927,6 @@ static void test_table_bound(void **state)
 	assert_null(collectd_table_free(NULL));
 }
 
-static void test_listen(void **state)
-{
-	const struct {
-		const char *s;
-		int family;
-		const char *host;
-		unsigned port;
-	} good[] = {
-		{ "127.0.0.1:8787", AF_INET, "127.0.0.1", 8787 },
-		{ "0.0.0.0:0", AF_INET, "0.0.0.0", 0 },
-		{ "10.1.2.3:65535", AF_INET, "10.1.2.3", 65535 },
-		{ "[::1]:8787", AF_INET6, "::1", 8787 },
-		{ "[::]:1", AF_INET6, "::", 1 },
-		{ "[fe80::1:2]:00080", AF_INET6, "fe80::1:2", 80 },
-	};
-	const char *bad[] = {
-		"",
-		"127.0.0.1",
-		"127.0.0.1:",
-		":8787",
-		"localhost:8787",
-		"127.0.0.1:65536",
-		"127.0.0.1:123456",
-		"127.0.0.1:-1",
-		"127.0.0.1:+80",
-		"127.0.0.1:80x",
-		"127.0.0.256:80",
-		"::1:8787",
-		"[::1]",
-		"[::1]8787",
-		"[::1]:",
-		"[]:80",
-		"[127.0.0.1]:80",
-		"[::1:80",
-		"[::1]:80:80",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = 0;
-		const char *reason = NULL;
-		char host[INET6_ADDRSTRLEN];
-
-		assert_int_equal(collectd_parse_listen(good[i].s, &ss, &len, &reason), 0);
-		assert_int_equal(ss.ss_family, good[i].family);
-		if (good[i].family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-
-			assert_int_equal(len, sizeof(*sin));
-			assert_int_equal(ntohs(sin->sin_port), good[i].port);
-			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		} else {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-
-			assert_int_equal(len, sizeof(*sin6));
-			assert_int_equal(ntohs(sin6->sin6_port), good[i].port);
-			inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		}
-		assert_string_equal(host, good[i].host);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = 0;
-		const char *reason = NULL;
-
-		if (collectd_parse_listen(bad[i], &ss, &len, &reason) != -EINVAL)
-			fail_msg("\"%s\" was accepted", bad[i]);
-		assert_non_null(reason);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1021,7 +950,6 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_too_many_values),
 		cmocka_unit_test(test_table_bound),
-		cmocka_unit_test(test_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

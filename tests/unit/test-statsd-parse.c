@@ -695,82 +695,6 @@ static void test_parse_line_results(void **state)
 	assert_int_equal(n_got, 0);
 }
 
-static void test_listen(void **state)
-{
-	static const char *const bad[] = {
-		"",
-		"127.0.0.1",
-		"127.0.0.1:",
-		"127.0.0.1:65536",
-		"127.0.0.1:99999",
-		"127.0.0.1:123456",
-		"127.0.0.1:-1",
-		"127.0.0.1:+80",
-		"127.0.0.1:80x",
-		"127.0.0.1: 80",
-		"127.0.0.1:0x50",
-		":8125",
-		"localhost:8125",
-		"1.2.3:8125",
-		"256.1.1.1:8125",
-		"1.2.3.4.5:8125",
-		" 127.0.0.1:8125",
-		"::1:8125",
-		"::1",
-		"[::1]8125",
-		"[::1]:",
-		"[::1]",
-		"[::1",
-		"[]:8125",
-		"[127.0.0.1]:8125",
-		"[fe80::1%eth0]:8125",
-		"[::1]:8125x",
-		"[::g]:8125",
-		"[1111:2222:3333:4444:5555:6666:7777:8888:9999]:1",
-	};
-	struct sockaddr_storage sa;
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sa;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&sa;
-	socklen_t len = 0;
-	const char *reason;
-	char text[INET6_ADDRSTRLEN];
-
-	assert_int_equal(statsd_parse_listen("127.0.0.1:8125", &sa, &len, &reason), 0);
-	assert_int_equal(sa.ss_family, AF_INET);
-	assert_int_equal(len, sizeof(struct sockaddr_in));
-	assert_int_equal(ntohs(s4->sin_port), 8125);
-	assert_int_equal(ntohl(s4->sin_addr.s_addr), INADDR_LOOPBACK);
-
-	assert_int_equal(statsd_parse_listen("0.0.0.0:0", &sa, &len, &reason), 0);
-	assert_int_equal(ntohs(s4->sin_port), 0);
-	assert_int_equal(s4->sin_addr.s_addr, INADDR_ANY);
-	assert_int_equal(statsd_parse_listen("10.1.2.3:65535", &sa, &len, &reason), 0);
-	assert_int_equal(ntohs(s4->sin_port), 65535);
-	assert_int_equal(statsd_parse_listen("10.1.2.3:00080", &sa, &len, &reason), 0);
-	assert_int_equal(ntohs(s4->sin_port), 80);
-
-	assert_int_equal(statsd_parse_listen("[::1]:8125", &sa, &len, &reason), 0);
-	assert_int_equal(sa.ss_family, AF_INET6);
-	assert_int_equal(len, sizeof(struct sockaddr_in6));
-	assert_int_equal(ntohs(s6->sin6_port), 8125);
-	assert_true(IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
-	assert_int_equal(statsd_parse_listen("[2001:db8::7]:0", &sa, &len, &reason), 0);
-	assert_string_equal(inet_ntop(AF_INET6, &s6->sin6_addr, text, sizeof(text)), "2001:db8::7");
-	assert_int_equal(statsd_parse_listen("[::ffff:127.0.0.1]:1", &sa, &len, &reason), 0);
-	assert_int_equal(statsd_parse_listen("[::]:8125", NULL, NULL, &reason), 0);
-
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		reason = NULL;
-		len = 77;
-		if (statsd_parse_listen(bad[i], &sa, &len, &reason) != -EINVAL)
-			fail_msg("\"%s\" accepted", bad[i]);
-		assert_non_null(reason);
-		assert_int_equal(len, 77);
-	}
-	assert_int_equal(statsd_parse_listen("::1:8125", NULL, NULL, &reason), -EINVAL);
-	assert_string_equal(reason, "an IPv6 address must be written in brackets: \"[::1]:8125\"");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,7 +719,6 @@ int main(void)
 		cmocka_unit_test(test_huge_inputs),
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_parse_line_results),
-		cmocka_unit_test(test_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

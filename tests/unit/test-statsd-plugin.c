@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "plugin.h"
 #include "statsd-pace.h"
 #include "statsd-parse.h"
@@ -149,7 +150,7 @@ static void start(struct fixture *f, const char *conf)
 	/* Port 0 in the configuration; the status says which port the kernel chose. */
 	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
 	listen = json_object_get_string(v);
-	assert_int_equal(statsd_parse_listen(listen, &sa, &sa_len, &why), 0);
+	assert_int_equal(lc_listen_address_parse(listen, &sa, &sa_len, &why), 0);
 	assert_int_not_equal(ntohs(((struct sockaddr_in *)&sa)->sin_port), 0);
 
 	f->client = socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

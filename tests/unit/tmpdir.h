@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* A temporary directory for a unit test: made under /tmp, removed with everything inside. */
+/* A temporary directory for a unit test: made under $TMPDIR (else /tmp), removed with everything
+ * inside. */
 #pragma once
 
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Makes /tmp/test-NAME-XXXXXX in buf (size bytes); returns buf, or NULL on failure. */
+/* Makes $TMPDIR/test-NAME-XXXXXX in buf (size bytes); returns buf, or NULL on failure. */
 static inline char *test_tmpdir_make(char *buf, size_t size, const char *name)
 {
-	int n = snprintf(buf, size, "/tmp/test-%s-XXXXXX", name);
+	const char *base = getenv("TMPDIR");
+	int n = snprintf(buf, size, "%s/test-%s-XXXXXX", base && base[0] ? base : "/tmp", name);
 
 	if (n < 0 || (size_t)n >= size)
 		return NULL;
@@ -19,9 +22,9 @@ static inline char *test_tmpdir_make(char *buf, size_t size, const char *name)
 /* As test_tmpdir_make(), in a new string (free with test_tmpdir_free()). */
 static inline char *test_tmpdir_new(const char *name)
 {
-	char *dir = malloc(64);
+	char *dir = malloc(PATH_MAX);
 
-	if (dir && !test_tmpdir_make(dir, 64, name)) {
+	if (dir && !test_tmpdir_make(dir, PATH_MAX, name)) {
 		free(dir);
 		return NULL;
 	}
