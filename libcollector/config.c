@@ -296,6 +296,7 @@ struct loader {
 	struct lc_config *cfg;
 	const char *file; /* the file being applied */
 	bool runtime;	  /* it is runtime.conf */
+	bool skip_unknown_sections;
 	char **errors;	  /* CFG_MAX_ERRORS + 2 slots once the first error is added */
 	size_t n_errors, n_dropped;
 	bool oom;
@@ -693,6 +694,8 @@ static void load_object(struct loader *ld, const struct lc_json_node *obj, const
 			load_leaf(ld, v, m);
 		} else if (ns && m->type == LC_JSON_OBJECT) {
 			load_object(ld, m, path);
+		} else if (!prefix && m->type == LC_JSON_OBJECT && ld->skip_unknown_sections) {
+			continue; /* another program's section */
 		} else if (ns) {
 			_cleanup_(strbuf_done) struct strbuf sb = {};
 
@@ -849,6 +852,7 @@ int lc_config_load(const struct lc_cfg_section *sections, size_t n_sections,
 	if (r < 0)
 		return r;
 	ld.cfg = cfg;
+	ld.skip_unknown_sections = files->skip_unknown_sections;
 
 	load_file(&ld, files->main, files->main_optional, false);
 	if (files->dropin_dir)

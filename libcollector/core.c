@@ -22,6 +22,7 @@
 #include "reboot.h"
 #include "record.h"
 #include "schema.h"
+#include "settings.h"
 #include "spool.h"
 #include "uploader.h"
 
@@ -57,13 +58,6 @@ struct lc_core {
 	uint64_t start_usec;
 	unsigned reloads;
 	char *last_reload; /* "ok" or the reason it failed */
-};
-
-static const char *const identity_keys[_LC_ID_MAX] = {
-	[LC_ID_DEVICE_SERIAL] = "device.serial",
-	[LC_ID_HARDWARE_VERSION] = "device.hardware_version",
-	[LC_ID_SOFTWARE_TYPE] = "device.software_type",
-	[LC_ID_SOFTWARE_VERSION] = "device.software_version",
 };
 
 static uint64_t now_usec(void)
@@ -171,34 +165,6 @@ static int resolve_group(const struct lc_config *cfg, gid_t *ret)
 				       lc_config_origin(cfg, "control_group"));
 	if (r < 0)
 		return log_error_errno(r, "Failed to look up control_group \"%s\": %m", name);
-	return 0;
-}
-
-/* Resolves the device identity from cfg; every problem is logged. */
-static int resolve_identity(const struct lc_config *cfg, struct lc_identity *ret)
-{
-	struct lc_identity_input in = {
-		.sysroot = lc_config_get_string(cfg, "sysroot"),
-		.info_command = lc_config_get_string(cfg, "device.info_command"),
-	};
-	_cleanup_strv_free_ char **errors = NULL;
-	int r;
-
-	for (int f = 0; f < _LC_ID_MAX; f++) {
-		in.value[f] = lc_config_get_string(cfg, identity_keys[f]);
-		in.origin[f] = lc_config_origin(cfg, identity_keys[f]);
-	}
-	r = lc_identity_resolve(&in, ret, &errors);
-	for (char **e = errors; e && *e; e++) {
-		if (r < 0)
-			log_error("Device identity: %s", *e);
-		else
-			log_warning("Device identity: %s", *e);
-	}
-	if (r < 0)
-		return log_error_errno(r, "Failed to determine the device identity.");
-	for (int f = 0; f < _LC_ID_MAX; f++)
-		log_debug("%s=%s (from %s)", lc_id_field_name(f), ret->value[f], ret->source[f]);
 	return 0;
 }
 
@@ -316,17 +282,6 @@ static void cmd_enable_dev(struct lc_control_call *call, json_object *args, void
 static void cmd_disable_dev(struct lc_control_call *call, json_object *args, void *u)
 {
 	set_switch(u, call, "enable_dev_mode", "Developer mode", false);
-}
-
-static void spool_limits_from(const struct lc_config *cfg, struct lc_spool_limits *ret)
-{
-	*ret = (struct lc_spool_limits){
-		.max_bytes = (uint64_t)lc_config_get_int(cfg, "spool.max_bytes"),
-		.max_entries = (uint64_t)lc_config_get_int(cfg, "spool.max_entries"),
-		.min_free_bytes = (uint64_t)lc_config_get_int(cfg, "spool.min_free_bytes"),
-		.min_free_inodes = (uint64_t)lc_config_get_int(cfg, "spool.min_free_inodes"),
-		.max_age_seconds = (uint64_t)lc_config_get_int(cfg, "spool.max_age_seconds"),
-	};
 }
 
 static void heartbeat_timing_from(const struct lc_config *cfg, struct lc_heartbeat_timing *ret)
@@ -973,7 +928,7 @@ static void core_reload(struct lc_core *c)
 	}
 	identity_changed = !same_strings(cfg, c->cfg, identity_inputs, ARRAY_SIZE(identity_inputs));
 	if (identity_changed) {
-		r = resolve_identity(cfg, &id);
+		r = lc_settings_identity(cfg, &id);
 		if (r < 0) {
 			set_last_reload(c, "failed: device identity could not be determined");
 			goto done;
@@ -1015,7 +970,7 @@ static void core_reload(struct lc_core *c)
 	{
 		struct lc_spool_limits limits;
 
-		spool_limits_from(c->cfg, &limits);
+		lc_settings_spool_limits(c->cfg, &limits);
 		lc_spool_set_limits(c->spool, &limits);
 	}
 	c->record.project_key = lc_config_get_string(c->cfg, "project_key");
@@ -1179,7 +1134,7 @@ static int spool_start(struct lc_core *c)
 		.os_version = c->os_version,
 	};
 
-	spool_limits_from(c->cfg, &limits);
+	lc_settings_spool_limits(c->cfg, &limits);
 	r = lc_spool_open(dir, &limits, &c->spool);
 	if (r < 0)
 		return log_error_errno(r, "Failed to open the spool in %s: %m", dir);
@@ -1240,7 +1195,7 @@ static int start_components(struct lc_core *c)
 	if (r < 0)
 		return log_error_errno(r, "Failed to create state_dir %s (%s): %m", state_dir,
 				       lc_config_origin(c->cfg, "state_dir"));
-	r = resolve_identity(c->cfg, &c->identity);
+	r = lc_settings_identity(c->cfg, &c->identity);
 	if (r < 0)
 		return r;
 

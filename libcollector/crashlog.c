@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crashlog.h"
+#include "fileio.h"
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+
+#define REPORT_MAX 4096 /* bytes of one report file */
+
+/* True for the name of a report file: <time_ms>-<pid>.json, what append writes. */
+static bool is_report_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 5 && n < 64 && name[0] != '.' && streq(name + n - 5, ".json") &&
+	       strspn(name, "0123456789-") == n - 5;
+}
+
+static size_t count_reports(DIR *d)
+{
+	struct dirent *de;
+	size_t n = 0;
+
+	while ((de = readdir(d)))
+		if (is_report_name(de->d_name))
+			n++;
+	return n;
+}
+
+static void copy_printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = 0;
+}
+
+int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r)
+{
+	_cleanup_free_ char *dir = lc_path_prefix(state_dir, "/crashes"), *path = NULL, *text = NULL;
+	_cleanup_(closedirp) DIR *d = NULL;
+	int k;
+
+	if (!dir)
+		return -ENOMEM;
+	k = lc_mkdir_p(dir, 0700);
+	if (k < 0)
+		return k;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	if (count_reports(d) >= LC_CRASH_LOG_MAX)
+		return -ENOSPC;
+	if (asprintf(&path, "%s/%020" PRIu64 "-%" PRIu32 ".json", dir, r->time_ms, r->pid) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	{
+		json_object *o = json_object_new_object();
+
+		if (!o || lc_json_add(o, "process", json_object_new_string(r->process)) < 0 ||
+		    lc_json_add(o, "pid", json_object_new_int64(r->pid)) < 0 ||
+		    lc_json_add(o, "signal", json_object_new_int(r->signal)) < 0 ||
+		    lc_json_add(o, "time_ms", json_object_new_int64((int64_t)r->time_ms)) < 0 ||
+		    lc_json_add(o, "core", json_object_new_string(r->core)) < 0 ||
+		    lc_json_add(o, "entry", json_object_new_string(r->entry)) < 0) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+		text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		if (!text)
+			return -ENOMEM;
+	}
+	return lc_write_file_atomic(path, text, strlen(text), 0600);
+}
+
+static int get_string(json_object *o, const char *key, char *dst, size_t size)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return -EBADMSG;
+	copy_printable(dst, size, json_object_get_string(v));
+	return 0;
+}
+
+static int get_int(json_object *o, const char *key, int64_t min, int64_t max, int64_t *ret)
+{
+	json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EBADMSG;
+	x = json_object_get_int64(v);
+	if (x < min || x > max)
+		return -EBADMSG;
+	*ret = x;
+	return 0;
+}
+
+static int parse_report(const char *text, struct lc_crash_report *ret)
+{
+	json_object *o = json_tokener_parse(text);
+	struct lc_crash_report r = {};
+	int64_t pid = 0, sig = 0, t = 0;
+	int k = -EBADMSG;
+
+	if (o && json_object_is_type(o, json_type_object) &&
+	    get_string(o, "process", r.process, sizeof(r.process)) == 0 &&
+	    get_string(o, "core", r.core, sizeof(r.core)) == 0 &&
+	    get_string(o, "entry", r.entry, sizeof(r.entry)) == 0 &&
+	    get_int(o, "pid", 0, UINT32_MAX, &pid) == 0 && get_int(o, "signal", 0, 255, &sig) == 0 &&
+	    get_int(o, "time_ms", 0, INT64_MAX, &t) == 0) {
+		r.pid = (uint32_t)pid;
+		r.signal = (int)sig;
+		r.time_ms = (uint64_t)t;
+		*ret = r;
+		k = 0;
+	}
+	json_object_put(o);
+	return k;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lc_crash_log_drain(const char *state_dir, lc_crash_log_fn fn, void *userdata)
+{
+	_cleanup_free_ char *dir = lc_path_prefix(state_dir, "/crashes");
+	_cleanup_(closedirp) DIR *d = NULL;
+	char *names[LC_CRASH_LOG_MAX];
+	size_t n = 0;
+	struct dirent *de;
+	int count = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	/* At most LC_CRASH_LOG_MAX are written; more (put there by hand) wait for the next drain. */
+	while ((de = readdir(d)) && n < LC_CRASH_LOG_MAX) {
+		if (!is_report_name(de->d_name))
+			continue;
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			break;
+		n++;
+	}
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = NULL, *text = NULL;
+		struct lc_crash_report r;
+		size_t len;
+		int k;
+
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			path = NULL;
+			free(names[i]);
+			continue;
+		}
+		free(names[i]);
+		k = lc_read_file(path, REPORT_MAX, &text, &len);
+		if (k == -ENOENT)
+			continue; /* another drain took it */
+		if (k >= 0)
+			k = parse_report(text, &r);
+		if (k < 0)
+			log_warning_errno(k, "Crash report %s is not readable (%m); removing it.", path);
+		else if (unlink(path) < 0 && errno == ENOENT)
+			continue; /* counted by whoever removed it first */
+		else {
+			fn(&r, userdata);
+			count++;
+			continue;
+		}
+		(void)unlink(path);
+	}
+	return count;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The crash log: crashes faultd-core-handler saw, waiting for faultd to count them. Each is one
+ * small JSON file in <state_dir>/crashes/, written atomically by the handler; faultd drains the
+ * directory at start and whenever the handler pokes it (control command "crash-reported"), so a
+ * crash is counted even when faultd was not running at the time, or was the process that crashed.
+ * See docs/coredumps.md.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LC_CRASH_LOG_MAX 256 /* pending reports; beyond, new ones are refused (-ENOSPC) */
+
+/* What became of the core: one of these words. */
+#define LC_CRASH_CORE_STORED	   "stored"
+#define LC_CRASH_CORE_RATE_LIMITED "rate-limited"
+#define LC_CRASH_CORE_NO_CONSENT   "consent-off"
+#define LC_CRASH_CORE_SAMPLING	   "sampling"
+#define LC_CRASH_CORE_NO_SPACE	   "no-space"
+#define LC_CRASH_CORE_FAILED	   "failed"
+
+struct lc_crash_report {
+	char process[64]; /* the crashed process's comm, printable ASCII ("?" for others) */
+	uint32_t pid;	  /* in the initial pid namespace */
+	int signal;
+	uint64_t time_ms; /* Unix time in ms of the crash */
+	char core[16];	  /* LC_CRASH_CORE_* */
+	char entry[37];	  /* UUID of the elf-coredump entry, or "" */
+};
+
+/* Appends r to the crash log under state_dir (creating crashes/ if needed). Returns 0, -ENOSPC
+ * when LC_CRASH_LOG_MAX reports are already waiting, or -errno. */
+int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r);
+
+typedef void (*lc_crash_log_fn)(const struct lc_crash_report *r, void *userdata);
+
+/*
+ * Calls fn for each waiting report, oldest first, and removes each once fn returned; a file that
+ * is not a valid report is removed with a warning. Returns how many reports fn got, or -errno when
+ * the directory cannot be read (a missing one is 0).
+ */
+int lc_crash_log_drain(const char *state_dir, lc_crash_log_fn fn, void *userdata);

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+#include "build-config.h"
+#include "coredump-config.h"
+#include "macro.h"
+#include "schema.h"
+
+static const char *const strategies[] = { "stack", "full", NULL };
+static const char *const compressions[] = { "gzip", "zstd", "none", NULL };
+
+static const struct lc_cfg_key coredump_keys[] = {
+	{
+		.name = "enabled",
+		.type = LC_CFG_BOOL,
+		.def_bool = true,
+		.description = "Capture the core files of crashing processes: faultd sets the "
+			       "kernel's core_pattern (through sysroot) to pipe them into "
+			       "faultd-core-handler, checks every check_interval_seconds that it "
+			       "still does, and warns when something else took it.",
+	},
+	{
+		.name = "handler",
+		.type = LC_CFG_STRING,
+		.def_string = FAULTD_CORE_HANDLER,
+		.check = lc_check_absolute_path,
+		.max = 80,
+		.description = "The faultd-core-handler program the kernel starts for each crash. "
+			       "The whole core_pattern must fit the kernel's 127 bytes.",
+	},
+	{
+		.name = "check_interval_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 60,
+		.min = 1,
+		.max = 86400,
+		.description = "How often faultd checks that core_pattern is still its own.",
+	},
+	{
+		.name = "strategy",
+		.type = LC_CFG_STRING,
+		.def_string = "stack",
+		.choices = strategies,
+		.description = "\"stack\" keeps what a debugger needs for backtraces: every note, "
+			       "each thread's stack from its stack pointer, the first page of each "
+			       "mapped file (ELF header, build-id) and the dynamic linker's list. "
+			       "\"full\" keeps the kernel's whole core up to full_max_mib; it is also "
+			       "used for architectures other than x86_64, aarch64 and arm.",
+	},
+	{
+		.name = "stack_kib",
+		.type = LC_CFG_INT,
+		.def_int = 32,
+		.min = 4,
+		.max = 8192,
+		.description = "KiB of stack kept above each thread's stack pointer.",
+	},
+	{
+		.name = "crashing_stack_kib",
+		.type = LC_CFG_INT,
+		.def_int = 256,
+		.min = 4,
+		.max = 65536,
+		.description = "KiB of stack kept above the crashing thread's stack pointer.",
+	},
+	{
+		.name = "max_notes_kib",
+		.type = LC_CFG_INT,
+		.def_int = 4096,
+		.min = 64,
+		.max = 65536,
+		.description = "Largest note segment accepted (registers of every thread, the file "
+			       "mappings); it is held in memory while the core is read. About "
+			       "4 KiB per thread on x86_64.",
+	},
+	{
+		.name = "full_max_mib",
+		.type = LC_CFG_INT,
+		.def_int = 64,
+		.min = 1,
+		.max = 65536,
+		.description = "With the \"full\" strategy, MiB of the kernel's core kept; a larger "
+			       "core is cut there and marked truncated.",
+	},
+	{
+		.name = "max_stored_kib",
+		.type = LC_CFG_INT,
+		.def_int = 16384,
+		.min = 64,
+		.max = 4194304,
+		.description = "Largest core file stored (after compression); a capture that "
+			       "would exceed it is dropped.",
+	},
+	{
+		.name = "compression",
+		.type = LC_CFG_STRING,
+		.def_string = "gzip",
+		.choices = compressions,
+		.description = "How the stored core is compressed while it streams: \"gzip\", "
+			       "\"zstd\" (when built with libzstd) or \"none\".",
+	},
+	{
+		.name = "rate_limit_count",
+		.type = LC_CFG_INT,
+		.def_int = 5,
+		.min = 0,
+		.max = 10000,
+		.description = "Cores stored per rate_limit_interval_seconds, across restarts and "
+			       "reboots; crashes beyond are still counted. Developer mode has no "
+			       "limit.",
+	},
+	{
+		.name = "rate_limit_interval_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 3600,
+		.min = 1,
+		.max = 604800,
+		.description = "The window of rate_limit_count.",
+	},
+	{
+		.name = "time_limit_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 60,
+		.min = 1,
+		.max = 3600,
+		.description = "Longest a capture may take: the crashed process cannot be restarted "
+			       "before the handler is done. When it is reached the core is cut "
+			       "there and marked truncated.",
+	},
+};
+
+const struct lc_cfg_section coredump_config_section = {
+	.name = "coredump",
+	.description = "Core files of crashing processes, trimmed to what a debugger needs "
+		       "(docs/coredumps.md).",
+	.keys = coredump_keys,
+	.n_keys = ARRAY_SIZE(coredump_keys),
+};
