@@ -297,7 +297,7 @@ struct loader {
 	const char *file; /* the file being applied */
 	bool runtime;	  /* it is runtime.conf */
 	bool skip_unknown_sections;
-	char **errors;	  /* CFG_MAX_ERRORS + 2 slots once the first error is added */
+	char **errors; /* CFG_MAX_ERRORS + 2 slots once the first error is added */
 	size_t n_errors, n_dropped;
 	bool oom;
 };

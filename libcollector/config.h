@@ -55,10 +55,10 @@ struct lc_cfg_section {
 };
 
 struct lc_config_files {
-	const char *main;	/* the main file */
-	bool main_optional;	/* the built-in default path: a missing file is not an error */
-	const char *dropin_dir; /* NULL: "<main>.d" */
-	bool skip_runtime;	/* do not read <state_dir>/runtime.conf */
+	const char *main;	    /* the main file */
+	bool main_optional;	    /* the built-in default path: a missing file is not an error */
+	const char *dropin_dir;	    /* NULL: "<main>.d" */
+	bool skip_runtime;	    /* do not read <state_dir>/runtime.conf */
 	bool skip_unknown_sections; /* top-level objects the schema does not know are skipped
 				     * unchecked: for a program that reads only some sections
 				     * (faultd-core-handler) of a file faultd validates whole */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,13 +18,13 @@
 
 #define REPORT_MAX 4096 /* bytes of one report file */
 
-/* True for the name of a report file: <time_ms>-<pid>.json, what append writes. */
+/* True for the name of a report file: <time_ms>-<pid>-<random>.json, what append writes. */
 static bool is_report_name(const char *name)
 {
 	size_t n = strlen(name);
 
 	return n > 5 && n < 64 && name[0] != '.' && streq(name + n - 5, ".json") &&
-	       strspn(name, "0123456789-") == n - 5;
+	       strspn(name, "0123456789abcdef-") == n - 5;
 }
 
 static size_t count_reports(DIR *d)
@@ -48,8 +49,10 @@ static void copy_printable(char *dst, size_t size, const char *src)
 
 int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r)
 {
-	_cleanup_free_ char *dir = lc_path_prefix(state_dir, "/crashes"), *path = NULL, *text = NULL;
+	_cleanup_free_ char *dir = lc_path_prefix(state_dir, "/crashes"), *path = NULL,
+			    *text = NULL;
 	_cleanup_(closedirp) DIR *d = NULL;
+	uint32_t rnd;
 	int k;
 
 	if (!dir)
@@ -62,7 +65,11 @@ int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r)
 		return -errno;
 	if (count_reports(d) >= LC_CRASH_LOG_MAX)
 		return -ENOSPC;
-	if (asprintf(&path, "%s/%020" PRIu64 "-%" PRIu32 ".json", dir, r->time_ms, r->pid) < 0) {
+	/* Two crashes of one pid in one millisecond (a saved core fed twice) keep both files. */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)getpid() ^ (uint32_t)r->time_ms;
+	if (asprintf(&path, "%s/%020" PRIu64 "-%010" PRIu32 "-%08" PRIx32 ".json", dir, r->time_ms,
+		     r->pid, rnd) < 0) {
 		path = NULL;
 		return -ENOMEM;
 	}
@@ -121,7 +128,8 @@ static int parse_report(const char *text, struct lc_crash_report *ret)
 	    get_string(o, "process", r.process, sizeof(r.process)) == 0 &&
 	    get_string(o, "core", r.core, sizeof(r.core)) == 0 &&
 	    get_string(o, "entry", r.entry, sizeof(r.entry)) == 0 &&
-	    get_int(o, "pid", 0, UINT32_MAX, &pid) == 0 && get_int(o, "signal", 0, 255, &sig) == 0 &&
+	    get_int(o, "pid", 0, UINT32_MAX, &pid) == 0 &&
+	    get_int(o, "signal", 0, 255, &sig) == 0 &&
 	    get_int(o, "time_ms", 0, INT64_MAX, &t) == 0) {
 		r.pid = (uint32_t)pid;
 		r.signal = (int)sig;
@@ -152,7 +160,8 @@ int lc_crash_log_drain(const char *state_dir, lc_crash_log_fn fn, void *userdata
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	/* At most LC_CRASH_LOG_MAX are written; more (put there by hand) wait for the next drain. */
+	/* At most LC_CRASH_LOG_MAX are written; more (put there by hand) wait for the next drain.
+	 */
 	while ((de = readdir(d)) && n < LC_CRASH_LOG_MAX) {
 		if (!is_report_name(de->d_name))
 			continue;
@@ -180,7 +189,8 @@ int lc_crash_log_drain(const char *state_dir, lc_crash_log_fn fn, void *userdata
 		if (k >= 0)
 			k = parse_report(text, &r);
 		if (k < 0)
-			log_warning_errno(k, "Crash report %s is not readable (%m); removing it.", path);
+			log_warning_errno(k, "Crash report %s is not readable (%m); removing it.",
+					  path);
 		else if (unlink(path) < 0 && errno == ENOENT)
 			continue; /* counted by whoever removed it first */
 		else {

@@ -20,6 +20,7 @@
 #define LC_CRASH_CORE_SAMPLING	   "sampling"
 #define LC_CRASH_CORE_NO_SPACE	   "no-space"
 #define LC_CRASH_CORE_FAILED	   "failed"
+#define LC_CRASH_CORE_DISABLED	   "disabled"
 
 struct lc_crash_report {
 	char process[64]; /* the crashed process's comm, printable ASCII ("?" for others) */

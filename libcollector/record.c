@@ -98,7 +98,8 @@ static uint64_t boot_start_ms(const char *sysroot)
 	return now - (uint64_t)(up * 1000.0);
 }
 
-int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret)
+static int boot_info(const char *sysroot, const char *state_dir, bool persist,
+		     struct lc_boot_info *ret)
 {
 	_cleanup_free_ char *path = lc_path_prefix(state_dir, "/boot.json");
 	_cleanup_free_ char *text = NULL, *out = NULL;
@@ -141,7 +142,7 @@ int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot
 		}
 		json_object_put(o);
 	}
-	if (b.new_boot) {
+	if (b.new_boot && persist) {
 		if (asprintf(&out,
 			     "{\"boot_id\": \"%s\", \"boot_count\": %" PRIu64
 			     ", \"previous_boot_id\": \"%s\"}\n",
@@ -153,6 +154,16 @@ int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot
 	}
 	*ret = b;
 	return 0;
+}
+
+int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret)
+{
+	return boot_info(sysroot, state_dir, true, ret);
+}
+
+int lc_boot_info_peek(const char *sysroot, const char *state_dir, struct lc_boot_info *ret)
+{
+	return boot_info(sysroot, state_dir, false, ret);
 }
 
 static json_object *collection_time(const struct lc_record_context *ctx,

@@ -42,6 +42,10 @@ struct lc_boot_info {
  */
 int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret);
 
+/* As lc_boot_info_load(), but writes nothing: for faultd-core-handler, which must not take the
+ * news of a new boot from faultd. The count is the one faultd will persist. */
+int lc_boot_info_peek(const char *sysroot, const char *state_dir, struct lc_boot_info *ret);
+
 /* What every manifest says about the device and the producer (all borrowed). */
 struct lc_record_context {
 	const struct lc_identity *identity;

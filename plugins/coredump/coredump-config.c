@@ -39,11 +39,12 @@ static const struct lc_cfg_key coredump_keys[] = {
 		.type = LC_CFG_STRING,
 		.def_string = "stack",
 		.choices = strategies,
-		.description = "\"stack\" keeps what a debugger needs for backtraces: every note, "
-			       "each thread's stack from its stack pointer, the first page of each "
-			       "mapped file (ELF header, build-id) and the dynamic linker's list. "
-			       "\"full\" keeps the kernel's whole core up to full_max_mib; it is also "
-			       "used for architectures other than x86_64, aarch64 and arm.",
+		.description =
+			"\"stack\" keeps what a debugger needs for backtraces: every note, "
+			"each thread's stack from its stack pointer, the first page of each "
+			"mapped file (ELF header, build-id) and the dynamic linker's list. "
+			"\"full\" keeps the kernel's whole core up to full_max_mib; it is also "
+			"used for architectures other than x86_64, aarch64 and arm.",
 	},
 	{
 		.name = "stack_kib",
@@ -77,8 +78,9 @@ static const struct lc_cfg_key coredump_keys[] = {
 		.def_int = 64,
 		.min = 1,
 		.max = 65536,
-		.description = "With the \"full\" strategy, MiB of the kernel's core kept; a larger "
-			       "core is cut there and marked truncated.",
+		.description =
+			"With the \"full\" strategy, MiB of the kernel's core kept; a larger "
+			"core is cut there and marked truncated.",
 	},
 	{
 		.name = "max_stored_kib",
@@ -121,9 +123,10 @@ static const struct lc_cfg_key coredump_keys[] = {
 		.def_int = 60,
 		.min = 1,
 		.max = 3600,
-		.description = "Longest a capture may take: the crashed process cannot be restarted "
-			       "before the handler is done. When it is reached the core is cut "
-			       "there and marked truncated.",
+		.description =
+			"Longest a capture may take: the crashed process cannot be restarted "
+			"before the handler is done. When it is reached the core is cut "
+			"there and marked truncated.",
 	},
 };
 

@@ -35,6 +35,7 @@ struct elfcore_ehdr {
 	uint16_t phentsize;	/* 32 or 56, checked against the class */
 	uint32_t phnum;		/* < 65535 (PN_XNUM is refused: its count is at the file's end) */
 	uint16_t ehsize;
+	uint32_t flags; /* e_flags as found (0 on x86_64, aarch64 and arm; the ABI on ppc64) */
 };
 
 /*
@@ -72,8 +73,8 @@ int elfcore_parse_phdr(const struct elfcore_ehdr *ehdr, const void *buf, size_t 
 void elfcore_write_phdr(const struct elfcore_ehdr *ehdr, const struct elfcore_phdr *phdr,
 			void *buf);
 
-/* Writes an ELF core header for the class, machine and phnum (program headers right after it,
- * at ehsize) into buf (room for ehdr->ehsize bytes). */
+/* Writes an ELF core header for the class, machine, flags and phnum (program headers right after
+ * it, at ehsize) into buf (room for ehdr->ehsize bytes). ehsize and phentsize are the class's. */
 void elfcore_write_ehdr(const struct elfcore_ehdr *ehdr, void *buf);
 
 /* One note: a view into the caller's buffer. */

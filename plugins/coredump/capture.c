@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "capture.h"
+#include "compress.h"
+#include "control.h"
+#include "coretrim.h"
+#include "crashlog.h"
+#include "fileio.h"
+#include "identity.h"
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+#include "procinfo.h"
+#include "record.h"
+#include "sampling.h"
+#include "settings.h"
+#include "spool.h"
+
+#define RATE_FILE	"coredump-rate.json"
+#define RATE_MAX	10000 /* remembered captures: rate_limit_count's maximum */
+#define RATE_FILE_MAX	(RATE_MAX * 24 + 64)
+#define MIN_CORE_BUDGET (64 * 1024) /* a spool with less room than this for a core skips it */
+#define POKE_TIMEOUT_MS 1000
+
+bool capture_rate_allows(const uint64_t *times, size_t n, uint64_t now_ms, uint64_t interval_ms,
+			 unsigned count)
+{
+	unsigned recent = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (times[i] <= now_ms && now_ms - times[i] < interval_ms)
+			recent++;
+	return recent < count;
+}
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
+}
+
+/*
+ * The persistent rate limit: <state_dir>/coredump-rate.json holds the times of the captures of
+ * the last interval, updated under an flock so that simultaneous crashes count one by one. A
+ * damaged file is started afresh (logged). Returns 1 when this capture may go ahead (and
+ * records it), 0 when it is over the limit, or -errno.
+ */
+static int rate_limit_take(const char *state_dir, uint64_t now_ms, uint64_t interval_ms,
+			   unsigned count)
+{
+	_cleanup_free_ char *path = lc_path_prefix(state_dir, "/" RATE_FILE);
+	_cleanup_free_ char *lock_path = lc_path_prefix(state_dir, "/" RATE_FILE ".lock");
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ uint64_t *times = NULL;
+	_cleanup_close_ int lock = -1;
+	json_object *o = NULL, *arr = json_object_new_array();
+	size_t n = 0, len;
+	bool allowed;
+	int r;
+
+	if (!path || !lock_path || !arr) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+		json_object_put(arr);
+		return -errno;
+	}
+	times = calloc(RATE_MAX + 1, sizeof(*times));
+	if (!times) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	r = lc_read_file(path, RATE_FILE_MAX, &text, &len);
+	if (r >= 0) {
+		json_object *t;
+
+		o = json_tokener_parse(text);
+		if (!json_object_object_get_ex(o, "captures_ms", &t) ||
+		    !json_object_is_type(t, json_type_array))
+			log_warning("%s: not a rate-limit record; starting it afresh.", path);
+		else
+			for (size_t i = 0; i < json_object_array_length(t) && n < RATE_MAX; i++) {
+				json_object *v = json_object_array_get_idx(t, i);
+
+				if (json_object_is_type(v, json_type_int) &&
+				    json_object_get_int64(v) > 0)
+					times[n++] = (uint64_t)json_object_get_int64(v);
+			}
+		json_object_put(o);
+	} else if (r != -ENOENT) {
+		log_warning_errno(r, "Failed to read %s (%m); starting it afresh.", path);
+	}
+	allowed = capture_rate_allows(times, n, now_ms, interval_ms, count);
+	if (!allowed) {
+		json_object_put(arr);
+		return 0;
+	}
+	times[n++] = now_ms;
+	/* Keep only the captures that still count. */
+	for (size_t i = 0; i < n; i++)
+		if (times[i] <= now_ms && now_ms - times[i] < interval_ms &&
+		    json_object_array_add(arr, json_object_new_int64((int64_t)times[i])) < 0) {
+			json_object_put(arr);
+			return -ENOMEM;
+		}
+	o = json_object_new_object();
+	if (!o || lc_json_add(o, "captures_ms", arr) < 0) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	r = lc_write_file_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+				 strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)),
+				 0600);
+	json_object_put(o);
+	return r < 0 ? r : 1;
+}
+
+/* The room a core may take: spool.max_bytes less what only older reboot events hold (metric
+ * reports, attributes and older cores give way to a new core). UINT64_MAX: no limit. */
+static uint64_t core_budget(const struct lc_spool *s, uint64_t max_bytes)
+{
+	uint64_t fixed = 0;
+
+	if (max_bytes == 0)
+		return UINT64_MAX;
+	for (size_t i = 0; i < lc_spool_count(s); i++) {
+		const struct lc_spool_entry *e = lc_spool_entry_at(s, i);
+
+		if (e->cls > LC_CLASS_COREDUMP)
+			fixed += e->bytes;
+	}
+	return fixed >= max_bytes ? 0 : max_bytes - fixed;
+}
+
+/* The names of the signals that dump core (sigabbrev_np() is glibc's alone). */
+static const char *signal_name(int sig, char buf[16])
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },	{ SIGTRAP, "SIGTRAP" },
+		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },
+		{ SIGSEGV, "SIGSEGV" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
+		{ SIGSYS, "SIGSYS" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	snprintf(buf, 16, "signal %d", sig);
+	return buf;
+}
+
+/* The CT_NOTE_CAPTURE note: what a debugging engineer wants beside the registers. */
+static char *capture_json(const struct capture_request *req, const struct proc_info *pi,
+			  const struct lc_config *cfg, const struct lc_identity *id,
+			  const struct lc_boot_info *boot, const char *uuid)
+{
+	json_object *o = json_object_new_object();
+	char *text = NULL;
+
+	if (!o)
+		return NULL;
+	if (lc_json_add(o, "producer",
+			json_object_new_string("faultd-core-handler " FAULTD_VERSION)) < 0 ||
+	    lc_json_add(o, "pid", json_object_new_int64(req->pid)) < 0 ||
+	    lc_json_add(o, "tid", json_object_new_int64(req->tid)) < 0 ||
+	    lc_json_add(o, "signal", json_object_new_int(req->signal)) < 0 ||
+	    lc_json_add(o, "time", json_object_new_int64((int64_t)req->time)) < 0 ||
+	    lc_json_add(o, "uid", json_object_new_int64(req->uid)) < 0 ||
+	    lc_json_add(o, "gid", json_object_new_int64(req->gid)) < 0 ||
+	    lc_json_add(o, "process", json_object_new_string(pi->comm)) < 0 ||
+	    (pi->exe && lc_json_add(o, "exe", json_object_new_string(pi->exe)) < 0) ||
+	    (pi->cmdline && lc_json_add(o, "cmdline", json_object_new_string(pi->cmdline)) < 0) ||
+	    (pi->maps && lc_json_add(o, "maps", json_object_new_string(pi->maps)) < 0) ||
+	    lc_json_add(o, "maps_truncated", json_object_new_boolean(pi->maps_truncated)) < 0 ||
+	    lc_json_add(o, "strategy",
+			json_object_new_string(lc_config_get_string(cfg, "coredump.strategy"))) <
+		    0 ||
+	    lc_json_add(o, "stack_kib",
+			json_object_new_int64(lc_config_get_int(cfg, "coredump.stack_kib"))) < 0 ||
+	    lc_json_add(o, "crashing_stack_kib",
+			json_object_new_int64(
+				lc_config_get_int(cfg, "coredump.crashing_stack_kib"))) < 0 ||
+	    (boot && lc_json_add(o, "linux_boot_id", json_object_new_string(boot->boot_id)) < 0) ||
+	    (id && lc_json_add(o, "device", lc_identity_to_json(id)) < 0) ||
+	    (uuid && lc_json_add(o, "entry", json_object_new_string(uuid)) < 0))
+		goto out;
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(o);
+	return text;
+}
+
+struct trim_setup {
+	struct ct_options opts;
+	enum cz_kind kind;
+	char *capture;
+};
+
+static int trim_setup(const struct lc_config *cfg, const struct capture_request *req,
+		      struct proc_info *pi, struct trim_setup *ret)
+{
+	const char *comp = req->compression ? req->compression
+					    : lc_config_get_string(cfg, "coredump.compression");
+	int r;
+
+	r = cz_kind_from_name(comp, &ret->kind);
+	if (r == -EOPNOTSUPP)
+		return log_error_errno(r, "compression \"%s\": this build has no libzstd.", comp);
+	if (r < 0)
+		return log_error_errno(r, "compression \"%s\": expected gzip, zstd or none.", comp);
+	ret->opts = (struct ct_options){
+		.native_class = sizeof(void *) == 8 ? 64 : 32,
+		.stack_bytes = (uint64_t)lc_config_get_int(cfg, "coredump.stack_kib") * 1024,
+		.crashing_stack_bytes =
+			(uint64_t)lc_config_get_int(cfg, "coredump.crashing_stack_kib") * 1024,
+		.max_notes_bytes =
+			(uint64_t)lc_config_get_int(cfg, "coredump.max_notes_kib") * 1024,
+		.full_max_bytes = (uint64_t)lc_config_get_int(cfg, "coredump.full_max_mib") << 20,
+		.crashing_tid = (uint32_t)req->tid,
+		.deadline_usec =
+			clock_ms(CLOCK_MONOTONIC) * 1000 +
+			(uint64_t)lc_config_get_int(cfg, "coredump.time_limit_seconds") * 1000000,
+		.mem_read = pi->mem_fd >= 0 ? proc_mem_read : NULL,
+		.mem_userdata = pi,
+	};
+	(void)ct_strategy_from_name(lc_config_get_string(cfg, "coredump.strategy"),
+				    &ret->opts.strategy);
+	return 0;
+}
+
+static void log_trimmed(const struct capture_request *req, const struct proc_info *pi,
+			const struct ct_result *res, const struct cz_writer *w, const char *where)
+{
+	char sig[16];
+
+	log_info("Core of %s[%d] (%s): %s strategy, %u threads, %" PRIu64 " of %" PRIu64
+		 " bytes kept, %" PRIu64 " stored as %s%s%s.",
+		 pi->comm[0] ? pi->comm : "?", (int)req->pid, signal_name(req->signal, sig),
+		 ct_strategy_name(res->strategy), res->threads, res->kept_bytes, res->core_bytes,
+		 cz_bytes_out(w), where, res->truncated[0] ? "; truncated: " : "", res->truncated);
+}
+
+/* The trim-only mode: the core into a file, nothing else. */
+static int trim_to_file(const struct lc_config *cfg, const struct capture_request *req,
+			struct proc_info *pi)
+{
+	struct trim_setup ts = {};
+	struct cz_writer *w = NULL;
+	struct ct_result res;
+	char why[256];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	r = trim_setup(cfg, req, pi, &ts);
+	if (r < 0)
+		return r;
+	ts.capture = capture_json(req, pi, cfg, NULL, NULL, NULL);
+	if (!ts.capture)
+		return log_oom();
+	ts.opts.capture_json = ts.capture;
+	fd = open(req->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		free(ts.capture);
+		return log_error_errno(errno, "Failed to create %s: %m", req->output);
+	}
+	r = cz_writer_new(fd, ts.kind, 0, &w);
+	if (r >= 0)
+		r = ct_trim(req->core_fd, &ts.opts, w, &res, why, sizeof(why));
+	if (r == -EINVAL || r == -E2BIG)
+		log_error("Refusing the core of pid %d: %s", (int)req->pid, why);
+	else if (r < 0)
+		log_error_errno(r, "Failed to trim the core of pid %d: %m", (int)req->pid);
+	if (r >= 0)
+		r = cz_finish(w);
+	if (r >= 0)
+		log_trimmed(req, pi, &res, w, req->output);
+	cz_writer_free(w);
+	free(ts.capture);
+	if (r < 0)
+		(void)unlink(req->output);
+	return r;
+}
+
+/* Stores the core as an elf-coredump entry. Returns 0, or -errno with *ret_core saying what
+ * became of it. */
+static int store_core(const struct lc_config *cfg, const struct capture_request *req,
+		      struct proc_info *pi, struct lc_spool *spool, uint64_t budget,
+		      const struct lc_boot_info *boot, const char **ret_core, char ret_uuid[37])
+{
+	struct lc_identity id = {};
+	struct lc_record_context ctx = {
+		.identity = &id,
+		.project_key = lc_config_get_string(cfg, "project_key"),
+		.boot = boot,
+	};
+	struct trim_setup ts = {};
+	struct lc_spool_txn *txn = NULL;
+	struct cz_writer *w = NULL;
+	struct lc_clock_sample clk;
+	struct utsname un;
+	json_object *meta = NULL, *manifest = NULL;
+	struct ct_result res;
+	char file[64], why[256];
+	const char *text;
+	size_t len;
+	int fd, r;
+
+	*ret_core = LC_CRASH_CORE_FAILED;
+	r = trim_setup(cfg, req, pi, &ts);
+	if (r < 0)
+		return r;
+	r = lc_settings_identity(cfg, &id);
+	if (r < 0)
+		return r;
+	ctx.os_version = uname(&un) == 0 ? un.release : "unknown";
+
+	r = lc_spool_txn_begin(spool, "elf-coredump", &txn, ret_uuid);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start a spool entry: %m");
+		goto out;
+	}
+	snprintf(file, sizeof(file), "core-%s.elf%s", ret_uuid, cz_kind_suffix(ts.kind));
+	meta = json_object_new_object();
+	if (!meta || lc_json_add(meta, "coredump_file_name", json_object_new_string(file)) < 0 ||
+	    (cz_kind_name(ts.kind) &&
+	     lc_json_add(meta, "compression", json_object_new_string(cz_kind_name(ts.kind))) < 0)) {
+		json_object_put(meta);
+		r = log_oom();
+		goto out;
+	}
+	lc_clock_sample_now(&clk);
+	manifest = lc_manifest_new(&ctx, &clk, "elf-coredump", meta);
+	text = manifest ? json_object_to_json_string_length(manifest, JSON_C_TO_STRING_PLAIN, &len)
+			: NULL;
+	ts.capture = capture_json(req, pi, cfg, &id, boot, ret_uuid);
+	if (!text || !ts.capture) {
+		r = log_oom();
+		goto out;
+	}
+	ts.opts.capture_json = ts.capture;
+	r = lc_spool_txn_write(txn, "manifest.json", text, len);
+	if (r >= 0)
+		r = lc_spool_txn_open(txn, file, &fd);
+	if (r < 0) {
+		log_error_errno(r, "Failed to write the core's entry: %m");
+		goto out;
+	}
+	r = cz_writer_new(
+		fd, ts.kind,
+		MIN(budget, (uint64_t)lc_config_get_int(cfg, "coredump.max_stored_kib") * 1024),
+		&w);
+	if (r >= 0)
+		r = ct_trim(req->core_fd, &ts.opts, w, &res, why, sizeof(why));
+	if (r >= 0)
+		r = cz_finish(w);
+	if (r == -EINVAL || r == -E2BIG) {
+		log_error("Refusing the core of %s[%d]: %s", pi->comm, (int)req->pid, why);
+		goto out;
+	}
+	if (r == -EFBIG) {
+		*ret_core = LC_CRASH_CORE_NO_SPACE;
+		log_error("The core of %s[%d] would exceed %" PRIu64
+			  " bytes (max_stored_kib, or the spool's room for it); dropped.",
+			  pi->comm, (int)req->pid, cz_bytes_out(w));
+		goto out;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to capture the core of %s[%d]: %m", pi->comm,
+				(int)req->pid);
+		goto out;
+	}
+	r = lc_spool_txn_commit(TAKE_PTR(txn), clock_ms(CLOCK_REALTIME));
+	if (r == -ENOSPC) {
+		*ret_core = LC_CRASH_CORE_NO_SPACE;
+		log_error("The spool has no room for the core of %s[%d] (%" PRIu64
+			  " bytes); dropped and counted.",
+			  pi->comm, (int)req->pid, cz_bytes_out(w));
+		goto out;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to commit the core's entry: %m");
+		goto out;
+	}
+	*ret_core = LC_CRASH_CORE_STORED;
+	log_trimmed(req, pi, &res, w, file);
+out:
+	if (r < 0)
+		ret_uuid[0] = 0;
+	lc_spool_txn_abort(txn);
+	cz_writer_free(w);
+	json_object_put(manifest);
+	free(ts.capture);
+	lc_identity_done(&id);
+	return r;
+}
+
+/* Leaves the crash for faultd and tells it so (best effort: faultd also drains at start). */
+static void report_crash(const struct lc_config *cfg, const struct capture_request *req,
+			 const struct proc_info *pi, const char *core, const char *uuid)
+{
+	struct lc_crash_report rep = {
+		.pid = (uint32_t)req->pid,
+		.signal = req->signal,
+		.time_ms = req->time ? req->time * 1000 : clock_ms(CLOCK_REALTIME),
+	};
+	json_object *reply = NULL;
+	int r;
+
+	snprintf(rep.process, sizeof(rep.process), "%s", pi->comm[0] ? pi->comm : "?");
+	snprintf(rep.core, sizeof(rep.core), "%s", core);
+	snprintf(rep.entry, sizeof(rep.entry), "%s", uuid);
+	r = lc_crash_log_append(lc_config_get_string(cfg, "state_dir"), &rep);
+	if (r < 0) {
+		log_error_errno(r, "Failed to record the crash of %s[%d] for faultd: %m",
+				rep.process, (int)req->pid);
+		return;
+	}
+	r = lc_control_request(lc_config_get_string(cfg, "control_socket"), "crash-reported", NULL,
+			       POKE_TIMEOUT_MS, &reply);
+	if (r < 0)
+		log_debug_errno(r, "faultd did not take the news (%m); it will find it at start.");
+	json_object_put(reply);
+}
+
+int capture_run(const struct lc_config *cfg, const struct capture_request *req)
+{
+	const char *state_dir = lc_config_get_string(cfg, "state_dir");
+	const char *sysroot = lc_config_get_string(cfg, "sysroot");
+	bool dev_mode = lc_config_get_bool(cfg, "enable_dev_mode");
+	_cleanup_free_ char *spool_dir = NULL, *sampling_path = NULL;
+	struct lc_spool *spool = NULL;
+	struct proc_info pi;
+	struct lc_boot_info boot;
+	struct lc_sampling sampling;
+	struct lc_spool_limits limits;
+	const char *core = LC_CRASH_CORE_FAILED;
+	char uuid[37] = "", sig[16];
+	uint64_t budget;
+	int r;
+
+	/* The process exists until its core is drained: read it first. */
+	r = proc_info_read(sysroot, req->pid, &pi);
+	if (r < 0)
+		return log_oom();
+	if (req->output) {
+		r = trim_to_file(cfg, req, &pi);
+		proc_info_done(&pi);
+		return r;
+	}
+
+	log_notice("Process %s[%d] crashed with %s.", pi.comm[0] ? pi.comm : "?", (int)req->pid,
+		   signal_name(req->signal, sig));
+	if (!lc_config_get_bool(cfg, "enable_data_collection")) {
+		log_info("Data collection is off: nothing recorded.");
+		proc_info_done(&pi);
+		return 0;
+	}
+	if (!lc_config_get_bool(cfg, "coredump.enabled")) {
+		core = LC_CRASH_CORE_DISABLED;
+		log_info("coredump.enabled is false: the core is not stored.");
+		goto report;
+	}
+	r = lc_mkdir_p(state_dir, 0700);
+	if (r < 0) {
+		log_error_errno(r, "Failed to create the state directory %s: %m", state_dir);
+		goto report;
+	}
+	sampling_path = lc_path_prefix(state_dir, "/device-config.json");
+	spool_dir = lc_path_prefix(state_dir, "/spool");
+	if (!sampling_path || !spool_dir) {
+		r = log_oom();
+		goto report;
+	}
+	lc_sampling_load(sampling_path, &sampling);
+	if (!lc_sampling_allows(&sampling, LC_CLASS_COREDUMP, dev_mode)) {
+		core = LC_CRASH_CORE_SAMPLING;
+		log_info("The fleet's sampling excludes core files (debugging resolution %s).",
+			 lc_resolution_name(sampling.debugging));
+		goto report;
+	}
+	if (!dev_mode) {
+		r = rate_limit_take(
+			state_dir, clock_ms(CLOCK_REALTIME),
+			(uint64_t)lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds") *
+				1000,
+			(unsigned)lc_config_get_int(cfg, "coredump.rate_limit_count"));
+		if (r < 0)
+			log_warning_errno(r,
+					  "Failed to apply the rate limit (%m); capturing anyway.");
+		else if (r == 0) {
+			core = LC_CRASH_CORE_RATE_LIMITED;
+			log_notice("Core not stored: over coredump.rate_limit_count (%" PRIi64
+				   " per %" PRIi64 " s).",
+				   lc_config_get_int(cfg, "coredump.rate_limit_count"),
+				   lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds"));
+			goto report;
+		}
+	}
+	r = lc_boot_info_peek(sysroot, state_dir, &boot);
+	if (r < 0)
+		goto report;
+	lc_settings_spool_limits(cfg, &limits);
+	r = lc_spool_open(spool_dir, &limits, &spool);
+	if (r < 0) {
+		log_error_errno(r, "Failed to open the spool %s: %m", spool_dir);
+		goto report;
+	}
+	budget = core_budget(spool, limits.max_bytes);
+	if (budget < MIN_CORE_BUDGET) {
+		core = LC_CRASH_CORE_NO_SPACE;
+		log_error("The spool's reboot events leave %" PRIu64
+			  " bytes of spool.max_bytes for a core; not storing it.",
+			  budget);
+		goto report;
+	}
+	r = store_core(cfg, req, &pi, spool, budget, &boot, &core, uuid);
+report:
+	report_crash(cfg, req, &pi, core, uuid);
+	lc_spool_free(spool);
+	proc_info_done(&pi);
+	return r < 0 ? r : 0;
+}
