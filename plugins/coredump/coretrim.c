@@ -164,9 +164,14 @@ static ssize_t input_read_full(struct input *in, void *dst, size_t n)
 	return (ssize_t)got;
 }
 
-/* Moves forward to offset to (>= pos). Returns 0, or -errno (-ETIME); ends early at EOF. */
+/* Moves to offset to: forward on a pipe, anywhere in a file (a saved core may have been written
+ * in another order, as gcore does). Returns 0, or -errno (-ETIME); ends early at EOF. */
 static int input_skip(struct input *in, uint64_t to)
 {
+	if (in->seekable && to < in->pos) {
+		in->pos = 0; /* seek back below: the file's end is checked again */
+		in->eof = false;
+	}
 	while (in->pos < to && !in->eof) {
 		uint64_t left = to - in->pos;
 		ssize_t k;
@@ -299,6 +304,16 @@ static int read_phdrs(struct trim *t)
 			return refuse(t, -EINVAL, "program header %zu: %s", i, why);
 		if (p->filesz == 0 || (p->type != ELFCORE_PT_LOAD && p->type != ELFCORE_PT_NOTE))
 			continue;
+		t->res->core_bytes = MAX(t->res->core_bytes, p->offset + p->filesz);
+		if (p->type == ELFCORE_PT_NOTE)
+			notes += p->filesz;
+		if (notes > t->o->max_notes_bytes)
+			return refuse(t, -E2BIG,
+				      "the notes exceed max_notes_kib (%" PRIu64 " KiB): %" PRIu64
+				      " bytes or more",
+				      t->o->max_notes_bytes / 1024, notes);
+		if (t->in.seekable)
+			continue; /* a saved core can be read in any order */
 		if (p->offset < prev_end)
 			return refuse(t, -EINVAL,
 				      "program header %zu: data at offset %" PRIu64
@@ -311,17 +326,10 @@ static int read_phdrs(struct trim *t)
 					      "program header %zu: a note segment after memory "
 					      "segments",
 					      i);
-			notes += p->filesz;
-			if (notes > t->o->max_notes_bytes)
-				return refuse(t, -E2BIG,
-					      "the notes exceed max_notes_kib (%" PRIu64
-					      " KiB): %" PRIu64 " bytes or more",
-					      t->o->max_notes_bytes / 1024, notes);
 		} else {
 			seen_load = true;
 		}
 		prev_end = p->offset + p->filesz;
-		t->res->core_bytes = MAX(t->res->core_bytes, prev_end);
 	}
 	return 0;
 }

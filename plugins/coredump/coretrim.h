@@ -13,6 +13,9 @@
  * Memory the kernel did not dump, or that is not kept, is absent from the result: a debugger
  * reports it unreadable instead of showing wrong bytes. Kept ranges are whole 4 KiB pages.
  *
+ * A core read from a pipe must be in the kernel's order (notes first, segments at increasing
+ * offsets); a saved core file (gcore writes its notes last) is read in any order, with seeks.
+ *
  * Every byte of the input is hostile: headers, counts, sizes and offsets are checked before use,
  * memory is bounded by the options (program headers < 65535 entries, notes <= max_notes_bytes,
  * the ranges they imply), and reading stops at a deadline.
