@@ -10,12 +10,22 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "build-config.h"
 #include "control.h"
+#include "fileio.h"
+#include "json-util.h"
 #include "macro.h"
 
 #define DEFAULT_TIMEOUT_SEC 10.0
@@ -38,6 +48,8 @@ struct verb {
 	/* Prints a successful reply's data; NULL prints it generically. */
 	void (*print)(json_object *data);
 	double timeout_sec; /* default wait for the reply; 0: DEFAULT_TIMEOUT_SEC */
+	/* Set for a command faultctl runs itself, without faultd: returns the exit status. */
+	int (*run)(const struct verb *v, int argc, char **argv, bool json);
 };
 
 static int args_none(const struct verb *v, int argc, char **argv, json_object **ret_args)
@@ -188,6 +200,262 @@ static int args_report_crash(const struct verb *v, int argc, char **argv, json_o
 	return 0;
 }
 
+/* ---- trigger-coredump: a child that crashes for real, so the kernel dumps its core ---- */
+
+static void put_text(FILE *f, const char *s, bool multiline);
+
+#define CORE_PATTERN_PATH "/proc/sys/kernel/core_pattern"
+#define CORE_HANDLER_NAME "faultd-core-handler"
+
+static const struct {
+	const char *name;
+	int signo;
+} trigger_signals[] = {
+	{ "SEGV", SIGSEGV }, { "ABRT", SIGABRT }, { "BUS", SIGBUS },
+	{ "FPE", SIGFPE },   { "ILL", SIGILL },
+};
+
+/* Not constants the compiler could reason about: the faults below must really happen. */
+static volatile uintptr_t trigger_bad_address = 16;
+static volatile int trigger_zero;
+static volatile int trigger_sink;
+
+/* "SIGSEGV" for the signals trigger-coredump raises, NULL for others. */
+static const char *trigger_signal_name(int signo, char *buf, size_t size)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(trigger_signals); i++)
+		if (trigger_signals[i].signo == signo) {
+			snprintf(buf, size, "SIG%s", trigger_signals[i].name);
+			return buf;
+		}
+	snprintf(buf, size, "signal %d (%s)", signo, strsignal(signo));
+	return buf;
+}
+
+/* Commits the fault that raises signo, the way a buggy program would, in the child. Where the
+ * machine does not trap (an integer division by zero on arm), the signal is sent instead. */
+__attribute__((no_sanitize("address", "undefined"))) _noreturn_ static void trigger_fault(int signo)
+{
+	switch (signo) {
+	case SIGSEGV:
+		*(volatile int *)trigger_bad_address = 1;
+		break;
+	case SIGABRT:
+		abort();
+	case SIGBUS: {
+		/* A store into a shared mapping past the end of its (empty) file. */
+		FILE *f = tmpfile();
+		volatile char *m = f ? mmap(NULL, (size_t)sysconf(_SC_PAGESIZE),
+					    PROT_READ | PROT_WRITE, MAP_SHARED, fileno(f), 0)
+				     : MAP_FAILED;
+
+		if (m != MAP_FAILED)
+			m[0] = 1;
+		break;
+	}
+	case SIGFPE:
+		trigger_sink = 1 / trigger_zero;
+		break;
+	case SIGILL:
+#if defined(__x86_64__) || defined(__i386__)
+		__asm__ volatile("ud2");
+#elif defined(__aarch64__)
+		__asm__ volatile(".inst 0x00000000"); /* udf #0 */
+#elif defined(__arm__) && !defined(__thumb__)
+		__asm__ volatile(".inst 0xe7f000f0"); /* udf */
+#endif
+		break;
+	}
+	raise(signo);
+	_exit(127);
+}
+
+/* The child: named faultd-trigger, dumpable, the signal's default action restored. */
+_noreturn_ static void trigger_child(int signo)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t set;
+
+	(void)prctl(PR_SET_NAME, "faultd-trigger", 0, 0, 0);
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(signo, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	trigger_fault(signo);
+}
+
+/* --signal NAME: SEGV, ABRT, BUS, FPE or ILL, with or without "SIG", any case. */
+static int trigger_parse_signal(const char *s, int *ret)
+{
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (size_t i = 0; i < ARRAY_SIZE(trigger_signals); i++)
+		if (strcasecmp(s, trigger_signals[i].name) == 0) {
+			*ret = trigger_signals[i].signo;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* True when pattern pipes into a faultd-core-handler, whatever its path. */
+static bool pipes_into_handler(const char *pattern)
+{
+	const char *prog, *end, *base;
+
+	if (!pattern || pattern[0] != '|')
+		return false;
+	prog = pattern + 1 + strspn(pattern + 1, " ");
+	end = prog + strcspn(prog, " ");
+	for (base = end; base > prog && base[-1] != '/'; base--)
+		;
+	return (size_t)(end - base) == strlen(CORE_HANDLER_NAME) &&
+	       strncmp(base, CORE_HANDLER_NAME, strlen(CORE_HANDLER_NAME)) == 0;
+}
+
+/* Why no core came: the likeliest reason for this core_pattern and limit. */
+static const char *no_core_reason(const char *pattern)
+{
+	struct rlimit rl;
+
+	if (pattern && pattern[0] == '|')
+		return "the kernel could not start the program core_pattern names, or "
+		       "core_pipe_limit dumps were already running: see the kernel log";
+	if (getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0)
+		return "RLIMIT_CORE is 0: see ulimit -c";
+	return "the kernel could not write the core file where core_pattern says";
+}
+
+/* Prints the outcome as text (stdout when ok, else stderr) or as a reply object with --json;
+ * returns the exit status. */
+static int trigger_report(const struct verb *v, bool json, bool ok, const char *message, pid_t pid,
+			  const char *signame, bool core_dumped, const char *pattern)
+{
+	if (json) {
+		_cleanup_json_ json_object *o = json_object_new_object();
+		json_object *data = json_object_new_object(), *pat = NULL;
+
+		if (pattern)
+			pat = json_object_new_string(pattern);
+		if (!o || (pattern && !pat) ||
+		    lc_json_add(o, "ok", json_object_new_boolean(ok)) < 0 || !data ||
+		    lc_json_add(data, "message", json_object_new_string(message)) < 0 ||
+		    lc_json_add(data, "pid", json_object_new_int64(pid)) < 0 ||
+		    lc_json_add(data, "signal", json_object_new_string(signame)) < 0 ||
+		    lc_json_add(data, "core_dumped", json_object_new_boolean(core_dumped)) < 0 ||
+		    json_object_object_add(data, "core_pattern", TAKE_PTR(pat)) < 0 ||
+		    lc_json_add(data, "pipes_into_faultd",
+				json_object_new_boolean(pipes_into_handler(pattern))) < 0 ||
+		    lc_json_add(o, "data", TAKE_PTR(data)) < 0) {
+			json_object_put(data);
+			json_object_put(pat);
+			fprintf(stderr, "faultctl: out of memory\n");
+			return EXIT_REFUSED;
+		}
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else if (ok) {
+		put_text(stdout, message, false);
+		putchar('\n');
+	} else {
+		fprintf(stderr, "faultctl: %s: ", v->name);
+		put_text(stderr, message, false);
+		fputc('\n', stderr);
+	}
+	return ok ? EXIT_OK : EXIT_REFUSED;
+}
+
+static int run_trigger_coredump(const struct verb *v, int argc, char **argv, bool json)
+{
+	_cleanup_free_ char *pattern = NULL;
+	char want[32], got[64], message[512];
+	const char *shown;
+	int signo = SIGSEGV, status, r;
+	size_t len;
+	pid_t pid;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = NULL;
+
+		if (streq(argv[i], "--signal") && i + 1 < argc)
+			arg = argv[++i];
+		else if (strncmp(argv[i], "--signal=", 9) == 0)
+			arg = argv[i] + 9;
+		if (!arg) {
+			fprintf(stderr,
+				"faultctl: %s: unexpected argument '%s' (usage: faultctl %s %s)\n",
+				v->name, argv[i], v->name, v->usage);
+			return EXIT_USAGE;
+		}
+		if (trigger_parse_signal(arg, &signo) < 0) {
+			fprintf(stderr,
+				"faultctl: %s: --signal: expected SEGV, ABRT, BUS, FPE or ILL, got "
+				"'%s'\n",
+				v->name, arg);
+			return EXIT_USAGE;
+		}
+	}
+	trigger_signal_name(signo, want, sizeof(want));
+
+	r = lc_read_file(CORE_PATTERN_PATH, 4096, &pattern, &len);
+	if (r < 0) {
+		fprintf(stderr, "faultctl: warning: cannot read %s: %s\n", CORE_PATTERN_PATH,
+			strerror(-r));
+		pattern = NULL;
+	} else {
+		while (len > 0 && pattern[len - 1] == '\n')
+			pattern[--len] = 0;
+	}
+	shown = pattern ? pattern : "unknown";
+	if (!pipes_into_handler(pattern)) {
+		fprintf(stderr, "faultctl: warning: core_pattern does not pipe into %s (\"",
+			CORE_HANDLER_NAME);
+		put_text(stderr, shown, false);
+		fprintf(stderr, "\"), so this crash does not reach faultd: is its coredump plugin "
+				"running (faultctl status)?\n");
+	}
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "faultctl: %s: cannot fork: %s\n", v->name, strerror(errno));
+		return EXIT_REFUSED;
+	}
+	if (pid == 0)
+		trigger_child(signo);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			fprintf(stderr, "faultctl: %s: cannot wait for child %d: %s\n", v->name,
+				(int)pid, strerror(errno));
+			return EXIT_REFUSED;
+		}
+
+	if (WIFSIGNALED(status) && WTERMSIG(status) == signo) {
+		if (WCOREDUMP(status))
+			snprintf(message, sizeof(message),
+				 "Child %d crashed with %s; the kernel wrote a core (core_pattern: "
+				 "%s).",
+				 (int)pid, want, shown);
+		else
+			snprintf(message, sizeof(message),
+				 "Child %d crashed with %s; no core was dumped (%s; core_pattern: "
+				 "%s).",
+				 (int)pid, want, no_core_reason(pattern), shown);
+		return trigger_report(v, json, true, message, pid, want, WCOREDUMP(status),
+				      pattern);
+	}
+	if (WIFSIGNALED(status))
+		snprintf(message, sizeof(message), "child %d died of %s, not %s.", (int)pid,
+			 trigger_signal_name(WTERMSIG(status), got, sizeof(got)), want);
+	else
+		snprintf(message, sizeof(message),
+			 "child %d did not crash: it exited with status %d.", (int)pid,
+			 WEXITSTATUS(status));
+	return trigger_report(v, json, false, message, pid, want, false, pattern);
+}
+
 static const struct verb verbs[] = {
 	{ "status", "", "Show faultd's current state", args_none, NULL },
 	{ "show-config", "", "Show the configuration faultd is running with", args_none, NULL },
@@ -215,6 +483,10 @@ static const struct verb verbs[] = {
 	  args_metrics, NULL },
 	{ "request-metrics", "", "Close the heartbeat in progress now (privileged)", args_none,
 	  NULL },
+	{ "trigger-coredump", "[--signal NAME]",
+	  "Crash a child with SIGSEGV (or ABRT, BUS, FPE, ILL) to check that cores reach faultd; "
+	  "runs without faultd",
+	  NULL, NULL, 0, run_trigger_coredump },
 	{ "help", "", "List the commands the running faultd accepts", args_none, print_help_reply },
 };
 
@@ -542,6 +814,8 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (v->run)
+		return v->run(v, argc - optind - 1, argv + optind + 1, json);
 	r = v->build_args(v, argc - optind - 1, argv + optind + 1, &args);
 	if (r < 0)
 		return EXIT_USAGE;

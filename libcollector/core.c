@@ -12,6 +12,7 @@
 #include "build-config.h"
 #include "control.h"
 #include "core.h"
+#include "crashlog.h"
 #include "exec.h"
 #include "fileio.h"
 #include "heartbeat.h"
@@ -53,6 +54,8 @@ struct lc_core {
 	unsigned n_signals; /* initialised so far, closed at stop */
 	uv_timer_t watchdog;
 	bool watchdog_on;
+	uv_timer_t crash_poll; /* drains the crash log in case a poke was lost */
+	bool crash_poll_on;
 	bool stopping;
 
 	uint64_t start_usec;
@@ -677,6 +680,116 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 	reply_message(call, msg);
 }
 
+/* The signals whose default action dumps core, by name; NULL for another. */
+static const char *core_signal_name(int signo)
+{
+	static const struct {
+		int signo;
+		const char *name;
+	} names[] = {
+		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },	{ SIGTRAP, "SIGTRAP" },
+		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },
+		{ SIGSEGV, "SIGSEGV" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
+		{ SIGSYS, "SIGSYS" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].signo == signo)
+			return names[i].name;
+	return NULL;
+}
+
+struct crash_drain {
+	struct lc_core *core;
+	unsigned counted;
+	unsigned discarded; /* data collection off */
+};
+
+/* One report of faultd-core-handler: the hours ledger and the plugins learn of it when data
+ * collection is on; without consent it is only logged, and the report goes either way. */
+static void crash_report(const struct lc_crash_report *r, void *userdata)
+{
+	struct crash_drain *d = userdata;
+	struct lc_core *c = d->core;
+	const char *name = core_signal_name(r->signal);
+	char signame[24];
+	int k;
+
+	if (name)
+		snprintf(signame, sizeof(signame), "%s", name);
+	else
+		snprintf(signame, sizeof(signame), "signal %d", r->signal);
+	if (!c->collecting) {
+		log_notice("Process %s[%" PRIu32 "] crashed with %s; not counted: data collection "
+			   "is disabled.",
+			   r->process, r->pid, signame);
+		d->discarded++;
+		return;
+	}
+	log_notice("Process %s[%" PRIu32 "] crashed with %s; core: %s%s%s%s", r->process, r->pid,
+		   signame, r->core, r->entry[0] ? " (entry " : "", r->entry,
+		   r->entry[0] ? ")." : ".");
+	k = lc_heartbeat_crash(c->heartbeat);
+	if (k < 0)
+		log_warning_errno(k, "The crash is counted, but the hours ledger could not be "
+				     "saved: %m");
+	lc_plugin_host_crash(c->plugins, r);
+	d->counted++;
+}
+
+/* Takes every report waiting in <state_dir>/crashes. Returns how many, or -errno (logged). */
+static int crash_log_drain(struct lc_core *c, struct crash_drain *d)
+{
+	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
+	int r;
+
+	*d = (struct crash_drain){ .core = c };
+	r = lc_crash_log_drain(state_dir, crash_report, d);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the crash log in %s/crashes: %m",
+				       state_dir);
+	return r;
+}
+
+static void on_crash_poll(uv_timer_t *t)
+{
+	struct crash_drain d;
+
+	(void)crash_log_drain(t->data, &d);
+}
+
+/* faultd-core-handler left a report: count it now rather than at the next poll. */
+static void cmd_crash_reported(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	struct crash_drain d;
+	json_object *o;
+	char msg[128];
+	int r;
+
+	r = crash_log_drain(c, &d);
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "cannot read the crash log in %s/crashes: %s",
+				     lc_config_get_string(c->cfg, "state_dir"), strerror(-r));
+		return;
+	}
+	if (d.discarded)
+		snprintf(msg, sizeof(msg),
+			 "Counted %u crash%s; %u discarded: data collection is disabled.",
+			 d.counted, d.counted == 1 ? "" : "es", d.discarded);
+	else
+		snprintf(msg, sizeof(msg), "Counted %u crash%s.", d.counted,
+			 d.counted == 1 ? "" : "es");
+	o = json_object_new_object();
+	if (o && (lc_json_add(o, "message", json_object_new_string(msg)) < 0 ||
+		  lc_json_add(o, "counted", json_object_new_int64(d.counted)) < 0 ||
+		  lc_json_add(o, "discarded", json_object_new_int64(d.discarded)) < 0)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	lc_control_call_reply(call, o);
+}
+
 #define METRICS_WRITE_MAX 100
 
 /* Whether reading i keeps the kind its key has in the store and earlier in the same request. */
@@ -809,7 +922,9 @@ static const struct lc_control_command core_commands[] = {
 	{ "reboot", true, cmd_reboot,
 	  "Record the reason for the coming reboot, then reboot (unless \"reboot\": false)" },
 	{ "report-crash", true, cmd_report_crash,
-	  "Count a process crash in the hours ledger (used by faultd-core-handler)" },
+	  "Count a process crash in the hours ledger by hand" },
+	{ "crash-reported", true, cmd_crash_reported,
+	  "Count the crashes faultd-core-handler left in the crash log (it sends this)" },
 	{ "write-metric", true, cmd_write_metric,
 	  "Record metric readings: {\"metrics\": [\"NAME=VALUE[:KIND]\", ...]}" },
 	{ "request-metrics", true, cmd_request_metrics,
@@ -1029,6 +1144,10 @@ static void core_stop(struct lc_core *c)
 		uv_close((uv_handle_t *)&c->watchdog, NULL);
 		c->watchdog_on = false;
 	}
+	if (c->crash_poll_on) {
+		uv_close((uv_handle_t *)&c->crash_poll, NULL);
+		c->crash_poll_on = false;
+	}
 	lc_plugin_host_collect(c->plugins);
 	lc_plugin_host_stop(c->plugins);
 	lc_control_close(c->control);
@@ -1082,6 +1201,24 @@ static int watchdog_start(struct lc_core *c)
 	log_debug("Watchdog: pinging every %llu ms.", (unsigned long long)MAX(usec / 2000, 1));
 #endif
 	return 0;
+}
+
+#define CRASH_POLL_MS 60000
+
+/* Crashes while faultd was down (or faultd's own) are counted now, then every CRASH_POLL_MS in
+ * case the handler's "crash-reported" was lost. */
+static int crash_poll_start(struct lc_core *c)
+{
+	struct crash_drain d;
+	int r;
+
+	(void)crash_log_drain(c, &d);
+	r = uv_timer_init(&c->loop, &c->crash_poll);
+	if (r < 0)
+		return r;
+	c->crash_poll.data = c;
+	c->crash_poll_on = true;
+	return uv_timer_start(&c->crash_poll, on_crash_poll, CRASH_POLL_MS, CRASH_POLL_MS);
 }
 
 static int signals_start(struct lc_core *c)
@@ -1217,6 +1354,10 @@ static int start_components(struct lc_core *c)
 	r = lc_heartbeat_start(c->heartbeat);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the heartbeat timers: %m");
+
+	r = crash_poll_start(c);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the crash log timer: %m");
 
 	r = watchdog_start(c);
 	if (r < 0)

@@ -31,6 +31,7 @@ struct lc_plugin {
 	const struct lc_plugin_ops *ops;
 	struct lc_plugin_host *host;
 	enum lc_plugin_state state;
+	bool ran; /* running until the last stop: a start now is a reload's */
 	char *error;
 	void *data;
 	struct lc_timer *timers;
@@ -379,8 +380,12 @@ unsigned lc_plugin_host_start(struct lc_plugin_host *h, const struct lc_config *
 		if (!plugin_enabled(p)) {
 			p->state = LC_PLUGIN_DISABLED;
 			log_debug("Plugin %s is disabled in the configuration.", p->ops->name);
+			if (p->ran && p->ops->disabled)
+				p->ops->disabled(p);
+			p->ran = false;
 			continue;
 		}
+		p->ran = false;
 		r = p->ops->init(p);
 		if (r < 0) {
 			/* init undid its own allocations; what it asked of the core goes here. */
@@ -411,6 +416,7 @@ void lc_plugin_host_stop(struct lc_plugin_host *h)
 			if (p->ops->shutdown)
 				p->ops->shutdown(p);
 			p->data = NULL;
+			p->ran = true;
 			log_debug("Plugin %s stopped.", p->ops->name);
 		}
 		if (p->state != LC_PLUGIN_FAILED)
@@ -426,6 +432,16 @@ void lc_plugin_host_collect(struct lc_plugin_host *h)
 
 		if (p->state == LC_PLUGIN_RUNNING && p->ops->collect)
 			p->ops->collect(p);
+	}
+}
+
+void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report *r)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct lc_plugin *p = &h->plugins[i];
+
+		if (p->state == LC_PLUGIN_RUNNING && p->ops->crash)
+			p->ops->crash(p, r);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "metrics.h"
 
 struct lc_boot_info;
+struct lc_crash_report;
 struct lc_plugin;
 struct lc_timer;
 struct lc_watch;
@@ -31,6 +32,13 @@ struct lc_plugin_ops {
 	void (*shutdown)(struct lc_plugin *p); /* optional: free what init allocated; its
 						* timers and watches are already released */
 	json_object *(*status)(struct lc_plugin *p); /* optional: shown by `faultctl status` */
+	/* optional: a process crashed (a report of faultd-core-handler, crashlog.h); called only
+	 * while data collection is on, once per report, after the hours ledger counted it */
+	void (*crash)(struct lc_plugin *p, const struct lc_crash_report *r);
+	/* optional: a reload turned the plugin off (it ran, its section now says "enabled":
+	 * false); called after its shutdown, instead of init, with no data, timers or watches, to
+	 * undo a setting outside faultd that shutdown leaves in place on purpose */
+	void (*disabled)(struct lc_plugin *p);
 };
 
 /* The plugin's name, as in its ops table. */
@@ -155,6 +163,10 @@ void lc_plugin_host_stop(struct lc_plugin_host *h);
 
 /* Calls collect of every running plugin that has one. */
 void lc_plugin_host_collect(struct lc_plugin_host *h);
+
+/* Passes a crash report (borrowed for the call) to every running plugin that has a crash
+ * callback. The caller has checked consent. */
+void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report *r);
 
 /* State of the plugin at index i (in array order). */
 enum lc_plugin_state lc_plugin_host_state(const struct lc_plugin_host *h, size_t i);

@@ -11,6 +11,9 @@
 #if HAVE_STATSD
 #include "statsd/statsd-plugin.h"
 #endif
+#if HAVE_COREDUMP
+#include "coredump/coredump-plugin.h"
+#endif
 
 /* Each evidence source adds its ops table here, guarded by its build option if it has one. The
  * trailing NULL keeps the array valid whatever is compiled in. */
@@ -24,6 +27,9 @@ const struct lc_plugin_ops *const faultd_plugins[] = {
 #endif
 #if HAVE_STATSD
 	&statsd_plugin_ops,
+#endif
+#if HAVE_COREDUMP
+	&coredump_plugin_ops,
 #endif
 	NULL,
 };

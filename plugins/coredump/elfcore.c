@@ -39,20 +39,20 @@
  * int after the two signal masks (unsigned long each), then four timevals (two longs each) and
  * pr_reg. The register indexes are those of each architecture's elf_gregset_t.
  */
-#define PRSTATUS_X86_64_SIZE   336
-#define PRSTATUS_AARCH64_SIZE  392
-#define PRSTATUS_ARM_SIZE      148
-#define PRSTATUS_CURSIG	       12
-#define PRSTATUS64_PID	       32
-#define PRSTATUS64_REG	       112
-#define PRSTATUS32_PID	       24
-#define PRSTATUS32_REG	       72
-#define X86_64_REG_RIP	       16 /* struct user_regs_struct */
-#define X86_64_REG_RSP	       19
-#define AARCH64_REG_SP	       31 /* x0..x30, sp, pc, pstate */
-#define AARCH64_REG_PC	       32
-#define ARM_REG_SP	       13 /* r0..r15, cpsr, orig_r0 */
-#define ARM_REG_PC	       15
+#define PRSTATUS_X86_64_SIZE  336
+#define PRSTATUS_AARCH64_SIZE 392
+#define PRSTATUS_ARM_SIZE     148
+#define PRSTATUS_CURSIG	      12
+#define PRSTATUS64_PID	      32
+#define PRSTATUS64_REG	      112
+#define PRSTATUS32_PID	      24
+#define PRSTATUS32_REG	      72
+#define X86_64_REG_RIP	      16 /* struct user_regs_struct */
+#define X86_64_REG_RSP	      19
+#define AARCH64_REG_SP	      31 /* x0..x30, sp, pc, pstate */
+#define AARCH64_REG_PC	      32
+#define ARM_REG_SP	      13 /* r0..r15, cpsr, orig_r0 */
+#define ARM_REG_PC	      15
 
 /*
  * NT_PRPSINFO layouts (struct elf_prpsinfo): four chars, pr_flag (unsigned long), pr_uid and
@@ -169,8 +169,8 @@ static enum elfcore_arch arch_of(unsigned elf_class, uint16_t machine)
 	return ELFCORE_ARCH_UNKNOWN;
 }
 
-int elfcore_parse_ehdr(const void *buf, size_t len, unsigned native_class,
-		       struct elfcore_ehdr *ret, const char **ret_why)
+int elfcore_parse_ehdr(const void *buf, size_t len, unsigned native_class, struct elfcore_ehdr *ret,
+		       const char **ret_why)
 {
 	const uint8_t *p = buf;
 	struct elfcore_ehdr h = {};
@@ -233,7 +233,8 @@ int elfcore_parse_ehdr(const void *buf, size_t len, unsigned native_class,
 	if (phoff < ehsize)
 		return refuse(ret_why, "program headers overlap the ELF header");
 	if (phoff > UINT64_MAX - (uint64_t)phnum * phentsize)
-		return refuse(ret_why, "program header table runs past the end of the address range");
+		return refuse(ret_why,
+			      "program header table runs past the end of the address range");
 
 	h.arch = arch_of(h.elf_class, h.machine);
 	h.phoff = phoff;
@@ -253,7 +254,10 @@ int elfcore_parse_phdr(const struct elfcore_ehdr *ehdr, const void *buf, size_t 
 
 	if (i >= ehdr->phnum)
 		return refuse(ret_why, "program header index out of range");
-	if (ehdr->phentsize == 0 || i >= len / ehdr->phentsize)
+	/* ehdr may have been filled by hand: its entry size decides how much is read. */
+	if (ehdr->phentsize != (ehdr->elf_class == 32 ? PHDR32_SIZE : PHDR64_SIZE))
+		return refuse(ret_why, "e_phentsize does not match the class");
+	if (i >= len / ehdr->phentsize)
 		return refuse(ret_why, "truncated program header table");
 	p = (const uint8_t *)buf + i * ehdr->phentsize;
 
@@ -289,8 +293,7 @@ int elfcore_parse_phdr(const struct elfcore_ehdr *ehdr, const void *buf, size_t 
 	return 0;
 }
 
-void elfcore_write_phdr(const struct elfcore_ehdr *ehdr, const struct elfcore_phdr *phdr,
-			void *buf)
+void elfcore_write_phdr(const struct elfcore_ehdr *ehdr, const struct elfcore_phdr *phdr, void *buf)
 {
 	uint8_t *p = buf;
 
@@ -365,8 +368,7 @@ static uint64_t align4(uint32_t n)
 	return ((uint64_t)n + 3) & ~(uint64_t)3;
 }
 
-int elfcore_note_next(struct elfcore_note_iter *it, struct elfcore_note *ret,
-		      const char **ret_why)
+int elfcore_note_next(struct elfcore_note_iter *it, struct elfcore_note *ret, const char **ret_why)
 {
 	const uint8_t *p;
 	size_t left;

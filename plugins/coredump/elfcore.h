@@ -45,8 +45,8 @@ struct elfcore_ehdr {
  * can follow (64 on a 64-bit host): a core of the other class is refused ("a 32-bit core on a
  * 64-bit host"). Returns 0 or -EINVAL (not an ELF core, or one faultd cannot read) with *ret_why.
  */
-int elfcore_parse_ehdr(const void *buf, size_t len, unsigned native_class,
-		       struct elfcore_ehdr *ret, const char **ret_why);
+int elfcore_parse_ehdr(const void *buf, size_t len, unsigned native_class, struct elfcore_ehdr *ret,
+		       const char **ret_why);
 
 /* The header's size for the class in the first EI_NIDENT bytes of buf (len >= 5), or 0 when buf
  * is not an ELF file of a known class: how many bytes elfcore_parse_ehdr() needs. */
@@ -97,8 +97,7 @@ void elfcore_note_iter_init(struct elfcore_note_iter *it, const void *buf, size_
  * Steps to the next note of a PT_NOTE segment's bytes (4-byte aligned names and descriptors).
  * Returns 1 with *ret, 0 at the end, or -EINVAL with *ret_why when a note runs past the buffer.
  */
-int elfcore_note_next(struct elfcore_note_iter *it, struct elfcore_note *ret,
-		      const char **ret_why);
+int elfcore_note_next(struct elfcore_note_iter *it, struct elfcore_note *ret, const char **ret_why);
 
 /* True when note is named name ("CORE", "LINUX", ...) with type. */
 bool elfcore_note_is(const struct elfcore_note *note, const char *name, uint32_t type);
@@ -133,12 +132,12 @@ int elfcore_parse_prpsinfo(const struct elfcore_ehdr *ehdr, const void *desc, si
 
 /* Looks up type in an NT_AUXV descriptor (pairs of class-sized words up to AT_NULL). Returns 1
  * with *ret, 0 when absent, -EINVAL with *ret_why when malformed. */
-#define ELFCORE_AT_PHDR	       3
-#define ELFCORE_AT_PHENT       4
-#define ELFCORE_AT_PHNUM       5
-#define ELFCORE_AT_PAGESZ      6
-#define ELFCORE_AT_BASE	       7
-#define ELFCORE_AT_ENTRY       9
+#define ELFCORE_AT_PHDR		3
+#define ELFCORE_AT_PHENT	4
+#define ELFCORE_AT_PHNUM	5
+#define ELFCORE_AT_PAGESZ	6
+#define ELFCORE_AT_BASE		7
+#define ELFCORE_AT_ENTRY	9
 #define ELFCORE_AT_SYSINFO_EHDR 33
 int elfcore_auxv_get(const struct elfcore_ehdr *ehdr, const void *desc, size_t len, uint64_t type,
 		     uint64_t *ret, const char **ret_why);

@@ -26,6 +26,7 @@ HAVE_SYSTEMD = os.environ.get("HAVE_SYSTEMD") == "1"
 HAVE_STATSD = os.environ.get("HAVE_STATSD", "1") == "1"
 HAVE_COLLECTD = os.environ.get("HAVE_COLLECTD", "1") == "1"
 HAVE_SYSMETRICS = os.environ.get("HAVE_SYSMETRICS", "1") == "1"
+HAVE_COREDUMP = os.environ.get("HAVE_COREDUMP", "1") == "1"
 RECEIVER = os.environ.get("RECEIVER",
                           os.path.join(SOURCE_ROOT, "tests", "receiver", "faultd-receiver"))
 PROJECT_KEY = "test-project-key"
@@ -36,6 +37,11 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 FAKE_OS_RELEASE = 'ID=testos\nVERSION_ID="1.2.3"\nPRETTY_NAME="Test OS"\n'
 FAKE_MACHINE_ID = "0123456789abcdef0123456789abcdef\n"
 FAKE_BOOT_ID = "48af0b97-79c3-4e95-ba80-8c436b4b9e8f\n"
+# The kernel's core settings of a machine that never met faultd. Tests run as root: a daemon must
+# never write the real /proc/sys/kernel/core_pattern, so the coredump plugin is off by default
+# (see Daemon) and, when a test turns it on, writes these files of the fake tree.
+FAKE_CORE_PATTERN = "core"
+FAKE_CORE_PIPE_LIMIT = "0"
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
@@ -63,6 +69,10 @@ class Daemon:
         with open(os.path.join(self.sysroot, "proc", "sys", "kernel", "random", "boot_id"),
                   "w") as f:
             f.write(FAKE_BOOT_ID)
+        with open(self.sysctl_path("core_pattern"), "w") as f:
+            f.write(FAKE_CORE_PATTERN + "\n")
+        with open(self.sysctl_path("core_pipe_limit"), "w") as f:
+            f.write(FAKE_CORE_PIPE_LIMIT + "\n")
         # The boot "began" when faultd first reads this: hours count from there, not from the
         # test machine's real boot.
         with open(os.path.join(self.sysroot, "proc", "uptime"), "w") as f:
@@ -83,6 +93,10 @@ class Daemon:
             self.config["statsd"] = {"listen": "127.0.0.1:0"}
         if HAVE_COLLECTD:
             self.config["collectd"] = {"listen": "127.0.0.1:0"}
+        # Off unless a test turns it on: even then it writes only the fake tree's core_pattern,
+        # but a daemon that never touches it cannot get the machine's by mistake.
+        if HAVE_COREDUMP:
+            self.config["coredump"] = {"enabled": False}
         if config:
             for key, value in config.items():
                 if isinstance(value, dict) and isinstance(self.config.get(key), dict):
@@ -105,6 +119,15 @@ class Daemon:
                   "w") as f:
             f.write(boot_id + "\n")
         return boot_id
+
+    def sysctl_path(self, name):
+        """A kernel setting of the fake tree (/proc/sys/kernel/name)."""
+        return os.path.join(self.sysroot, "proc", "sys", "kernel", name)
+
+    def sysctl(self, name):
+        """The value of a kernel setting of the fake tree, without its newline."""
+        with open(self.sysctl_path(name)) as f:
+            return f.read().rstrip("\n")
 
     def write_config(self, text=None):
         with open(self.config_path, "w") as f:
@@ -184,6 +207,17 @@ class Daemon:
         return subprocess.Popen([FAULTCTL, "--socket", self.socket] + list(args),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.env)
+
+    def request(self, command, args=None, timeout=10.0):
+        """Sends one control command as faultctl would (for commands faultctl does not offer,
+        such as the handler's "crash-reported") and returns the parsed reply."""
+        payload = {"command": command}
+        if args is not None:
+            payload["args"] = args
+        reply = raw_request(self.socket, json.dumps(payload).encode() + b"\n", timeout=timeout)
+        if not reply:
+            raise AssertionError(f"no reply to {command}:\n{self.log()}")
+        return json.loads(reply)
 
     def status(self):
         r = self.ctl("status", json_output=True)

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: MIT */
+/* The coredump plugin run by the plugin host on a fake /proc/sys/kernel: the core_pattern it
+ * writes, what it saves and gives back, the check that warns without fighting, and the crash
+ * counts in its status and in the heartbeat's metrics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "coredump-plugin.h"
+#include "crashlog.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "metrics.h"
+#include "plugin.h"
+#include "tmpdir.h"
+
+#define HANDLER	    "/usr/libexec/faultd-core-handler"
+#define ARGS	    " %P %I %s %t %u %g"
+#define PATTERN_REL "proc/sys/kernel/core_pattern"
+#define LIMIT_REL   "proc/sys/kernel/core_pipe_limit"
+#define SAVED_REL   "state/coredump-kernel.json"
+
+struct fixture {
+	char *tmp;
+	char *root;  /* the sysroot */
+	char *state; /* state_dir */
+	char *conf;  /* the main configuration file */
+	struct lc_metrics *store;
+	bool collection_off;
+
+	/* While running. */
+	uv_loop_t loop;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	struct lc_cfg_section *sections;
+	struct lc_plugin_services services;
+};
+
+static struct lc_metrics *fake_metrics(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return f->collection_off ? NULL : f->store;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct lc_metrics_limits limits = { .max_keys = 2048, .max_set_members = 16 };
+
+	if (!f)
+		return -1;
+	f->tmp = test_tmpdir_new("coredump-plugin");
+	if (!f->tmp || asprintf(&f->root, "%s/root", f->tmp) < 0 ||
+	    asprintf(&f->state, "%s/state", f->tmp) < 0 ||
+	    asprintf(&f->conf, "%s/faultd.conf", f->tmp) < 0 ||
+	    lc_metrics_new(&limits, &f->store) < 0 || lc_mkdir_p(f->state, 0700) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int r = test_tmpdir_free(f->tmp);
+
+	lc_metrics_free(f->store);
+	free(f->root);
+	free(f->state);
+	free(f->conf);
+	free(f);
+	return r;
+}
+
+/* ---- the fake tree ---- */
+
+/* Writes text to <tmp>/rel, creating the parents. */
+static void put(struct fixture *f, const char *rel, const char *text)
+{
+	_cleanup_free_ char *path = NULL, *parent = NULL;
+
+	assert_true(asprintf(&path, "%s/%s", f->tmp, rel) > 0);
+	parent = lc_path_dirname(path);
+	assert_int_equal(lc_mkdir_p(parent, 0755), 0);
+	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0644), 0);
+}
+
+/* <tmp>/rel's content without its trailing newline (owned), or NULL when it does not exist. */
+static char *get(struct fixture *f, const char *rel)
+{
+	_cleanup_free_ char *path = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	assert_true(asprintf(&path, "%s/%s", f->tmp, rel) > 0);
+	r = lc_read_file(path, 65536, &text, &len);
+	if (r == -ENOENT)
+		return NULL;
+	assert_int_equal(r, 0);
+	while (len > 0 && text[len - 1] == '\n')
+		text[--len] = 0;
+	return text;
+}
+
+static void assert_file(struct fixture *f, const char *rel, const char *want)
+{
+	_cleanup_free_ char *got = get(f, rel);
+
+	if (!got)
+		fail_msg("%s does not exist, expected \"%s\"", rel, want);
+	if (!streq(got, want))
+		fail_msg("%s holds \"%s\", expected \"%s\"", rel, got, want);
+}
+
+/* The kernel's files as a machine that never met faultd has them. */
+static void put_kernel(struct fixture *f, const char *pattern, const char *limit)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "%s\n", pattern);
+	put(f, "root/" PATTERN_REL, text);
+	snprintf(text, sizeof(text), "%s\n", limit);
+	put(f, "root/" LIMIT_REL, text);
+}
+
+/* The pattern faultd sets with the fixture's configuration file. */
+static char *our_pattern(struct fixture *f)
+{
+	char *p = NULL;
+
+	assert_true(asprintf(&p, "|" HANDLER " -c %s%s", f->conf, ARGS) > 0);
+	return p;
+}
+
+/* ---- running the plugin ---- */
+
+static const struct lc_cfg_key core_keys[] = {
+	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
+	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
+};
+static const struct lc_cfg_section core_section = { .keys = core_keys,
+						    .n_keys = ARRAY_SIZE(core_keys) };
+static const struct lc_plugin_ops *const plugins[] = { &coredump_plugin_ops };
+
+/*
+ * Loads the configuration with the "coredump" section's members (JSON, may be "") into f->cfg,
+ * from the main file f->conf or, with builtin_path, from a drop-in of the built-in
+ * FAULTD_CONF_PATH (which must not exist).
+ */
+static void load_config(struct fixture *f, const char *section, bool builtin_path)
+{
+	_cleanup_free_ char *text = NULL, *dropins = NULL;
+	struct lc_config_files files = { .skip_runtime = true };
+	bool handler = strstr(section, "\"handler\"");
+	char **errors = NULL;
+	size_t n;
+
+	/* HANDLER unless the section names another. */
+	assert_true(asprintf(&text,
+			     "{\"state_dir\": \"%s\", \"sysroot\": \"%s\", \"coredump\": {%s%s%s}}",
+			     f->state, f->root, handler ? "" : "\"handler\": \"" HANDLER "\"",
+			     section[0] && !handler ? ", " : "", section) > 0);
+	if (builtin_path) {
+		assert_true(asprintf(&dropins, "%s/conf.d", f->tmp) > 0);
+		put(f, "conf.d/10-test.conf", text);
+		files.main = FAULTD_CONF_PATH;
+		files.main_optional = true;
+		files.dropin_dir = dropins;
+	} else {
+		put(f, "faultd.conf", text);
+		files.main = f->conf;
+	}
+	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
+						   &f->sections, &n),
+			 0);
+	if (lc_config_load(f->sections, n, &files, &f->cfg, &errors) < 0)
+		fail_msg("configuration: %s", errors && errors[0] ? errors[0] : "?");
+}
+
+/* Starts a host with the plugin under a configuration as load_config() makes it; returns the
+ * plugin's state. */
+static enum lc_plugin_state start_with(struct fixture *f, const char *section, bool builtin_path)
+{
+	load_config(f, section, builtin_path);
+	f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
+	lc_plugin_host_set_services(f->host, &f->services);
+	lc_plugin_host_start(f->host, f->cfg);
+	return lc_plugin_host_state(f->host, 0);
+}
+
+/* What the core does on SIGHUP: the plugins stop, then start with the new configuration. */
+static enum lc_plugin_state reload(struct fixture *f, const char *section)
+{
+	lc_plugin_host_stop(f->host);
+	f->cfg = lc_config_free(f->cfg);
+	free(f->sections);
+	f->sections = NULL;
+	load_config(f, section, false);
+	lc_plugin_host_start(f->host, f->cfg);
+	return lc_plugin_host_state(f->host, 0);
+}
+
+static void start(struct fixture *f, const char *section)
+{
+	assert_int_equal(start_with(f, section, false), LC_PLUGIN_RUNNING);
+}
+
+static void stop(struct fixture *f)
+{
+	lc_plugin_host_free(f->host);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	f->host = NULL;
+	f->cfg = lc_config_free(f->cfg);
+	free(f->sections);
+	f->sections = NULL;
+}
+
+/* The running plugin's status (owned). */
+static json_object *status(struct fixture *f)
+{
+	json_object *all = lc_plugin_host_status(f->host), *st;
+
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "status", &st));
+	json_object_get(st);
+	json_object_put(all);
+	return st;
+}
+
+static json_object *member(json_object *o, const char *path)
+{
+	char buf[128], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			fail_msg("no \"%s\" in %s", path, json_object_to_json_string(o));
+	return o;
+}
+
+static bool status_ours(struct fixture *f)
+{
+	json_object *st = status(f);
+	bool ours = json_object_get_boolean(member(st, "core_pattern.ours"));
+
+	json_object_put(st);
+	return ours;
+}
+
+static void crash(struct fixture *f, const char *process, int n)
+{
+	struct lc_crash_report r = { .pid = 100, .signal = 11, .time_ms = 1 };
+
+	snprintf(r.process, sizeof(r.process), "%s", process);
+	snprintf(r.core, sizeof(r.core), "%s", LC_CRASH_CORE_STORED);
+	for (int i = 0; i < n; i++)
+		lc_plugin_host_crash(f->host, &r);
+}
+
+/* ---- tests ---- */
+
+static void test_pattern_set_saved_and_left_in_place(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f), *saved = NULL;
+	json_object *st;
+
+	put_kernel(f, "core", "0");
+	start(f, "");
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_file(f, "root/" LIMIT_REL, "16");
+	saved = get(f, SAVED_REL);
+	assert_non_null(saved);
+	assert_non_null(strstr(saved, "\"core_pattern\":\"core\""));
+	assert_non_null(strstr(saved, "\"core_pipe_limit\":0"));
+
+	st = status(f);
+	assert_true(json_object_get_boolean(member(st, "core_pattern.ours")));
+	assert_string_equal(json_object_get_string(member(st, "core_pattern.value")), ours);
+	assert_string_equal(json_object_get_string(member(st, "expected")), ours);
+	assert_int_equal(json_object_get_int64(member(st, "core_pipe_limit")), 16);
+	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 0);
+	json_object_put(st);
+
+	/* A normal stop leaves it: the handler works without faultd. */
+	stop(f);
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_file(f, "root/" LIMIT_REL, "16");
+
+	/* The next start finds its own pattern: what it saved stays what the kernel had. */
+	start(f, "");
+	stop(f);
+	assert_file(f, "root/" PATTERN_REL, ours);
+	free(saved);
+	saved = get(f, SAVED_REL);
+	assert_non_null(strstr(saved, "\"core_pattern\":\"core\""));
+	assert_non_null(strstr(saved, "\"core_pipe_limit\":0"));
+}
+
+static void test_reload_that_disables_gives_the_settings_back(void **state)
+{
+	struct fixture *f = *state;
+	const char *theirs = "|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h";
+	_cleanup_free_ char *ours = our_pattern(f), *saved = NULL;
+
+	put_kernel(f, theirs, "0");
+	start(f, "");
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_int_equal(reload(f, "\"enabled\": false"), LC_PLUGIN_DISABLED);
+	assert_file(f, "root/" PATTERN_REL, theirs);
+	assert_file(f, "root/" LIMIT_REL, "0");
+	saved = get(f, SAVED_REL);
+	assert_null(saved);
+
+	/* Taken again by a reload that enables it, and again given back. */
+	assert_int_equal(reload(f, ""), LC_PLUGIN_RUNNING);
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_int_equal(reload(f, "\"enabled\": false"), LC_PLUGIN_DISABLED);
+	assert_file(f, "root/" PATTERN_REL, theirs);
+
+	/* A reload that finds it off already does nothing. */
+	put_kernel(f, "|/opt/other/faultd-core-handler %P", "16");
+	assert_int_equal(reload(f, "\"enabled\": false"), LC_PLUGIN_DISABLED);
+	stop(f);
+	assert_file(f, "root/" PATTERN_REL, "|/opt/other/faultd-core-handler %P");
+	assert_file(f, "root/" LIMIT_REL, "16");
+}
+
+static void test_start_with_the_plugin_off_touches_nothing(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f), *saved = NULL;
+
+	/* faultd set it, then was restarted with the plugin off (as beside the sysctl.d file). */
+	put_kernel(f, "core", "0");
+	start(f, "");
+	stop(f);
+	assert_int_equal(start_with(f, "\"enabled\": false", false), LC_PLUGIN_DISABLED);
+	stop(f);
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_file(f, "root/" LIMIT_REL, "16");
+	saved = get(f, SAVED_REL);
+	assert_non_null(saved);
+}
+
+static void test_reload_that_disables_leaves_what_others_set(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *saved = NULL;
+
+	put_kernel(f, "core", "0");
+	start(f, "");
+	/* Someone else took both after faultd. */
+	put_kernel(f, "|/usr/share/apport/apport %p %s %c", "4");
+	assert_int_equal(reload(f, "\"enabled\": false"), LC_PLUGIN_DISABLED);
+	stop(f);
+	assert_file(f, "root/" PATTERN_REL, "|/usr/share/apport/apport %p %s %c");
+	assert_file(f, "root/" LIMIT_REL, "4");
+	saved = get(f, SAVED_REL);
+	assert_null(saved);
+}
+
+static void test_builtin_configuration_path_has_no_c(void **state)
+{
+	struct fixture *f = *state;
+
+	if (access(FAULTD_CONF_PATH, F_OK) == 0)
+		skip(); /* this machine's own file would be read */
+	put_kernel(f, "core", "0");
+	assert_int_equal(start_with(f, "", true), LC_PLUGIN_RUNNING);
+	assert_file(f, "root/" PATTERN_REL, "|" HANDLER ARGS);
+	stop(f);
+}
+
+static void test_pipe_limit_someone_set_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *saved = NULL;
+
+	put_kernel(f, "core", "4");
+	start(f, "");
+	stop(f);
+	assert_file(f, "root/" LIMIT_REL, "4");
+	saved = get(f, SAVED_REL);
+	assert_non_null(saved);
+	assert_null(strstr(saved, "core_pipe_limit"));
+}
+
+static void test_pattern_already_set_is_not_saved(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f), *saved = NULL;
+
+	/* As the sysctl.d file leaves it: nothing to replace, nothing to give back. */
+	put_kernel(f, ours, "16");
+	start(f, "");
+	assert_true(status_ours(f));
+	stop(f);
+	saved = get(f, SAVED_REL);
+	assert_null(saved);
+	assert_file(f, "root/" PATTERN_REL, ours);
+}
+
+static void test_impossible_patterns_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *longdir = NULL, *text = NULL;
+
+	put_kernel(f, "core", "0");
+
+	/* A configuration path that makes the pattern longer than the kernel's 127 bytes. */
+	free(f->conf);
+	assert_true(asprintf(&longdir,
+			     "%s/a-directory-with-quite-a-long-name-for-the-test-0123456789",
+			     f->tmp) > 0);
+	assert_true(asprintf(&f->conf, "%s/faultd.conf", longdir) > 0);
+	assert_true(strlen("|" HANDLER " -c " ARGS) + strlen(f->conf) > 127);
+	assert_true(asprintf(&text, "{\"state_dir\": \"%s\", \"sysroot\": \"%s\"}", f->state,
+			     f->root) > 0);
+	assert_int_equal(lc_mkdir_p(longdir, 0755), 0);
+	{
+		struct lc_config_files files = { .main = f->conf, .skip_runtime = true };
+		char **errors = NULL;
+		size_t n;
+
+		assert_int_equal(lc_write_file_atomic(f->conf, text, strlen(text), 0600), 0);
+		assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins,
+							   ARRAY_SIZE(plugins), &f->sections, &n),
+				 0);
+		assert_int_equal(lc_config_load(f->sections, n, &files, &f->cfg, &errors), 0);
+		assert_int_equal(uv_loop_init(&f->loop), 0);
+		assert_int_equal(
+			lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
+		f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
+		lc_plugin_host_set_services(f->host, &f->services);
+		assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 0);
+		assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_FAILED);
+		stop(f);
+	}
+	assert_file(f, "root/" PATTERN_REL, "core");
+	assert_file(f, "root/" LIMIT_REL, "0");
+	free(f->conf);
+	assert_true(asprintf(&f->conf, "%s/faultd.conf", f->tmp) > 0);
+
+	/* The kernel splits at spaces and expands '%': a handler path with either is refused. */
+	assert_int_equal(start_with(f, "\"handler\": \"/opt/my tools/faultd-core-handler\"", false),
+			 LC_PLUGIN_FAILED);
+	stop(f);
+	assert_int_equal(start_with(f, "\"handler\": \"/opt/100%/faultd-core-handler\"", false),
+			 LC_PLUGIN_FAILED);
+	stop(f);
+	assert_file(f, "root/" PATTERN_REL, "core");
+
+	/* A kernel without core dumps has no core_pattern: nothing is created. */
+	{
+		_cleanup_free_ char *path = NULL, *none = NULL;
+
+		assert_true(asprintf(&path, "%s/" PATTERN_REL, f->root) > 0);
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(start_with(f, "", false), LC_PLUGIN_FAILED);
+		stop(f);
+		none = get(f, "root/" PATTERN_REL);
+		assert_null(none);
+	}
+	/* Nothing was replaced, so nothing was saved. */
+	{
+		_cleanup_free_ char *saved = get(f, SAVED_REL);
+
+		assert_null(saved);
+	}
+}
+
+static void test_takeover_is_reported_not_fought(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f);
+	const char *theirs = "|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h";
+	json_object *st;
+	int i;
+
+	put_kernel(f, "core", "0");
+	start(f, "\"check_interval_seconds\": 1");
+	assert_true(status_ours(f));
+
+	put_kernel(f, theirs, "16");
+	for (i = 0; i < 5 && status_ours(f); i++)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_false(status_ours(f));
+	st = status(f);
+	assert_string_equal(json_object_get_string(member(st, "core_pattern.value")), theirs);
+	json_object_put(st);
+	/* Another check: still theirs, not taken back. */
+	uv_run(&f->loop, UV_RUN_ONCE);
+	assert_file(f, "root/" PATTERN_REL, theirs);
+	assert_false(status_ours(f));
+
+	/* Given back by hand: ours again. */
+	put_kernel(f, ours, "16");
+	for (i = 0; i < 5 && !status_ours(f); i++)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_true(status_ours(f));
+
+	/* Unreadable: reported as such. */
+	{
+		_cleanup_free_ char *path = NULL;
+
+		assert_true(asprintf(&path, "%s/" PATTERN_REL, f->root) > 0);
+		assert_int_equal(unlink(path), 0);
+	}
+	for (i = 0; i < 5 && status_ours(f); i++)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	st = status(f);
+	assert_false(json_object_get_boolean(member(st, "core_pattern.ours")));
+	assert_null(member(st, "core_pattern.value"));
+	assert_non_null(
+		strstr(json_object_get_string(member(st, "core_pattern.error")), "No such file"));
+	json_object_put(st);
+	stop(f);
+}
+
+static void test_crashes_counted_per_process(void **state)
+{
+	struct fixture *f = *state;
+	json_object *st, *procs, *h;
+	char name[32];
+
+	put_kernel(f, "core", "0");
+	start(f, "");
+	crash(f, "gatewayd", 3);
+	crash(f, "kworker/0:1 x", 1);
+	crash(f, "", 1);
+
+	h = json_object_new_object();
+	assert_int_equal(lc_metrics_close(f->store, h), 0);
+	assert_int_equal(json_object_get_int64(member(h, "coredump/crashes/gatewayd")), 3);
+	/* No new levels, no spaces: '/' and ' ' and ':' become '_'. */
+	assert_true(json_object_object_get_ex(h, "coredump/crashes/kworker_0_1_x", NULL));
+	assert_true(json_object_object_get_ex(h, "coredump/crashes/unknown", NULL));
+	json_object_put(h);
+
+	st = status(f);
+	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 5);
+	procs = member(st, "crashes.processes");
+	assert_int_equal(json_object_object_length(procs), 3);
+	assert_int_equal(json_object_get_int64(member(procs, "gatewayd")), 3);
+	assert_int_equal(json_object_get_int64(member(procs, "kworker/0:1 x")), 1);
+	assert_int_equal(json_object_get_int64(member(procs, "unknown")), 1);
+	assert_int_equal(json_object_get_int64(member(st, "crashes.other")), 0);
+	json_object_put(st);
+
+	/* 40 more names: the 32 most crashed are named, the others summed. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "proc%02d", i);
+		crash(f, name, i < 29 ? 2 : 1);
+	}
+	st = status(f);
+	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 5 + 29 * 2 + 11);
+	procs = member(st, "crashes.processes");
+	assert_int_equal(json_object_object_length(procs), 32);
+	/* gatewayd (3), proc00..proc28 (2 each), then by name among the 1s: kworker..., proc29 */
+	assert_true(json_object_object_get_ex(procs, "gatewayd", NULL));
+	assert_true(json_object_object_get_ex(procs, "proc28", NULL));
+	assert_true(json_object_object_get_ex(procs, "kworker/0:1 x", NULL));
+	assert_true(json_object_object_get_ex(procs, "proc29", NULL));
+	assert_false(json_object_object_get_ex(procs, "proc30", NULL));
+	assert_false(json_object_object_get_ex(procs, "unknown", NULL));
+	assert_int_equal(json_object_get_int64(member(st, "crashes.other")), 11);
+	json_object_put(st);
+
+	/* Without consent the heartbeat takes no reading. */
+	f->collection_off = true;
+	crash(f, "gatewayd", 1);
+	h = json_object_new_object();
+	assert_int_equal(lc_metrics_close(f->store, h), 0);
+	assert_false(json_object_object_get_ex(h, "coredump/crashes/gatewayd", NULL));
+	json_object_put(h);
+	stop(f);
+}
+
+static void test_names_beyond_the_table_count_as_other(void **state)
+{
+	struct fixture *f = *state;
+	json_object *st;
+	char name[32];
+
+	put_kernel(f, "core", "0");
+	start(f, "");
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "p%03d", i);
+		crash(f, name, 1);
+	}
+	st = status(f);
+	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 300);
+	assert_int_equal(json_object_object_length(member(st, "crashes.processes")), 32);
+	assert_int_equal(json_object_get_int64(member(st, "crashes.other")), 300 - 32);
+	json_object_put(st);
+	stop(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pattern_set_saved_and_left_in_place, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reload_that_disables_gives_the_settings_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_with_the_plugin_off_touches_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_that_disables_leaves_what_others_set,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_builtin_configuration_path_has_no_c, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pipe_limit_someone_set_is_kept, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pattern_already_set_is_not_saved, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_impossible_patterns_are_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_is_reported_not_fought, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_crashes_counted_per_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_beyond_the_table_count_as_other, setup,
+						teardown),
+	};
+
+	lc_log_open("test-coredump-plugin", LC_LOG_TARGET_STDERR);
+	lc_log_set_ratelimit(false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
