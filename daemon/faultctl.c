@@ -24,6 +24,7 @@
 
 #include "build-config.h"
 #include "control.h"
+#include "crashlog.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "macro.h"
@@ -299,21 +300,6 @@ static int trigger_parse_signal(const char *s, int *ret)
 	return -EINVAL;
 }
 
-/* True when pattern pipes into a faultd-core-handler, whatever its path. */
-static bool pipes_into_handler(const char *pattern)
-{
-	const char *prog, *end, *base;
-
-	if (!pattern || pattern[0] != '|')
-		return false;
-	prog = pattern + 1 + strspn(pattern + 1, " ");
-	end = prog + strcspn(prog, " ");
-	for (base = end; base > prog && base[-1] != '/'; base--)
-		;
-	return (size_t)(end - base) == strlen(CORE_HANDLER_NAME) &&
-	       strncmp(base, CORE_HANDLER_NAME, strlen(CORE_HANDLER_NAME)) == 0;
-}
-
 /* Why no core came: the likeliest reason for this core_pattern and limit. */
 static const char *no_core_reason(const char *pattern)
 {
@@ -346,7 +332,7 @@ static int trigger_report(const struct verb *v, bool json, bool ok, const char *
 		    lc_json_add(data, "core_dumped", json_object_new_boolean(core_dumped)) < 0 ||
 		    json_object_object_add(data, "core_pattern", TAKE_PTR(pat)) < 0 ||
 		    lc_json_add(data, "pipes_into_faultd",
-				json_object_new_boolean(pipes_into_handler(pattern))) < 0 ||
+				json_object_new_boolean(lc_core_pattern_is_faultd(pattern))) < 0 ||
 		    lc_json_add(o, "data", TAKE_PTR(data)) < 0) {
 			json_object_put(data);
 			json_object_put(pat);
@@ -408,7 +394,7 @@ static int run_trigger_coredump(const struct verb *v, int argc, char **argv, boo
 			pattern[--len] = 0;
 	}
 	shown = pattern ? pattern : "unknown";
-	if (!pipes_into_handler(pattern)) {
+	if (!lc_core_pattern_is_faultd(pattern)) {
 		fprintf(stderr, "faultctl: warning: core_pattern does not pipe into %s (\"",
 			CORE_HANDLER_NAME);
 		put_text(stderr, shown, false);

@@ -680,25 +680,6 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 	reply_message(call, msg);
 }
 
-/* The signals whose default action dumps core, by name; NULL for another. */
-static const char *core_signal_name(int signo)
-{
-	static const struct {
-		int signo;
-		const char *name;
-	} names[] = {
-		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },	{ SIGTRAP, "SIGTRAP" },
-		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },
-		{ SIGSEGV, "SIGSEGV" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-		{ SIGSYS, "SIGSYS" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (names[i].signo == signo)
-			return names[i].name;
-	return NULL;
-}
-
 struct crash_drain {
 	struct lc_core *core;
 	unsigned counted;
@@ -711,7 +692,7 @@ static void crash_report(const struct lc_crash_report *r, void *userdata)
 {
 	struct crash_drain *d = userdata;
 	struct lc_core *c = d->core;
-	const char *name = core_signal_name(r->signal);
+	const char *name = lc_core_signal_name(r->signal);
 	char signame[24];
 	int k;
 

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,13 @@ struct lc_crash_report {
 /* Appends r to the crash log under state_dir (creating crashes/ if needed). Returns 0, -ENOSPC
  * when LC_CRASH_LOG_MAX reports are already waiting, or -errno. */
 int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r);
+
+/* "SIGSEGV" for the signals whose default action dumps core, NULL for another. */
+const char *lc_core_signal_name(int signo);
+
+/* True when a kernel.core_pattern value pipes into a faultd-core-handler, whatever its path and
+ * arguments. */
+bool lc_core_pattern_is_faultd(const char *pattern);
 
 typedef void (*lc_crash_log_fn)(const struct lc_crash_report *r, void *userdata);
 

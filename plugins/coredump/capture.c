@@ -149,22 +149,12 @@ static uint64_t core_budget(const struct lc_spool *s, uint64_t max_bytes)
 	return fixed >= max_bytes ? 0 : max_bytes - fixed;
 }
 
-/* The names of the signals that dump core (sigabbrev_np() is glibc's alone). */
 static const char *signal_name(int sig, char buf[16])
 {
-	static const struct {
-		int sig;
-		const char *name;
-	} names[] = {
-		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },	{ SIGTRAP, "SIGTRAP" },
-		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },
-		{ SIGSEGV, "SIGSEGV" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-		{ SIGSYS, "SIGSYS" },
-	};
+	const char *name = lc_core_signal_name(sig);
 
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (names[i].sig == sig)
-			return names[i].name;
+	if (name)
+		return name;
 	snprintf(buf, 16, "signal %d", sig);
 	return buf;
 }

@@ -136,21 +136,6 @@ static int sysctl_read_int(const char *path, int64_t *ret)
 	return 0;
 }
 
-/* True when value pipes into a faultd-core-handler, whichever path or arguments it has. */
-static bool is_faultd_pattern(const char *value)
-{
-	const char *prog, *end, *base;
-
-	if (!value || value[0] != '|')
-		return false;
-	prog = value + 1 + strspn(value + 1, " ");
-	end = prog + strcspn(prog, " ");
-	for (base = end; base > prog && base[-1] != '/'; base--)
-		;
-	return (size_t)(end - base) == strlen(HANDLER_NAME) &&
-	       strncmp(base, HANDLER_NAME, strlen(HANDLER_NAME)) == 0;
-}
-
 /* The kernel splits core_pattern at spaces and expands '%': a path holding either cannot be
  * passed to the handler. */
 static bool pattern_safe_path(const char *s)
@@ -311,9 +296,10 @@ static void coredump_check(struct lc_plugin *p, void *userdata)
 		"may have been set on purpose; a reload or restart of faultd takes it back, and "
 		"\"coredump\": {\"enabled\": false} leaves it alone.",
 		value,
-		is_faultd_pattern(value) ? "cores go to " HANDLER_NAME " with other arguments "
-					   "than faultd's"
-					 : "cores no longer reach " HANDLER_NAME);
+		lc_core_pattern_is_faultd(value) ? "cores go to " HANDLER_NAME
+						   " with other arguments "
+						   "than faultd's"
+						 : "cores no longer reach " HANDLER_NAME);
 	free(data->warned);
 	data->warned = strdup(value);
 }
@@ -385,7 +371,7 @@ static int coredump_init(struct lc_plugin *p)
 	if (r < 0)
 		log_warning_errno(r,
 				  "Ignoring the saved kernel settings in the state directory: %m");
-	if (!streq(current, data->pattern) && !is_faultd_pattern(current)) {
+	if (!streq(current, data->pattern) && !lc_core_pattern_is_faultd(current)) {
 		free(saved.pattern);
 		saved.pattern = strdup(current);
 		if (!saved.pattern) {
@@ -488,7 +474,7 @@ static void coredump_disabled(struct lc_plugin *p)
 		return;
 	}
 	if (saved.pattern && sysctl_read(pattern_path, &current) == 0 &&
-	    is_faultd_pattern(current)) {
+	    lc_core_pattern_is_faultd(current)) {
 		r = sysctl_write(pattern_path, saved.pattern);
 		if (r < 0) {
 			log_warning_errno(r, "Failed to give kernel.core_pattern back (\"%s\"): %m",
