@@ -441,6 +441,18 @@ static const struct elfcore_phdr *segment_of(const struct trim *t, uint64_t addr
 	return NULL;
 }
 
+/* The PT_LOAD whose memory (dumped or not) holds addr, or NULL. */
+static const struct elfcore_phdr *mapping_of(const struct trim *t, uint64_t addr)
+{
+	for (size_t i = 0; i < t->ehdr.phnum; i++) {
+		const struct elfcore_phdr *p = &t->ph[i];
+
+		if (p->type == ELFCORE_PT_LOAD && addr >= p->vaddr && addr - p->vaddr < p->memsz)
+			return p;
+	}
+	return NULL;
+}
+
 /* Memory of a saved core, for the link_map walk: read from the input file at the offset of the
  * segment that holds it. */
 static int read_saved_core(void *userdata, uint64_t addr, void *buf, size_t len)
@@ -501,9 +513,13 @@ static int plan_ranges(struct trim *t)
 	t->res->signal = t->threads[crashing].signal;
 	for (size_t i = 0; i < t->n_threads; i++) {
 		uint64_t sp = t->threads[i].sp, below = MIN(sp, (uint64_t)SP_BELOW);
+		uint64_t len = i == crashing ? o->crashing_stack_bytes : o->stack_bytes;
+		const struct elfcore_phdr *p = mapping_of(t, sp);
 
-		r = add_range(t, sp - below,
-			      below + (i == crashing ? o->crashing_stack_bytes : o->stack_bytes));
+		/* A stack ends where its mapping does: what lies above is another one. */
+		if (p && len > p->vaddr + p->memsz - sp)
+			len = p->vaddr + p->memsz - sp;
+		r = add_range(t, sp - below, below + len);
 		if (r < 0)
 			return refuse(t, r, "too many ranges");
 	}

@@ -5,7 +5,8 @@
  * debugger needs for backtraces (docs/coredumps.md):
  *   - every note, verbatim, plus a "FAULTD" note (type CT_NOTE_CAPTURE) with the caller's JSON
  *     and one at the end (type CT_NOTE_OUTCOME) saying what was read, kept and cut;
- *   - each thread's stack from its stack pointer upward (a longer window for the crashing one);
+ *   - each thread's stack from its stack pointer upward to the end of its mapping, at most a
+ *     window (a longer one for the crashing thread);
  *   - the first page of each mapping of a file at offset 0 (ELF header and build-id);
  *   - the vDSO;
  *   - what a debugger reads to list the shared objects: the main program's dynamic section,
