@@ -213,6 +213,10 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	setup_logging(cfg, had_stderr);
+	/* The trimmer stops reading at coredump.time_limit_seconds; this ends anything else that
+	 * could block (a lock, a stalled filesystem) soon after, since the crashed process cannot
+	 * be restarted before the handler exits. */
+	alarm((unsigned)lc_config_get_int(cfg, "coredump.time_limit_seconds") + 10);
 	r = capture_run(cfg, &req);
 	lc_config_free(cfg);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

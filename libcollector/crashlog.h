@@ -46,8 +46,9 @@ bool lc_core_pattern_is_faultd(const char *pattern);
 typedef void (*lc_crash_log_fn)(const struct lc_crash_report *r, void *userdata);
 
 /*
- * Calls fn for each waiting report, oldest first, and removes each once fn returned; a file that
- * is not a valid report is removed with a warning. Returns how many reports fn got, or -errno when
- * the directory cannot be read (a missing one is 0).
+ * Calls fn for each waiting report, oldest first. Each report is removed just before fn gets it:
+ * the removal is what makes two drains at once count it once (a faultd killed in between loses
+ * that one report). A file that is not a valid report is removed with a warning. Returns how many
+ * reports fn got, or -errno when the directory cannot be read (a missing one is 0).
  */
 int lc_crash_log_drain(const char *state_dir, lc_crash_log_fn fn, void *userdata);

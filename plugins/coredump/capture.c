@@ -291,6 +291,18 @@ static int trim_to_file(const struct lc_config *cfg, const struct capture_reques
 	return r;
 }
 
+/* Closes the kernel's pipe once the core has been read: with core_pipe_limit set, the kernel
+ * (and the crashed process's parent) wait for that, not for the commit's fsyncs. */
+static void release_core(int fd)
+{
+	int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (n >= 0 && n != fd) {
+		(void)dup2(n, fd);
+		close(n);
+	}
+}
+
 /* Stores the core as an elf-coredump entry. Returns 0, or -errno with *ret_core saying what
  * became of it. */
 static int store_core(const struct lc_config *cfg, const struct capture_request *req,
@@ -359,8 +371,10 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 		fd, ts.kind,
 		MIN(budget, (uint64_t)lc_config_get_int(cfg, "coredump.max_stored_kib") * 1024),
 		&w);
-	if (r >= 0)
+	if (r >= 0) {
 		r = ct_trim(req->core_fd, &ts.opts, w, &res, why, sizeof(why));
+		release_core(req->core_fd);
+	}
 	if (r >= 0)
 		r = cz_finish(w);
 	if (r == -EINVAL || r == -E2BIG) {

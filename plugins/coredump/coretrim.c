@@ -40,6 +40,12 @@ struct range {
 	uint64_t start, end;
 };
 
+/* A program header as the trimmer keeps it: 40 bytes, since a core may have 65534 of them. */
+struct segment {
+	uint64_t offset, vaddr, filesz, memsz;
+	uint32_t type, flags;
+};
+
 struct piece {
 	uint64_t in_off, vaddr, len, out_off;
 	uint32_t flags;
@@ -54,7 +60,7 @@ struct trim {
 	size_t why_len;
 
 	struct elfcore_ehdr ehdr;
-	struct elfcore_phdr *ph;
+	struct segment *ph;
 	uint8_t *notes;
 	size_t notes_len;
 
@@ -168,30 +174,27 @@ static ssize_t input_read_full(struct input *in, void *dst, size_t n)
  * in another order, as gcore does). Returns 0, or -errno (-ETIME); ends early at EOF. */
 static int input_skip(struct input *in, uint64_t to)
 {
-	if (in->seekable && to < in->pos) {
-		in->pos = 0; /* seek back below: the file's end is checked again */
-		in->eof = false;
+	if (in->seekable) {
+		struct stat st;
+		uint64_t size, at;
+
+		/* Never past the end, so that the end is noticed here as on a pipe. */
+		if (fstat(in->fd, &st) < 0)
+			return -errno;
+		size = (uint64_t)st.st_size > (uint64_t)in->base
+			       ? (uint64_t)st.st_size - (uint64_t)in->base
+			       : 0;
+		at = MIN(to, size);
+		if (lseek(in->fd, in->base + (off_t)at, SEEK_SET) < 0)
+			return -errno;
+		in->pos = at;
+		in->eof = at < to;
+		return 0;
 	}
 	while (in->pos < to && !in->eof) {
 		uint64_t left = to - in->pos;
 		ssize_t k;
 
-		if (in->seekable) {
-			struct stat st;
-
-			/* Never past the end, so that eof is noticed here as for a pipe. */
-			if (fstat(in->fd, &st) < 0)
-				return -errno;
-			if ((uint64_t)st.st_size <= (uint64_t)in->base + to) {
-				in->pos = (uint64_t)MAX((off_t)in->pos, st.st_size - in->base);
-				in->eof = true;
-				return 0;
-			}
-			if (lseek(in->fd, in->base + (off_t)to, SEEK_SET) < 0)
-				return -errno;
-			in->pos = to;
-			return 0;
-		}
 		k = input_wait(in);
 		if (k < 0)
 			return (int)k;
@@ -273,35 +276,49 @@ static int copy_full(struct trim *t, const void *head, size_t head_len)
 static int read_phdrs(struct trim *t)
 {
 	const struct elfcore_ehdr *e = &t->ehdr;
-	size_t table = (size_t)e->phnum * e->phentsize;
-	_cleanup_free_ uint8_t *buf = NULL;
+	size_t table = (size_t)e->phnum * e->phentsize, per = IN_BUF / e->phentsize;
 	uint64_t prev_end, notes = 0;
 	bool seen_load = false;
 	const char *why = NULL;
-	ssize_t k;
 	int r;
 
 	r = input_skip(&t->in, e->phoff);
 	if (r < 0)
 		return r;
-	buf = malloc(table);
 	t->ph = calloc(e->phnum, sizeof(*t->ph));
-	if (!buf || !t->ph)
+	if (!t->ph)
 		return -ENOMEM;
-	k = input_read_full(&t->in, buf, table);
-	if (k < 0)
-		return (int)k;
-	if ((size_t)k < table)
-		return refuse(t, -EINVAL,
-			      "the core ends within its program headers (%zd of %zu bytes)", k,
-			      table);
+	/* Parsed a buffer at a time: the raw table is never held whole. */
+	for (size_t first = 0; first < e->phnum; first += per) {
+		size_t n = MIN(per, (size_t)e->phnum - first), len = n * e->phentsize;
+		ssize_t k = input_read_full(&t->in, t->in.buf, len);
+
+		if (k < 0)
+			return (int)k;
+		if ((size_t)k < len)
+			return refuse(t, -EINVAL,
+				      "the core ends within its program headers (%zu of %zu bytes)",
+				      first * e->phentsize + (size_t)k, table);
+		for (size_t i = 0; i < n; i++) {
+			struct elfcore_phdr p;
+
+			r = elfcore_parse_phdr(e, t->in.buf, len, i, &p, &why);
+			if (r < 0)
+				return refuse(t, -EINVAL, "program header %zu: %s", first + i, why);
+			t->ph[first + i] = (struct segment){
+				.offset = p.offset,
+				.vaddr = p.vaddr,
+				.filesz = p.filesz,
+				.memsz = p.memsz,
+				.type = p.type,
+				.flags = p.flags,
+			};
+		}
+	}
 	prev_end = e->phoff + table;
 	for (size_t i = 0; i < e->phnum; i++) {
-		struct elfcore_phdr *p = &t->ph[i];
+		struct segment *p = &t->ph[i];
 
-		r = elfcore_parse_phdr(e, buf, table, i, p, &why);
-		if (r < 0)
-			return refuse(t, -EINVAL, "program header %zu: %s", i, why);
 		if (p->filesz == 0 || (p->type != ELFCORE_PT_LOAD && p->type != ELFCORE_PT_NOTE))
 			continue;
 		t->res->core_bytes = MAX(t->res->core_bytes, p->offset + p->filesz);
@@ -347,7 +364,7 @@ static int read_notes(struct trim *t)
 	if (!t->notes)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->ehdr.phnum; i++) {
-		const struct elfcore_phdr *p = &t->ph[i];
+		const struct segment *p = &t->ph[i];
 		ssize_t k;
 		int r;
 
@@ -430,10 +447,10 @@ static int add_range(void *userdata, uint64_t start, uint64_t len)
 }
 
 /* The PT_LOAD whose dumped bytes hold addr, or NULL. */
-static const struct elfcore_phdr *segment_of(const struct trim *t, uint64_t addr)
+static const struct segment *segment_of(const struct trim *t, uint64_t addr)
 {
 	for (size_t i = 0; i < t->ehdr.phnum; i++) {
-		const struct elfcore_phdr *p = &t->ph[i];
+		const struct segment *p = &t->ph[i];
 
 		if (p->type == ELFCORE_PT_LOAD && addr >= p->vaddr && addr - p->vaddr < p->filesz)
 			return p;
@@ -442,10 +459,10 @@ static const struct elfcore_phdr *segment_of(const struct trim *t, uint64_t addr
 }
 
 /* The PT_LOAD whose memory (dumped or not) holds addr, or NULL. */
-static const struct elfcore_phdr *mapping_of(const struct trim *t, uint64_t addr)
+static const struct segment *mapping_of(const struct trim *t, uint64_t addr)
 {
 	for (size_t i = 0; i < t->ehdr.phnum; i++) {
-		const struct elfcore_phdr *p = &t->ph[i];
+		const struct segment *p = &t->ph[i];
 
 		if (p->type == ELFCORE_PT_LOAD && addr >= p->vaddr && addr - p->vaddr < p->memsz)
 			return p;
@@ -458,7 +475,7 @@ static const struct elfcore_phdr *mapping_of(const struct trim *t, uint64_t addr
 static int read_saved_core(void *userdata, uint64_t addr, void *buf, size_t len)
 {
 	struct trim *t = userdata;
-	const struct elfcore_phdr *p = segment_of(t, addr);
+	const struct segment *p = segment_of(t, addr);
 	ssize_t k;
 
 	if (!p || len > p->filesz - (addr - p->vaddr))
@@ -514,7 +531,7 @@ static int plan_ranges(struct trim *t)
 	for (size_t i = 0; i < t->n_threads; i++) {
 		uint64_t sp = t->threads[i].sp, below = MIN(sp, (uint64_t)SP_BELOW);
 		uint64_t len = i == crashing ? o->crashing_stack_bytes : o->stack_bytes;
-		const struct elfcore_phdr *p = mapping_of(t, sp);
+		const struct segment *p = mapping_of(t, sp);
 
 		/* A stack ends where its mapping does: what lies above is another one. */
 		if (p && len > p->vaddr + p->memsz - sp)
@@ -541,7 +558,7 @@ static int plan_ranges(struct trim *t)
 
 	/* The vDSO, whose unwind tables a debugger needs to step out of a signal frame. */
 	if (auxv(t, ELFCORE_AT_SYSINFO_EHDR, &vdso) > 0 && vdso != 0) {
-		const struct elfcore_phdr *p = segment_of(t, vdso);
+		const struct segment *p = segment_of(t, vdso);
 
 		if (p &&
 		    add_range(t, vdso, MIN(p->filesz - (vdso - p->vaddr), (uint64_t)VDSO_MAX)) < 0)
@@ -599,7 +616,7 @@ static int plan_pieces(struct trim *t)
 	if (!t->pieces)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->ehdr.phnum; i++) {
-		const struct elfcore_phdr *p = &t->ph[i];
+		const struct segment *p = &t->ph[i];
 		uint64_t s = p->vaddr, e = p->vaddr + p->filesz;
 		size_t lo = 0, hi = t->n_ranges;
 
@@ -801,6 +818,13 @@ static int write_trimmed(struct trim *t)
 	r = cz_write_zeros(t->w, outcome_off - off);
 	if (r < 0)
 		return r;
+	/* The kernel only marks the process as having dumped core when it could write it all: the
+	 * rest goes to /dev/null, until the end or the deadline. */
+	if (!t->in.seekable && !t->res->truncated[0]) {
+		r = input_skip(&t->in, UINT64_MAX);
+		if (r < 0 && r != -ETIME)
+			return r;
+	}
 	t->res->segments_out = (unsigned)n_out;
 	t->res->read_bytes = t->in.pos;
 	return write_outcome(t);
@@ -855,9 +879,12 @@ int ct_trim(int fd, const struct ct_options *o, struct cz_writer *w, struct ct_r
 	}
 	k = input_read_full(&t.in, head + 16, size - 16);
 	if (k < 0 || (size_t)k < size - 16) {
-		r = k < 0 && k != -ETIME
-			    ? (int)k
-			    : refuse(&t, -EINVAL, "the core ends within its ELF header");
+		if (k == -ETIME)
+			r = refuse(&t, -EINVAL, "time limit reached within the ELF header");
+		else if (k < 0)
+			r = (int)k;
+		else
+			r = refuse(&t, -EINVAL, "the core ends within its ELF header");
 		goto out;
 	}
 	r = elfcore_parse_ehdr(head, size, o->native_class, &t.ehdr, &phrase);
