@@ -243,10 +243,14 @@ static void log_trimmed(const struct capture_request *req, const struct proc_inf
 {
 	char sig[16];
 
-	log_info("Core of %s[%d] (%s): %s strategy, %u threads, %" PRIu64 " of %" PRIu64
-		 " bytes kept, %" PRIu64 " stored as %s%s%s.",
+	char total[48] = "";
+
+	if (res->core_bytes)
+		snprintf(total, sizeof(total), " of %" PRIu64, res->core_bytes);
+	log_info("Core of %s[%d] (%s): %s strategy, %u threads, %" PRIu64 "%s bytes kept, %" PRIu64
+		 " stored as %s%s%s.",
 		 pi->comm[0] ? pi->comm : "?", (int)req->pid, signal_name(req->signal, sig),
-		 ct_strategy_name(res->strategy), res->threads, res->kept_bytes, res->core_bytes,
+		 ct_strategy_name(res->strategy), res->threads, res->kept_bytes, total,
 		 cz_bytes_out(w), where, res->truncated[0] ? "; truncated: " : "", res->truncated);
 }
 

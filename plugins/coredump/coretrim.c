@@ -249,8 +249,20 @@ static int copy_full(struct trim *t, const void *head, size_t head_len)
 		ssize_t k;
 
 		if (left == 0) {
-			snprintf(t->res->truncated, sizeof(t->res->truncated),
-				 "cut at full_max_mib (%" PRIu64 " bytes)", cap);
+			uint8_t probe;
+
+			/* Cut only if the core goes on past the cap; the rest is drained so that
+			 * the kernel can finish writing it. */
+			k = input_read(&t->in, &probe, 1);
+			if (k < 0 && k != -ETIME)
+				return (int)k;
+			if (k > 0) {
+				snprintf(t->res->truncated, sizeof(t->res->truncated),
+					 "cut at full_max_mib (%" PRIu64 " bytes)", cap);
+				r = input_skip(&t->in, UINT64_MAX);
+				if (r < 0 && r != -ETIME)
+					return r;
+			}
 			break;
 		}
 		k = input_read(&t->in, t->in.buf, (size_t)MIN(left, (uint64_t)IN_BUF));
@@ -267,7 +279,9 @@ static int copy_full(struct trim *t, const void *head, size_t head_len)
 		if (r < 0)
 			return r;
 	}
-	t->res->kept_bytes = t->in.pos;
+	t->res->kept_bytes = MIN(t->in.pos, cap);
+	if (!t->res->truncated[0])
+		t->res->core_bytes = t->in.pos; /* all of it was read */
 	return 0;
 }
 
