@@ -100,24 +100,15 @@ static bool open_std_fds(void)
 
 static void setup_logging(const struct lc_config *cfg, bool had_stderr)
 {
-	static const struct {
-		const char *name;
-		enum lc_log_target target;
-	} targets[] = {
-		{ "journal", LC_LOG_TARGET_JOURNAL },
-		{ "syslog", LC_LOG_TARGET_SYSLOG },
-		{ "stderr", LC_LOG_TARGET_STDERR },
-	};
-	const char *t = lc_config_get_string(cfg, "log_target");
+	int target = lc_log_target_from_string(lc_config_get_string(cfg, "log_target"));
 	int level = lc_log_level_from_string(lc_config_get_string(cfg, "log_level"));
 
 	if (level >= 0)
 		lc_log_set_max_level(level);
-	for (size_t i = 0; i < ARRAY_SIZE(targets); i++)
-		if (streq(t, targets[i].name)) {
-			lc_log_open(NULL, targets[i].target);
-			return;
-		}
+	if (target >= 0 && target != LC_LOG_TARGET_AUTO) {
+		lc_log_open(NULL, (enum lc_log_target)target);
+		return;
+	}
 	/* "auto": started by the kernel, nobody reads stderr. */
 	if (!had_stderr)
 		lc_log_open(NULL, HAVE_SYSTEMD && access("/run/systemd/journal/socket", W_OK) == 0

@@ -133,21 +133,11 @@ int lc_core_load_config(const struct lc_core *c, struct lc_config **ret, char **
 
 static void apply_logging(const struct lc_config *cfg)
 {
-	static const struct {
-		const char *name;
-		enum lc_log_target target;
-	} targets[] = {
-		{ "auto", LC_LOG_TARGET_AUTO },
-		{ "journal", LC_LOG_TARGET_JOURNAL },
-		{ "syslog", LC_LOG_TARGET_SYSLOG },
-		{ "stderr", LC_LOG_TARGET_STDERR },
-	};
-	const char *t = lc_config_get_string(cfg, "log_target");
+	int target = lc_log_target_from_string(lc_config_get_string(cfg, "log_target"));
 	int level = lc_log_level_from_string(lc_config_get_string(cfg, "log_level"));
 
-	for (size_t i = 0; i < ARRAY_SIZE(targets); i++)
-		if (streq(t, targets[i].name))
-			lc_log_open(NULL, targets[i].target);
+	if (target >= 0)
+		lc_log_open(NULL, (enum lc_log_target)target);
 	if (level >= 0)
 		lc_log_set_max_level(level);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -209,4 +210,19 @@ int lc_log_internal(int level, int error, const char *file, int line, const char
 out:
 	errno = saved_errno;
 	return -error;
+}
+
+int lc_log_target_from_string(const char *s)
+{
+	static const char *const names[] = {
+		[LC_LOG_TARGET_AUTO] = "auto",
+		[LC_LOG_TARGET_STDERR] = "stderr",
+		[LC_LOG_TARGET_JOURNAL] = "journal",
+		[LC_LOG_TARGET_SYSLOG] = "syslog",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (streq(s, names[i]))
+			return (int)i;
+	return -EINVAL;
 }

@@ -31,6 +31,10 @@ int lc_log_get_max_level(void);
 /* Parses "debug", "info", "notice", "warning", "err"/"error", "crit"; returns LOG_* or -EINVAL. */
 int lc_log_level_from_string(const char *s);
 
+/* Parses "auto", "journal", "syslog", "stderr" (the log_target setting); returns the target or
+ * -EINVAL. */
+int lc_log_target_from_string(const char *s);
+
 /* Turns per-call-site rate limiting on or off (on by default; tests switch it off). */
 void lc_log_set_ratelimit(bool on);
 
