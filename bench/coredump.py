@@ -25,12 +25,18 @@ each of:
   (the connection on fd 3, LISTEN_FDS=1, LISTEN_PID), which stores the core with its defaults
   (zstd) and makes a backtrace. That runs in a private mount namespace where /run/systemd,
   /var/lib/systemd/coredump and /etc/systemd are temporary directories of this script (a
-  stand-in journald socket inside keeps its messages) and /dev/kmsg is /dev/null, so it reads
-  and writes nothing of the machine's own;
+  stand-in journald socket inside keeps its messages) and /dev/kmsg is /dev/null, so it writes
+  nothing outside the script's directories and uses its package's default settings only;
 - zstd -3 of the whole core (stdin from the pipe, to a file), for reference;
 - two floors, bench/pipe-drain: splice(2) of the pipe into /dev/null (what a reader pays that
   never looks at the bytes, as the handler skips what it does not keep) and read(2) of every
   byte into a 128 KiB buffer (as cat does).
+
+Each round runs every contender pinned, with the `cat` feeding it, to one CPU (--cpu, default 0),
+then the handler, the anchor and the splice floor again where the scheduler puts them: on a
+virtual machine a pipe between two vCPUs can move bytes several times slower than within one
+(each wake-up of the other side is an interrupt through the hypervisor), which makes the
+unpinned figures of anything bound by the pipe vary from run to run.
 
 Every contender runs under bench/rusage-run (static, so the copy of it a child is before exec
 adds little to ru_maxrss): wall time from fork to exit, CPU (user + sys from wait4(2), the
@@ -94,10 +100,26 @@ def work_base():
 RUSAGE_RUN = None  # bench/rusage-run, compiled statically in the work directory
 
 
-def launch(argv, result, listen_pid=False, **kw):
-    """Starts argv under rusage-run, which writes its costs to result."""
+def pinned(cpu, then=None):
+    """A preexec_fn: on CPU cpu only (None: anywhere), then the function then."""
+    def pre():
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        if then:
+            then()
+    return pre
+
+
+def feed(core, cpu):
+    """`cat core` into a pipe, playing the kernel: returns the Popen."""
+    return subprocess.Popen(["cat", core], stdout=subprocess.PIPE, preexec_fn=pinned(cpu))
+
+
+def launch(argv, result, listen_pid=False, cpu=None, then=None, **kw):
+    """Starts argv under rusage-run, which writes its costs to result; on CPU cpu only when it
+    is not None (its children too)."""
     pre = [RUSAGE_RUN] + (["-l"] if listen_pid else []) + [result]
-    return subprocess.Popen(pre + argv, **kw)
+    return subprocess.Popen(pre + argv, preexec_fn=pinned(cpu, then), **kw)
 
 
 def collect(proc, result):
@@ -112,11 +134,11 @@ def collect(proc, result):
             "sys": sys_ / 1e6, "cpu": (user + sys_) / 1e6, "rss_kib": rss, "rc": rc}
 
 
-def measured(argv, core, work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+def measured(argv, core, work, cpu, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
     """`cat core | argv`: wall, CPU and peak RSS of argv (not of the cat feeding it)."""
     res = os.path.join(work, "rusage")
-    feeder = subprocess.Popen(["cat", core], stdout=subprocess.PIPE)
-    p = launch(argv, res, stdin=feeder.stdout, stdout=stdout, stderr=stderr)
+    feeder = feed(core, cpu)
+    p = launch(argv, res, cpu=cpu, stdin=feeder.stdout, stdout=stdout, stderr=stderr)
     feeder.stdout.close()
     r = collect(p, res)
     feeder.wait()
@@ -224,8 +246,9 @@ def anchor_inside(spec_path):
     global RUSAGE_RUN
     RUSAGE_RUN = spec["rusage_run"]
     kres, sres = os.path.join(ns, "rusage.kernel"), os.path.join(ns, "rusage.service")
-    feeder = subprocess.Popen(["cat", spec["core"]], stdout=subprocess.PIPE)
-    kernel = launch(argv, kres, stdin=feeder.stdout, stdout=subprocess.DEVNULL,
+    cpu = spec["cpu"]
+    feeder = feed(spec["core"], cpu)
+    kernel = launch(argv, kres, cpu=cpu, stdin=feeder.stdout, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL, env=env)
     feeder.stdout.close()
     try:
@@ -239,10 +262,10 @@ def anchor_inside(spec_path):
     # As systemd-coredump.socket (Accept=yes) starts systemd-coredump@.service: the connection
     # on fd 3, LISTEN_FDS=1, LISTEN_PID its own pid (set by rusage-run -l).
     fd = conn.fileno()
-    service = launch([spec["binary"]], sres, listen_pid=True, stdin=subprocess.DEVNULL,
+    service = launch([spec["binary"]], sres, listen_pid=True, cpu=cpu,
+                     then=lambda: os.dup2(fd, 3), stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     env=dict(env, LISTEN_FDS="1"), pass_fds=(3,),
-                     preexec_fn=lambda: os.dup2(fd, 3))
+                     env=dict(env, LISTEN_FDS="1"), pass_fds=(3,))
     conn.close()
     k = collect(kernel, kres)
     sv = collect(service, sres)
@@ -294,7 +317,7 @@ class Anchor:
             self.ld_library_path = libs[0]
         self.work = work
 
-    def run(self, core, pid, when, verify=False):
+    def run(self, core, pid, when, cpu, verify=False):
         ns = tempfile.mkdtemp(prefix="anchor-", dir=self.work)
         for d in ("run/journal", "store", "etc"):
             os.makedirs(os.path.join(ns, d))
@@ -302,7 +325,8 @@ class Anchor:
         spec = os.path.join(ns, "spec.json")
         with open(spec, "w") as f:
             json.dump({"ns": ns, "core": core, "pid": pid, "time": when, "binary": self.binary,
-                       "ld_library_path": self.ld_library_path, "rusage_run": RUSAGE_RUN}, f)
+                       "ld_library_path": self.ld_library_path, "rusage_run": RUSAGE_RUN,
+                       "cpu": cpu}, f)
         r = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
                             os.path.abspath(__file__), "--anchor-inside", spec],
                            capture_output=True, text=True)
@@ -346,7 +370,7 @@ class Handler:
             die(f"{self.binary} was not built (is the coredump feature disabled in {build}?)")
         self.work = work
 
-    def run(self, core, pid, when, compression):
+    def run(self, core, pid, when, compression, cpu):
         d = tempfile.mkdtemp(prefix="handler-", dir=self.work)
         conf = os.path.join(d, "faultd.conf")
         state = os.path.join(d, "state")
@@ -361,7 +385,7 @@ class Handler:
         log = os.path.join(d, "stderr.log")
         with open(log, "wb") as err:
             r = measured([self.binary, "-c", conf, str(pid), str(pid), str(CRASH_SIGNAL),
-                          str(when), "0", "0"], core, d, stderr=err)
+                          str(when), "0", "0"], core, d, cpu, stderr=err)
         with open(log, errors="replace") as f:
             r["log"] = f.read().strip()
         cores, entry_bytes = [], 0
@@ -443,11 +467,13 @@ class Target:
         t0 = time.monotonic()
         self.proc = subprocess.Popen([fill, str(heap), str(threads)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
+        mix = self.proc.stdout.readline().split()
         line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "ready":
+        if len(line) != 2 or line[0] != "ready" or not mix or mix[0] != "mix":
             die(f"core-fill {heap} did not start: {line}")
         self.fill_seconds = time.monotonic() - t0
         self.pid = int(line[1])
+        self.mix = {k: int(v) for k, v in (m.split("=") for m in mix[1:])}
         self.heap_mib = heap
         self.threads = threads
         prefix = os.path.join(work, "gcore")
@@ -551,6 +577,46 @@ COLUMNS = (("gzip", "faultd-core-handler, gzip (default)"),
            ("zstd3", "zstd -3 of the core (reference)"),
            ("splice", "floor: splice(2) to /dev/null"),
            ("read", "floor: read(2), 128 KiB"))
+UNPINNED_COLUMNS = (("u_gzip", "faultd-core-handler, gzip"),
+                    ("u_anchor", "anchor: systemd-coredump"),
+                    ("u_splice", "floor: splice(2) to /dev/null"))
+
+
+def table(out, res, columns, anchor, floors):
+    """One markdown table of res over columns, ratios against res[anchor]."""
+    t, a = res["target"], res[anchor]
+    out.append("| | " + " | ".join(title for _, title in columns) + " |")
+    out.append("| --- " * (len(columns) + 1) + "|")
+
+    def row(label, fn):
+        out.append(f"| {label} | " + " | ".join(fn(k, res[k]) for k, _ in columns) + " |")
+
+    row("wall time", lambda k, r: f"{r['wall']:.3f} s")
+    row("wall time, fastest and slowest run", lambda k, r: f"{r['wall_min']:.3f} – "
+        f"{r['wall_max']:.3f} s")
+    row("CPU, user + sys", lambda k, r: f"{r['cpu']:.3f} s ({r['user']:.3f} + {r['sys']:.3f})")
+    row("peak RSS (ru_maxrss, median; highest)", lambda k, r: mib(r["rss_kib"]) + (
+        f" (kernel-mode {mib(r['kernel_rss_kib'])}, service {mib(r['service_rss_kib'])})"
+        if k == anchor else "") + f"; {mib(r['rss_max_kib'])}")
+    row("bytes stored", lambda k, r: f"{r['bytes']:,} ({r['bytes'] / t['size'] * 100:.3g} "
+        "% of the core)" if "bytes" in r else "—")
+    row("wall time / anchor's (target ≤ 0.25)", lambda k, r: f"{r['wall'] / a['wall']:.3f}")
+    row("bytes stored / anchor's (target ≤ 0.05)",
+        lambda k, r: f"{r['bytes'] / a['bytes']:.5f}" if "bytes" in r else "—")
+    row("peak RSS / 8 MiB (target ≤ 1)", lambda k, r: f"{r['rss_kib'] / 8192:.2f}")
+    for f, name in floors:
+        row(f"floor ({name}) / wall time", lambda k, r, f=f:
+            f"{res[f]['wall'] / r['wall'] * 100:.0f} %")
+
+
+def verdict(t, name, r, a):
+    return (f"- {size(t['size'])} core, {name}: peak RSS at most 8 MiB: "
+            f"{'met' if r['rss_kib'] <= 8192 else 'not met'} ({mib(r['rss_kib'])}); bytes "
+            f"stored at most 1/20 of the anchor's: "
+            f"{'met' if r['bytes'] * 20 <= a['bytes'] else 'not met'} ({r['bytes']:,} against "
+            f"{a['bytes']:,}, {r['bytes'] / a['bytes']:.5f}); wall time at most 1/4: "
+            f"{'met' if r['wall'] * 4 <= a['wall'] else 'not met'} ({r['wall']:.3f} s against "
+            f"{a['wall']:.3f} s, {r['wall'] / a['wall']:.3f}).")
 
 
 def report(results, meta):
@@ -561,33 +627,16 @@ def report(results, meta):
     verdicts = []
     for res in results:
         t, a, h = res["target"], res["anchor"], res["gzip"]
+        total = sum(t["mix"].values())
         out.append(f"### Core of {size(t['size'])} ({t['threads'] + 1} threads, "
                    f"{t['heap_mib']} MiB of heap, {t['segments']} segments; gcore took "
                    f"{t['gcore_seconds']:.1f} s)\n")
-        out.append("| | " + " | ".join(title for _, title in COLUMNS) + " |")
-        out.append("| --- " * (len(COLUMNS) + 1) + "|")
-
-        def row(label, fn):
-            out.append(f"| {label} | " + " | ".join(fn(k, res[k]) for k, _ in COLUMNS) + " |")
-
-        row("wall time", lambda k, r: f"{r['wall']:.3f} s")
-        row("wall time, fastest and slowest run", lambda k, r: f"{r['wall_min']:.3f} – "
-            f"{r['wall_max']:.3f} s")
-        row("CPU, user + sys", lambda k, r: f"{r['cpu']:.3f} s ({r['user']:.3f} + "
-            f"{r['sys']:.3f})")
-        row("peak RSS (ru_maxrss, median; highest)", lambda k, r: mib(r["rss_kib"]) + (
-            f" (kernel-mode {mib(r['kernel_rss_kib'])}, service {mib(r['service_rss_kib'])})"
-            if k == "anchor" else "") + f"; {mib(r['rss_max_kib'])}")
-        row("bytes stored", lambda k, r: f"{r['bytes']:,} ({r['bytes'] / t['size'] * 100:.3g} "
-            "% of the core)" if "bytes" in r else "—")
-        row("wall time / anchor's (target ≤ 0.25)", lambda k, r: f"{r['wall'] / a['wall']:.3f}")
-        row("bytes stored / anchor's (target ≤ 0.05)",
-            lambda k, r: f"{r['bytes'] / a['bytes']:.5f}" if "bytes" in r else "—")
-        row("peak RSS / 8 MiB (target ≤ 1)", lambda k, r: f"{r['rss_kib'] / 8192:.2f}")
-        row("floor (splice) / wall time", lambda k, r:
-            f"{res['splice']['wall'] / r['wall'] * 100:.0f} %")
-        row("floor (read) / wall time", lambda k, r:
-            f"{res['read']['wall'] / r['wall'] * 100:.0f} %")
+        out.append("Heap, bytes asked of malloc: " + ", ".join(
+            f"{k} {v / total * 100:.1f} %" for k, v in t["mix"].items()) + ".\n")
+        out.append(f"Each contender and the `cat` feeding it on CPU {meta['cpu']}:\n")
+        table(out, res, COLUMNS, "anchor", (("splice", "splice"), ("read", "read")))
+        out.append("\nThe same, where the scheduler puts them:\n")
+        table(out, res, UNPINNED_COLUMNS, "u_anchor", (("u_splice", "splice"),))
         bt = res.get("backtraces")
         if bt:
             out.append("")
@@ -607,15 +656,8 @@ def report(results, meta):
                    + "; ".join(journal_summary(m) for m in a["journal"]) + ".")
         out.append("")
         for name in ("gzip", "zstd"):
-            r = res[name]
-            verdicts.append(
-                f"- {size(t['size'])} core, {name}: peak RSS at most 8 MiB: "
-                f"{'met' if r['rss_kib'] <= 8192 else 'not met'} ({mib(r['rss_kib'])}); bytes "
-                f"stored at most 1/20 of the anchor's: "
-                f"{'met' if r['bytes'] * 20 <= a['bytes'] else 'not met'} ({r['bytes']:,} against "
-                f"{a['bytes']:,}, {r['bytes'] / a['bytes']:.5f}); wall time at most 1/4: "
-                f"{'met' if r['wall'] * 4 <= a['wall'] else 'not met'} ({r['wall']:.3f} s against "
-                f"{a['wall']:.3f} s, {r['wall'] / a['wall']:.3f}).")
+            verdicts.append(verdict(t, name, res[name], a))
+        verdicts.append(verdict(t, "gzip, unpinned", res["u_gzip"], res["u_anchor"]))
     out.append("### Targets\n")
     out.extend(verdicts)
     print("\n".join(out))
@@ -651,6 +693,9 @@ def main():
                     help="core sizes in MiB, comma-separated (2000: systemd-coredump stores "
                          "cores up to 2 GiB by default)")
     ap.add_argument("--threads", type=int, default=4, help="core-fill threads besides main")
+    ap.add_argument("--cpu", type=int, default=0,
+                    help="the CPU every contender and the cat feeding it run on (the second "
+                         "set of runs is left to the scheduler)")
     ap.add_argument("--repeat", type=int, default=5, help="runs of each contender per core")
     ap.add_argument("--build", default=os.path.join(TOP, "build-bench-coredump"))
     ap.add_argument("--systemd-coredump-deb", help="use this package file, not apt-get download")
@@ -675,39 +720,43 @@ def main():
             targets.append(t)
             print(f"bench: core of {size(t.size)} from core-fill pid {t.pid} (fill "
                   f"{t.fill_seconds:.1f} s, gcore {t.gcore_seconds:.1f} s)", file=sys.stderr)
-            runs = {k: [] for k in ("splice", "read", "anchor", "gzip", "zstd", "zstd3")}
+            runs = {k: [] for k, _ in COLUMNS + UNPINNED_COLUMNS}
             keep = None
             for i in range(args.repeat):
-                for how in ("splice", "read"):
-                    out = os.path.join(work, "drained")
+                # pinned to one CPU, then the same three again where the scheduler puts them
+                for key, what, cpu in ([(k, k, args.cpu) for k, _ in COLUMNS] +
+                                       [(k, k[2:], None) for k, _ in UNPINNED_COLUMNS]):
                     settle(t.core)
-                    with open(out, "w") as f:
-                        r = measured([drain, how], t.core, work, stdout=f)
-                    with open(out) as f:
-                        if int(f.read()) != t.size:
-                            die(f"pipe-drain {how} did not drain the whole core")
-                    runs[how].append(r)
-                settle(t.core)
-                runs["anchor"].append(anchor.run(t.core, t.pid, t.when, verify=i == 0))
-                for comp in ("gzip", "zstd"):
-                    settle(t.core)
-                    r = handler.run(t.core, t.pid, t.when, comp)
-                    runs[comp].append(r)
-                    if comp == "gzip" and keep is None:
-                        keep = r  # for the gdb comparison below
+                    if what in ("splice", "read"):
+                        out = os.path.join(work, "drained")
+                        with open(out, "w") as f:
+                            r = measured([drain, what], t.core, work, cpu, stdout=f)
+                        with open(out) as f:
+                            if int(f.read()) != t.size:
+                                die(f"pipe-drain {what} did not drain the whole core")
+                    elif what == "anchor":
+                        verify = i == 0 and cpu is not None  # once: it takes a while
+                        r = anchor.run(t.core, t.pid, t.when, cpu, verify=verify)
+                    elif what in ("gzip", "zstd"):
+                        r = handler.run(t.core, t.pid, t.when, what, cpu)
+                        if key == "gzip" and keep is None:
+                            keep = r  # for the gdb comparison below
+                        else:
+                            shutil.rmtree(r["dir"])
                     else:
-                        shutil.rmtree(r["dir"])
-                out = os.path.join(work, "core.zst")
-                settle(t.core)
-                with open(out, "wb") as f:
-                    z = measured(["zstd", "-3", "-q", "-c"], t.core, work, stdout=f)
-                z["bytes"] = os.path.getsize(out)
-                os.unlink(out)
-                runs["zstd3"].append(z)
+                        out = os.path.join(work, "core.zst")
+                        with open(out, "wb") as f:
+                            r = measured(["zstd", "-3", "-q", "-c"], t.core, work, cpu, stdout=f)
+                        r["bytes"] = os.path.getsize(out)
+                        os.unlink(out)
+                    runs[key].append(r)
                 print(f"bench:   run {i + 1}: handler gzip {runs['gzip'][-1]['wall']:.2f} s, "
-                      f"anchor {runs['anchor'][-1]['wall']:.2f} s", file=sys.stderr)
+                      f"anchor {runs['anchor'][-1]['wall']:.2f} s; unpinned "
+                      f"{runs['u_gzip'][-1]['wall']:.2f} s, "
+                      f"{runs['u_anchor'][-1]['wall']:.2f} s", file=sys.stderr)
             res = {k: median_run(v) for k, v in runs.items()}
             res["target"] = {"size": t.size, "threads": t.threads, "heap_mib": t.heap_mib,
+                             "mix": t.mix,
                              "gcore_seconds": t.gcore_seconds, "segments": t.segments}
             res["backtraces"] = compare_backtraces(fill, t.core, keep["stored_path"], work)
             shutil.rmtree(keep["dir"])
@@ -715,7 +764,7 @@ def main():
             results.append(res)
         meta = {"cpus": os.cpu_count(), "kernel": f"Linux {os.uname().release}",
                 "anchor": f"systemd-coredump {anchor.version} ({anchor.deb})",
-                "repeat": args.repeat, "seconds": time.monotonic() - t_start,
+                "repeat": args.repeat, "seconds": time.monotonic() - t_start, "cpu": args.cpu,
                 "load0": load0, "load1": os.getloadavg()[0]}
         report(results, meta)
     finally:
