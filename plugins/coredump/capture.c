@@ -69,6 +69,7 @@ static int rate_limit_take(const char *state_dir, uint64_t now_ms, uint64_t inte
 	_cleanup_free_ uint64_t *times = NULL;
 	_cleanup_close_ int lock = -1;
 	json_object *o = NULL, *arr = json_object_new_array();
+	const char *text_out;
 	size_t n = 0, len;
 	bool allowed;
 	int r;
@@ -125,9 +126,8 @@ static int rate_limit_take(const char *state_dir, uint64_t now_ms, uint64_t inte
 		json_object_put(o);
 		return -ENOMEM;
 	}
-	r = lc_write_file_atomic(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-				 strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)),
-				 0600);
+	text_out = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	r = text_out ? lc_write_file_atomic(path, text_out, len, 0600) : -ENOMEM;
 	json_object_put(o);
 	return r < 0 ? r : 1;
 }
