@@ -37,6 +37,8 @@ static void help(void)
 	       "      --print-default-config\n"
 	       "                            print the documented configuration file: every key,\n"
 	       "                            its meaning and its default\n"
+	       "      --log-target TARGET   log to auto, journal, syslog or stderr, whatever\n"
+	       "                            the configuration's log_target says\n"
 	       "  -h, --help                show this help\n"
 	       "      --version             show the version\n"
 	       "\n"
@@ -53,6 +55,7 @@ int main(int argc, char *argv[])
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "print-config", no_argument, NULL, 'P' },
 		{ "print-default-config", no_argument, NULL, 'D' },
+		{ "log-target", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
@@ -83,6 +86,16 @@ int main(int argc, char *argv[])
 		case 'D':
 			action = ACTION_PRINT_DEFAULT;
 			break;
+		case 'L':
+			if (lc_log_target_from_string(optarg) < 0) {
+				fprintf(stderr,
+					"faultd: --log-target: '%s' is not one of auto, journal, "
+					"syslog, stderr.\n",
+					optarg);
+				return 2;
+			}
+			opts.log_target = optarg;
+			break;
 		case 'h':
 			help();
 			return EXIT_SUCCESS;
@@ -100,7 +113,10 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 
-	lc_log_open("faultd", LC_LOG_TARGET_AUTO);
+	lc_log_open("faultd",
+		    opts.log_target && action == ACTION_RUN
+			    ? (enum lc_log_target)lc_log_target_from_string(opts.log_target)
+			    : LC_LOG_TARGET_AUTO);
 	r = lc_core_new(&opts, &core);
 	if (r < 0) {
 		log_oom();

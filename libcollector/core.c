@@ -131,9 +131,12 @@ int lc_core_load_config(const struct lc_core *c, struct lc_config **ret, char **
 	return lc_config_load(c->sections, c->n_sections, &files, ret, ret_errors);
 }
 
-static void apply_logging(const struct lc_config *cfg)
+/* The command line's log target, if given, outranks the configuration's, also on reload. */
+static void apply_logging(const struct lc_core *c, const struct lc_config *cfg)
 {
-	int target = lc_log_target_from_string(lc_config_get_string(cfg, "log_target"));
+	const char *t =
+		c->opts->log_target ? c->opts->log_target : lc_config_get_string(cfg, "log_target");
+	int target = lc_log_target_from_string(t);
 	int level = lc_log_level_from_string(lc_config_get_string(cfg, "log_level"));
 
 	if (target >= 0)
@@ -1052,7 +1055,7 @@ static void core_reload(struct lc_core *c)
 		lc_identity_done(&c->identity);
 		c->identity = id;
 	}
-	apply_logging(c->cfg);
+	apply_logging(c, c->cfg);
 	{
 		struct lc_spool_limits limits;
 
@@ -1343,7 +1346,7 @@ int lc_core_run(struct lc_core *c, struct lc_config *cfg)
 	c->cfg = cfg;
 	c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
 	c->start_usec = now_usec();
-	apply_logging(c->cfg);
+	apply_logging(c, c->cfg);
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		c->cfg = lc_config_free(c->cfg);

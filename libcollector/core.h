@@ -14,6 +14,7 @@ struct lc_core_options {
 	const char *config_path; /* NULL: the built-in path, which may be missing */
 	const struct lc_plugin_ops *const *plugins; /* compiled-in plugins, in start order */
 	size_t n_plugins;
+	const char *log_target; /* NULL: the configuration's log_target; else one of its values */
 };
 
 struct lc_core;
