@@ -19,7 +19,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,16 +41,48 @@ static uint64_t now_msec(void)
 	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
+/* The service manager's variables for the daemon itself: a command must not talk to it in the
+ * daemon's name (under NotifyAccess=main systemd logs and drops what a child sends). */
+static bool is_daemon_only(const char *entry)
+{
+	static const char *const names[] = { "NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC=" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strncmp(entry, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+/* environ without the daemon-only variables; the strings are borrowed. NULL on OOM. */
+static char **command_environment(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!is_daemon_only(environ[i]))
+			env[k++] = environ[i];
+	return env;
+}
+
 /* Starts `/bin/sh -c command` in a new process group with stdout on out_fd; returns 0 or -errno. */
 static int spawn_shell(const char *command, int out_fd, pid_t *ret_pid)
 {
 	char *argv[] = { (char *)"sh", (char *)"-c", (char *)command, NULL };
+	_cleanup_free_ char **env = command_environment();
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
 	pid_t pid;
 	int r;
 
+	if (!env)
+		return -ENOMEM;
 	r = posix_spawn_file_actions_init(&fa);
 	if (r != 0)
 		return -r;
@@ -78,7 +112,7 @@ static int spawn_shell(const char *command, int out_fd, pid_t *ret_pid)
 	if (r == 0)
 		r = posix_spawnattr_setsigmask(&attr, &none);
 	if (r == 0)
-		r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+		r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, env);
 
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);

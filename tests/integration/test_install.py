@@ -18,8 +18,8 @@ BUILD_ROOT = os.environ.get("BUILD_ROOT", "")
 ENV = os.environ
 HAVE = {k: ENV.get("HAVE_" + k) == "1" for k in ("SYSTEMD", "COREDUMP", "STATSD", "MAN")}
 INSTALL_SYSVINIT = ENV.get("INSTALL_SYSVINIT") == "1"
-# The figure the README states and issue 7 asks for: "OK" or better.
-MAX_EXPOSURE = 2.0
+# The figure the README states (issue 7 asks for 2.0, "OK", or lower).
+MAX_EXPOSURE = 1.6
 
 
 def expected_files():
