@@ -54,7 +54,7 @@ static void help(void)
 	       "\n"
 	       "A saved core can be trimmed by hand: faultd-core-handler --output small.core.gz "
 	       "PID\n"
-	       "PID SIGNAL 0 0 0 < core (with the process gone, memory is read from the file).\n",
+	       "TID SIGNAL 0 0 0 < core (with the process gone, memory is read from the file).\n",
 	       FAULTD_CORE_HANDLER, FAULTD_CONF_PATH);
 }
 
