@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "backoff.h"
 
-/* rnd scaled to [0, range). */
+/* rnd scaled to [0, range): range * rnd / 2^32, computed on the two halves of range, as 32-bit
+ * targets have no 128-bit integers. Each product fits in 64 bits, and so does their sum. */
 static uint64_t scale(uint32_t rnd, uint64_t range)
 {
-	return (uint64_t)(((unsigned __int128)range * rnd) >> 32);
+	uint64_t hi = range >> 32, lo = range & UINT32_MAX;
+
+	return hi * rnd + ((lo * rnd) >> 32);
 }
 
 uint64_t lc_backoff_delay_ms(const struct lc_backoff_policy *p, unsigned failures,

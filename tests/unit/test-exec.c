@@ -93,6 +93,27 @@ static void test_captures_output_and_status(void **state)
 	assert_no_children();
 }
 
+/* The service manager's variables are the daemon's: a command must not notify in its name. */
+static void test_service_manager_variables_are_not_passed(void **state)
+{
+	_cleanup_free_ char *out = NULL;
+	int status;
+
+	assert_int_equal(setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1), 0);
+	assert_int_equal(setenv("WATCHDOG_PID", "1", 1), 0);
+	assert_int_equal(setenv("WATCHDOG_USEC", "60000000", 1), 0);
+	assert_int_equal(setenv("FAULTD_TEST_KEPT", "yes", 1), 0);
+	assert_int_equal(lc_run_capture("echo \"${NOTIFY_SOCKET-unset} ${WATCHDOG_PID-unset} "
+					"${WATCHDOG_USEC-unset} ${FAULTD_TEST_KEPT-unset}\"",
+					2000, 1024, &out, &status),
+			 0);
+	assert_string_equal(out, "unset unset unset yes\n");
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_PID");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("FAULTD_TEST_KEPT");
+}
+
 static void test_nul_in_output_is_refused(void **state)
 {
 	char *out = NULL;
@@ -174,11 +195,13 @@ static void test_signals_reset_in_child(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(sscanf(out, "SigBlk: %llx SigIgn: %llx", &blocked, &ignored), 2);
 	assert_int_equal(blocked, 0);
-	/* glibc's posix_spawn() leaves its own reserved signals (32 up to SIGRTMIN, used by its
-	 * thread library and re-armed by it after exec) ignored; no other signal may be. */
-	for (int sig = 32; sig < SIGRTMIN; sig++)
-		ignored &= ~(1ULL << (sig - 1));
-	assert_int_equal(ignored, 0);
+	/* No standard signal (1 to 31, bits 0 to 30) is ignored. glibc's posix_spawn() leaves
+	 * its own reserved real-time signals (32 up to SIGRTMIN, used by its thread library and
+	 * re-armed by it after exec) ignored: no more real-time signals than those may be. They
+	 * are counted, not named: under qemu-user, the emulated C library's signals have other
+	 * numbers in the host's shell. */
+	assert_int_equal(ignored & ((1ULL << 31) - 1), 0);
+	assert_true(__builtin_popcountll(ignored) <= SIGRTMIN - 32);
 }
 
 static void test_timeout_kills_and_reaps(void **state)
@@ -313,6 +336,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_captures_output_and_status),
+		cmocka_unit_test(test_service_manager_variables_are_not_passed),
 		cmocka_unit_test(test_nul_in_output_is_refused),
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_killed_by_signal),

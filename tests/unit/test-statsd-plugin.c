@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +335,22 @@ static void test_burst_is_drained_fairly(void **state)
 	assert_metric(hb, "burst", (double)n);
 }
 
+/* Whether the kernel tells how full a socket's receive queue is (SO_MEMINFO, Linux 4.6), which the
+ * plugin needs to pace its reads. qemu-user, for one, answers with a single int. */
+static bool kernel_tells_queue_fill(void)
+{
+	uint32_t info[SK_MEMINFO_VARS] = {};
+	socklen_t len = sizeof(info);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool tells;
+
+	assert_true(fd >= 0);
+	tells = getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) == 0 &&
+		len >= (SK_MEMINFO_RCVBUF + 1) * sizeof(uint32_t);
+	safe_close(fd);
+	return tells;
+}
+
 static void test_idle_and_resume(void **state)
 {
 	struct fixture *f = *state;
@@ -345,8 +362,12 @@ static void test_idle_and_resume(void **state)
 	assert_int_equal(uv_backend_timeout(&f->loop), -1);
 	send_str(f, "a:1|c");
 	wait_datagrams(f, 1);
-	/* Datagrams flow: the socket is read on a timer. */
-	assert_true(uv_backend_timeout(&f->loop) >= 0);
+	/* Datagrams flow: the socket is read on a timer; where the kernel cannot tell how full the
+	 * queue is, there are no pauses and the watch alone reads it. */
+	if (kernel_tells_queue_fill())
+		assert_true(uv_backend_timeout(&f->loop) >= 0);
+	else
+		assert_int_equal(uv_backend_timeout(&f->loop), -1);
 	/* A trickle keeps being read. */
 	for (int i = 0; i < 40; i++) {
 		send_str(f, "a:1|c");
