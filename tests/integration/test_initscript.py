@@ -225,6 +225,27 @@ class InitScriptTest(unittest.TestCase):
         self.assertTrue(self.alive(pid))
         self.assertEqual(self.script("stop").returncode, 0)
 
+    def test_stale_pid_file_and_replaced_executable(self):
+        # A pid file left by a faultd that died: start must not believe it runs.
+        os.makedirs(self.rundir, exist_ok=True)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        with open(self.pidfile, "w") as f:
+            f.write(f"{dead.pid}\n")
+        self.assertEqual(self.script("status").returncode, 3)
+        pid = self.assert_started(self.script("start"))
+        self.assertNotEqual(pid, dead.pid)
+        # An upgrade replaces the executable while faultd runs: stop still finds it.
+        copy = os.path.join(self.dir, "faultd")
+        shutil.copy2(harness.FAULTD, copy)
+        env = self.env()
+        env["DAEMON"] = copy
+        r = subprocess.run([BUSYBOX, "sh", INIT_SCRIPT, "stop"], capture_output=True, text=True,
+                           env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, f"{r.stdout}{r.stderr}")
+        self.assertIn("Stopping faultd: OK", r.stdout)
+        self.assertFalse(self.alive(pid))
+
     def test_log_target_from_defaults(self):
         # stderr is /dev/null under start-stop-daemon -b, so nothing may reach syslog then.
         self.write_defaults('LOG_TARGET=stderr\n')
