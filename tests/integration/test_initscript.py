@@ -250,6 +250,9 @@ class InitScriptTest(unittest.TestCase):
         # stderr is /dev/null under start-stop-daemon -b, so nothing may reach syslog then.
         self.write_defaults('LOG_TARGET=stderr\n')
         pid = self.assert_started(self.script("start"))
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+        self.assertEqual(argv[argv.index(b"--log-target") + 1], b"stderr")
         time.sleep(0.5)
         self.assertEqual([line for line in self.syslog.drain() if f"faultd[{pid}]" in line], [])
         self.assertEqual(self.script("stop").returncode, 0)
