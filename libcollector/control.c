@@ -39,6 +39,8 @@ _Static_assert(LC_CONTROL_REQUEST_MAX == 65536, "update the \"request exceeds\" 
 #define GROUP_NAME_BUF_MAX (64 * 1024)
 #define FAIL_MESSAGE_MAX   1024
 #define READ_CHUNK	   4096
+#define RETRY_MIN_MS	   10 /* the client's first wait after "too many clients" */
+#define RETRY_MAX_MS	   500
 
 struct registration {
 	const struct lc_control_command *cmds;
@@ -161,6 +163,12 @@ static const char *errno_name(int error, char *buf, size_t size)
 	return buf;
 }
 
+/* JSON's whitespace. Not strchr(" \t\r\n", c), which also matches c == 0. */
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static bool command_name_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -188,7 +196,7 @@ int lc_control_parse_request(const char *buf, size_t len, char **ret_command,
 		return -E2BIG;
 	}
 	/* A trailing "\r" from a line-oriented tool is whitespace like any other. */
-	while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+	while (len > 0 && is_blank(buf[len - 1]))
 		len--;
 	if (len == 0) {
 		why = "request is empty";
@@ -230,7 +238,7 @@ int lc_control_parse_request(const char *buf, size_t len, char **ret_command,
 		goto fail;
 	}
 	for (size_t i = end; i < len; i++)
-		if (!strchr(" \t\r\n", buf[i])) {
+		if (!is_blank(buf[i])) {
 			why = "request has data after the JSON object";
 			goto fail;
 		}
@@ -254,7 +262,10 @@ int lc_control_parse_request(const char *buf, size_t len, char **ret_command,
 		why = "\"command\" is not a string";
 		goto fail;
 	}
-	if (!command_name_valid(json_object_get_string(command))) {
+	/* An escaped NUL ("\u0000") would cut the name short where it is read as a C string. */
+	if ((size_t)json_object_get_string_len(command) !=
+		    strlen(json_object_get_string(command)) ||
+	    !command_name_valid(json_object_get_string(command))) {
 		why = "\"command\" must be 1 to 64 printable characters without spaces";
 		goto fail;
 	}
@@ -863,6 +874,66 @@ static int client_credentials(struct client *c)
 	return 0;
 }
 
+/* How many of the clients counted against max_clients belong to uid. */
+static unsigned clients_of(const struct lc_control *ctl, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct client *c = ctl->clients; c; c = c->next)
+		if (c->served && c->cred.uid == uid)
+			n++;
+	return n;
+}
+
+/*
+ * At max_clients, the client a newcomer of uid may take the place of: the oldest one still
+ * waiting for its request among those of the user holding the most places, when that user holds
+ * more than uid does. So one user's idle connections cannot lock the others out, while a user who
+ * fills every place with its own cannot push anyone out. NULL: turn the newcomer away.
+ * Quadratic in max_clients, but only while the places are full and only for a newcomer who holds
+ * fewer than half of them.
+ */
+static struct client *idle_client_to_drop(const struct lc_control *ctl, uid_t uid)
+{
+	unsigned mine = clients_of(ctl, uid), most = mine;
+	struct client *victim = NULL;
+
+	if (mine * 2 >= ctl->n_served)
+		return NULL; /* nobody can hold more */
+	/* Newest first: on a tie, a later (older) client wins. */
+	for (struct client *c = ctl->clients; c; c = c->next) {
+		unsigned n;
+
+		if (!c->served || c->state != CLIENT_READING || c->cred.uid == uid)
+			continue;
+		n = clients_of(ctl, c->cred.uid);
+		if (n > mine && n >= most) {
+			most = n;
+			victim = c;
+		}
+	}
+	return victim;
+}
+
+/*
+ * Tells c there is no room and closes it at once. The reply is written straight to the socket,
+ * without a write request, so that the descriptor is released now: a flood of connections never
+ * holds more than max_clients of them past this loop iteration. The reply is far smaller than
+ * any socket buffer; when even it does not fit, the peer just sees the connection close.
+ */
+static void turn_away(struct client *c)
+{
+	static const char reply[] =
+		"{\"ok\":false,\"error\":\"too many clients\",\"errno\":\"EBUSY\"}\n";
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+	    send(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug_errno(errno, "Control: cannot tell pid %d there is no room: %m",
+				(int)c->cred.pid);
+	client_close(c);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct lc_control *ctl = server->data;
@@ -909,13 +980,23 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 
-	uv_timer_start(&c->timer, client_timeout, ctl->timeout_ms, 0);
 	if (ctl->n_served >= ctl->max_clients) {
-		log_warning("Control: %u clients already connected, turning away pid %d",
-			    ctl->n_served, (int)c->cred.pid);
-		client_fail(c, EBUSY, "too many clients");
-		return;
+		struct client *victim = idle_client_to_drop(ctl, c->cred.uid);
+
+		if (!victim) {
+			log_warning("Control: %u clients already connected, turning away pid %d "
+				    "(uid %u)",
+				    ctl->n_served, (int)c->cred.pid, (unsigned)c->cred.uid);
+			turn_away(c);
+			return;
+		}
+		log_notice("Control: %u clients already connected, dropping idle pid %d (uid %u) "
+			   "for pid %d (uid %u)",
+			   ctl->n_served, (int)victim->cred.pid, (unsigned)victim->cred.uid,
+			   (int)c->cred.pid, (unsigned)c->cred.uid);
+		turn_away(victim);
 	}
+	uv_timer_start(&c->timer, client_timeout, ctl->timeout_ms, 0);
 	c->served = true;
 	ctl->n_served++;
 
@@ -1095,6 +1176,9 @@ void lc_control_call_fail(struct lc_control_call *call, int error, const char *f
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* EBUSY means "turned away unread, ask again" (control.h): a handler's would be retried. */
+	if (error == EBUSY || error == -EBUSY)
+		error = EIO;
 	client_fail(c, error ? error : EIO, msg);
 }
 
@@ -1236,18 +1320,70 @@ static int recv_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* One connection: sends line, returns the parsed reply in *ret_reply. */
+static int request_once(const struct sockaddr_un *sa, const char *line, size_t len,
+			int64_t deadline, json_object **ret_reply)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *reply_buf = NULL;
+	json_object *reply;
+	json_tokener *tok;
+	size_t reply_len = 0;
+	int r, w;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return negative_errno();
+	r = connect_deadline(fd, sa, deadline);
+	if (r < 0)
+		return r;
+
+	w = send_all(fd, line, len, deadline);
+	if (w < 0 && w != -EPIPE && w != -ECONNRESET)
+		return w;
+	/* After a failed write the server may still have explained why (busy, too big). */
+	r = recv_reply(fd, deadline, &reply_buf, &reply_len);
+	if (r < 0)
+		return w < 0 ? w : r;
+
+	tok = json_tokener_new_ex(REPLY_MAX_DEPTH);
+	if (!tok)
+		return -ENOMEM;
+	reply = json_tokener_parse_ex(tok, reply_buf, (int)reply_len);
+	if (!reply || json_tokener_get_parse_end(tok) != reply_len ||
+	    !json_object_is_type(reply, json_type_object)) {
+		json_object_put(reply);
+		json_tokener_free(tok);
+		return -EBADMSG;
+	}
+	json_tokener_free(tok);
+	*ret_reply = reply;
+	return 0;
+}
+
+/* True for the server's "too many clients": it turned the connection away unread. */
+static bool reply_is_busy(json_object *reply)
+{
+	json_object *ok, *error;
+
+	return json_object_object_get_ex(reply, "ok", &ok) &&
+	       json_object_is_type(ok, json_type_boolean) && !json_object_get_boolean(ok) &&
+	       json_object_object_get_ex(reply, "errno", &error) &&
+	       json_object_is_type(error, json_type_string) &&
+	       streq(json_object_get_string(error), "EBUSY");
+}
+
 int lc_control_request(const char *path, const char *command, json_object *args, int timeout_ms,
 		       json_object **ret_reply)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *line = NULL, *reply_buf = NULL;
-	json_object *req, *reply;
-	json_tokener *tok;
-	size_t len, reply_len = 0;
+	_cleanup_free_ char *line = NULL;
+	json_object *req, *reply = NULL;
+	unsigned delay_ms = RETRY_MIN_MS;
+	size_t len;
 	int64_t deadline;
 	const char *s;
-	int r, w;
+	int r;
 
 	if (!path || !command || !ret_reply || timeout_ms <= 0)
 		return -EINVAL;
@@ -1278,32 +1414,18 @@ int lc_control_request(const char *path, const char *command, json_object *args,
 	line[len] = '\n';
 	json_object_put(req);
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return negative_errno();
-	r = connect_deadline(fd, &sa, deadline);
-	if (r < 0)
-		return r;
-
-	w = send_all(fd, line, len + 1, deadline);
-	if (w < 0 && w != -EPIPE && w != -ECONNRESET)
-		return w;
-	/* After a failed write the server may still have explained why (busy, too big). */
-	r = recv_reply(fd, deadline, &reply_buf, &reply_len);
-	if (r < 0)
-		return w < 0 ? w : r;
-
-	tok = json_tokener_new_ex(REPLY_MAX_DEPTH);
-	if (!tok)
-		return -ENOMEM;
-	reply = json_tokener_parse_ex(tok, reply_buf, (int)reply_len);
-	if (!reply || json_tokener_get_parse_end(tok) != reply_len ||
-	    !json_object_is_type(reply, json_type_object)) {
+	/* A busy server read nothing of the request: ask again, backing off, until the deadline. */
+	for (;;) {
+		r = request_once(&sa, line, len + 1, deadline, &reply);
+		if (r < 0)
+			return r;
+		if (!reply_is_busy(reply) || now_msec() + delay_ms >= deadline)
+			break;
 		json_object_put(reply);
-		json_tokener_free(tok);
-		return -EBADMSG;
+		reply = NULL;
+		(void)poll(NULL, 0, (int)delay_ms);
+		delay_ms = MIN(delay_ms * 2, (unsigned)RETRY_MAX_MS);
 	}
-	json_tokener_free(tok);
 	*ret_reply = reply;
 	return 0;
 }

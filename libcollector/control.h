@@ -10,7 +10,10 @@
  * The socket is world-connectable (mode 0666); commands marked privileged are refused unless the
  * peer (SO_PEERCRED / SO_PEERGROUPS) is root, the daemon's own user, or in the control group.
  * Requests are bounded in size and time; a client that sends garbage gets an error reply, one
- * that sends too much or stalls is dropped, and neither delays other clients.
+ * that sends too much or stalls is dropped, and neither delays other clients. When
+ * max_clients are connected, a newcomer takes the place of the oldest client still silent of the
+ * user holding the most places, if that user holds more than the newcomer's; otherwise it is
+ * turned away with EBUSY at once.
  */
 #pragma once
 
@@ -70,7 +73,8 @@ void lc_control_close(struct lc_control *ctl);
 void lc_control_call_reply(struct lc_control_call *call, json_object *data);
 
 /* Replies {"ok": false, ...} with error (a positive or negative errno) and a formatted sentence.
- * Frees the call. */
+ * Frees the call. EBUSY is the server's own "too many clients", which clients retry: a handler's
+ * EBUSY is sent as EIO. */
 void lc_control_call_fail(struct lc_control_call *call, int error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -96,8 +100,10 @@ bool lc_control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_
 /*
  * Client side, blocking, for faultctl and tests: connects to path, sends
  * {"command": command, "args": args} (args borrowed, may be NULL), waits up to timeout_ms for the
- * whole reply, and returns it parsed in *ret_reply (owned). Returns 0, -ENOENT/-ECONNREFUSED when
- * nothing listens, -ETIMEDOUT, -EBADMSG for a reply that is not a JSON object.
+ * whole reply, and returns it parsed in *ret_reply (owned). A "too many clients" reply (EBUSY) is
+ * retried with a growing pause (10 ms to 0.5 s) while the time allows, then returned as it is.
+ * Returns 0, -ENOENT/-ECONNREFUSED when nothing listens, -ETIMEDOUT, -EBADMSG for a reply that is
+ * not a JSON object.
  */
 int lc_control_request(const char *path, const char *command, json_object *args, int timeout_ms,
 		       json_object **ret_reply);

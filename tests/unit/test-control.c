@@ -78,6 +78,7 @@ static void test_parse_valid(void **state)
 static void test_parse_invalid(void **state)
 {
 	static const char nul[] = "{\"command\":\"st\0atus\"}";
+	static const char trailing_nul[] = "{\"command\":\"status\"}\0\n";
 	_cleanup_free_ char *big = malloc(LC_CONTROL_REQUEST_MAX + 1);
 
 	parse_bad_s("", -EINVAL, "request is empty");
@@ -105,6 +106,10 @@ static void test_parse_invalid(void **state)
 	parse_bad_s("{\"command\":\"status\"}{}", -EINVAL,
 		    "request has data after the JSON object");
 	parse_bad(nul, sizeof(nul) - 1, -EINVAL, "request contains a NUL byte");
+	/* A trailing NUL is no whitespace, though strchr(" \t\r\n", 0) would say so. */
+	parse_bad(trailing_nul, sizeof(trailing_nul) - 1, -EINVAL, "request contains a NUL byte");
+	parse_bad_s("{\"command\":\"status\\u0000enable-dev-mode\"}", -EINVAL,
+		    "\"command\" must be 1 to 64 printable characters without spaces");
 	parse_bad_s("{'command':'status'}", -EINVAL, "request is not valid JSON");
 	parse_bad_s(
 		"{\"command\":\"status\",\"args\":{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}}",
@@ -690,13 +695,52 @@ static void test_too_many_clients(void **state)
 	struct fixture *f = *state;
 	struct child *silent;
 
+	static const char req[] = "{\"command\":\"status\"}\n";
+
+	/* A newcomer of the user holding every place is turned away at once. */
+	server_start(f, 300, 1, (gid_t)-1);
+	silent = raw(f, NULL, 0, false);
+	start_later(
+		f, 50,
+		&(struct child_spec){ .kind = CHILD_RAW, .raw = req, .raw_len = sizeof(req) - 1 });
+	run_to_end(f);
+
+	assert_fail(f->later_child, "EBUSY", "too many clients");
+	assert_true(f->later_child->done_at < silent->done_at);
+	assert_fail(silent, "ETIMEDOUT", "timed out waiting for the request");
+}
+
+static void test_busy_client_asks_again(void **state)
+{
+	struct fixture *f = *state;
+	struct child *silent;
+
+	/* lc_control_request() retries "too many clients" until the place is free. */
 	server_start(f, 300, 1, (gid_t)-1);
 	silent = raw(f, NULL, 0, false);
 	start_later(f, 50, &(struct child_spec){ .kind = CHILD_REQUEST, .command = "status" });
 	run_to_end(f);
 
-	assert_fail(f->later_child, "EBUSY", "too many clients");
 	assert_fail(silent, "ETIMEDOUT", "timed out waiting for the request");
+	assert_ok(f->later_child);
+	assert_true(f->later_child->done_at >= silent->done_at);
+}
+
+static void test_idle_user_gives_way(void **state)
+{
+	struct fixture *f = *state;
+	struct child *silent;
+
+	/* Another user's silent client, holding the only place, gives it up to a newcomer. */
+	server_start(f, 2000, 1, (gid_t)-1);
+	silent = child_start(f, &(struct child_spec){ .kind = CHILD_RAW, .uid = NOBODY });
+	start_later(f, 50, &(struct child_spec){ .kind = CHILD_REQUEST, .command = "status" });
+	run_to_end(f);
+
+	assert_fail(silent, "EBUSY", "too many clients");
+	assert_true(silent->done_at - silent->started_at < 1000);
+	assert_ok(f->later_child);
+	assert_int_equal(f->last_uid, 0);
 }
 
 static void test_async_reply(void **state)
@@ -866,6 +910,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_does_not_block_others, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_client_asks_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_user_gives_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_client_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_server_gone, setup, teardown),
