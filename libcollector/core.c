@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -169,6 +170,52 @@ static json_object *json_string_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+/*
+ * "storage": how the state directory's filesystem is doing: {"state" (the worst of the problems,
+ * or "low-space" when the spool's free-space limits are biting), "free_bytes", "free_inodes",
+ * "write_failures", "problems": [the storage fault episodes going on]}.
+ */
+static json_object *storage_status(struct lc_core *c)
+{
+	const struct {
+		const char *what;
+		const struct lc_storage_fault *f;
+	} faults[] = {
+		{ "spool", lc_spool_fault(c->spool) },
+		{ "spool drop counters", lc_spool_drops_fault(c->spool) },
+		{ "hours ledger", c->heartbeat ? lc_heartbeat_fault(c->heartbeat) : NULL },
+	};
+	enum lc_storage_state state =
+		lc_spool_low_space(c->spool) ? LC_STORAGE_LOW_SPACE : LC_STORAGE_OK;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *problems = json_object_new_array();
+	struct statvfs st;
+
+	if (!o || !problems)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(faults); i++) {
+		if (!faults[i].f || faults[i].f->error == 0)
+			continue;
+		state = MAX(state, lc_storage_state_of(faults[i].f->error));
+		if (json_object_array_add(
+			    problems, lc_storage_fault_to_json(faults[i].f, faults[i].what)) < 0)
+			return NULL;
+	}
+	if (lc_json_add(o, "state", json_object_new_string(lc_storage_state_name(state))) < 0 ||
+	    lc_json_add(o, "write_failures",
+			json_object_new_int64((int64_t)lc_spool_write_failures(c->spool))) < 0)
+		return NULL;
+	if (statvfs(lc_config_get_string(c->cfg, "state_dir"), &st) == 0 &&
+	    (lc_json_add(o, "free_bytes",
+			 json_object_new_int64(
+				 (int64_t)((uint64_t)st.f_bavail * (uint64_t)st.f_frsize))) < 0 ||
+	     lc_json_add(o, "free_inodes", json_object_new_int64((int64_t)st.f_favail)) < 0))
+		return NULL;
+	if (lc_json_add(o, "problems", TAKE_PTR(problems)) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
 static void cmd_status(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -203,6 +250,7 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 	if (c->spool) {
 		(void)lc_spool_refresh(c->spool);
 		json_object_object_add(o, "spool", lc_spool_status(c->spool));
+		json_object_object_add(o, "storage", storage_status(c));
 	}
 	if (c->uploader)
 		json_object_object_add(o, "upload", lc_uploader_status(c->uploader));
@@ -322,6 +370,7 @@ static int core_record_as(struct lc_core *c, const char *type, json_object *meta
 	struct lc_record_context ctx = c->record;
 	struct lc_identity id = c->identity;
 	struct lc_clock_sample t;
+	uint64_t failures;
 	int cls = lc_entry_class_from_type(type), r;
 
 	if (!lc_config_get_bool(c->cfg, "enable_data_collection")) {
@@ -341,8 +390,24 @@ static int core_record_as(struct lc_core *c, const char *type, json_object *meta
 		ctx.identity = &id;
 	}
 	lc_clock_sample_now(&t);
+	failures = lc_spool_write_failures(c->spool);
 	r = lc_record_commit(c->spool, &ctx, &t, type, metadata, ret_uuid);
-	if (r == -ENOSPC)
+	if (r < 0 && lc_spool_write_failures(c->spool) != failures)
+		switch (lc_storage_state_of(r)) {
+		case LC_STORAGE_FULL:
+			*ret_why = "the state directory's filesystem is full (see faultctl status)";
+			break;
+		case LC_STORAGE_READ_ONLY:
+			*ret_why = "the state directory's filesystem is read-only";
+			break;
+		default:
+			*ret_why = "the spool could not write it to the state directory";
+			break;
+		}
+	else if (r == -ENOSPC && lc_spool_low_space(c->spool))
+		*ret_why = "free space on the state directory's filesystem is below the spool's "
+			   "minimum";
+	else if (r == -ENOSPC)
 		*ret_why = "the spool is full of more valuable entries";
 	else if (r < 0)
 		*ret_why = "the spool could not store it";

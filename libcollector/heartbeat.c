@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "storage.h"
 
 /* The ledger is small; a store at the schema's largest limits (metrics.max_keys,
  * metrics.max_set_members) stays well below this. */
@@ -33,6 +34,7 @@ struct lc_heartbeat {
 	bool started;
 	unsigned open_handles;
 	int last_checkpoint_error;
+	struct lc_storage_fault fault; /* failed saves, retried at every checkpoint */
 };
 
 static uint64_t monotonic_ms(void)
@@ -65,8 +67,18 @@ int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	r = text ? lc_write_file_atomic(hb->path, text, strlen(text), 0600) : -ENOMEM;
 	json_object_put(o);
-	if (r < 0 && r != hb->last_checkpoint_error)
-		log_error_errno(r, "Failed to save the hours ledger to %s: %m", hb->path);
+	/* Logged once per episode (and per errno), not at every retry. */
+	if (r < 0 && lc_storage_fault_set(&hb->fault, r, "save", hb->path, lc_storage_now_ms()))
+		log_error_errno(r, "Failed to save the hours ledger to %s, will retry: %m",
+				hb->path);
+	if (r >= 0 && hb->fault.error < 0) {
+		uint64_t failures = hb->fault.failures;
+
+		if (lc_storage_fault_clear(&hb->fault))
+			log_notice("Saved the hours ledger to %s again, after %" PRIu64
+				   " failed attempt%s.",
+				   hb->path, failures, failures == 1 ? "" : "s");
+	}
 	hb->last_checkpoint_error = r;
 	return r;
 }
@@ -367,6 +379,11 @@ int lc_heartbeat_close_now(struct lc_heartbeat *hb)
 
 	schedule(hb);
 	return r;
+}
+
+const struct lc_storage_fault *lc_heartbeat_fault(const struct lc_heartbeat *hb)
+{
+	return &hb->fault;
 }
 
 json_object *lc_heartbeat_status(struct lc_heartbeat *hb)

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "metrics.h"
+#include "storage.h"
 
 struct lc_heartbeat;
 
@@ -76,6 +77,9 @@ int lc_heartbeat_close_now(struct lc_heartbeat *hb);
  * in progress, "odometer_hours", "next_in_seconds", "last_checkpoint_error", "metrics": {"keys",
  * "readings", "over_key_cap", "rejected", "set_overflow"}}; NULL on OOM. */
 json_object *lc_heartbeat_status(struct lc_heartbeat *hb);
+
+/* The episode of failed saves of the ledger going on (error 0: none). */
+const struct lc_storage_fault *lc_heartbeat_fault(const struct lc_heartbeat *hb);
 
 /* Saves the ledger now. Returns 0 or -errno (logged). */
 int lc_heartbeat_checkpoint(struct lc_heartbeat *hb);

@@ -148,9 +148,11 @@ static int boot_info(const char *sysroot, const char *state_dir, bool persist,
 			     ", \"previous_boot_id\": \"%s\"}\n",
 			     b.boot_id, b.boot_count, b.prev_boot_id) < 0)
 			return -ENOMEM;
+		/* Not worth refusing to start for on a full or read-only state directory: the next
+		 * start writes it (and counts this boot again). */
 		r = lc_write_file_atomic(path, out, strlen(out), 0644);
 		if (r < 0)
-			return log_error_errno(r, "Failed to write %s: %m", path);
+			log_warning_errno(r, "Failed to write %s, ignoring: %m", path);
 	}
 	*ret = b;
 	return 0;

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "macro.h"
 #include "spool.h"
+#include "storage.h"
 
 #define INDEX_MAX	    100000 /* entries indexed at most */
 #define ENTRY_FILES_MAX	    64	   /* files in one entry */
@@ -62,9 +64,13 @@ static const char *const class_names[_LC_CLASS_MAX] = {
 };
 
 static const char *const reason_names[_LC_DROP_MAX] = {
-	[LC_DROP_BYTES] = "bytes",	     [LC_DROP_ENTRIES] = "entries",
-	[LC_DROP_FREE_SPACE] = "free_space", [LC_DROP_AGE] = "age",
-	[LC_DROP_REJECTED] = "rejected",     [LC_DROP_INVALID] = "invalid",
+	[LC_DROP_BYTES] = "bytes",
+	[LC_DROP_ENTRIES] = "entries",
+	[LC_DROP_FREE_SPACE] = "free_space",
+	[LC_DROP_AGE] = "age",
+	[LC_DROP_REJECTED] = "rejected",
+	[LC_DROP_INVALID] = "invalid",
+	[LC_DROP_WRITE_ERROR] = "write_error",
 };
 
 /* What a process saw of the spool directory after its own last change. */
@@ -93,6 +99,11 @@ struct lc_spool {
 	uint64_t unsaved[_LC_CLASS_MAX][_LC_DROP_MAX]; /* counted here, not yet in drops.json */
 	bool drops_dirty;
 
+	struct lc_storage_fault fault;	     /* failed writes of entries going on, if any */
+	struct lc_storage_fault drops_fault; /* and of drops.json, a file apart */
+	uint64_t write_failures;	     /* since open */
+	bool low_space;			     /* the last commit met the free-space limits */
+
 	struct spool_token seen;
 	bool seen_valid;
 	bool synced;  /* under the lock, the index matches the directory */
@@ -113,11 +124,56 @@ struct lc_spool_txn {
 	int dir_fd; /* the temporary directory, flocked so that no lc_spool_open() removes it */
 	struct txn_file files[ENTRY_FILES_MAX];
 	size_t n_files;
+	int write_error; /* the first failed write's -errno: a discard counts the entry as a drop */
 };
 
 static bool startswith(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * Records a failed write to the spool's filesystem as part of the storage fault episode and
+ * returns error: logged at error level when the episode begins or changes cause, at debug level
+ * while it goes on, so that a full or read-only filesystem does not flood the log.
+ */
+_printf_(4, 5) static int spool_fail(struct lc_spool *s, int error, const char *op, const char *fmt,
+				     ...)
+{
+	char path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	s->write_failures++;
+	if (lc_storage_fault_set(streq(op, "save") ? &s->drops_fault : &s->fault, error, op, path,
+				 lc_storage_now_ms()))
+		return log_error_errno(error, "Failed to %s %s: %m", op, path);
+	return log_debug_errno(error, "Failed to %s %s, again: %m", op, path);
+}
+
+/* A write of kind op succeeded ("save": drops.json; NULL: an entry was committed, which proves
+ * every other kind): ends the storage fault episode it belongs to. */
+static void spool_write_ok(struct lc_spool *s, const char *op)
+{
+	struct lc_storage_fault *p = op && streq(op, "save") ? &s->drops_fault : &s->fault;
+	const struct lc_storage_fault f = *p;
+
+	if (f.error == 0 || (op && !streq(op, f.op)))
+		return;
+	if (!lc_storage_fault_clear(p))
+		return;
+	log_notice("Spool %s stores again after %" PRIu64 " failed write%s (the last: %s %s: "
+		   "%s).",
+		   s->dir, f.failures, f.failures == 1 ? "" : "s", f.op, f.path,
+		   strerror(-f.error));
+}
+
+/* The filesystem refuses more data with error: the reason a refused entry is counted under. */
+static enum lc_drop_reason write_error_reason(int error)
+{
+	return error == -ENOSPC || error == -EDQUOT ? LC_DROP_FREE_SPACE : LC_DROP_WRITE_ERROR;
 }
 
 int lc_entry_class_from_type(const char *type)
@@ -499,9 +555,11 @@ static void drops_flush(struct lc_spool *s)
 	json_object_put(j);
 	s->changed = true;
 	if (r < 0) {
-		log_warning_errno(r, "Failed to write %s, will retry: %m", path);
+		/* Kept in memory (and in `faultctl status`): written with the next change. */
+		(void)spool_fail(s, r, "save", "%s", path);
 		return;
 	}
+	spool_write_ok(s, "save");
 	memset(s->unsaved, 0, sizeof(s->unsaved));
 	s->drops_dirty = false;
 }
@@ -569,8 +627,8 @@ static int entry_dir_delete(struct lc_spool *s, const char *name)
 		return log_error_errno(r, "Failed to make a UUID: %m");
 	snprintf(del, sizeof(del), DEL_PREFIX "%s", uuid);
 	if (renameat(s->dir_fd, name, s->dir_fd, del) < 0)
-		return log_error_errno(errno, "Failed to delete spool entry %s/%s: %m", s->dir,
-				       name);
+		return spool_fail(s, -errno, "delete", "%s/%s", s->dir, name);
+	spool_write_ok(s, "delete");
 	s->changed = true;
 	if (fsync(s->dir_fd) < 0) {
 		/* Until the rename is durable the files must stay: lc_spool_open() finishes. */
@@ -585,16 +643,31 @@ static int entry_dir_delete(struct lc_spool *s, const char *name)
 	return 0;
 }
 
-/* Deletes the i-th entry, counted as a drop of reason unless reason is negative. */
+/*
+ * Deletes the i-th entry, counted as a drop of reason unless reason is negative. The count is
+ * written before the entry goes: a commit may evict many entries, and a crash part-way must not
+ * leave those already gone uncounted (it may count one that stays, never hide one).
+ */
 static int index_delete(struct lc_spool *s, size_t i, int reason)
 {
+	enum lc_entry_class c = index_at(s, i)->cls;
 	int r;
 
+	if (reason >= 0) {
+		drop_count(s, c, (enum lc_drop_reason)reason);
+		drops_flush(s);
+	}
 	r = entry_dir_delete(s, index_at(s, i)->name);
-	if (r < 0)
+	if (r < 0) {
+		if (reason >= 0) {
+			/* Still there: the next write of the counters takes the count back. */
+			s->drops[c][reason]--;
+			if (s->unsaved[c][reason] > 0)
+				s->unsaved[c][reason]--;
+			s->drops_dirty = true;
+		}
 		return r;
-	if (reason >= 0)
-		drop_count(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
+	}
 	index_remove(s, i);
 	return 0;
 }
@@ -875,7 +948,9 @@ static int spool_open_dir(struct lc_spool *s)
 	dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fstat(dfd, &st) < 0)
 		return log_error_errno(errno, "Failed to open spool directory %s: %m", s->dir);
-	lfd = openat(dfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	/* Read-only: a descriptor open for writing all along would keep the filesystem from being
+	 * remounted read-only (spool_record() opens the file to write the counter). */
+	lfd = openat(dfd, LOCK_FILE, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (lfd < 0)
 		return log_error_errno(errno, "Failed to open %s/" LOCK_FILE ": %m", s->dir);
 	safe_close(s->dir_fd);
@@ -981,11 +1056,13 @@ static void spool_record(struct lc_spool *s)
 	struct spool_token t;
 
 	if (s->changed && token_read(s, &t) >= 0) {
+		_cleanup_close_ int fd = -1;
 		char buf[24];
 		int n;
 
 		n = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", t.gen + 1);
-		if (pwrite(s->lock_fd, buf, (size_t)n, 0) != n)
+		fd = openat(s->dir_fd, LOCK_FILE, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		if (fd < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 			log_warning_errno(errno, "Failed to write %s/" LOCK_FILE ", ignoring: %m",
 					  s->dir);
 	}
@@ -1191,8 +1268,12 @@ static int limits_enforce(struct lc_spool *s, const struct lc_spool_entry *e)
 	bool checked = false;
 	int reason, r;
 
+	s->low_space = false;
 	while ((reason = limit_broken(s, e->bytes)) >= 0) {
 		ssize_t v = -1;
+
+		if (reason == LC_DROP_FREE_SPACE)
+			s->low_space = true;
 
 		if (!checked && reason != LC_DROP_FREE_SPACE) {
 			int why = limit_unreachable(s, e);
@@ -1276,10 +1357,10 @@ int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n,
 		}
 		snprintf(dels[n_del], sizeof(dels[n_del]), DEL_PREFIX "%s", uuid);
 		if (renameat(s->dir_fd, index_at(s, i)->name, s->dir_fd, dels[n_del]) < 0) {
-			r = log_error_errno(errno, "Failed to delete spool entry %s/%s: %m", s->dir,
-					    index_at(s, i)->name);
+			r = spool_fail(s, -errno, "delete", "%s/%s", s->dir, index_at(s, i)->name);
 			break;
 		}
+		spool_write_ok(s, "delete");
 		s->changed = true;
 		n_del++;
 		if (reason >= 0)
@@ -1334,6 +1415,26 @@ const struct lc_spool_entry *lc_spool_entry_at(const struct lc_spool *s, size_t 
 uint64_t lc_spool_bytes(const struct lc_spool *s)
 {
 	return s->bytes;
+}
+
+const struct lc_storage_fault *lc_spool_fault(const struct lc_spool *s)
+{
+	return &s->fault;
+}
+
+const struct lc_storage_fault *lc_spool_drops_fault(const struct lc_spool *s)
+{
+	return &s->drops_fault;
+}
+
+uint64_t lc_spool_write_failures(const struct lc_spool *s)
+{
+	return s->write_failures;
+}
+
+bool lc_spool_low_space(const struct lc_spool *s)
+{
+	return s->low_space;
 }
 
 uint64_t lc_spool_drops(const struct lc_spool *s, enum lc_entry_class c, enum lc_drop_reason r)
@@ -1431,11 +1532,52 @@ static void txn_discard(struct lc_spool_txn *t, bool locked)
 	r = dir_remove(s->dir_fd, t->tmp, t->dir_fd);
 	if (r < 0)
 		log_warning_errno(r, "Failed to remove %s/%s, ignoring: %m", s->dir, t->tmp);
+	/* An entry the filesystem would not store is a drop like one the limits refuse. */
+	if (t->write_error < 0 && (locked || (took && spool_sync(s) >= 0)))
+		drop_count(s, t->cls, write_error_reason(t->write_error));
 	if (took) {
+		if (s->synced) /* else the counters may be stale: the next change writes them */
+			drops_flush(s);
 		spool_record(s);
 		spool_unlock(s);
 	}
 	txn_free(t);
+}
+
+/*
+ * The filesystem refused a write with error: when it is full (ENOSPC, EDQUOT), evicts the entry
+ * the limits would give up first for a new entry of class cls, counted as a free_space drop.
+ * Returns true when one went and the write is worth trying again.
+ */
+static bool spool_make_room(struct lc_spool *s, enum lc_entry_class cls, int error)
+{
+	ssize_t v;
+	int r;
+
+	if (error != -ENOSPC && error != -EDQUOT)
+		return false;
+	r = spool_lock(s);
+	if (r < 0)
+		return false;
+	r = spool_sync(s);
+	v = r < 0 ? -1 : victim_pick(s, cls);
+	if (v >= 0) {
+		log_notice("Spool %s: the filesystem is full (%s), dropping %s entry %s.", s->dir,
+			   strerror(-error), index_at(s, (size_t)v)->type,
+			   index_at(s, (size_t)v)->uuid);
+		r = index_delete(s, (size_t)v, LC_DROP_FREE_SPACE);
+	}
+	spool_done(s);
+	return v >= 0 && r >= 0;
+}
+
+/* A write of t's failed with error: remembered so that discarding t counts the drop. */
+static int txn_fail(struct lc_spool_txn *t, int error, const char *op, const char *name)
+{
+	if (t->write_error == 0)
+		t->write_error = error;
+	return spool_fail(t->spool, error, op, "%s/%s%s%s", t->spool->dir, t->tmp, name ? "/" : "",
+			  name ? name : "");
 }
 
 int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn **ret,
@@ -1464,15 +1606,26 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 
 	/* Under the lock, so that another process's lc_spool_open() never sees the directory
 	 * before its flock marks it as in use. */
-	r = spool_lock(s);
-	if (r < 0) {
-		free(t);
-		return r;
-	}
-	s->synced = spool_in_sync(s);
-	if (mkdirat(s->dir_fd, t->tmp, 0700) < 0) {
-		r = log_error_errno(errno, "Failed to create %s/%s: %m", s->dir, t->tmp);
+	for (;;) {
+		r = spool_lock(s);
+		if (r < 0) {
+			free(t);
+			return r;
+		}
+		s->synced = spool_in_sync(s);
+		if (mkdirat(s->dir_fd, t->tmp, 0700) >= 0)
+			break;
+		r = -errno;
 		spool_unlock(s);
+		if (spool_make_room(s, t->cls, r))
+			continue;
+		r = txn_fail(t, r, "create", NULL);
+		/* Counted as a drop as if the transaction had begun and been discarded. */
+		if (spool_lock(s) >= 0) {
+			if (spool_sync(s) >= 0)
+				drop_count(s, t->cls, write_error_reason(r));
+			spool_done(s);
+		}
 		free(t);
 		return r;
 	}
@@ -1512,11 +1665,15 @@ static int txn_create(struct lc_spool_txn *t, const char *name, int *ret_fd)
 	if (t->n_files >= ENTRY_FILES_MAX)
 		return log_error_errno(E2BIG, "Spool entry %s has too many files (at most %d).",
 				       t->uuid, ENTRY_FILES_MAX);
-	fd = openat(t->dir_fd, name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to create %s/%s/%s: %m", t->spool->dir,
-				       t->tmp, name);
+	while ((fd = openat(t->dir_fd, name,
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+			    0600)) < 0) {
+		int r = -errno;
+
+		/* Out of inodes, as often as out of blocks. */
+		if (!spool_make_room(t->spool, t->cls, r))
+			return txn_fail(t, r, "create", name);
+	}
 	snprintf(t->files[t->n_files].name, sizeof(t->files[0].name), "%s", name);
 	t->files[t->n_files++].fd = fd;
 	*ret_fd = fd;
@@ -1532,18 +1689,19 @@ int lc_spool_txn_write(struct lc_spool_txn *t, const char *name, const void *dat
 {
 	int fd, r;
 
-	r = txn_create(t, name, &fd);
-	if (r < 0)
-		return r;
-	r = lc_write_all(fd, data, len);
-	if (r < 0) {
-		log_error_errno(r, "Failed to write %s/%s/%s: %m", t->spool->dir, t->tmp, name);
+	for (;;) {
+		r = txn_create(t, name, &fd);
+		if (r < 0)
+			return r;
+		r = lc_write_all(fd, data, len);
+		if (r >= 0)
+			return 0;
 		/* Not part of the entry after all. */
 		(void)unlinkat(t->dir_fd, name, 0);
 		t->files[--t->n_files].fd = safe_close(fd);
-		return r;
+		if (!spool_make_room(t->spool, t->cls, r))
+			return txn_fail(t, r, "write", name);
 	}
-	return 0;
 }
 
 struct lc_spool_txn *lc_spool_txn_abort(struct lc_spool_txn *t)
@@ -1562,15 +1720,13 @@ static int txn_sync(struct lc_spool_txn *t, uint64_t *ret_bytes)
 		struct stat st;
 
 		if (fstat(t->files[i].fd, &st) < 0 || fsync(t->files[i].fd) < 0)
-			return log_error_errno(errno, "Failed to sync %s/%s/%s: %m", t->spool->dir,
-					       t->tmp, t->files[i].name);
+			return txn_fail(t, -errno, "sync", t->files[i].name);
 		bytes += (uint64_t)st.st_size;
 		if (close(TAKE_FD(t->files[i].fd)) < 0 && errno != EINTR)
-			return log_error_errno(errno, "Failed to close %s/%s/%s: %m", t->spool->dir,
-					       t->tmp, t->files[i].name);
+			return txn_fail(t, -errno, "close", t->files[i].name);
 	}
 	if (fsync(t->dir_fd) < 0)
-		return log_error_errno(errno, "Failed to sync %s/%s: %m", t->spool->dir, t->tmp);
+		return txn_fail(t, -errno, "sync", NULL);
 	*ret_bytes = bytes;
 	return 0;
 }
@@ -1612,7 +1768,7 @@ int lc_spool_txn_commit(struct lc_spool_txn *t, uint64_t now_ms)
 	if (r >= 0 && (r = index_reserve(s)) < 0)
 		log_error_errno(r, "Failed to grow the index of spool %s: %m", s->dir);
 	if (r >= 0 && renameat(s->dir_fd, t->tmp, s->dir_fd, e.name) < 0)
-		r = log_error_errno(errno, "Failed to commit %s/%s: %m", s->dir, e.name);
+		r = txn_fail(t, -errno, "commit", NULL);
 	if (r < 0) {
 		txn_discard(t, true);
 		spool_done(s);
@@ -1622,12 +1778,14 @@ int lc_spool_txn_commit(struct lc_spool_txn *t, uint64_t now_ms)
 	if (fsync(s->dir_fd) < 0) {
 		/* Not durable, so not committed: take it back rather than report a failure for an
 		 * entry that would be uploaded anyway. */
-		r = log_error_errno(errno, "Failed to sync %s: %m", s->dir);
+		r = spool_fail(s, -errno, "sync", "%s", s->dir);
 		(void)entry_dir_delete(s, e.name);
+		drop_count(s, e.cls, write_error_reason(r));
 		spool_done(s);
 		txn_free(t);
 		return r;
 	}
+	spool_write_ok(s, NULL);
 	index_insert(s, &e);
 	spool_done(s);
 	txn_free(t);

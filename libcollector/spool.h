@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/statvfs.h>
 
+#include "storage.h"
+
 /* Value classes, lowest first: eviction order. */
 enum lc_entry_class {
 	LC_CLASS_METRICS,    /* linux-metric-report */
@@ -35,12 +37,13 @@ enum lc_entry_class {
 };
 
 enum lc_drop_reason {
-	LC_DROP_BYTES,	    /* max_bytes reached */
-	LC_DROP_ENTRIES,    /* max_entries reached */
-	LC_DROP_FREE_SPACE, /* the filesystem's free bytes or inodes below the minimum */
-	LC_DROP_AGE,	    /* older than max_age_seconds */
-	LC_DROP_REJECTED,   /* the server refused it for good (4xx) */
-	LC_DROP_INVALID,    /* unreadable or malformed on disk */
+	LC_DROP_BYTES,	     /* max_bytes reached */
+	LC_DROP_ENTRIES,     /* max_entries reached */
+	LC_DROP_FREE_SPACE,  /* the filesystem's free bytes or inodes below the minimum */
+	LC_DROP_AGE,	     /* older than max_age_seconds */
+	LC_DROP_REJECTED,    /* the server refused it for good (4xx) */
+	LC_DROP_INVALID,     /* unreadable or malformed on disk */
+	LC_DROP_WRITE_ERROR, /* the filesystem failed to store it (read-only, I/O error) */
 	_LC_DROP_MAX,
 };
 
@@ -142,6 +145,26 @@ int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n,
 /* Evicts entries older than max_age_seconds at now_ms; returns how many, or -errno. Entries
  * stamped before 2020 (a clock that was not yet set) are never aged out. */
 int lc_spool_expire(struct lc_spool *s, uint64_t now_ms);
+
+/*
+ * The storage fault episode going on (error 0: none): the spool's last failed write to its
+ * filesystem (creating, writing, syncing or renaming an entry, deleting one, writing drops.json),
+ * until an entry commits again (or, for a failed deletion or drops.json, until that succeeds). A
+ * write that fails because the filesystem is full (ENOSPC, EDQUOT) first evicts entries as the
+ * limits would and tries again; an entry that still cannot be stored is refused and counted as a
+ * drop (free_space, or write_error for any other errno).
+ */
+const struct lc_storage_fault *lc_spool_fault(const struct lc_spool *s);
+
+/* The same for writing drops.json, which ends only when that file is written again. */
+const struct lc_storage_fault *lc_spool_drops_fault(const struct lc_spool *s);
+
+/* Failed writes since the spool was opened. */
+uint64_t lc_spool_write_failures(const struct lc_spool *s);
+
+/* Whether the last commit found the filesystem below min_free_bytes or min_free_inodes (and so
+ * evicted entries, or refused the new one). */
+bool lc_spool_low_space(const struct lc_spool *s);
 
 /* The cumulative drop counters, persisted in <dir>/drops.json. */
 uint64_t lc_spool_drops(const struct lc_spool *s, enum lc_entry_class c, enum lc_drop_reason r);

@@ -7,9 +7,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -666,6 +668,68 @@ static void test_free_inodes_limit(void **state)
 	assert_int_equal(lc_spool_count(s), n);
 }
 
+/* A statvfs that says the filesystem is full for the first full_calls calls, and at each call
+ * checks that drops.json on disk already counts every entry gone from the directory. */
+struct probe_fs {
+	const char *dir;
+	unsigned calls, full_calls;
+	size_t entries_before;
+	unsigned mismatches;
+};
+
+static uint64_t drops_on_disk(const char *dir, const char *cls, const char *reason)
+{
+	_cleanup_free_ char *p = path_join(dir, "drops.json"), *buf = NULL;
+	json_object *root, *o, *v;
+	uint64_t n = 0;
+	size_t size;
+
+	if (lc_read_file(p, 65536, &buf, &size) < 0)
+		return 0;
+	root = json_tokener_parse(buf);
+	if (json_object_object_get_ex(root, cls, &o) && json_object_object_get_ex(o, reason, &v))
+		n = json_object_get_uint64(v);
+	json_object_put(root);
+	return n;
+}
+
+static int probe_statvfs(const char *path, struct statvfs *ret, void *userdata)
+{
+	struct probe_fs *fs = userdata;
+	size_t gone = fs->entries_before - dir_count(fs->dir, "16");
+
+	(void)path;
+	if (drops_on_disk(fs->dir, "metrics", "free_space") != gone)
+		fs->mismatches++;
+	*ret = (struct statvfs){
+		.f_bsize = 1,
+		.f_frsize = 1,
+		.f_bavail = fs->calls++ < fs->full_calls ? 0 : UINT64_MAX / 2,
+		.f_favail = 1000000,
+	};
+	return 0;
+}
+
+/* A commit that evicts several entries: a crash between two evictions (here: any moment the
+ * filesystem is asked again) finds every entry already gone counted in drops.json. */
+static void test_evictions_counted_before_deletion(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	struct probe_fs fs = { .dir = f->dir, .full_calls = 4, .entries_before = 6 };
+
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(commit(s, "linux-metric-report", T2021 + i, 0, NULL), 0);
+	lc_spool_set_limits(s, &(struct lc_spool_limits){ .min_free_bytes = 1 });
+	lc_spool_set_statvfs(s, probe_statvfs, &fs);
+	assert_int_equal(commit(s, "linux-reboot", T2021 + 10, 0, NULL), 0);
+	assert_int_equal(fs.calls, 5);
+	assert_int_equal(fs.mismatches, 0);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_METRICS, LC_DROP_FREE_SPACE), 4);
+	assert_int_equal(drops_on_disk(f->dir, "metrics", "free_space"), 4);
+	assert_int_equal(class_count(s, LC_CLASS_METRICS), 2);
+}
+
 static void test_expire(void **state)
 {
 	struct fixture *f = *state;
@@ -960,6 +1024,72 @@ static void test_drops_write_failure(void **state)
 	assert_int_equal(lc_spool_drops(c, LC_CLASS_REBOOT, LC_DROP_REJECTED), 2);
 }
 
+/* A write the filesystem refuses (here EFBIG, past RLIMIT_FSIZE) refuses the entry, counts it as a
+ * write_error drop and opens a storage fault episode that the next commit ends; drops.json that
+ * cannot be written opens one that its next write ends. */
+static void test_storage_fault(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	_cleanup_free_ char *drops = path_join(f->dir, "drops.json");
+	struct rlimit old, small = { .rlim_cur = 4096 };
+	struct lc_spool_txn *t = NULL;
+	char big[8192] = { 0 }, x[37];
+	const struct lc_storage_fault *fault = lc_spool_fault(s), *dfault = lc_spool_drops_fault(s);
+	uint64_t since;
+
+	assert_int_equal(fault->error, 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small.rlim_max = old.rlim_max;
+	assert_int_equal(signal(SIGXFSZ, SIG_IGN), SIG_DFL);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(lc_spool_txn_begin(s, "elf-coredump", &t, NULL), 0);
+		assert_int_equal(
+			lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+		assert_int_equal(lc_spool_txn_write(t, "core.elf", big, sizeof(big)), -EFBIG);
+		lc_spool_txn_abort(t);
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(signal(SIGXFSZ, SIG_DFL), SIG_IGN);
+	assert_int_equal(lc_spool_count(s), 0);
+	assert_int_equal(dir_count(f->dir, ".tmp-"), 0);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_COREDUMP, LC_DROP_WRITE_ERROR), 3);
+	assert_int_equal(lc_spool_write_failures(s), 3);
+	assert_int_equal(fault->error, -EFBIG);
+	assert_int_equal(fault->failures, 3);
+	assert_string_equal(fault->op, "write");
+	assert_non_null(strstr(fault->path, "/core.elf"));
+	assert_int_equal(lc_storage_state_of(fault->error), LC_STORAGE_ERROR);
+	assert_true(fault->since_ms > 0 && fault->since_ms <= fault->last_ms);
+
+	/* A commit proves the filesystem stores again. */
+	assert_int_equal(commit(s, "linux-reboot", T2021, 0, x), 0);
+	assert_int_equal(fault->error, 0);
+
+	/* drops.json: the episode lasts until that file is written again. */
+	assert_int_equal(unlink(drops), 0);
+	assert_int_equal(mkdir(drops, 0700), 0); /* rename(2) onto it fails */
+	assert_int_equal(lc_spool_remove(s, x, LC_DROP_REJECTED), 0);
+	assert_int_equal(fault->error, 0); /* entries are fine */
+	assert_int_equal(dfault->error, -EISDIR);
+	assert_string_equal(dfault->op, "save");
+	assert_string_equal(dfault->path, drops);
+	since = dfault->since_ms;
+	/* A commit does not end it: only writing drops.json does. */
+	assert_int_equal(commit(s, "linux-reboot", T2021 + 1, 0, x), 0);
+	assert_int_equal(lc_spool_remove(s, x, LC_DROP_REJECTED), 0);
+	assert_int_equal(dfault->since_ms, since);
+	assert_true(dfault->failures >= 2);
+	assert_int_equal(rmdir(drops), 0);
+	assert_int_equal(lc_spool_refresh(s), 0);
+	assert_int_equal(lc_spool_remove(s, x, LC_DROP_REJECTED), -ENOENT);
+	assert_int_equal(commit(s, "linux-reboot", T2021 + 2, 0, NULL), 0);
+	assert_int_equal(dfault->error, 0);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_REBOOT, LC_DROP_REJECTED), 2);
+	assert_true(exists(f->dir, "drops.json"));
+}
+
 static uint64_t status_u64(json_object *o, const char *key)
 {
 	json_object *v;
@@ -1010,13 +1140,14 @@ static void test_status(void **state)
 	assert_int_equal(json_object_object_length(drops), 2);
 	assert_false(json_object_object_get_ex(drops, "reboot", NULL));
 	assert_true(json_object_object_get_ex(drops, "metrics", &m));
-	assert_int_equal(json_object_object_length(m), 6);
+	assert_int_equal(json_object_object_length(m), 7);
 	assert_int_equal(status_u64(m, "entries"), 2);
 	assert_int_equal(status_u64(m, "bytes"), 0);
 	assert_int_equal(status_u64(m, "free_space"), 0);
 	assert_int_equal(status_u64(m, "age"), 0);
 	assert_int_equal(status_u64(m, "rejected"), 0);
 	assert_int_equal(status_u64(m, "invalid"), 0);
+	assert_int_equal(status_u64(m, "write_error"), 0);
 	assert_true(json_object_object_get_ex(drops, "coredump", &m));
 	assert_int_equal(status_u64(m, "entries"), 1);
 	assert_int_equal(status_u64(j, "drops_total"), 3);
@@ -1040,6 +1171,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_evict_by_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_bytes_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_inodes_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evictions_counted_before_deletion, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
@@ -1049,6 +1182,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_within_one_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drops_write_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storage_fault, setup, teardown),
 	};
 
 	lc_log_set_ratelimit(false);
