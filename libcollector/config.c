@@ -47,7 +47,8 @@ struct cfg_value {
 
 struct lc_config {
 	char *main_path;
-	char *runtime_path; /* NULL when state_dir is empty */
+	char *runtime_path;   /* NULL when state_dir is empty */
+	char *runtime_damage; /* why runtime.conf was not applied; NULL when it was */
 	struct cfg_value *values;
 	size_t n_values;
 };
@@ -223,6 +224,7 @@ struct lc_config *lc_config_free(struct lc_config *cfg)
 	free(cfg->values);
 	free(cfg->main_path);
 	free(cfg->runtime_path);
+	free(cfg->runtime_damage);
 	free(cfg);
 	return NULL;
 }
@@ -755,6 +757,10 @@ static void load_file(struct loader *ld, const char *path, bool optional, bool r
 
 		add_error(ld, "%s:%u: expected an object at the top level, got %s", path,
 			  root->line, render(&sb, root));
+	} else if (runtime && root->u.children.n == 0) {
+		/* faultd writes at least the key it sets: an empty one was cut short. */
+		add_error(ld, "%s:%u: no settings (faultd never writes it empty)", path,
+			  root->line);
 	} else {
 		for (size_t i = 0; i < ld->cfg->n_values; i++)
 			ld->cfg->values[i].seen_at = 0;
@@ -839,6 +845,47 @@ static void load_dropins(struct loader *ld, const char *dir)
 	}
 }
 
+/*
+ * Applies runtime.conf. faultd writes it itself, atomically, so a file it cannot apply was
+ * damaged (flash, a hand edit): that must not stop faultd, and must not turn data collection on
+ * against a consent the file may have withdrawn. Its errors are therefore not configuration
+ * errors: the first is kept as cfg->runtime_damage, and every runtime key is off, as if set so
+ * by the file, until faultctl writes the file anew.
+ */
+static void load_runtime(struct loader *ld, const char *path)
+{
+	size_t n_errors = ld->n_errors, n_dropped = ld->n_dropped;
+
+	load_file(ld, path, true, true);
+	if (ld->oom || (ld->n_errors == n_errors && ld->n_dropped == n_dropped))
+		return;
+
+	ld->cfg->runtime_damage =
+		n_errors < ld->n_errors ? strdup(ld->errors[n_errors]) : strdup(path);
+	if (!ld->cfg->runtime_damage)
+		ld->oom = true;
+	while (ld->n_errors > n_errors) {
+		free(ld->errors[--ld->n_errors]);
+		ld->errors[ld->n_errors] = NULL;
+	}
+	ld->n_dropped = n_dropped;
+	for (size_t i = 0; i < ld->cfg->n_values && !ld->oom; i++) {
+		struct cfg_value *v = &ld->cfg->values[i];
+		char *origin;
+
+		if (!(v->key->flags & LC_CFG_RUNTIME) || v->key->type != LC_CFG_BOOL)
+			continue;
+		if (asprintf(&origin, "%s (damaged: off)", path) < 0) {
+			ld->oom = true;
+			break;
+		}
+		free(v->origin);
+		v->origin = origin;
+		v->b = false;
+		v->runtime = true;
+	}
+}
+
 int lc_config_load(const struct lc_cfg_section *sections, size_t n_sections,
 		   const struct lc_config_files *files, struct lc_config **ret, char ***ret_errors)
 {
@@ -878,7 +925,7 @@ int lc_config_load(const struct lc_cfg_section *sections, size_t n_sections,
 		}
 	}
 	if (cfg->runtime_path && !files->skip_runtime)
-		load_file(&ld, cfg->runtime_path, true, true);
+		load_runtime(&ld, cfg->runtime_path);
 
 	if (ld.oom) {
 		strv_free(ld.errors);
@@ -900,6 +947,7 @@ int lc_config_load(const struct lc_cfg_section *sections, size_t n_sections,
 		}
 		return -EINVAL;
 	}
+	strv_free(ld.errors); /* empty, or emptied by load_runtime() */
 	if (ret_errors)
 		*ret_errors = NULL;
 	*ret = TAKE_PTR(cfg);
@@ -907,6 +955,11 @@ int lc_config_load(const struct lc_cfg_section *sections, size_t n_sections,
 }
 
 /* ---- getters ---- */
+
+const char *lc_config_runtime_damage(const struct lc_config *cfg)
+{
+	return cfg->runtime_damage;
+}
 
 static const struct cfg_value *get_value(const struct lc_config *cfg, const char *key,
 					 enum lc_cfg_type type, const char *func)
@@ -1162,6 +1215,8 @@ int lc_config_set_runtime_bool(struct lc_config *cfg, const char *key, bool valu
 
 	v->b = value;
 	v->runtime = true;
+	free(cfg->runtime_damage);
+	cfg->runtime_damage = NULL;
 	for (size_t k = 0; k < n; k++) {
 		struct cfg_value *u = &cfg->values[items[k].item];
 

@@ -89,6 +89,11 @@ const char *const *lc_config_get_strv(const struct lc_config *cfg, const char *k
 /* Where the key's value came from: "default", or "FILE:LINE" of the file that set it last. */
 const char *lc_config_origin(const struct lc_config *cfg, const char *key);
 
+/* Why <state_dir>/runtime.conf could not be applied ("FILE:LINE: KEY: MESSAGE"), or NULL when it
+ * was (or is missing). A damaged runtime.conf is not a configuration error: every runtime key is
+ * off (origin "FILE (damaged: off)") until lc_config_set_runtime_bool() writes the file anew. */
+const char *lc_config_runtime_damage(const struct lc_config *cfg);
+
 /* The main file's path as given at load time. */
 const char *lc_config_main_path(const struct lc_config *cfg);
 

@@ -132,6 +132,17 @@ int lc_core_load_config(const struct lc_core *c, struct lc_config **ret, char **
 	return lc_config_load(c->sections, c->n_sections, &files, ret, ret_errors);
 }
 
+/* A damaged runtime.conf turns data collection and developer mode off until faultctl sets them. */
+static void log_runtime_damage(const struct lc_config *cfg)
+{
+	const char *why = lc_config_runtime_damage(cfg);
+
+	if (why)
+		log_error("%s: runtime.conf is damaged and was not applied; data collection and "
+			  "developer mode are off until faultctl enables them again.",
+			  why);
+}
+
 /* The command line's log target, if given, outranks the configuration's, also on reload. */
 static void apply_logging(const struct lc_core *c, const struct lc_config *cfg)
 {
@@ -240,6 +251,8 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 	json_object_object_add(
 		o, "developer_mode",
 		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_dev_mode")));
+	json_object_object_add(o, "runtime_config_damage",
+			       json_string_or_null(lc_config_runtime_damage(c->cfg)));
 	json_object_object_add(o, "identity", lc_identity_to_json(&c->identity));
 	src = json_object_new_object();
 	for (int f = 0; src && f < _LC_ID_MAX; f++)
@@ -1116,6 +1129,7 @@ static void core_reload(struct lc_core *c)
 	lc_config_free(c->cfg);
 	c->cfg = TAKE_PTR(cfg);
 	c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
+	log_runtime_damage(c->cfg);
 	if (identity_changed) {
 		lc_identity_done(&c->identity);
 		c->identity = id;
@@ -1412,6 +1426,7 @@ int lc_core_run(struct lc_core *c, struct lc_config *cfg)
 	c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
 	c->start_usec = now_usec();
 	apply_logging(c, c->cfg);
+	log_runtime_damage(c->cfg);
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		c->cfg = lc_config_free(c->cfg);

@@ -507,6 +507,40 @@ class GarbageTest(StorageTestCase):
         FIGURES["garbage_entries_dropped_counted"] = len(bad) + 1
         FIGURES["valid_entries_delivered"] = len(valid & got)
 
+    def test_damaged_runtime_conf(self):
+        """A runtime.conf faultd cannot apply neither stops it nor turns collection on."""
+        cfg = self.rx.daemon_config(enable_data_collection=True)
+        d = self.daemon(config=cfg)
+        runtime = os.path.join(d.state_dir, "runtime.conf")
+        for how in ("garbage", "truncated", "empty"):
+            os.makedirs(d.state_dir, exist_ok=True)
+            with open(runtime, "w") as f:
+                f.write('{\n\t"enable_data_collection": true,\n\t"enable_dev_mode": true\n}\n')
+            self.spoil(runtime, how)
+            d.start()
+            st = d.status()
+            self.assertFalse(st["data_collection"], how)
+            self.assertFalse(st["developer_mode"], how)
+            self.assertTrue(st["runtime_config_damage"].startswith(runtime + ":"),
+                            st["runtime_config_damage"])
+            self.assertIn("runtime.conf is damaged and was not applied", d.log())
+            # Refused while collection is off, as after disable-data-collection.
+            r = d.ctl("write-attributes", "a=1")
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+            # faultctl writes the file anew: repaired, and it stays so after a restart.
+            r = d.ctl("enable-data-collection")
+            self.assertEqual(r.returncode, 0, r.stderr + d.log())
+            st = d.status()
+            self.assertTrue(st["data_collection"])
+            self.assertIsNone(st["runtime_config_damage"])
+            d.stop()
+            d.start()
+            self.assertIsNone(d.status()["runtime_config_damage"])
+            self.assertTrue(d.status()["data_collection"])
+            self.assert_running(d)
+            d.stop()
+        count("damaged_runtime_conf_restarts", 3)
+
     @staticmethod
     def _json_ok(path):
         try:

@@ -468,6 +468,7 @@ static void test_errors_from_every_file(void **state)
 	mkdir_at(f, "faultd.conf.d");
 	write_at(f, "faultd.conf.d/10-b.conf", "{\"statsd\": {\n\"listen\": }}");
 	write_at(f, "faultd.conf.d/20-c.conf", "{\"statsd\": {\"enabled\": \"no\"}}");
+	/* A damaged runtime.conf is not an error of the configuration (see test_runtime_damage). */
 	write_at(f, "state/runtime.conf",
 		 "{\"data_collection\": true,\n\"upload_interval_seconds\": 5}");
 	assert_load_errors(
@@ -476,11 +477,9 @@ static void test_errors_from_every_file(void **state)
 		"\"warning\", \"error\", got \"loud\"",
 		"$D/faultd.conf.d/10-b.conf:2:11: syntax error: expected a value, got '}'",
 		"$D/faultd.conf.d/20-c.conf:1: statsd.enabled: expected a boolean, got \"no\"",
-		"$D/state/runtime.conf:2: upload_interval_seconds: may not be set in "
-		"runtime.conf; set it in $D/faultd.conf instead",
 		NULL);
 
-	/* Without runtime.conf the rest still fails; the error list is complete without it. */
+	/* Without runtime.conf the error list is the same. */
 	assert_load_errors(
 		f, true,
 		"$D/faultd.conf:2: log_level: expected one of \"debug\", \"info\", "
@@ -681,6 +680,61 @@ static void test_runtime_round_trip(void **state)
 	assert_origin(f, again, "data_collection", "$D/state/runtime.conf:4");
 	lc_config_free(again);
 	lc_config_free(cfg);
+}
+
+/* A runtime.conf faultd cannot apply (flash damage, a hand edit) neither stops it nor turns on
+ * what the file may have turned off: every runtime boolean is off until faultctl rewrites it. */
+static void test_runtime_damage(void **state)
+{
+	static const char *const damaged[] = {
+		"{\"data_collection\": tru",				 /* truncated */
+		"\x01\x02garbage\xff",					 /* not JSON */
+		"[true]",						 /* not an object */
+		"{\"data_collection\": \"yes\"}",			 /* wrong type */
+		"{\"data_collection\": true, \"log_level\": \"debug\"}", /* not a runtime key */
+		"",							 /* cut short to nothing */
+	};
+	static const char *const why[] = {
+		"$D/state/runtime.conf:1:21: syntax error: ",
+		"$D/state/runtime.conf:1:1: syntax error: ",
+		"$D/state/runtime.conf:1: expected an object at the top level",
+		"$D/state/runtime.conf:1: data_collection: expected a boolean",
+		"$D/state/runtime.conf:1: log_level: may not be set in runtime.conf",
+		"$D/state/runtime.conf:1: no settings (faultd never writes it empty)",
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(damaged); i++) {
+		_cleanup_free_ char *prefix = expand(f, why[i]);
+		_cleanup_free_ char *origin = expand(f, "$D/state/runtime.conf (damaged: off)");
+		struct lc_config *cfg, *again;
+
+		/* The main file turns everything on; the damaged layer must still win. */
+		write_at(f, "faultd.conf",
+			 "{\"state_dir\": \"$D/state\", \"data_collection\": true,\n"
+			 " \"developer_mode\": true, \"log_level\": \"error\"}");
+		write_at(f, "state/runtime.conf", damaged[i]);
+		cfg = load_ok(f);
+		assert_non_null(lc_config_runtime_damage(cfg));
+		if (strncmp(lc_config_runtime_damage(cfg), prefix, strlen(prefix)) != 0)
+			fail_msg("case %zu: damage \"%s\", expected it to start with \"%s\"", i,
+				 lc_config_runtime_damage(cfg), prefix);
+		assert_false(lc_config_get_bool(cfg, "data_collection"));
+		assert_false(lc_config_get_bool(cfg, "developer_mode"));
+		assert_string_equal(lc_config_origin(cfg, "data_collection"), origin);
+		/* Nothing of the damaged file is applied, and the other layers are. */
+		assert_string_equal(lc_config_get_string(cfg, "log_level"), "error");
+
+		/* faultctl writing the file anew repairs it. */
+		assert_int_equal(lc_config_set_runtime_bool(cfg, "data_collection", true), 0);
+		assert_null(lc_config_runtime_damage(cfg));
+		again = load_ok(f);
+		assert_null(lc_config_runtime_damage(again));
+		assert_true(lc_config_get_bool(again, "data_collection"));
+		assert_false(lc_config_get_bool(again, "developer_mode"));
+		lc_config_free(again);
+		lc_config_free(cfg);
+	}
 }
 
 static void test_runtime_set_refusals(void **state)
@@ -997,6 +1051,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_explicit_dropin_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dotted_member_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runtime_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runtime_set_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_to_json_and_redaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print, setup, teardown),
