@@ -648,6 +648,16 @@ static int entry_dir_delete(struct lc_spool *s, const char *name)
  * written before the entry goes: a commit may evict many entries, and a crash part-way must not
  * leave those already gone uncounted (it may count one that stays, never hide one).
  */
+/* Takes back a drop counted before a deletion that then failed: the entry is still there. The
+ * next write of the counters carries it. */
+static void drop_uncount(struct lc_spool *s, enum lc_entry_class c, enum lc_drop_reason reason)
+{
+	s->drops[c][reason]--;
+	if (s->unsaved[c][reason] > 0)
+		s->unsaved[c][reason]--;
+	s->drops_dirty = true;
+}
+
 static int index_delete(struct lc_spool *s, size_t i, int reason)
 {
 	enum lc_entry_class c = index_at(s, i)->cls;
@@ -659,13 +669,8 @@ static int index_delete(struct lc_spool *s, size_t i, int reason)
 	}
 	r = entry_dir_delete(s, index_at(s, i)->name);
 	if (r < 0) {
-		if (reason >= 0) {
-			/* Still there: the next write of the counters takes the count back. */
-			s->drops[c][reason]--;
-			if (s->unsaved[c][reason] > 0)
-				s->unsaved[c][reason]--;
-			s->drops_dirty = true;
-		}
+		if (reason >= 0)
+			drop_uncount(s, c, (enum lc_drop_reason)reason);
 		return r;
 	}
 	index_remove(s, i);
@@ -1356,15 +1361,21 @@ int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n,
 			break;
 		}
 		snprintf(dels[n_del], sizeof(dels[n_del]), DEL_PREFIX "%s", uuid);
+		/* A drop is counted before the entry goes, as in index_delete(): a crash between
+		 * the two then over-counts one, and never hides one. */
+		if (reason >= 0) {
+			drop_count(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
+			drops_flush(s);
+		}
 		if (renameat(s->dir_fd, index_at(s, i)->name, s->dir_fd, dels[n_del]) < 0) {
 			r = spool_fail(s, -errno, "delete", "%s/%s", s->dir, index_at(s, i)->name);
+			if (reason >= 0)
+				drop_uncount(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
 			break;
 		}
 		spool_write_ok(s, "delete");
 		s->changed = true;
 		n_del++;
-		if (reason >= 0)
-			drop_count(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
 		index_remove(s, i);
 		from = i;
 	}
