@@ -42,6 +42,7 @@ struct request {
 	size_t len, alloc;
 	uint64_t received; /* all reply bytes, stored or not */
 	bool truncated;
+	bool too_long;	/* more than REPLY_DOWNLOAD_MAX arrived: the transfer was failed */
 	int read_error; /* lc_batch_read's failure while sending, 0 if none */
 };
 
@@ -325,8 +326,10 @@ static size_t on_reply_data(char *data, size_t size, size_t n, void *userdata)
 	size_t len = size * n, take;
 
 	r->received += len;
-	if (r->received > REPLY_DOWNLOAD_MAX)
+	if (r->received > REPLY_DOWNLOAD_MAX) {
+		r->too_long = true;
 		return 0; /* fails the transfer: no reply of the API is this long */
+	}
 	if (r->len >= REPLY_MAX) {
 		r->truncated = true;
 		return len;
@@ -757,13 +760,14 @@ static void start_commit(struct lc_uploader *u)
 	send_api(u, LC_STEP_COMMIT, "/api/v0/upload/mar", body);
 }
 
-/* Reads {"data": {"upload_url": "...", "token": "..."}} from the prepare reply. */
-static int parse_prepare(struct lc_uploader *u, const struct request *r, const char **ret_why)
+int lc_uploader_parse_prepare(const char *body, char **ret_url, char **ret_token,
+			      const char **ret_why)
 {
 	json_object *root, *data, *url, *token;
+	char *s, *t;
 	int k = -EBADMSG;
 
-	root = r->truncated ? NULL : json_tokener_parse(r->body ? r->body : "");
+	root = body ? json_tokener_parse(body) : NULL;
 	if (!json_object_object_get_ex(root, "data", &data) ||
 	    !json_object_object_get_ex(data, "upload_url", &url) ||
 	    !json_object_is_type(url, json_type_string) ||
@@ -777,16 +781,38 @@ static int parse_prepare(struct lc_uploader *u, const struct request *r, const c
 		*ret_why = "the upload URL is neither https nor loopback http";
 		goto out;
 	}
-	free(u->upload_url);
-	free(u->token);
-	u->upload_url = strdup(json_object_get_string(url));
-	u->token = strdup(json_object_get_string(token));
-	k = u->upload_url && u->token ? 0 : -ENOMEM;
-	if (k < 0)
+	s = strdup(json_object_get_string(url));
+	t = strdup(json_object_get_string(token));
+	if (!s || !t) {
+		free(s);
+		free(t);
+		k = -ENOMEM;
 		*ret_why = "out of memory";
+		goto out;
+	}
+	*ret_url = s;
+	*ret_token = t;
+	k = 0;
 out:
 	json_object_put(root);
 	return k;
+}
+
+/* Reads the upload URL and token from the prepare reply into u. */
+static int parse_prepare(struct lc_uploader *u, const struct request *r, const char **ret_why)
+{
+	char *url, *token;
+	int k;
+
+	k = lc_uploader_parse_prepare(r->truncated ? NULL : (r->body ? r->body : ""), &url, &token,
+				      ret_why);
+	if (k < 0)
+		return k;
+	free(u->upload_url);
+	free(u->token);
+	u->upload_url = url;
+	u->token = token;
+	return 0;
 }
 
 /* The batch's entries are accepted: they leave the spool. Returns 0, or -errno when they could
@@ -866,6 +892,17 @@ static uint64_t retry_after_ms(CURL *e)
 	return (uint64_t)MIN((uint64_t)secs, LC_RETRY_AFTER_MAX_MS / 1000) * 1000ULL;
 }
 
+/* Whether the last request of a (possibly redirected) PUT was still a PUT. A libcurl that cannot
+ * tell (before 7.72) is believed: failing every upload would be worse. */
+static bool put_kept_method(CURL *e)
+{
+	char *method = NULL;
+
+	if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_METHOD, &method) != CURLE_OK || !method)
+		return true;
+	return streq(method, "PUT");
+}
+
 static void request_done(struct lc_uploader *u, struct request *r, CURLcode code)
 {
 	long status = 0;
@@ -895,12 +932,26 @@ static void request_done(struct lc_uploader *u, struct request *r, CURLcode code
 		next_batch(u);
 		return;
 	}
+	if (r->too_long) {
+		run_fail(u, -EMSGSIZE, 0, "%s: the reply is longer than 1 MiB (HTTP %ld)",
+			 step_names[r->step], status);
+		request_free(r);
+		return;
+	}
 	if (code != CURLE_OK) {
 		k = r->read_error < 0 ? r->read_error : errno_from_curl(code);
 		run_fail(u, k, 0, "%s: %s", step_names[r->step],
 			 r->read_error < 0 ? strerror(-r->read_error)
 			 : r->errbuf[0]	   ? r->errbuf
 					   : curl_easy_strerror(code));
+		request_free(r);
+		return;
+	}
+	if (r->step == LC_STEP_PUT && !put_kept_method(r->easy)) {
+		/* curl follows a 303 with a GET: its answer says nothing about the batch, and a
+		 * 4xx to it would drop the batch. */
+		run_fail(u, -EPROTO, 0, "upload: a redirect turned the PUT into a GET (HTTP %ld)",
+			 status);
 		request_free(r);
 		return;
 	}

@@ -63,6 +63,13 @@ const struct lc_sampling *lc_uploader_sampling(const struct lc_uploader *u);
  *  "sampling": {...}, "totals": {...}}; NULL on OOM. */
 json_object *lc_uploader_status(const struct lc_uploader *u);
 
+/* Parses the server's reply to POST /api/v0/upload/prepare, untrusted and NUL-terminated (NULL:
+ * no usable reply): {"data": {"upload_url": "...", "token": "..."}} with an https (or loopback
+ * http) URL and a token of 1 to 4096 bytes. Returns 0 with *ret_url and *ret_token (owned), or
+ * -EBADMSG or -ENOMEM with *ret_why (static) and both untouched. */
+int lc_uploader_parse_prepare(const char *body, char **ret_url, char **ret_token,
+			      const char **ret_why);
+
 /* Aborts any transfer (entries stay spooled; waiting callers get -ECANCELED) and frees the
  * uploader once the loop has closed its handles. Accepts NULL. */
 void lc_uploader_close(struct lc_uploader *u);
