@@ -25,6 +25,7 @@
 
 #include "control.h"
 #include "fileio.h"
+#include "jsonc.h"
 #include "log.h"
 #include "macro.h"
 
@@ -1159,6 +1160,26 @@ void lc_control_call_reply(struct lc_control_call *call, json_object *data)
 	send_ok(c, data);
 }
 
+/* Messages quote what a client sent: bytes that are not UTF-8 (or a character vsnprintf() cut in
+ * half) and control characters become '?', so that a reply is always valid JSON text. */
+static void scrub_message(char *msg)
+{
+	size_t len = strlen(msg);
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)msg[i];
+		size_t n = c < 0x20 || c == 0x7f
+				   ? 0
+				   : lc_utf8_sequence_len((unsigned char *)msg + i, len - i);
+
+		if (n == 0) {
+			msg[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
 void lc_control_call_fail(struct lc_control_call *call, int error, const char *fmt, ...)
 {
 	char msg[FAIL_MESSAGE_MAX];
@@ -1176,6 +1197,7 @@ void lc_control_call_fail(struct lc_control_call *call, int error, const char *f
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	scrub_message(msg);
 	/* EBUSY means "turned away unread, ask again" (control.h): a handler's would be retried. */
 	if (error == EBUSY || error == -EBUSY)
 		error = EIO;

@@ -103,9 +103,7 @@ static int fail_oom(struct parser *ps)
 	return fail_at(ps, -ENOMEM, ps->line, ps->column, "out of memory");
 }
 
-/* Length of the valid UTF-8 sequence at s (at most avail bytes), or 0 if it is not valid:
- * overlong forms, surrogates and values above U+10FFFF are invalid. */
-static size_t utf8_sequence_len(const unsigned char *s, size_t avail)
+size_t lc_utf8_sequence_len(const unsigned char *s, size_t avail)
 {
 	unsigned c = s[0];
 	uint32_t cp, min;
@@ -159,7 +157,7 @@ static const char *describe_next(const struct parser *ps, char *buf, size_t size
 		snprintf(buf, size, "control character 0x%02x", c);
 		return buf;
 	}
-	n = utf8_sequence_len((const unsigned char *)ps->p, (size_t)(ps->end - ps->p));
+	n = lc_utf8_sequence_len((const unsigned char *)ps->p, (size_t)(ps->end - ps->p));
 	if (n == 0)
 		snprintf(buf, size, "byte 0x%02x (not UTF-8)", c);
 	else
@@ -436,8 +434,8 @@ static int parse_string(struct parser *ps, char **ret)
 			if (text_buf_append(&b, out, n) < 0)
 				return fail_oom(ps);
 		} else {
-			size_t n = utf8_sequence_len((const unsigned char *)ps->p,
-						     (size_t)(ps->end - ps->p));
+			size_t n = lc_utf8_sequence_len((const unsigned char *)ps->p,
+							(size_t)(ps->end - ps->p));
 
 			if (n == 0)
 				return fail(ps, "invalid UTF-8 in a string (byte 0x%02x)", c);

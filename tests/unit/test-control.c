@@ -223,7 +223,9 @@ static void handle_dev_mode(struct lc_control_call *call, json_object *args, voi
 
 static void handle_broken(struct lc_control_call *call, json_object *args, void *userdata)
 {
-	lc_control_call_fail(call, -ENOSPC, "spool is full (%d%%)", 100);
+	/* A message quoting a client's bytes: what is not UTF-8, or a control character, is '?'. */
+	lc_control_call_fail(call, -ENOSPC, "spool is full (%d%%): %s", 100,
+			     "\xff\x01\xc3\xa9\xed\xa0\x80\xc3");
 }
 
 static void handle_huge(struct lc_control_call *call, json_object *args, void *userdata)
@@ -603,7 +605,7 @@ static void test_errors(void **state)
 
 	assert_fail(unknown, "EOPNOTSUPP", "unknown command 'nope'");
 	assert_fail(garbage, "EINVAL", "request is not valid JSON");
-	assert_fail(broken, "ENOSPC", "spool is full (100%)");
+	assert_fail(broken, "ENOSPC", "spool is full (100%): ??\xc3\xa9????");
 	/* {"ok":true,"data":{"blob":"..."}} is 30 bytes around the blob. */
 	snprintf(msg, sizeof(msg), "reply of %d bytes exceeds the limit of %d bytes",
 		 LC_CONTROL_REPLY_MAX + 10 + 30, LC_CONTROL_REPLY_MAX);
