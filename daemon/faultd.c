@@ -146,6 +146,13 @@ int main(int argc, char *argv[])
 
 	switch (action) {
 	case ACTION_CHECK:
+		/* Not an error of the configuration (faultd starts), but the switches are off. */
+		if (lc_config_runtime_damage(cfg))
+			fprintf(stderr,
+				"faultd: warning: %s: runtime.conf is damaged and will not be "
+				"applied; data collection and developer mode stay off until "
+				"faultctl enables them.\n",
+				lc_config_runtime_damage(cfg));
 		printf("Configuration is valid.\n");
 		r = 0;
 		break;

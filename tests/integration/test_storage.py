@@ -16,7 +16,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DaemonTestCase, Receiver, wait_for  # noqa: E402
+from harness import FAULTD, DaemonTestCase, Receiver, wait_for  # noqa: E402
 
 TMPFS_SIZE = 2 * 1024 * 1024
 TMPFS_INODES = 400
@@ -517,6 +517,11 @@ class GarbageTest(StorageTestCase):
             with open(runtime, "w") as f:
                 f.write('{\n\t"enable_data_collection": true,\n\t"enable_dev_mode": true\n}\n')
             self.spoil(runtime, how)
+            # --check-config passes (faultd starts) but warns that the switches stay off.
+            r = subprocess.run([FAULTD, "--config", d.config_path, "--check-config"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("runtime.conf is damaged and will not be applied", r.stderr)
             d.start()
             st = d.status()
             self.assertFalse(st["data_collection"], how)
