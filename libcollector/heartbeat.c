@@ -68,7 +68,8 @@ int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
 	r = text ? lc_write_file_atomic(hb->path, text, strlen(text), 0600) : -ENOMEM;
 	json_object_put(o);
 	/* Logged once per episode (and per errno), not at every retry. */
-	if (r < 0 && lc_storage_fault_set(&hb->fault, r, "save", hb->path, lc_storage_now_ms()))
+	if (r < 0 && lc_storage_fault_set(&hb->fault, r, "save", hb->path, lc_storage_now_ms(),
+					  hb->now_ms()))
 		log_error_errno(r, "Failed to save the hours ledger to %s, will retry: %m",
 				hb->path);
 	if (r >= 0 && hb->fault.error < 0) {

@@ -81,7 +81,8 @@ json_object *lc_heartbeat_status(struct lc_heartbeat *hb);
 /* The episode of failed saves of the ledger going on (error 0: none). */
 const struct lc_storage_fault *lc_heartbeat_fault(const struct lc_heartbeat *hb);
 
-/* Saves the ledger now. Returns 0 or -errno (logged). */
+/* Saves the ledger now. Returns 0 or -errno; failures are logged once per storage fault episode
+ * (storage.h), its end too. */
 int lc_heartbeat_checkpoint(struct lc_heartbeat *hb);
 
 /* Checkpoints, stops the timers and frees hb once the loop has closed them. Accepts NULL. */

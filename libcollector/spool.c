@@ -148,7 +148,7 @@ _printf_(4, 5) static int spool_fail(struct lc_spool *s, int error, const char *
 	va_end(ap);
 	s->write_failures++;
 	if (lc_storage_fault_set(streq(op, "save") ? &s->drops_fault : &s->fault, error, op, path,
-				 lc_storage_now_ms()))
+				 lc_storage_now_ms(), lc_storage_monotonic_ms()))
 		return log_error_errno(error, "Failed to %s %s: %m", op, path);
 	return log_debug_errno(error, "Failed to %s %s, again: %m", op, path);
 }
@@ -441,6 +441,29 @@ static void drop_count(struct lc_spool *s, enum lc_entry_class c, enum lc_drop_r
 	s->drops_dirty = true;
 }
 
+/* Counts n[c] drops of reason for each class c. */
+static void drops_count_n(struct lc_spool *s, const uint64_t n[_LC_CLASS_MAX],
+			  enum lc_drop_reason reason)
+{
+	for (size_t c = 0; c < _LC_CLASS_MAX; c++) {
+		s->drops[c][reason] += n[c];
+		s->unsaved[c][reason] += n[c];
+		s->drops_dirty = s->drops_dirty || n[c] > 0;
+	}
+}
+
+/* Takes back n[c] drops of reason counted before deletions that then failed or were not needed:
+ * those entries are still there. The next write of the counters carries it. */
+static void drops_uncount_n(struct lc_spool *s, const uint64_t n[_LC_CLASS_MAX],
+			    enum lc_drop_reason reason)
+{
+	for (size_t c = 0; c < _LC_CLASS_MAX; c++) {
+		s->drops[c][reason] -= MIN(n[c], s->drops[c][reason]);
+		s->unsaved[c][reason] -= MIN(n[c], s->unsaved[c][reason]);
+		s->drops_dirty = s->drops_dirty || n[c] > 0;
+	}
+}
+
 /* The counters by class and reason; with skip_zero, classes that never dropped are left out. */
 static json_object *drops_to_json(const struct lc_spool *s, bool skip_zero, uint64_t *ret_total)
 {
@@ -553,12 +576,12 @@ static void drops_flush(struct lc_spool *s)
 	}
 	r = lc_write_file_atomic(path, text, strlen(text), 0600);
 	json_object_put(j);
-	s->changed = true;
 	if (r < 0) {
 		/* Kept in memory (and in `faultctl status`): written with the next change. */
 		(void)spool_fail(s, r, "save", "%s", path);
 		return;
 	}
+	s->changed = true;
 	spool_write_ok(s, "save");
 	memset(s->unsaved, 0, sizeof(s->unsaved));
 	s->drops_dirty = false;
@@ -644,35 +667,18 @@ static int entry_dir_delete(struct lc_spool *s, const char *name)
 }
 
 /*
- * Deletes the i-th entry, counted as a drop of reason unless reason is negative. The count is
- * written before the entry goes: a commit may evict many entries, and a crash part-way must not
- * leave those already gone uncounted (it may count one that stays, never hide one).
+ * Deletes the i-th entry. A caller that drops it has counted it and written the counters
+ * (drops_flush()) before: a crash must never leave an entry gone uncounted (it may count one that
+ * stays). Evictions count each victim just before it goes (evict_one()); expiry and removals,
+ * which may drop hundreds of entries at once, count all of them in one write first.
  */
-/* Takes back a drop counted before a deletion that then failed: the entry is still there. The
- * next write of the counters carries it. */
-static void drop_uncount(struct lc_spool *s, enum lc_entry_class c, enum lc_drop_reason reason)
+static int index_delete(struct lc_spool *s, size_t i)
 {
-	s->drops[c][reason]--;
-	if (s->unsaved[c][reason] > 0)
-		s->unsaved[c][reason]--;
-	s->drops_dirty = true;
-}
-
-static int index_delete(struct lc_spool *s, size_t i, int reason)
-{
-	enum lc_entry_class c = index_at(s, i)->cls;
 	int r;
 
-	if (reason >= 0) {
-		drop_count(s, c, (enum lc_drop_reason)reason);
-		drops_flush(s);
-	}
 	r = entry_dir_delete(s, index_at(s, i)->name);
-	if (r < 0) {
-		if (reason >= 0)
-			drop_uncount(s, c, (enum lc_drop_reason)reason);
+	if (r < 0)
 		return r;
-	}
 	index_remove(s, i);
 	return 0;
 }
@@ -1063,13 +1069,17 @@ static void spool_record(struct lc_spool *s)
 	if (s->changed && token_read(s, &t) >= 0) {
 		_cleanup_close_ int fd = -1;
 		char buf[24];
+		ssize_t w = -1;
 		int n;
 
 		n = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", t.gen + 1);
 		fd = openat(s->dir_fd, LOCK_FILE, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-		if (fd < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-			log_warning_errno(errno, "Failed to write %s/" LOCK_FILE ", ignoring: %m",
-					  s->dir);
+		if (fd >= 0)
+			w = pwrite(fd, buf, (size_t)n, 0);
+		/* A failed write of the storage episode, not fatal: other processes still see the
+		 * directory's mtime move (unless within one clock tick). */
+		if (w != n)
+			(void)spool_fail(s, w < 0 ? -errno : -EIO, "mark", "%s/" LOCK_FILE, s->dir);
 	}
 	s->changed = false;
 	s->seen_valid = s->synced && token_read(s, &s->seen) >= 0;
@@ -1167,12 +1177,20 @@ int lc_spool_refresh(struct lc_spool *s)
 
 /* ---- limits ---- */
 
+/* statvfs(2) of the spool's filesystem, or the test seam's. Returns 0 or -errno. */
+static int spool_statvfs(const struct lc_spool *s, struct statvfs *ret)
+{
+	if (s->statvfs_fn)
+		return s->statvfs_fn(s->dir, ret, s->statvfs_userdata);
+	return statvfs(s->dir, ret) < 0 ? negative_errno() : 0;
+}
+
 /* Deletes the entries older than max_age at now_ms (under the lock); returns how many. */
 static int expire_locked(struct lc_spool *s, uint64_t now_ms)
 {
-	uint64_t max_age_ms, cutoff;
-	size_t i;
-	int n = 0, r;
+	uint64_t max_age_ms, cutoff, n[_LC_CLASS_MAX] = { 0 };
+	size_t i, k = 0, done;
+	int r = 0;
 
 	if (s->limits.max_age_seconds == 0)
 		return 0;
@@ -1184,13 +1202,24 @@ static int expire_locked(struct lc_spool *s, uint64_t now_ms)
 	cutoff = now_ms - max_age_ms;
 	/* Sorted by time: the entries to expire follow those from before the clock was set. */
 	i = index_lower_bound(s, CLOCK_SET_MS, "");
-	while (i < s->n && index_at(s, i)->created_ms < cutoff) {
-		r = index_delete(s, i, LC_DROP_AGE);
+	while (i + k < s->n && index_at(s, i + k)->created_ms < cutoff)
+		n[index_at(s, i + k++)->cls]++;
+	if (k == 0)
+		return 0;
+	/* All counted before the first goes, in one write: a crash part-way over-counts those that
+	 * stayed (see index_delete()). */
+	drops_count_n(s, n, LC_DROP_AGE);
+	drops_flush(s);
+	for (done = 0; done < k; done++) {
+		enum lc_entry_class c = index_at(s, i)->cls;
+
+		r = index_delete(s, i); /* the next one moves to i */
 		if (r < 0)
-			return r;
-		n++;
+			break;
+		n[c]--;
 	}
-	return n;
+	drops_uncount_n(s, n, LC_DROP_AGE);
+	return r < 0 ? r : (int)MIN(done, (size_t)INT_MAX);
 }
 
 /* The entry to evict for a new entry of class cls: the oldest of the lowest class not above cls
@@ -1232,10 +1261,7 @@ static int limit_broken(const struct lc_spool *s, uint64_t bytes)
 	if (s->limits.min_free_bytes == 0 && s->limits.min_free_inodes == 0)
 		return -1;
 
-	if (s->statvfs_fn)
-		r = s->statvfs_fn(s->dir, &st, s->statvfs_userdata);
-	else
-		r = statvfs(s->dir, &st) < 0 ? negative_errno() : 0;
+	r = spool_statvfs(s, &st);
 	if (r < 0) {
 		log_warning_errno(r, "Failed to get free space of %s, ignoring: %m", s->dir);
 		return -1;
@@ -1265,6 +1291,25 @@ static int limit_unreachable(const struct lc_spool *s, const struct lc_spool_ent
 	    (e->bytes > s->limits.max_bytes || keep_bytes > s->limits.max_bytes - e->bytes))
 		return LC_DROP_BYTES;
 	return -1;
+}
+
+/*
+ * Evicts the i-th entry, counted as a drop of reason: the count is written before the entry goes,
+ * so that a crash never hides an eviction and over-counts at most the one under way (a commit
+ * may evict many; counting them all at once would leave every one not yet gone over-counted).
+ */
+static int evict_one(struct lc_spool *s, size_t i, enum lc_drop_reason reason)
+{
+	uint64_t n[_LC_CLASS_MAX] = { 0 };
+	int r;
+
+	n[index_at(s, i)->cls] = 1;
+	drops_count_n(s, n, reason);
+	drops_flush(s);
+	r = index_delete(s, i);
+	if (r < 0)
+		drops_uncount_n(s, n, reason);
+	return r;
 }
 
 /* Makes room for e (under the lock), evicting; -ENOSPC (counted) when e itself must go. */
@@ -1300,7 +1345,7 @@ static int limits_enforce(struct lc_spool *s, const struct lc_spool_entry *e)
 		log_notice("Spool %s is full (%s), dropping %s entry %s.", s->dir,
 			   reason_names[reason], index_at(s, (size_t)v)->type,
 			   index_at(s, (size_t)v)->uuid);
-		r = index_delete(s, (size_t)v, reason);
+		r = evict_one(s, (size_t)v, (enum lc_drop_reason)reason);
 		if (r < 0)
 			return r;
 	}
@@ -1321,9 +1366,25 @@ int lc_spool_expire(struct lc_spool *s, uint64_t now_ms)
 	return r;
 }
 
+/* The index position of the committed entry with uuid, or -1; the search starts at *from, where
+ * the last one ended (callers remove in index order), and leaves *from at the one found. */
+static ssize_t index_find_uuid(const struct lc_spool *s, const char *uuid, size_t *from)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		size_t i = (*from + k) % s->n;
+
+		if (streq(index_at(s, i)->uuid, uuid)) {
+			*from = i;
+			return (ssize_t)i;
+		}
+	}
+	return -1;
+}
+
 int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n, int reason)
 {
 	char(*dels)[sizeof(DEL_PREFIX) + UUID_LEN] = NULL;
+	uint64_t counted[_LC_CLASS_MAX] = { 0 };
 	size_t n_del = 0, from = 0;
 	int r;
 
@@ -1342,43 +1403,49 @@ int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n,
 		spool_done(s);
 		goto out;
 	}
+	/* Drops are counted and written before any entry goes, as in index_delete(), once for all:
+	 * a crash between the two then over-counts, and never hides one. Those that stay after all
+	 * (a rename failed, a uuid was given twice) are taken back below. */
+	if (reason >= 0) {
+		for (size_t k = 0; k < n; k++) {
+			ssize_t i = index_find_uuid(s, uuids[k], &from);
+
+			if (i >= 0)
+				counted[index_at(s, (size_t)i)->cls]++;
+		}
+		drops_count_n(s, counted, (enum lc_drop_reason)reason);
+		drops_flush(s);
+		from = 0;
+	}
 	/* Renames first, one fsync, then the files: after a power cut an entry is either still
 	 * committed or a .del- leftover that lc_spool_open() finishes removing. */
 	for (size_t k = 0; k < n; k++) {
+		ssize_t i = index_find_uuid(s, uuids[k], &from);
+		enum lc_entry_class c;
 		char uuid[UUID_LEN + 1];
-		size_t i, count = s->n;
 
-		/* Callers remove in index order, so the search starts where the last one ended. */
-		for (i = 0; i < count; i++)
-			if (streq(index_at(s, (from + i) % count)->uuid, uuids[k]))
-				break;
-		if (i == count)
+		if (i < 0)
 			continue;
-		i = (from + i) % count;
 		r = make_uuid(uuid);
 		if (r < 0) {
 			log_error_errno(r, "Failed to make a UUID: %m");
 			break;
 		}
 		snprintf(dels[n_del], sizeof(dels[n_del]), DEL_PREFIX "%s", uuid);
-		/* A drop is counted before the entry goes, as in index_delete(): a crash between
-		 * the two then over-counts one, and never hides one. */
-		if (reason >= 0) {
-			drop_count(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
-			drops_flush(s);
-		}
-		if (renameat(s->dir_fd, index_at(s, i)->name, s->dir_fd, dels[n_del]) < 0) {
-			r = spool_fail(s, -errno, "delete", "%s/%s", s->dir, index_at(s, i)->name);
-			if (reason >= 0)
-				drop_uncount(s, index_at(s, i)->cls, (enum lc_drop_reason)reason);
+		c = index_at(s, (size_t)i)->cls;
+		if (renameat(s->dir_fd, index_at(s, (size_t)i)->name, s->dir_fd, dels[n_del]) < 0) {
+			r = spool_fail(s, -errno, "delete", "%s/%s", s->dir,
+				       index_at(s, (size_t)i)->name);
 			break;
 		}
 		spool_write_ok(s, "delete");
 		s->changed = true;
 		n_del++;
-		index_remove(s, i);
-		from = i;
+		index_remove(s, (size_t)i);
+		counted[c] -= MIN(counted[c], 1);
 	}
+	if (reason >= 0)
+		drops_uncount_n(s, counted, (enum lc_drop_reason)reason);
 	if (n_del > 0 && fsync(s->dir_fd) < 0) {
 		/* Until the renames are durable the files must stay: lc_spool_open() finishes. */
 		log_warning_errno(errno,
@@ -1535,16 +1602,17 @@ static void txn_discard(struct lc_spool_txn *t, bool locked)
 	int r;
 
 	txn_close_files(t);
-	/* Under the lock so that this process's own removal does not look like another's change. */
+	/* Under the lock, and synced before the removal, so that this process's own removal does
+	 * not look like another's change (and cost a rescan). */
 	if (!locked && spool_lock(s) >= 0) {
 		took = true;
-		s->synced = spool_in_sync(s);
+		(void)spool_sync(s);
 	}
 	r = dir_remove(s->dir_fd, t->tmp, t->dir_fd);
 	if (r < 0)
 		log_warning_errno(r, "Failed to remove %s/%s, ignoring: %m", s->dir, t->tmp);
 	/* An entry the filesystem would not store is a drop like one the limits refuse. */
-	if (t->write_error < 0 && (locked || (took && spool_sync(s) >= 0)))
+	if (t->write_error < 0 && (locked || (took && s->synced)))
 		drop_count(s, t->cls, write_error_reason(t->write_error));
 	if (took) {
 		if (s->synced) /* else the counters may be stale: the next change writes them */
@@ -1555,12 +1623,30 @@ static void txn_discard(struct lc_spool_txn *t, bool locked)
 	txn_free(t);
 }
 
+/* Whether len bytes could fit in the filesystem's free space with every entry a new entry of
+ * class cls may displace gone (each frees at least its bytes in whole blocks). Under the lock. */
+static bool room_possible(const struct lc_spool *s, enum lc_entry_class cls, size_t len)
+{
+	struct statvfs st;
+	uint64_t block, room;
+
+	if (len == 0 || spool_statvfs(s, &st) < 0)
+		return true;
+	block = st.f_frsize > 0 ? st.f_frsize : 1;
+	room = (uint64_t)st.f_bavail * block;
+	for (size_t i = 0; i < s->n && room < len; i++)
+		if (index_at(s, i)->cls <= cls)
+			room += (index_at(s, i)->bytes + block - 1) / block * block;
+	return room >= len;
+}
+
 /*
- * The filesystem refused a write with error: when it is full (ENOSPC, EDQUOT), evicts the entry
- * the limits would give up first for a new entry of class cls, counted as a free_space drop.
- * Returns true when one went and the write is worth trying again.
+ * The filesystem refused a write of len bytes (0: unknown) with error: when it is full (ENOSPC,
+ * EDQUOT), evicts the entry the limits would give up first for a new entry of class cls, counted
+ * as a free_space drop, unless len could not fit even with every such entry gone: then nothing is
+ * evicted in vain. Returns true when one went and the write is worth trying again.
  */
-static bool spool_make_room(struct lc_spool *s, enum lc_entry_class cls, int error)
+static bool spool_make_room(struct lc_spool *s, enum lc_entry_class cls, int error, size_t len)
 {
 	ssize_t v;
 	int r;
@@ -1572,11 +1658,17 @@ static bool spool_make_room(struct lc_spool *s, enum lc_entry_class cls, int err
 		return false;
 	r = spool_sync(s);
 	v = r < 0 ? -1 : victim_pick(s, cls);
+	if (v >= 0 && !room_possible(s, cls, len)) {
+		log_notice("Spool %s: the filesystem is full (%s) and %zu bytes would not fit even "
+			   "without every entry worth no more, evicting none.",
+			   s->dir, strerror(-error), len);
+		v = -1;
+	}
 	if (v >= 0) {
 		log_notice("Spool %s: the filesystem is full (%s), dropping %s entry %s.", s->dir,
 			   strerror(-error), index_at(s, (size_t)v)->type,
 			   index_at(s, (size_t)v)->uuid);
-		r = index_delete(s, (size_t)v, LC_DROP_FREE_SPACE);
+		r = evict_one(s, (size_t)v, LC_DROP_FREE_SPACE);
 	}
 	spool_done(s);
 	return v >= 0 && r >= 0;
@@ -1628,7 +1720,7 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 			break;
 		r = -errno;
 		spool_unlock(s);
-		if (spool_make_room(s, t->cls, r))
+		if (spool_make_room(s, t->cls, r, 0))
 			continue;
 		r = txn_fail(t, r, "create", NULL);
 		/* Counted as a drop as if the transaction had begun and been discarded. */
@@ -1682,7 +1774,7 @@ static int txn_create(struct lc_spool_txn *t, const char *name, int *ret_fd)
 		int r = -errno;
 
 		/* Out of inodes, as often as out of blocks. */
-		if (!spool_make_room(t->spool, t->cls, r))
+		if (!spool_make_room(t->spool, t->cls, r, 0))
 			return txn_fail(t, r, "create", name);
 	}
 	snprintf(t->files[t->n_files].name, sizeof(t->files[0].name), "%s", name);
@@ -1710,9 +1802,18 @@ int lc_spool_txn_write(struct lc_spool_txn *t, const char *name, const void *dat
 		/* Not part of the entry after all. */
 		(void)unlinkat(t->dir_fd, name, 0);
 		t->files[--t->n_files].fd = safe_close(fd);
-		if (!spool_make_room(t->spool, t->cls, r))
+		if (!spool_make_room(t->spool, t->cls, r, len))
 			return txn_fail(t, r, "write", name);
 	}
+}
+
+int lc_spool_txn_write_failed(struct lc_spool_txn *t, const char *name, int error, size_t len)
+{
+	if (error >= 0)
+		return -EINVAL;
+	if (spool_make_room(t->spool, t->cls, error, len))
+		return 0;
+	return txn_fail(t, error, "write", name);
 }
 
 struct lc_spool_txn *lc_spool_txn_abort(struct lc_spool_txn *t)
@@ -1790,8 +1891,10 @@ int lc_spool_txn_commit(struct lc_spool_txn *t, uint64_t now_ms)
 		/* Not durable, so not committed: take it back rather than report a failure for an
 		 * entry that would be uploaded anyway. */
 		r = spool_fail(s, -errno, "sync", "%s", s->dir);
-		(void)entry_dir_delete(s, e.name);
-		drop_count(s, e.cls, write_error_reason(r));
+		if (entry_dir_delete(s, e.name) >= 0)
+			drop_count(s, e.cls, write_error_reason(r));
+		else
+			s->synced = false; /* it stays: the next operation rescans and indexes it */
 		spool_done(s);
 		txn_free(t);
 		return r;

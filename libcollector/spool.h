@@ -110,8 +110,19 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 int lc_spool_txn_write(struct lc_spool_txn *t, const char *name, const void *data, size_t len);
 
 /* Creates the file name for the caller to write into; the fd stays the transaction's (do not
- * close it) and is fsynced and closed at commit. For attachments streamed in. */
+ * close it) and is fsynced and closed at commit. For attachments streamed in: report a failed
+ * write with lc_spool_txn_write_failed(). */
 int lc_spool_txn_open(struct lc_spool_txn *t, const char *name, int *ret_fd);
+
+/*
+ * A write of len bytes (0: unknown) into the file name opened with lc_spool_txn_open() failed
+ * with error (-errno). When the filesystem is full (ENOSPC, EDQUOT) and an entry worth no more
+ * than this one may go, evicts it (a free_space drop) and returns 0: write what was left again.
+ * Each 0 costs an entry, so a retry loop ends. Otherwise returns error, having recorded it: the
+ * storage fault episode, and a drop of this entry (free_space, or write_error for another errno)
+ * when it is aborted. -EINVAL when error is not negative.
+ */
+int lc_spool_txn_write_failed(struct lc_spool_txn *t, const char *name, int error, size_t len);
 
 /*
  * Makes the entry durable and visible at now_ms (Unix time in ms), after enforcing the limits
@@ -148,11 +159,12 @@ int lc_spool_expire(struct lc_spool *s, uint64_t now_ms);
 
 /*
  * The storage fault episode going on (error 0: none): the spool's last failed write to its
- * filesystem (creating, writing, syncing or renaming an entry, deleting one, writing drops.json),
- * until an entry commits again (or, for a failed deletion or drops.json, until that succeeds). A
- * write that fails because the filesystem is full (ENOSPC, EDQUOT) first evicts entries as the
- * limits would and tries again; an entry that still cannot be stored is refused and counted as a
- * drop (free_space, or write_error for any other errno).
+ * filesystem (creating, writing, syncing or renaming an entry, deleting one, writing drops.json
+ * or the lock's change counter), until an entry commits again (or, for a failed deletion or
+ * drops.json, until that succeeds). A write that fails because the filesystem is full (ENOSPC,
+ * EDQUOT) first evicts entries as the limits would and tries again, unless it could not fit even
+ * with all of them gone; an entry that still cannot be stored is refused and counted as a drop
+ * (free_space, or write_error for any other errno).
  */
 const struct lc_storage_fault *lc_spool_fault(const struct lc_spool *s);
 

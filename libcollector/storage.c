@@ -35,19 +35,11 @@ const char *lc_storage_state_name(enum lc_storage_state s)
 	return (unsigned)s < _LC_STORAGE_STATE_MAX ? state_names[s] : NULL;
 }
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 bool lc_storage_fault_set(struct lc_storage_fault *f, int error, const char *op, const char *path,
-			  uint64_t now_ms)
+			  uint64_t now_ms, uint64_t mono_ms)
 {
-	uint64_t mono = monotonic_ms();
-	bool news = f->error != error && mono >= f->quiet_until;
+	/* An episode that began in the quiet window is logged at its first failure after it. */
+	bool news = (f->error != error || !f->logged) && mono_ms >= f->quiet_until;
 
 	if (f->error == 0) {
 		f->since_ms = now_ms;
@@ -56,7 +48,7 @@ bool lc_storage_fault_set(struct lc_storage_fault *f, int error, const char *op,
 	}
 	if (news) {
 		f->logged = true;
-		f->quiet_until = mono + LC_STORAGE_LOG_INTERVAL_MS;
+		f->quiet_until = mono_ms + LC_STORAGE_LOG_INTERVAL_MS;
 	}
 	f->error = error;
 	f->last_ms = now_ms;
@@ -109,10 +101,20 @@ json_object *lc_storage_fault_to_json(const struct lc_storage_fault *f, const ch
 	return o;
 }
 
-uint64_t lc_storage_now_ms(void)
+static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t lc_storage_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t lc_storage_monotonic_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
 }

@@ -22,15 +22,15 @@ enum lc_storage_state {
 };
 
 struct lc_storage_fault {
-	int error;	      /* -errno of the latest failure; 0: no episode */
-	char op[32];	      /* what failed: "commit", "save", ... */
-	char path[256];	      /* on what (shortened if longer) */
-	uint64_t since_ms;    /* Unix time in ms of the episode's first failure */
-	uint64_t last_ms;     /* and of its latest */
-	uint64_t failures;    /* in this episode */
-	bool logged;	      /* its beginning was logged */
-	uint64_t quiet_until; /* CLOCK_MONOTONIC ms: no new episode is logged before, over episodes
-			       */
+	int error;	   /* -errno of the latest failure; 0: no episode */
+	char op[32];	   /* what failed: "commit", "save", ... */
+	char path[256];	   /* on what (shortened if longer) */
+	uint64_t since_ms; /* Unix time in ms of the episode's first failure */
+	uint64_t last_ms;  /* and of its latest */
+	uint64_t failures; /* in this episode */
+	bool logged;	   /* a failure of this episode was logged */
+	/* CLOCK_MONOTONIC ms before which nothing more is logged, across episodes */
+	uint64_t quiet_until;
 };
 
 /* The state a failure with error (-errno) puts storage in; 0 is LC_STORAGE_OK. */
@@ -40,17 +40,19 @@ enum lc_storage_state lc_storage_state_of(int error);
 const char *lc_storage_state_name(enum lc_storage_state s);
 
 /*
- * Records a failure (error < 0) of op on path at now_ms (Unix time in ms). Returns true when it
- * deserves a log line: an episode begins, or its errno differs from the previous failure's, and
- * no such line was logged in the last LC_STORAGE_LOG_INTERVAL_MS, so that a filesystem hovering
- * at full, failing and recovering at every write, does not flood the log either.
+ * Records a failure (error < 0) of op on path at now_ms (Unix time in ms) and mono_ms
+ * (CLOCK_MONOTONIC ms). Returns true when it deserves a log line: its errno differs from the
+ * previous failure's (an episode begins, or changes cause) or nothing of the episode was logged
+ * yet, and no such line was logged in the last LC_STORAGE_LOG_INTERVAL_MS, so that a filesystem
+ * hovering at full, failing and recovering at every write, does not flood the log either: an
+ * episode that begins within that interval is logged at its first failure after it.
  */
 #define LC_STORAGE_LOG_INTERVAL_MS 60000
 bool lc_storage_fault_set(struct lc_storage_fault *f, int error, const char *op, const char *path,
-			  uint64_t now_ms);
+			  uint64_t now_ms, uint64_t mono_ms);
 
-/* A write succeeded: ends the episode. Returns true when its beginning was logged: then log the
- * recovery too. */
+/* A write succeeded: ends the episode. Returns true when a failure of it was logged: then log
+ * the recovery too. */
 bool lc_storage_fault_clear(struct lc_storage_fault *f);
 
 /*
@@ -59,5 +61,6 @@ bool lc_storage_fault_clear(struct lc_storage_fault *f);
  */
 json_object *lc_storage_fault_to_json(const struct lc_storage_fault *f, const char *what);
 
-/* Unix time now, in ms. */
+/* Unix time now, in ms; CLOCK_MONOTONIC now, in ms. */
 uint64_t lc_storage_now_ms(void);
+uint64_t lc_storage_monotonic_ms(void);

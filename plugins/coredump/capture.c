@@ -307,6 +307,36 @@ static void release_core(int fd)
 	}
 }
 
+struct core_output {
+	struct lc_spool_txn *txn;
+	const char *file;
+};
+
+/* Writes the core's bytes to its spool file. On a full filesystem the spool evicts an entry worth
+ * no more than a core and what is left is written again: each retry costs an entry, so it ends. */
+static int core_output(int fd, const void *buf, size_t len, void *userdata)
+{
+	const struct core_output *o = userdata;
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		int r;
+
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		r = lc_spool_txn_write_failed(o->txn, o->file, -errno, len);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Stores the core as an elf-coredump entry. Returns 0, or -errno with *ret_core saying what
  * became of it. */
 static int store_core(const struct lc_config *cfg, const struct capture_request *req,
@@ -321,6 +351,7 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 	};
 	struct trim_setup ts = {};
 	struct lc_spool_txn *txn = NULL;
+	struct core_output out = {};
 	struct cz_writer *w = NULL;
 	struct lc_clock_sample clk;
 	struct utsname un;
@@ -376,6 +407,8 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 		MIN(budget, (uint64_t)lc_config_get_int(cfg, "coredump.max_stored_kib") * 1024),
 		&w);
 	if (r >= 0) {
+		out = (struct core_output){ .txn = txn, .file = file };
+		cz_writer_set_output(w, core_output, &out);
 		r = ct_trim(req->core_fd, &ts.opts, w, &res, why, sizeof(why));
 		release_core(req->core_fd);
 	}
@@ -383,6 +416,14 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 		r = cz_finish(w);
 	if (r == -EINVAL || r == -E2BIG) {
 		log_error("Refusing the core of %s[%d]: %s", pi->comm, (int)req->pid, why);
+		goto out;
+	}
+	if (r == -ENOSPC || r == -EDQUOT) {
+		*ret_core = LC_CRASH_CORE_NO_SPACE;
+		log_error(
+			"The filesystem is full, even without the entries a core may displace: the "
+			"core of %s[%d] is dropped after %" PRIu64 " bytes, and counted.",
+			pi->comm, (int)req->pid, cz_bytes_out(w));
 		goto out;
 	}
 	if (r == -EFBIG) {

@@ -23,6 +23,8 @@ struct cz_writer {
 	enum cz_kind kind;
 	uint64_t max_out, in, out;
 	bool failed;
+	cz_output_t output;
+	void *output_userdata;
 	z_stream z;
 	bool z_ready;
 #if HAVE_ZSTD
@@ -66,13 +68,20 @@ static int emit(struct cz_writer *w, const void *buf, size_t len)
 		w->failed = true;
 		return -EFBIG;
 	}
-	r = lc_write_all(w->fd, buf, len);
+	r = w->output ? w->output(w->fd, buf, len, w->output_userdata)
+		      : lc_write_all(w->fd, buf, len);
 	if (r < 0) {
 		w->failed = true;
 		return r;
 	}
 	w->out += len;
 	return 0;
+}
+
+void cz_writer_set_output(struct cz_writer *w, cz_output_t fn, void *userdata)
+{
+	w->output = fn;
+	w->output_userdata = userdata;
 }
 
 int cz_writer_new(int fd, enum cz_kind kind, uint64_t max_out, struct cz_writer **ret)

@@ -30,6 +30,11 @@ struct cz_writer;
  * (0: no cap). Returns 0 or -errno. */
 int cz_writer_new(int fd, enum cz_kind kind, uint64_t max_out, struct cz_writer **ret);
 
+/* Writes what the writer outputs with fn (instead of lc_write_all()), which returns 0 or -errno:
+ * a caller that can make room on a full filesystem retries there. */
+typedef int (*cz_output_t)(int fd, const void *buf, size_t len, void *userdata);
+void cz_writer_set_output(struct cz_writer *w, cz_output_t fn, void *userdata);
+
 /* Compresses and writes len bytes. Returns 0, -EFBIG once the output would exceed max_out (the
  * writer is then unusable), or the write's -errno. */
 int cz_write(struct cz_writer *w, const void *buf, size_t len);

@@ -730,6 +730,145 @@ static void test_evictions_counted_before_deletion(void **state)
 	assert_int_equal(class_count(s, LC_CLASS_METRICS), 2);
 }
 
+/* A statvfs for a filesystem without a free block, of 4 KiB blocks. */
+static int no_room_statvfs(const char *path, struct statvfs *ret, void *userdata)
+{
+	(void)path;
+	(void)userdata;
+	*ret = (struct statvfs){ .f_bsize = 4096, .f_frsize = 4096, .f_favail = 1000 };
+	return 0;
+}
+
+/* A streamed write that fails on a full filesystem evicts, one per call, the entries worth no more
+ * than the new one, oldest first, and says to write again; once none is left (or what is left to
+ * write could not fit even without all of them) the failure stands, and the aborted entry is
+ * counted as a free_space drop and shows in the storage fault. Another errno evicts nothing and
+ * counts as write_error. */
+static void test_streamed_write_failed(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	const struct lc_storage_fault *fault = lc_spool_fault(s);
+	struct lc_spool_txn *t = NULL;
+	char reboot[37], core[37];
+	int fd = -1;
+
+	assert_int_equal(commit(s, "elf-coredump", T2021, 0, core), 0);
+	assert_int_equal(commit(s, "linux-reboot", T2021 + 1, 0, reboot), 0);
+	assert_int_equal(commit(s, "linux-metric-report", T2021 + 2, 0, NULL), 0);
+	assert_int_equal(commit(s, "device-attributes", T2021 + 3, 0, NULL), 0);
+	assert_int_equal(commit(s, "linux-metric-report", T2021 + 4, 0, NULL), 0);
+
+	assert_int_equal(lc_spool_txn_begin(s, "elf-coredump", &t, NULL), 0);
+	assert_int_equal(lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+	assert_int_equal(lc_spool_txn_open(t, "core.elf", &fd), 0);
+	assert_int_equal(write(fd, "CORE", 4), 4);
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", 0, 0), -EINVAL);
+
+	/* What is left would not fit even with all four gone: nothing goes. */
+	lc_spool_set_statvfs(s, no_room_statvfs, NULL);
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -ENOSPC, 4 * 4096 + 1), -ENOSPC);
+	assert_int_equal(lc_spool_count(s), 5);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_METRICS, LC_DROP_FREE_SPACE), 0);
+	assert_int_equal(fault->error, -ENOSPC);
+	/* It would: the metrics, then the attributes, then the older core. */
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -ENOSPC, 4 * 4096), 0);
+	lc_spool_set_statvfs(s, NULL, NULL);
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -EDQUOT, 65536), 0);
+	assert_int_equal(class_count(s, LC_CLASS_METRICS), 0);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_METRICS, LC_DROP_FREE_SPACE), 2);
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -ENOSPC, 0), 0);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_ATTRIBUTES, LC_DROP_FREE_SPACE), 1);
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -ENOSPC, 0), 0);
+	assert_int_equal(find(s, core), -1);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_COREDUMP, LC_DROP_FREE_SPACE), 1);
+	assert_int_equal(drops_on_disk(f->dir, "coredump", "free_space"), 1);
+	/* A reboot is worth more than a core. */
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -ENOSPC, 0), -ENOSPC);
+	assert_int_equal(lc_spool_count(s), 1);
+	assert_true(find(s, reboot) >= 0);
+	assert_int_equal(fault->error, -ENOSPC);
+	assert_string_equal(fault->op, "write");
+	assert_non_null(strstr(fault->path, "/core.elf"));
+	assert_int_equal(lc_storage_state_of(fault->error), LC_STORAGE_FULL);
+	lc_spool_txn_abort(t);
+	assert_int_equal(dir_count(f->dir, ".tmp-"), 0);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_COREDUMP, LC_DROP_FREE_SPACE), 2);
+	assert_int_equal(drops_on_disk(f->dir, "coredump", "free_space"), 2);
+
+	/* Any other errno: refused at once, a write_error. */
+	assert_int_equal(lc_spool_txn_begin(s, "elf-coredump", &t, NULL), 0);
+	assert_int_equal(lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+	assert_int_equal(lc_spool_txn_open(t, "core.elf", &fd), 0);
+	assert_int_equal(lc_spool_txn_write_failed(t, "core.elf", -EIO, 4096), -EIO);
+	lc_spool_txn_abort(t);
+	assert_int_equal(lc_spool_count(s), 1);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_COREDUMP, LC_DROP_WRITE_ERROR), 1);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_COREDUMP, LC_DROP_FREE_SPACE), 2);
+	assert_int_equal(fault->error, -EIO);
+	assert_int_equal(lc_spool_write_failures(s), 3);
+}
+
+static uint64_t lock_counter(const char *dir)
+{
+	_cleanup_free_ char *p = path_join(dir, "lock"), *buf = NULL;
+
+	assert_int_equal(lc_read_file(p, 100, &buf, NULL), 0);
+	return strtoull(buf, NULL, 10);
+}
+
+/* A drops.json that could not be written is no change to the spool: the lock's change counter
+ * stays (on a read-only filesystem, writing it would fail at every refused entry). */
+static void test_failed_drops_write_is_no_change(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	_cleanup_free_ char *drops = path_join(f->dir, "drops.json");
+	struct lc_spool_txn *t = NULL;
+	uint64_t gen;
+
+	assert_int_equal(commit(s, "linux-reboot", T2021, 0, NULL), 0);
+	assert_int_equal(mkdir(drops, 0700), 0); /* rename(2) onto it fails */
+	gen = lock_counter(f->dir);
+	assert_int_equal(lc_spool_txn_begin(s, "linux-metric-report", &t, NULL), 0);
+	assert_int_equal(lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+	assert_int_equal(lc_spool_txn_write_failed(t, "manifest.json", -EROFS, 0), -EROFS);
+	lc_spool_txn_abort(t);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_METRICS, LC_DROP_WRITE_ERROR), 1);
+	assert_int_equal(lc_spool_drops_fault(s)->error, -EISDIR);
+	assert_int_equal(lock_counter(f->dir), gen);
+	assert_int_equal(rmdir(drops), 0);
+}
+
+/* Discarding a transaction does not take this process's own removal of its temporary directory
+ * for another process's change: no rescan follows. (A malformed entry slipped in behind the
+ * directory's back, mtime restored, is what a rescan would find and remove.) */
+static void test_discard_does_not_rescan(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	const char *bad = "1609459200000_linux-reboot_not-a-uuid";
+	struct lc_spool_txn *t = NULL;
+	struct timespec times[2];
+	struct stat st;
+
+	assert_int_equal(lc_spool_txn_begin(s, "linux-metric-report", &t, NULL), 0);
+	assert_int_equal(lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+	assert_int_equal(lc_spool_txn_write_failed(t, "manifest.json", -EIO, 0), -EIO);
+	assert_int_equal(stat(f->dir, &st), 0);
+	make_dir(f->dir, bad);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, f->dir, times, 0), 0);
+	lc_spool_txn_abort(t);
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_METRICS, LC_DROP_WRITE_ERROR), 1);
+	assert_true(exists(f->dir, bad));
+	assert_int_equal(lc_spool_drops(s, LC_CLASS_REBOOT, LC_DROP_INVALID), 0);
+	/* Nor does the next operation. */
+	assert_int_equal(lc_spool_refresh(s), 0);
+	assert_true(exists(f->dir, bad));
+}
+
 static void test_expire(void **state)
 {
 	struct fixture *f = *state;
@@ -1183,6 +1322,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drops_write_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storage_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_write_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_drops_write_is_no_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_discard_does_not_rescan, setup, teardown),
 	};
 
 	lc_log_set_ratelimit(false);
