@@ -757,6 +757,15 @@ struct crash_drain {
 	unsigned discarded; /* data collection off */
 };
 
+static bool crash_report_has_drops(const struct lc_crash_report *r)
+{
+	for (size_t c = 0; c < _LC_CLASS_MAX; c++)
+		for (size_t k = 0; k < _LC_DROP_MAX; k++)
+			if (r->drops[c][k] > 0)
+				return true;
+	return false;
+}
+
 /* One report of faultd-core-handler: the hours ledger and the plugins learn of it when data
  * collection is on; without consent it is only logged, and the report goes either way. */
 static void crash_report(const struct lc_crash_report *r, void *userdata)
@@ -771,6 +780,15 @@ static void crash_report(const struct lc_crash_report *r, void *userdata)
 		snprintf(signame, sizeof(signame), "%s", name);
 	else
 		snprintf(signame, sizeof(signame), "signal %d", r->signal);
+	/* Drops the handler could not write (a full filesystem) count whatever the consent. */
+	if (c->spool && crash_report_has_drops(r)) {
+		k = lc_spool_add_drops(c->spool, r->drops);
+		if (k < 0)
+			log_warning_errno(k,
+					  "Failed to add the drops of the crash report of "
+					  "%s[%" PRIu32 "]: %m",
+					  r->process, r->pid);
+	}
 	if (!c->collecting) {
 		log_notice("Process %s[%" PRIu32 "] crashed with %s; not counted: data collection "
 			   "is disabled.",
@@ -815,16 +833,32 @@ static void cmd_crash_reported(struct lc_control_call *call, json_object *args, 
 {
 	struct lc_core *c = userdata;
 	struct crash_drain d;
+	unsigned inline_counted = 0, inline_discarded = 0;
 	json_object *o;
 	char msg[128];
 	int r;
 
+	/* A report the handler could not write (a full filesystem) comes in the request. */
+	if (args && json_object_object_get_ex(args, "report", &o)) {
+		struct lc_crash_report rep;
+
+		if (lc_crash_report_from_json(o, &rep) < 0) {
+			lc_control_call_fail(call, EINVAL, "\"report\": not a crash report");
+			return;
+		}
+		d = (struct crash_drain){ .core = c };
+		crash_report(&rep, &d);
+		inline_counted = d.counted;
+		inline_discarded = d.discarded;
+	}
 	r = crash_log_drain(c, &d);
 	if (r < 0) {
 		lc_control_call_fail(call, -r, "cannot read the crash log in %s/crashes: %s",
 				     lc_config_get_string(c->cfg, "state_dir"), strerror(-r));
 		return;
 	}
+	d.counted += inline_counted;
+	d.discarded += inline_discarded;
 	if (d.discarded)
 		snprintf(msg, sizeof(msg),
 			 "Counted %u crash%s; %u discarded: data collection is disabled.",

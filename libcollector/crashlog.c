@@ -108,23 +108,67 @@ int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r)
 		return -ENOMEM;
 	}
 	{
-		json_object *o = json_object_new_object();
+		json_object *o = lc_crash_report_to_json(r);
 
-		if (!o || lc_json_add(o, "process", json_object_new_string(r->process)) < 0 ||
-		    lc_json_add(o, "pid", json_object_new_int64(r->pid)) < 0 ||
-		    lc_json_add(o, "signal", json_object_new_int(r->signal)) < 0 ||
-		    lc_json_add(o, "time_ms", json_object_new_int64((int64_t)r->time_ms)) < 0 ||
-		    lc_json_add(o, "core", json_object_new_string(r->core)) < 0 ||
-		    lc_json_add(o, "entry", json_object_new_string(r->entry)) < 0) {
-			json_object_put(o);
+		if (!o)
 			return -ENOMEM;
-		}
 		text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 		if (!text)
 			return -ENOMEM;
 	}
 	return lc_write_file_atomic(path, text, strlen(text), 0600);
+}
+
+/* {CLASS: {REASON: n}} of the non-zero drops, or NULL (with *ret_oom) when there are none. */
+static json_object *drops_to_json(const struct lc_crash_report *r, bool *ret_oom)
+{
+	json_object *root = NULL;
+
+	*ret_oom = false;
+	for (int c = 0; c < _LC_CLASS_MAX; c++) {
+		json_object *o = NULL;
+
+		for (int k = 0; k < _LC_DROP_MAX; k++) {
+			if (r->drops[c][k] == 0)
+				continue;
+			if (!root && !(root = json_object_new_object()))
+				goto oom;
+			if (!o) {
+				o = json_object_new_object();
+				if (lc_json_add(root, lc_entry_class_name(c), o) < 0)
+					goto oom;
+			}
+			if (lc_json_add(o, lc_drop_reason_name(k),
+					json_object_new_int64(r->drops[c][k])) < 0)
+				goto oom;
+		}
+	}
+	return root;
+oom:
+	json_object_put(root);
+	*ret_oom = true;
+	return NULL;
+}
+
+json_object *lc_crash_report_to_json(const struct lc_crash_report *r)
+{
+	json_object *o = json_object_new_object(), *drops;
+	bool oom;
+
+	drops = drops_to_json(r, &oom);
+	if (!o || oom || lc_json_add(o, "process", json_object_new_string(r->process)) < 0 ||
+	    lc_json_add(o, "pid", json_object_new_int64(r->pid)) < 0 ||
+	    lc_json_add(o, "signal", json_object_new_int(r->signal)) < 0 ||
+	    lc_json_add(o, "time_ms", json_object_new_int64((int64_t)r->time_ms)) < 0 ||
+	    lc_json_add(o, "core", json_object_new_string(r->core)) < 0 ||
+	    lc_json_add(o, "entry", json_object_new_string(r->entry)) < 0 ||
+	    (drops && lc_json_add(o, "unsaved_drops", TAKE_PTR(drops)) < 0)) {
+		json_object_put(drops);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int get_string(json_object *o, const char *key, char *dst, size_t size)
@@ -151,26 +195,65 @@ static int get_int(json_object *o, const char *key, int64_t min, int64_t max, in
 	return 0;
 }
 
+/* Reads {CLASS: {REASON: n}} into r->drops; names it does not know are skipped. */
+static int drops_from_json(json_object *o, struct lc_crash_report *r)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return -EBADMSG;
+	json_object_object_foreach(o, cname, reasons)
+	{
+		int c = 0;
+
+		while (c < _LC_CLASS_MAX && !streq(lc_entry_class_name(c), cname))
+			c++;
+		if (!json_object_is_type(reasons, json_type_object))
+			return -EBADMSG;
+		json_object_object_foreach(reasons, rname, n)
+		{
+			int k = 0;
+			int64_t v;
+
+			while (k < _LC_DROP_MAX && !streq(lc_drop_reason_name(k), rname))
+				k++;
+			if (!json_object_is_type(n, json_type_int))
+				return -EBADMSG;
+			v = json_object_get_int64(n);
+			if (v < 0 || v > UINT32_MAX)
+				return -EBADMSG;
+			if (c < _LC_CLASS_MAX && k < _LC_DROP_MAX)
+				r->drops[c][k] = (uint32_t)v;
+		}
+	}
+	return 0;
+}
+
+int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret)
+{
+	struct lc_crash_report r = {};
+	int64_t pid = 0, sig = 0, t = 0;
+	json_object *drops;
+
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    get_string(o, "process", r.process, sizeof(r.process)) < 0 ||
+	    get_string(o, "core", r.core, sizeof(r.core)) < 0 ||
+	    get_string(o, "entry", r.entry, sizeof(r.entry)) < 0 ||
+	    get_int(o, "pid", 0, UINT32_MAX, &pid) < 0 || get_int(o, "signal", 0, 255, &sig) < 0 ||
+	    get_int(o, "time_ms", 0, INT64_MAX, &t) < 0)
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "unsaved_drops", &drops) && drops_from_json(drops, &r) < 0)
+		return -EBADMSG;
+	r.pid = (uint32_t)pid;
+	r.signal = (int)sig;
+	r.time_ms = (uint64_t)t;
+	*ret = r;
+	return 0;
+}
+
 static int parse_report(const char *text, struct lc_crash_report *ret)
 {
 	json_object *o = json_tokener_parse(text);
-	struct lc_crash_report r = {};
-	int64_t pid = 0, sig = 0, t = 0;
-	int k = -EBADMSG;
+	int k = lc_crash_report_from_json(o, ret);
 
-	if (o && json_object_is_type(o, json_type_object) &&
-	    get_string(o, "process", r.process, sizeof(r.process)) == 0 &&
-	    get_string(o, "core", r.core, sizeof(r.core)) == 0 &&
-	    get_string(o, "entry", r.entry, sizeof(r.entry)) == 0 &&
-	    get_int(o, "pid", 0, UINT32_MAX, &pid) == 0 &&
-	    get_int(o, "signal", 0, 255, &sig) == 0 &&
-	    get_int(o, "time_ms", 0, INT64_MAX, &t) == 0) {
-		r.pid = (uint32_t)pid;
-		r.signal = (int)sig;
-		r.time_ms = (uint64_t)t;
-		*ret = r;
-		k = 0;
-	}
 	json_object_put(o);
 	return k;
 }

@@ -8,9 +8,12 @@
  */
 #pragma once
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "spool.h"
 
 #define LC_CRASH_LOG_MAX 256 /* pending reports; beyond, new ones are refused (-ENOSPC) */
 
@@ -30,7 +33,17 @@ struct lc_crash_report {
 	uint64_t time_ms; /* Unix time in ms of the crash */
 	char core[16];	  /* LC_CRASH_CORE_* */
 	char entry[37];	  /* UUID of the elf-coredump entry, or "" */
+	/* Spool drops the handler counted but could not write to drops.json (a full filesystem):
+	 * faultd adds them to its own. */
+	uint32_t drops[_LC_CLASS_MAX][_LC_DROP_MAX];
 };
+
+/* {"process", "pid", "signal", "time_ms", "core", "entry"[, "unsaved_drops": {CLASS: {REASON:
+ * n}}]}; NULL on OOM. */
+json_object *lc_crash_report_to_json(const struct lc_crash_report *r);
+
+/* The reverse; unknown classes and reasons in unsaved_drops are ignored. Returns 0 or -EBADMSG. */
+int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret);
 
 /* Appends r to the crash log under state_dir (creating crashes/ if needed). Returns 0, -ENOSPC
  * when LC_CRASH_LOG_MAX reports are already waiting, or -errno. */

@@ -1520,6 +1520,35 @@ uint64_t lc_spool_drops(const struct lc_spool *s, enum lc_entry_class c, enum lc
 	return (unsigned)c < _LC_CLASS_MAX && (unsigned)r < _LC_DROP_MAX ? s->drops[c][r] : 0;
 }
 
+void lc_spool_take_unsaved_drops(struct lc_spool *s, uint32_t out[_LC_CLASS_MAX][_LC_DROP_MAX])
+{
+	for (size_t c = 0; c < _LC_CLASS_MAX; c++)
+		for (size_t r = 0; r < _LC_DROP_MAX; r++) {
+			out[c][r] = (uint32_t)MIN(s->unsaved[c][r], (uint64_t)UINT32_MAX);
+			s->unsaved[c][r] = 0;
+		}
+	s->drops_dirty = false;
+}
+
+int lc_spool_add_drops(struct lc_spool *s, const uint32_t in[_LC_CLASS_MAX][_LC_DROP_MAX])
+{
+	int r;
+
+	r = spool_lock(s);
+	if (r < 0)
+		return r;
+	r = spool_sync(s);
+	if (r >= 0)
+		for (size_t c = 0; c < _LC_CLASS_MAX; c++)
+			for (size_t k = 0; k < _LC_DROP_MAX; k++) {
+				s->drops[c][k] += in[c][k];
+				s->unsaved[c][k] += in[c][k];
+				s->drops_dirty = s->drops_dirty || in[c][k] > 0;
+			}
+	spool_done(s);
+	return r;
+}
+
 static int json_add_u64(json_object *o, const char *key, uint64_t v)
 {
 	json_object *j = json_object_new_uint64(v);

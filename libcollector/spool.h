@@ -181,6 +181,15 @@ bool lc_spool_low_space(const struct lc_spool *s);
 /* The cumulative drop counters, persisted in <dir>/drops.json. */
 uint64_t lc_spool_drops(const struct lc_spool *s, enum lc_entry_class c, enum lc_drop_reason r);
 
+/* For a short-lived process whose drops.json write failed (a full filesystem): moves the drops
+ * counted here but not yet written into out (zeroed first), so that they travel elsewhere (a
+ * crash report) instead of being written later. */
+void lc_spool_take_unsaved_drops(struct lc_spool *s, uint32_t out[_LC_CLASS_MAX][_LC_DROP_MAX]);
+
+/* Adds drops another process counted but could not write, and writes drops.json (or keeps them
+ * for the next write, as any drop). Returns 0 or -errno of the spool lock. */
+int lc_spool_add_drops(struct lc_spool *s, const uint32_t in[_LC_CLASS_MAX][_LC_DROP_MAX]);
+
 /*
  * {"entries": n, "bytes": n, "oldest_ms": n|null, "oldest": "RFC 3339"|null,
  *  "by_class": {"metrics": n, ...}, "drops": {"metrics": {"bytes": n, ...}, ...},

@@ -399,6 +399,8 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 	if (r >= 0)
 		r = lc_spool_txn_open(txn, file, &fd);
 	if (r < 0) {
+		if (r == -ENOSPC || r == -EDQUOT)
+			*ret_core = LC_CRASH_CORE_NO_SPACE;
 		log_error_errno(r, "Failed to write the core's entry: %m");
 		goto out;
 	}
@@ -463,32 +465,50 @@ out:
 	return r;
 }
 
-/* Leaves the crash for faultd and tells it so (best effort: faultd also drains at start). */
+/* Leaves the crash for faultd and tells it so (best effort: faultd also drains at start). The
+ * drops the spool could not write to drops.json go with the report. When the report cannot be
+ * written either (the filesystem is full), it goes to faultd in the request itself. */
 static void report_crash(const struct lc_config *cfg, const struct capture_request *req,
-			 const struct proc_info *pi, const char *core, const char *uuid)
+			 const struct proc_info *pi, struct lc_spool *spool, const char *core,
+			 const char *uuid)
 {
 	struct lc_crash_report rep = {
 		.pid = (uint32_t)req->pid,
 		.signal = req->signal,
 		.time_ms = req->time ? req->time * 1000 : clock_ms(CLOCK_REALTIME),
 	};
-	json_object *reply = NULL;
-	int r;
+	json_object *reply = NULL, *args = NULL;
+	int r, k;
 
 	snprintf(rep.process, sizeof(rep.process), "%s", pi->comm[0] ? pi->comm : "?");
 	snprintf(rep.core, sizeof(rep.core), "%s", core);
 	snprintf(rep.entry, sizeof(rep.entry), "%s", uuid);
+	if (spool)
+		lc_spool_take_unsaved_drops(spool, rep.drops);
 	r = lc_crash_log_append(lc_config_get_string(cfg, "state_dir"), &rep);
 	if (r < 0) {
-		log_error_errno(r, "Failed to record the crash of %s[%d] for faultd: %m",
-				rep.process, (int)req->pid);
-		return;
+		args = json_object_new_object();
+		if (!args || lc_json_add(args, "report", lc_crash_report_to_json(&rep)) < 0) {
+			json_object_put(args);
+			log_oom();
+			return;
+		}
+		log_warning_errno(r,
+				  "Failed to record the crash of %s[%d] in the state directory "
+				  "(%m); telling faultd directly.",
+				  rep.process, (int)req->pid);
 	}
-	r = lc_control_request(lc_config_get_string(cfg, "control_socket"), "crash-reported", NULL,
+	k = lc_control_request(lc_config_get_string(cfg, "control_socket"), "crash-reported", args,
 			       POKE_TIMEOUT_MS, &reply);
-	if (r < 0)
-		log_debug_errno(r, "faultd did not take the news (%m); it will find it at start.");
+	if (k < 0 && r < 0)
+		log_error_errno(k,
+				"faultd could not be told either (%m): the crash of %s[%d] is "
+				"not counted.",
+				rep.process, (int)req->pid);
+	else if (k < 0)
+		log_debug_errno(k, "faultd did not take the news (%m); it will find it at start.");
 	json_object_put(reply);
+	json_object_put(args);
 }
 
 int capture_run(const struct lc_config *cfg, const struct capture_request *req)
@@ -584,7 +604,7 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	}
 	r = store_core(cfg, req, &pi, spool, budget, &boot, &core, uuid);
 report:
-	report_crash(cfg, req, &pi, core, uuid);
+	report_crash(cfg, req, &pi, spool, core, uuid);
 	lc_spool_free(spool);
 	proc_info_done(&pi);
 	return r < 0 ? r : 0;

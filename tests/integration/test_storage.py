@@ -6,18 +6,29 @@ faultd runs and across restarts. faultd must keep running, evict or refuse by po
 faults").
 
 Needs root (mount(8)); skipped otherwise. Every mount is undone in cleanup, also on failure.
+CoreTest also needs faultd-core-handler and tests/crash/crasher (CORE_HANDLER, CRASHER: set by meson
+when the coredump plugin is built) and gdb's gcore; skipped without them.
 """
 import errno
 import glob
+import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import FAULTD, DaemonTestCase, Receiver, wait_for  # noqa: E402
+import coredump_util as cu  # noqa: E402
+from harness import (FAULTD, HAVE_COREDUMP, SANITIZER_MARKERS, DaemonTestCase,  # noqa: E402
+                     Receiver, check_valgrind, scaled, valgrind_command, wait_for)
 
+CORE_HANDLER = os.environ.get("CORE_HANDLER", "")
+CRASHER = os.environ.get("CRASHER", "")
+SIGSEGV = 11
 TMPFS_SIZE = 2 * 1024 * 1024
 TMPFS_INODES = 400
 # Figures for docs/reliability.md, printed at the end of the run.
@@ -553,6 +564,264 @@ class GarbageTest(StorageTestCase):
                 return isinstance(json.load(f), dict)
         except (OSError, ValueError):
             return False
+
+
+# The value classes of docs/spool.md, lowest first, by entry type.
+CLASS_OF = {"linux-metric-report": "metrics", "device-attributes": "attributes",
+            "elf-coredump": "coredump", "linux-reboot": "reboot", "device-config": "reboot"}
+CLASS_RANK = {"metrics": 0, "attributes": 1, "coredump": 2, "reboot": 3}
+
+
+def spool_entries(d):
+    """The entries committed in d's spool in the spool's order, oldest first: [{"name",
+    "created_ms", "type", "class", "uuid", "path"}]."""
+    out = []
+    for path in glob.glob(os.path.join(d.state_dir, "spool", "*_*_*")):
+        if not os.path.isdir(path):
+            continue
+        name = os.path.basename(path)
+        digits, _, rest = name.partition("_")
+        kind, _, uuid = rest.rpartition("_")
+        out.append({"name": name, "created_ms": int(digits), "type": kind,
+                    "class": CLASS_OF.get(kind), "uuid": uuid, "path": path})
+    return sorted(out, key=lambda e: (e["created_ms"], e["name"]))
+
+
+def eviction_order(entries):
+    """entries in the order the spool gives them up for a core: lowest class, then oldest."""
+    return sorted(entries, key=lambda e: (CLASS_RANK[e["class"]], e["created_ms"], e["name"]))
+
+
+def core_skip_reason():
+    if os.geteuid() != 0:
+        return "needs root to mount a tmpfs"
+    if not HAVE_COREDUMP:
+        return "the coredump plugin is not built (HAVE_COREDUMP=0)"
+    missing = [name for name, path in (("CORE_HANDLER", CORE_HANDLER), ("CRASHER", CRASHER))
+               if not path or not os.access(path, os.X_OK)]
+    if missing:
+        return f"needs {' and '.join(missing)} (set by meson when the coredump plugin is built)"
+    missing = [t for t in ("gdb", "gcore") if not shutil.which(t)]
+    if missing:
+        return f"needs {' and '.join(missing)} to take a real core"
+    return None
+
+
+class CoreTest(StorageTestCase):
+    """A real core streamed by the real faultd-core-handler into a full state directory: the core
+    of tests/crash/crasher (gcore of a parked one, in the kernel's layout) piped to the handler as
+    the kernel does, with faultd's configuration and the crasher's /proc in faultd's sysroot. On
+    a full filesystem the handler evicts lower-value entries while it writes (counted as
+    free_space drops) and stores the core; when nothing it may displace makes room it refuses the
+    core, counted as a free_space drop of class coredump, and leaves nothing behind."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = core_skip_reason()
+        if why:
+            raise unittest.SkipTest(why)
+        cls.work = tempfile.mkdtemp(prefix="faultd-storage-core-")
+        try:
+            parked = cu.ParkedCrasher(CRASHER)
+            try:
+                raw = parked.gcore(os.path.join(cls.work, "gcore"))
+                cls.core_path = os.path.join(cls.work, "core")
+                cu.relayout_core(raw, cls.core_path)
+                os.unlink(raw)
+                # What the handler reads of /proc/<pid>, as it was while the crasher lived.
+                cls.proc_dir = cu.snapshot_proc(parked.info["pid"], cls.work)
+                cls.info = parked.info
+            finally:
+                parked.close()
+        except BaseException:
+            shutil.rmtree(cls.work, ignore_errors=True)
+            raise
+        with open(cls.core_path, "rb") as f:
+            cls.core = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def core_device(self, **config):
+        """A storage daemon (not started) and the configuration file the handler gets: faultd's
+        own with coredump on (faultd itself leaves core_pattern alone)."""
+        d = self.storage_daemon(**config)
+        shutil.copytree(self.proc_dir, os.path.join(d.sysroot, "proc", str(self.info["pid"])),
+                        symlinks=True)
+        handler = dict(d.config, coredump={"enabled": True, "compression": "gzip",
+                                           "rate_limit_count": 10000})
+        path = os.path.join(d.dir, "core-handler.conf")
+        with open(path, "w") as f:
+            json.dump(handler, f, indent=2)
+        return d, path
+
+    def crash(self, d, config):
+        """Pipes the core into faultd-core-handler as the kernel would; returns (CompletedProcess
+        with text stderr, seconds)."""
+        info = self.info
+        cmd = valgrind_command([CORE_HANDLER, "-c", config, str(info["pid"]), str(info["crasher"]),
+                                str(SIGSEGV), str(int(time.time())), "0", "0"],
+                               d.valgrind_dir, "faultd-core-handler")
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, input=self.core, capture_output=True, timeout=scaled(60))
+        elapsed = time.monotonic() - t0
+        r.stderr = r.stderr.decode(errors="replace")
+        for marker in SANITIZER_MARKERS:
+            self.assertNotIn(marker, r.stderr, f"sanitizer report from faultd-core-handler:\n"
+                                               f"{r.stderr}")
+        self.assertGreaterEqual(r.returncode, 0, f"faultd-core-handler died of signal "
+                                                 f"{-r.returncode}:\n{r.stderr}")
+        check_valgrind(d.valgrind_dir, "faultd-core-handler", "faultd-core-handler")
+        count("cores_piped")
+        FIGURES["core_handler_seconds_max"] = round(max(
+            FIGURES.get("core_handler_seconds_max", 0), elapsed), 2)
+        return r, elapsed
+
+    def free_space_drops(self, d):
+        """{class: free_space drops} of every class, as faultd reports them."""
+        drops = d.status()["spool"]["drops"]
+        return {c: drops.get(c, {}).get("free_space", 0) for c in CLASS_RANK}
+
+    def assert_no_partial_entry(self, d):
+        spool = os.path.join(d.state_dir, "spool")
+        left = [n for n in os.listdir(spool) if n.startswith((".tmp-", ".del-"))]
+        self.assertEqual(left, [], "a partial entry was left in the spool")
+
+    def check_stored_core(self, entry):
+        """The core entry's attachment: a whole gzip stream of a valid ELF core, not truncated.
+        Returns its size."""
+        attachment = os.path.join(entry["path"], f"core-{entry['uuid']}.elf.gz")
+        size = os.path.getsize(attachment)
+        self.assertGreater(size, 0)
+        plain = os.path.join(self.work, f"stored-{entry['uuid']}.elf")
+        with gzip.open(attachment, "rb") as fin, open(plain, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+        try:
+            elf = cu.ElfCore(plain)
+        except ValueError as e:
+            self.fail(f"the stored core is not a valid ELF core: {e}")
+        finally:
+            os.unlink(plain)
+        outcome = [desc for name, kind, desc in elf.notes if (name, kind) == ("FAULTD", 2)]
+        self.assertEqual(len(outcome), 1, "the FAULTD outcome note")
+        self.assertIsNone(json.loads(outcome[0].rstrip(b"\0 "))["truncated"])
+        self.assertTrue(elf.loads(), "memory segments")
+        return size
+
+    def test_core_evicts_lower_value_entries(self):
+        d, config = self.core_device()
+        d.start()
+        self.heartbeat(d)
+        self.heartbeat(d)
+        # About 4 KiB of tmpfs each: together several times what the core needs.
+        self.attributes(d, 40)
+        before = spool_entries(d)
+        self.assertEqual(sorted({e["class"] for e in before}), ["attributes", "metrics"], before)
+        drops = self.free_space_drops(d)
+        filler = os.path.join(d.state_dir, "filler")
+        fill_blocks(filler)
+        self.assertEqual(self.storage(d)["free_bytes"], 0)
+
+        r, elapsed = self.crash(d, config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        after = spool_entries(d)
+        cores = [e for e in after if e["type"] == "elf-coredump"]
+        self.assertEqual(len(cores), 1, f"{after}\n{r.stderr}")
+        size = self.check_stored_core(cores[0])
+        # The entries given up for it: the lowest value, oldest first, each one counted.
+        kept = {e["uuid"] for e in after}
+        gone = [e for e in eviction_order(before) if e["uuid"] not in kept]
+        self.assertGreater(len(gone), 2, "the core needed more than the heartbeats")
+        self.assertLess(len(gone), len(before), "the core displaced everything")
+        self.assertEqual(gone, eviction_order(before)[:len(gone)], "evicted out of order")
+        grown = {c: n - drops[c] for c, n in self.free_space_drops(d).items()}
+        self.assertEqual(grown, {"metrics": 2, "attributes": len(gone) - 2, "coredump": 0,
+                                 "reboot": 0}, r.stderr)
+        self.assert_no_partial_entry(d)
+        self.assert_running(d)
+        FIGURES["core_stored_bytes"] = size
+        FIGURES["core_evicted_for_it"] = len(gone)
+        FIGURES["core_handler_seconds_on_full"] = round(elapsed, 2)
+        print(f"\ncore of {len(self.core)} bytes stored as {size} on a full tmpfs after "
+              f"evicting {len(gone)} entries, {elapsed:.2f}s", file=sys.stderr)
+
+        # Space returns: everything left, the core with it, reaches the receiver.
+        os.unlink(filler)
+        self.sync(d)
+        self.assertIn(cores[0]["uuid"], self.received())
+        self.assertEqual(spool_entries(d), [])
+        self.assertEqual(self.assert_nothing_lost(d),
+                         {e["uuid"] for e in gone if e["class"] == "attributes"})
+        # faultd heard of the crash from the handler.
+        wait_for(lambda: f"core: stored (entry {cores[0]['uuid']})" in d.log(), timeout=30,
+                 what=f"faultd to count the crash\n{r.stderr}")
+
+    def test_core_refused_beside_reboots_only(self):
+        gone = self.check_core_refused(heartbeats=0)
+        self.assertEqual(gone, [], "an entry worth more than a core went")
+
+    def test_core_refused_when_little_is_freeable(self):
+        # The heartbeats go (the core's size is not known before it is written) but cannot make
+        # room for it.
+        gone = self.check_core_refused(heartbeats=2)
+        FIGURES["core_refused_evicted_in_vain"] = len(gone)
+
+    def check_core_refused(self, heartbeats):
+        """A core on a filesystem full of other data, beside the reboot's entries (worth more
+        than a core) and heartbeats: refused, counted, nothing left of it; faultd runs on and
+        hears of the crash; the next core, once there is space, is stored. Returns the entries
+        that went."""
+        d, config = self.core_device()
+        d.start()
+        d.stop()
+        d.new_boot()
+        d.start()  # the reboot's entries: worth more than a core
+        for _ in range(heartbeats):
+            self.heartbeat(d)
+        before = spool_entries(d)
+        higher = [e for e in before if CLASS_RANK[e["class"]] > CLASS_RANK["coredump"]]
+        self.assertIn("linux-reboot", [e["type"] for e in higher], before)
+        drops = self.free_space_drops(d)
+        filler = os.path.join(d.state_dir, "filler")
+        fill_blocks(filler)
+
+        r, elapsed = self.crash(d, config)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("No space left on device", r.stderr)
+        after = spool_entries(d)
+        self.assertEqual([e for e in after if e["type"] == "elf-coredump"], [], r.stderr)
+        # The reboot's entries stay, and every entry that went is counted.
+        self.assertEqual(eviction_order(higher), eviction_order(
+            [e for e in after if CLASS_RANK[e["class"]] > CLASS_RANK["coredump"]]))
+        gone = [e for e in before if e not in after]
+        self.assertTrue(all(e["class"] == "metrics" for e in gone), gone)
+        grown = {c: n - drops[c] for c, n in self.free_space_drops(d).items()}
+        refused_log = r.stderr
+        self.assert_no_partial_entry(d)
+        self.assert_running(d)
+        count("cores_refused")
+        FIGURES["core_handler_seconds_refused"] = round(elapsed, 2)
+
+        # Space returns: the next core is stored.
+        os.unlink(filler)
+        r, _ = self.crash(d, config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cores = [e for e in spool_entries(d) if e["type"] == "elf-coredump"]
+        self.assertEqual(len(cores), 1, r.stderr)
+        self.check_stored_core(cores[0])
+        self.sync(d)
+        self.assertIn(cores[0]["uuid"], self.received())
+        self.assert_running(d)
+
+        # Counted: the refused core as a free_space drop of class coredump and each entry that
+        # went for it, at once and after the next core; and faultd heard of the crash.
+        self.assertEqual(grown, {"metrics": len(gone), "attributes": 0, "coredump": 1,
+                                 "reboot": 0}, f"{refused_log}\n{d.log()}")
+        self.assertEqual(self.free_space_drops(d)["coredump"], drops["coredump"] + 1)
+        wait_for(lambda: "core: no-space." in d.log(), timeout=30,
+                 what=f"faultd to count the refused core's crash\n{refused_log}")
+        return gone
 
 
 def tearDownModule():

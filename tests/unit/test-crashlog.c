@@ -128,6 +128,65 @@ static void test_append_then_drain_oldest_first(void **state)
 	free(s);
 }
 
+/* Drops the handler could not write to drops.json travel with its report, by file or inline. */
+static void test_unsaved_drops_travel_with_the_report(void **state)
+{
+	const char *dir = *state;
+	struct lc_crash_report a = report("gatewayd", 7, 11, 1700000000000, "no-space", ""), back;
+	struct seen *s = calloc(1, sizeof(*s));
+	json_object *o;
+
+	assert_non_null(s);
+	a.drops[LC_CLASS_COREDUMP][LC_DROP_FREE_SPACE] = 1;
+	a.drops[LC_CLASS_METRICS][LC_DROP_FREE_SPACE] = 2;
+	a.drops[LC_CLASS_ATTRIBUTES][LC_DROP_WRITE_ERROR] = UINT32_MAX;
+	assert_int_equal(lc_crash_log_append(dir, &a), 0);
+	assert_int_equal(lc_crash_log_drain(dir, collect, s), 1);
+	assert_memory_equal(s->r[0].drops, a.drops, sizeof(a.drops));
+
+	o = lc_crash_report_to_json(&a);
+	assert_non_null(o);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "unsaved_drops")),
+			    "{ \"metrics\": { \"free_space\": 2 }, \"attributes\": { "
+			    "\"write_error\": 4294967295 }, \"coredump\": { \"free_space\": 1 } }");
+	assert_int_equal(lc_crash_report_from_json(o, &back), 0);
+	assert_memory_equal(back.drops, a.drops, sizeof(a.drops));
+	assert_string_equal(back.core, "no-space");
+	assert_int_equal(back.pid, 7);
+	json_object_put(o);
+
+	/* Without drops the member is left out. */
+	memset(s->r[0].drops, 0, sizeof(s->r[0].drops));
+	o = lc_crash_report_to_json(&s->r[0]);
+	assert_false(json_object_object_get_ex(o, "unsaved_drops", NULL));
+	json_object_put(o);
+
+	/* Unknown names are skipped (a newer handler); wrong shapes are refused. */
+	static const struct {
+		const char *drops;
+		int expect;
+	} cases[] = {
+		{ "{\"coredump\": {\"free_space\": 3, \"cosmic_rays\": 1}, \"tapes\": {}}", 0 },
+		{ "[]", -EBADMSG },
+		{ "{\"coredump\": 3}", -EBADMSG },
+		{ "{\"coredump\": {\"free_space\": -1}}", -EBADMSG },
+		{ "{\"coredump\": {\"free_space\": 4294967296}}", -EBADMSG },
+		{ "{\"coredump\": {\"free_space\": \"1\"}}", -EBADMSG },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		o = lc_crash_report_to_json(&a);
+		json_object_object_add(o, "unsaved_drops", json_tokener_parse(cases[i].drops));
+		memset(&back, 0, sizeof(back));
+		assert_int_equal(lc_crash_report_from_json(o, &back), cases[i].expect);
+		if (cases[i].expect == 0) {
+			assert_int_equal(back.drops[LC_CLASS_COREDUMP][LC_DROP_FREE_SPACE], 3);
+			assert_int_equal(back.drops[LC_CLASS_METRICS][LC_DROP_FREE_SPACE], 0);
+		}
+		json_object_put(o);
+	}
+	free(s);
+}
+
 static void test_process_names_come_back_printable(void **state)
 {
 	const char *dir = *state;
@@ -258,6 +317,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_then_drain_oldest_first, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unsaved_drops_travel_with_the_report, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_process_names_come_back_printable, setup,
 						teardown),

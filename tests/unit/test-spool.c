@@ -1163,6 +1163,44 @@ static void test_drops_write_failure(void **state)
 	assert_int_equal(lc_spool_drops(c, LC_CLASS_REBOOT, LC_DROP_REJECTED), 2);
 }
 
+/* A short-lived process whose drops.json write failed hands its unsaved drops over (the core
+ * handler puts them in its crash report); the long-lived one adds and writes them. */
+static void test_unsaved_drops_handed_over(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *handler = open_spool(f->dir, NULL);
+	_cleanup_spool_ struct lc_spool *daemon = open_spool(f->dir, NULL), *again = NULL;
+	_cleanup_free_ char *drops = path_join(f->dir, "drops.json");
+	uint32_t taken[_LC_CLASS_MAX][_LC_DROP_MAX];
+	char x[37];
+
+	assert_int_equal(commit(handler, "linux-metric-report", T2021, 0, x), 0);
+	assert_int_equal(mkdir(drops, 0700), 0); /* rename(2) onto it fails */
+	assert_int_equal(lc_spool_remove(handler, x, LC_DROP_INVALID), 0);
+	memset(taken, 0xff, sizeof(taken));
+	lc_spool_take_unsaved_drops(handler, taken);
+	for (int c = 0; c < _LC_CLASS_MAX; c++)
+		for (int r = 0; r < _LC_DROP_MAX; r++)
+			assert_int_equal(taken[c][r],
+					 c == LC_CLASS_METRICS && r == LC_DROP_INVALID ? 1 : 0);
+	/* Taken: nothing left for the handler to write, even once it could. */
+	lc_spool_take_unsaved_drops(handler, taken);
+	assert_int_equal(taken[LC_CLASS_METRICS][LC_DROP_INVALID], 0);
+	assert_int_equal(rmdir(drops), 0);
+	lc_spool_free(TAKE_PTR(handler));
+	again = open_spool(f->dir, NULL);
+	assert_int_equal(lc_spool_drops(again, LC_CLASS_METRICS, LC_DROP_INVALID), 0);
+	lc_spool_free(TAKE_PTR(again));
+
+	taken[LC_CLASS_METRICS][LC_DROP_INVALID] = 1;
+	taken[LC_CLASS_COREDUMP][LC_DROP_FREE_SPACE] = 2;
+	assert_int_equal(lc_spool_add_drops(daemon, taken), 0);
+	assert_int_equal(lc_spool_drops(daemon, LC_CLASS_COREDUMP, LC_DROP_FREE_SPACE), 2);
+	again = open_spool(f->dir, NULL);
+	assert_int_equal(lc_spool_drops(again, LC_CLASS_METRICS, LC_DROP_INVALID), 1);
+	assert_int_equal(lc_spool_drops(again, LC_CLASS_COREDUMP, LC_DROP_FREE_SPACE), 2);
+}
+
 /* A write the filesystem refuses (here EFBIG, past RLIMIT_FSIZE) refuses the entry, counts it as a
  * write_error drop and opens a storage fault episode that the next commit ends; drops.json that
  * cannot be written opens one that its next write ends. */
@@ -1321,6 +1359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_within_one_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drops_write_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsaved_drops_handed_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_storage_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streamed_write_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_drops_write_is_no_change, setup,
