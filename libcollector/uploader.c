@@ -1140,6 +1140,9 @@ static void schedule(struct lc_uploader *u, uint64_t delay_ms)
 	u->next_due_ms = 0;
 	if (delay_ms == 0)
 		return;
+	/* From now, not from the start of this loop iteration: on a slow device, handling the
+	 * reply must not shorten the server's Retry-After. */
+	uv_update_time(u->loop);
 	u->next_due_ms = uv_now(u->loop) + delay_ms;
 	uv_timer_start(&u->due_timer, on_due, delay_ms, 0);
 }

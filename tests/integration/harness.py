@@ -4,9 +4,17 @@
 Each Daemon gets its own temporary directory holding its configuration, state directory and
 control socket. Binaries come from the environment set by meson (FAULTD, FAULTCTL); when they are
 built with sanitizers, any sanitizer report on faultd's stderr fails the test that stops it.
+
+With FAULTD_VALGRIND=1, faultd and faultctl run under valgrind's memcheck (see valgrind_command());
+any error or leak valgrind reports fails the test that ran the program, and every timeout of the
+harness is multiplied by FAULTD_TIMEOUT_SCALE (10 under valgrind unless set) so that slowness alone
+fails nothing. FAULTD_VALGRIND_LOGS names a directory that keeps the logs after the tests (they are
+otherwise removed with the daemon's directory); FAULTD_VALGRIND_OPTIONS adds options to valgrind's.
 """
+import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,6 +41,82 @@ PROJECT_KEY = "test-project-key"
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
+VALGRIND = os.environ.get("FAULTD_VALGRIND", "0") not in ("", "0")
+TIMEOUT_SCALE = os.environ.get("FAULTD_TIMEOUT_SCALE") or ("10" if VALGRIND else "1")
+TIMEOUT_SCALE = int(TIMEOUT_SCALE) if TIMEOUT_SCALE.isdigit() else float(TIMEOUT_SCALE)
+VALGRIND_LOGS = os.environ.get("FAULTD_VALGRIND_LOGS")
+VALGRIND_SUPPRESSIONS = os.path.join(SOURCE_ROOT, "tests", "valgrind.supp")
+
+
+def scaled(seconds):
+    """A timeout in seconds, stretched for slow runs (FAULTD_TIMEOUT_SCALE); whole seconds stay
+    whole with a whole scale."""
+    return seconds * TIMEOUT_SCALE
+
+
+def skip_under_valgrind(why):
+    """Skips, under valgrind only, a test whose assertions measure wall time more finely than
+    valgrind's slowdown allows (a start alone takes seconds there)."""
+    return unittest.skipIf(VALGRIND, f"under valgrind: {why}")
+
+
+def valgrind_command(argv, log_dir, name):
+    """argv unchanged, or under memcheck when FAULTD_VALGRIND asks for it, logging to
+    log_dir/name-<pid>.log (made world-writable: faultctl may run as another user). Every leak
+    that is not still reachable counts as an error, so check_valgrind() sees it. Programs the
+    command starts with exec run natively; forked children stay silent."""
+    if not VALGRIND:
+        return list(argv)
+    os.makedirs(log_dir, exist_ok=True)
+    os.chmod(log_dir, 0o1777)
+    return ["valgrind", "--tool=memcheck", "--leak-check=full",
+            "--show-leak-kinds=definite,indirect,possible",
+            "--errors-for-leak-kinds=definite,indirect,possible", "--num-callers=40",
+            "--child-silent-after-fork=yes", f"--suppressions={VALGRIND_SUPPRESSIONS}",
+            f"--log-file={os.path.join(log_dir, name)}-%p.log"] \
+        + os.environ.get("FAULTD_VALGRIND_OPTIONS", "").split() + list(argv)
+
+
+# The first line of a report of each kind of memcheck error (valgrind's manual, 4.2), found
+# even when the process was killed before its ERROR SUMMARY.
+_VALGRIND_ERROR = re.compile(
+    r"^==\d+== (Invalid (read|write|free)|Mismatched free|Conditional jump or move|"
+    r"Use of uninitialised|Syscall param|Source and destination overlap|Argument .* of function|"
+    r"Jump to the invalid address|Fishy value|.* bytes in .* blocks are "
+    r"(definitely|indirectly|possibly) lost)", re.M)
+_VALGRIND_LEAK = re.compile(r"blocks are (definitely|indirectly|possibly) lost in loss record")
+_VALGRIND_SUMMARY = re.compile(r"ERROR SUMMARY: \d+ errors from (\d+) contexts")
+
+
+def valgrind_findings(text):
+    """(errors, leaks) of one valgrind log: error contexts other than leaks, and loss records of
+    leaks that are not still reachable."""
+    leaks = len(_VALGRIND_LEAK.findall(text))
+    found = len(_VALGRIND_ERROR.findall(text))
+    summary = _VALGRIND_SUMMARY.search(text)
+    contexts = int(summary.group(1)) if summary else 0
+    return max(found, contexts) - leaks, leaks
+
+
+def check_valgrind(log_dir, name="*", what="a program"):
+    """Raises AssertionError with the logs of log_dir/name-*.log that report errors or leaks."""
+    bad = []
+    for path in sorted(glob.glob(os.path.join(log_dir, f"{name}-*.log"))):
+        with open(path, errors="replace") as f:
+            text = f.read()
+        if any(valgrind_findings(text)):
+            bad.append(f"{path}:\n{text}")
+    if bad:
+        raise AssertionError(f"valgrind report from {what}:\n" + "\n".join(bad))
+
+
+def keep_valgrind_logs(log_dir, prefix):
+    """Copies the logs of log_dir to FAULTD_VALGRIND_LOGS, named prefix-<log name>."""
+    if VALGRIND_LOGS and os.path.isdir(log_dir):
+        os.makedirs(VALGRIND_LOGS, exist_ok=True)
+        for path in glob.glob(os.path.join(log_dir, "*.log")):
+            shutil.copy(path, os.path.join(VALGRIND_LOGS, f"{prefix}-{os.path.basename(path)}"))
+
 # A fake system tree, so identity fallbacks never depend on the machine running the tests.
 FAKE_OS_RELEASE = 'ID=testos\nVERSION_ID="1.2.3"\nPRETTY_NAME="Test OS"\n'
 FAKE_MACHINE_ID = "0123456789abcdef0123456789abcdef\n"
@@ -45,7 +129,7 @@ FAKE_CORE_PIPE_LIMIT = "0"
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         value = predicate()
         if value:
@@ -111,6 +195,8 @@ class Daemon:
             self.env.update(env)
         self.proc = None
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.valgrind_dir = os.path.join(self.dir, "valgrind")
+        self.ctl_runs = 0
 
     def new_boot(self, boot_id=None):
         """Simulates a reboot for the next start: a new boot id, the boot beginning then."""
@@ -142,7 +228,7 @@ class Daemon:
     def start(self, wait=True):
         self.stderr_file = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
-            [FAULTD, "--config", self.config_path],
+            valgrind_command([FAULTD, "--config", self.config_path], self.valgrind_dir, "faultd"),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr_file,
             env=self.env)
         if wait:
@@ -165,11 +251,12 @@ class Daemon:
         self.proc.send_signal(signum)
 
     def stop(self, timeout=15):
-        """SIGTERM, wait, and return the exit code; sanitizer reports fail."""
+        """SIGTERM, wait, and return the exit code; sanitizer and valgrind reports fail."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        timeout = scaled(timeout)
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -182,6 +269,7 @@ class Daemon:
         for marker in SANITIZER_MARKERS:
             if marker in log:
                 raise AssertionError(f"sanitizer report from faultd:\n{log}")
+        check_valgrind(self.valgrind_dir, what="faultd or faultctl")
         return code
 
     def kill(self):
@@ -191,20 +279,27 @@ class Daemon:
         self.proc = None
 
     def ctl(self, *args, json_output=False, as_user=None, timeout=20):
+        self.ctl_runs += 1
+        name = f"faultctl{self.ctl_runs}"
         cmd = [FAULTCTL, "--socket", self.socket]
         if json_output:
             cmd.append("--json")
-        cmd += list(args)
+        cmd = valgrind_command(cmd + list(args), self.valgrind_dir, name)
         if as_user is not None:
             uid, gid, groups = as_user
             cmd = ["setpriv", f"--reuid={uid}", f"--regid={gid}",
                    "--groups=" + ",".join(str(g) for g in groups) if groups else "--clear-groups",
                    "--"] + cmd
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=scaled(timeout),
+                           env=self.env)
+        check_valgrind(self.valgrind_dir, name, f"faultctl {' '.join(args)}")
+        return r
 
     def ctl_async(self, *args):
         """Starts faultctl without waiting; returns the Popen."""
-        return subprocess.Popen([FAULTCTL, "--socket", self.socket] + list(args),
+        self.ctl_runs += 1
+        return subprocess.Popen(valgrind_command([FAULTCTL, "--socket", self.socket] + list(args),
+                                                 self.valgrind_dir, f"faultctl{self.ctl_runs}"),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.env)
 
@@ -242,6 +337,7 @@ class Daemon:
     def cleanup(self):
         if self.proc is not None:
             self.kill()
+        keep_valgrind_logs(self.valgrind_dir, os.path.basename(self.dir))
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -348,7 +444,7 @@ class Receiver:
 def raw_request(path, payload, timeout=10.0, shutdown_write=False):
     """Sends raw bytes on the control socket and returns the reply bytes (until EOF)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    s.settimeout(scaled(timeout))
     try:
         s.connect(path)
         if payload:

@@ -31,6 +31,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import coredump_util as cu  # noqa: E402
+import harness  # noqa: E402
 
 CORE_HANDLER = os.environ.get("CORE_HANDLER", "")
 CRASHER = os.environ.get("CRASHER", "")
@@ -107,6 +108,9 @@ def run_handler(config, pid, tid, sig, when, stdin, output=None, timeout=HANDLER
     if output:
         cmd += ["--output", output]
     cmd += [str(pid), str(tid), str(sig), str(when), "0", "0"]
+    valgrind_dir = os.path.join(os.path.dirname(config), "valgrind")
+    cmd = harness.valgrind_command(cmd, valgrind_dir, "faultd-core-handler")
+    timeout = harness.scaled(timeout)
     t0 = time.monotonic()
     try:
         if isinstance(stdin, (bytes, bytearray)):
@@ -126,6 +130,8 @@ def run_handler(config, pid, tid, sig, when, stdin, output=None, timeout=HANDLER
     if r.returncode < 0:
         raise AssertionError(f"faultd-core-handler died of signal {-r.returncode}: {cmd}\n"
                              f"{r.stderr}")
+    harness.keep_valgrind_logs(valgrind_dir, os.path.basename(os.path.dirname(config)))
+    harness.check_valgrind(valgrind_dir, what=f"faultd-core-handler {cmd}")
     return r, elapsed
 
 
@@ -476,7 +482,7 @@ class HostileInputTest(unittest.TestCase):
                             f.write(data)
                     r, elapsed = run_handler(config, info["pid"], info["crasher"], SIGSEGV,
                                              info["time"], stdin, output=out)
-                    self.assertLess(elapsed, HANDLER_TIMEOUT)
+                    self.assertLess(elapsed, harness.scaled(HANDLER_TIMEOUT))
                     self.assertIn(phrase, r.stderr, f"{name}: stderr")
                     if phrase == TRUNCATED:
                         self.check_truncated(name, r, state, out, commit)

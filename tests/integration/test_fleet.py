@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import RECEIVER, DaemonTestCase, Receiver  # noqa: E402
+from harness import RECEIVER, DaemonTestCase, Receiver, skip_under_valgrind  # noqa: E402
 
 WINDOW = 2  # seconds: heartbeat and crash window
 
@@ -57,6 +57,7 @@ class FleetTest(DaemonTestCase):
         print("\n" + table.stdout, file=sys.stderr)
         return json.loads(r.stdout), table.stdout
 
+    @skip_under_valgrind("its devices' hours and crash windows last seconds")
     def test_fleet_report(self):
         # 1.0: a steady device, and one whose process crashes once.
         steady = self.device("gw-steady", "1.0").start()

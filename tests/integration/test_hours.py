@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DaemonTestCase, Receiver, wait_for  # noqa: E402
+from harness import DaemonTestCase, Receiver, skip_under_valgrind, wait_for  # noqa: E402
 
 MS_PER_HOUR = 3600000.0
 
@@ -98,6 +98,7 @@ class HeartbeatTest(HoursTestCase):
         self.assertEqual(m["operational_crashes"], 0)
         self.assertEqual(m["operational_crashfree_hours"], m["operational_hours"])
 
+    @skip_under_valgrind("counts the time to start within a second")
     def test_restart_counts_the_time_faultd_was_down_once(self):
         d = self.device()
         t0 = time.monotonic()
@@ -140,6 +141,7 @@ class HeartbeatTest(HoursTestCase):
         self.assertTrue(os.path.exists(os.path.join(d.state_dir, "hours.json.bad")))
         self.assertLess(d.status()["hours"]["odometer_hours"] * MS_PER_HOUR, 5000)
 
+    @skip_under_valgrind("measures a heartbeat of 1.5 s within 0.4 s")
     def test_update_closes_the_heartbeat_as_the_old_version(self):
         d = self.device(device={"software_version": "1.0"}).start()
         time.sleep(1.5)

@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import PROJECT_KEY, DaemonTestCase, Receiver, wait_for  # noqa: E402
+from harness import PROJECT_KEY, DaemonTestCase, Receiver, scaled, wait_for  # noqa: E402
 
 
 def spooled(d):
@@ -123,7 +123,9 @@ class AttributesTest(UploadTestCase):
 
 class OutageTest(UploadTestCase):
     def test_receiver_down_entries_survive_restart_then_arrive_once(self):
-        d = self.uploader()
+        # No scheduled retry before the test looks, however slow the run.
+        d = self.uploader(upload={"backoff_min_seconds": scaled(1),
+                                  "backoff_max_seconds": scaled(8)})
         self.rx.stop()
         for i in range(3):
             self.attributes(d, f"n={i}")
@@ -220,7 +222,9 @@ class CrashTest(UploadTestCase):
 
 class TrustTest(UploadTestCase):
     def check_refused(self, certificate, words):
-        d = self.uploader()
+        # No scheduled retry before the sync that follows the fix, however slow the run.
+        d = self.uploader(upload={"backoff_min_seconds": scaled(1),
+                                  "backoff_max_seconds": scaled(8)})
         self.rx.faults({"certificate": certificate})
         self.attributes(d, "t=1")
         r = self.sync(d, expect_ok=False)
@@ -264,8 +268,9 @@ class RejectTest(UploadTestCase):
 
     def test_refusals_that_are_not_the_batch_s_fault_keep_everything(self):
         # A 404 to the prepare (a wrong base_url path), a redirect of the commit and a 401:
-        # retried later, nothing dropped.
-        d = self.uploader()
+        # retried later, nothing dropped. No scheduled retry before the test looks.
+        d = self.uploader(upload={"backoff_min_seconds": scaled(1),
+                                  "backoff_max_seconds": scaled(8)})
         for i in range(3):
             self.attributes(d, f"keep={i}")
         for step, status in (("prepare", 404), ("commit", 302), ("prepare", 401),
