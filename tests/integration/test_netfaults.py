@@ -13,7 +13,7 @@ import unittest
 import urllib.error
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DaemonTestCase, Receiver, wait_for  # noqa: E402
+from harness import VALGRIND, DaemonTestCase, Receiver, wait_for  # noqa: E402
 
 MIB = 1024 * 1024
 # Small limits, so that every timeout fires within seconds.
@@ -282,7 +282,9 @@ class MatrixTest(NetFaultTestCase):
         print(f"faultd memory: VmRSS {rss0} -> {rss1} KiB, VmHWM {hwm0} -> {hwm1} KiB",
               file=sys.stderr)
         # 128 MiB of huge and endless replies went by: what faultd keeps of a reply is capped.
-        self.assertLess(hwm1 - hwm0, 32 * 1024, "faultd buffered a reply")
+        # (Under valgrind the figures are valgrind's own memory: the rows still run, unmeasured.)
+        if not VALGRIND:
+            self.assertLess(hwm1 - hwm0, 32 * 1024, "faultd buffered a reply")
 
 
 class MemoryTest(NetFaultTestCase):
@@ -310,8 +312,9 @@ class MemoryTest(NetFaultTestCase):
         self.assertEqual(self.sync(d)[0], 0)
         print(f"\nfaultd memory over 10 huge/endless replies: VmRSS {rss0} -> "
               f"{[s[0] for s in samples]} KiB, VmHWM {hwm0} -> {hwm1} KiB", file=sys.stderr)
-        self.assertLess(hwm1 - hwm0, 16 * 1024)
-        self.assertLess(rss1 - rss0, 16 * 1024)
+        if not VALGRIND:  # valgrind's own memory, not faultd's
+            self.assertLess(hwm1 - hwm0, 16 * 1024)
+            self.assertLess(rss1 - rss0, 16 * 1024)
 
 
 class TimeoutTest(NetFaultTestCase):

@@ -23,7 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (FAULTD, SANITIZER_MARKERS, Daemon, DaemonTestCase, Receiver,  # noqa: E402
-                     raw_request, wait_for)
+                     raw_request, skip_under_valgrind, wait_for)
 
 ITERATIONS = int(os.environ.get("TORTURE_ITERATIONS", "200"))
 SEED = int(os.environ.get("TORTURE_SEED", str(int.from_bytes(os.urandom(4), "little"))))
@@ -342,6 +342,7 @@ class TortureTest(DaemonTestCase):
 
     # -- the test
 
+    @skip_under_valgrind("200 restarts of seconds each, and a killed faultd is never leak-checked")
     def test_sigkill_torture(self):
         print(f"\ntorture: {ITERATIONS} iterations, TORTURE_SEED={SEED}", file=sys.stderr)
         wall = time.monotonic()
