@@ -777,6 +777,12 @@ int lc_uploader_parse_prepare(const char *body, char **ret_url, char **ret_token
 		*ret_why = "expected {\"data\": {\"upload_url\": ..., \"token\": ...}}";
 		goto out;
 	}
+	/* A \u0000 would cut either short: the token to nothing, the URL to another one. */
+	if (strlen(json_object_get_string(url)) != (size_t)json_object_get_string_len(url) ||
+	    strlen(json_object_get_string(token)) != (size_t)json_object_get_string_len(token)) {
+		*ret_why = "the upload URL or the token holds a NUL character";
+		goto out;
+	}
 	if (!url_allowed(json_object_get_string(url))) {
 		*ret_why = "the upload URL is neither https nor loopback http";
 		goto out;

@@ -11,15 +11,7 @@
 #include <string.h>
 
 #include "elfcore.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Fails loudly (libFuzzer and the replay both report an abort). */
-#define CHECK(x)                          \
-	do {                              \
-		if (!(x))                 \
-			__builtin_trap(); \
-	} while (0)
+#include "fuzz-util.h"
 
 static void check_why(int r, const char *why)
 {

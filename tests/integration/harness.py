@@ -441,6 +441,16 @@ class Receiver:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def spooled(d):
+    """{uuid: manifest bytes} of the entries committed in d's spool."""
+    out = {}
+    for path in glob.glob(os.path.join(d.state_dir, "spool", "*_*_*", "manifest.json")):
+        uuid = os.path.basename(os.path.dirname(path)).rsplit("_", 1)[1]
+        with open(path, "rb") as f:
+            out[uuid] = f.read()
+    return out
+
+
 def raw_request(path, payload, timeout=10.0, shutdown_write=False):
     """Sends raw bytes on the control socket and returns the reply bytes (until EOF)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -4,7 +4,6 @@ status class, timeouts, resets, slow, truncated, huge and endless replies, redir
 loops, TLS failures. For each fault: what faultd does, that every entry arrives byte for byte
 once the fault clears (duplicates counted), that faultd's memory stays bounded, and that the
 retries follow the documented backoff schedule (docs/uploads.md)."""
-import glob
 import json
 import os
 import sys
@@ -13,21 +12,11 @@ import unittest
 import urllib.error
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import VALGRIND, DaemonTestCase, Receiver, wait_for  # noqa: E402
+from harness import VALGRIND, DaemonTestCase, Receiver, spooled, wait_for  # noqa: E402
 
 MIB = 1024 * 1024
 # Small limits, so that every timeout fires within seconds.
 TIMEOUTS = {"connect_timeout_seconds": 2, "low_speed_timeout_seconds": 2, "timeout_seconds": 4}
-
-
-def spooled(d):
-    """{uuid: manifest bytes} of the entries committed in d's spool."""
-    out = {}
-    for path in glob.glob(os.path.join(d.state_dir, "spool", "*_*_*", "manifest.json")):
-        uuid = os.path.basename(os.path.dirname(path)).rsplit("_", 1)[1]
-        with open(path, "rb") as f:
-            out[uuid] = f.read()
-    return out
 
 
 def memory_kib(d):

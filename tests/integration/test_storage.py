@@ -114,15 +114,7 @@ def fill_inodes(directory):
 
 def spooled(d):
     """{uuid: type} of the entries committed in d's spool."""
-    out = {}
-    for path in glob.glob(os.path.join(d.state_dir, "spool", "*_*_*")):
-        if not os.path.isdir(path):
-            continue
-        name = os.path.basename(path)
-        digits, _, rest = name.partition("_")
-        kind, _, uuid = rest.rpartition("_")
-        out[uuid] = kind
-    return out
+    return {e["uuid"]: e["type"] for e in spool_entries(d)}
 
 
 class StorageTestCase(DaemonTestCase):

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The real faultd uploading to the real development receiver over TLS: the spool, batches,
 the uploader's status handling and backoff, and what survives kill -9."""
-import glob
 import json
 import os
 import signal
@@ -10,17 +9,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import PROJECT_KEY, DaemonTestCase, Receiver, scaled, wait_for  # noqa: E402
-
-
-def spooled(d):
-    """{uuid: manifest bytes} of the entries committed in d's spool."""
-    out = {}
-    for path in glob.glob(os.path.join(d.state_dir, "spool", "*_*_*", "manifest.json")):
-        uuid = os.path.basename(os.path.dirname(path)).rsplit("_", 1)[1]
-        with open(path, "rb") as f:
-            out[uuid] = f.read()
-    return out
+from harness import (PROJECT_KEY, DaemonTestCase, Receiver, scaled, spooled,  # noqa: E402
+                     wait_for)
 
 
 class UploadTestCase(DaemonTestCase):
