@@ -185,7 +185,10 @@ def attack_hold(ch, path, n, refill, payload):
         nonlocal connects
         s = connect(path, timeout=30)
         if payload:
-            s.sendall(payload)
+            try:
+                s.sendall(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # turned away at once (EBUSY): its reply is still there to read
         s.setblocking(False)
         socks[s] = time.monotonic()
         connects += 1
@@ -222,7 +225,10 @@ def attack_noread(ch, path, n, hold_s):
     socks = []
     for _ in range(n):
         s = connect(path, timeout=30)
-        s.sendall(STATUS)
+        try:
+            s.sendall(STATUS)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # turned away at once (EBUSY), as a flood may be
         socks.append(s)
     ch.send({"open": len(socks)})
     ch.recv(hold_s + 60)  # the parent says when
