@@ -832,24 +832,20 @@ static void on_crash_poll(uv_timer_t *t)
 static void cmd_crash_reported(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
+	struct lc_crash_report rep;
 	struct crash_drain d;
-	unsigned inline_counted = 0, inline_discarded = 0;
 	json_object *o;
+	bool inline_report = false;
 	char msg[128];
 	int r;
 
 	/* A report the handler could not write (a full filesystem) comes in the request. */
 	if (args && json_object_object_get_ex(args, "report", &o)) {
-		struct lc_crash_report rep;
-
 		if (lc_crash_report_from_json(o, &rep) < 0) {
 			lc_control_call_fail(call, EINVAL, "\"report\": not a crash report");
 			return;
 		}
-		d = (struct crash_drain){ .core = c };
-		crash_report(&rep, &d);
-		inline_counted = d.counted;
-		inline_discarded = d.discarded;
+		inline_report = true;
 	}
 	r = crash_log_drain(c, &d);
 	if (r < 0) {
@@ -857,8 +853,8 @@ static void cmd_crash_reported(struct lc_control_call *call, json_object *args, 
 				     lc_config_get_string(c->cfg, "state_dir"), strerror(-r));
 		return;
 	}
-	d.counted += inline_counted;
-	d.discarded += inline_discarded;
+	if (inline_report)
+		crash_report(&rep, &d);
 	if (d.discarded)
 		snprintf(msg, sizeof(msg),
 			 "Counted %u crash%s; %u discarded: data collection is disabled.",

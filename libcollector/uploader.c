@@ -898,8 +898,8 @@ static uint64_t retry_after_ms(CURL *e)
 	return (uint64_t)MIN((uint64_t)secs, LC_RETRY_AFTER_MAX_MS / 1000) * 1000ULL;
 }
 
-/* Whether the last request of a (possibly redirected) PUT was still a PUT. A libcurl that cannot
- * tell (before 7.72) is believed: failing every upload would be worse. */
+/* Whether the last request of a (possibly redirected) PUT was still a PUT. (The libcurl meson
+ * requires always tells; were it not to, failing every upload would be worse than believing it.) */
 static bool put_kept_method(CURL *e)
 {
 	char *method = NULL;
