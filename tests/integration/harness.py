@@ -215,6 +215,14 @@ class Daemon:
         with open(self.sysctl_path(name)) as f:
             return f.read().rstrip("\n")
 
+    def set_sysctl(self, name, value):
+        """Sets a kernel setting of the fake tree as a whole, as the kernel's own files change:
+        a running faultd polls them and must never read one half-written."""
+        path = self.sysctl_path(name)
+        with open(path + ".tmp", "w") as f:
+            f.write(value + "\n")
+        os.replace(path + ".tmp", path)
+
     def write_config(self, text=None):
         with open(self.config_path, "w") as f:
             f.write(text if text is not None else json.dumps(self.config, indent=2))

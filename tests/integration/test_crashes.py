@@ -201,8 +201,7 @@ class CorePatternTest(CrashTestCase):
         d.signal(signal.SIGHUP)
         wait_for(lambda: d.status()["reloads"] == 1, what="the reload")
         theirs = "|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h"
-        with open(d.sysctl_path("core_pattern"), "w") as f:
-            f.write(theirs + "\n")
+        d.set_sysctl("core_pattern", theirs)
         wait_for(lambda: not d.plugin_status("coredump")["core_pattern"]["ours"], timeout=5,
                  what="the check to notice")
         self.assertEqual(d.plugin_status("coredump")["core_pattern"]["value"], theirs)

@@ -214,7 +214,8 @@ class ReloadTest(DaemonTestCase):
         d.config["control_socket"] = d.socket
         d.write_config()
         d.signal(signal.SIGHUP)
-        wait_for(lambda: os.path.exists(d.socket), what="new socket")
+        # The file appears at bind(), a moment before listen(): wait for an answer.
+        wait_for(lambda: d.ctl("status").returncode == 0, what="new socket")
         self.assertEqual(d.status()["last_reload"], "ok")
         self.assertFalse(os.path.exists(old))
 

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -317,9 +316,12 @@ class CollectdTest(MetricsTestCase):
             with open(os.path.join(cdir, "collectd.log"), errors="replace") as f:
                 raise AssertionError("collectd log:\n" + f.read() + d.log())
         # collectd's cpu plugin dispatches from its second reading on, and a raw counter's first
-        # value is only a baseline: a few intervals more.
-        time.sleep(4)
-        st = d.plugin_status("collectd")
+        # value is only a baseline: a few intervals more, counted in what reached faultd (collectd
+        # posts when its 4 KiB buffer fills, so a slow machine stretches the intervals).
+        seen = st["value_lists_accepted"]
+        st = wait_for(lambda: (lambda s: s["value_lists_accepted"] >= seen + 80 and s)(
+                          d.plugin_status("collectd")),
+                      timeout=30, interval=0.2, what="three more intervals of collectd's values")
         self.assertEqual((st["value_lists_rejected"], st["bad_bodies"]), (0, 0), st)
         m = self.heartbeat(d)
         # cpu: raw jiffies or rates, both reported as the increase over the heartbeat.

@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -114,8 +113,8 @@ class AttributesTest(UploadTestCase):
 class OutageTest(UploadTestCase):
     def test_receiver_down_entries_survive_restart_then_arrive_once(self):
         # No scheduled retry before the test looks, however slow the run.
-        d = self.uploader(upload={"backoff_min_seconds": scaled(1),
-                                  "backoff_max_seconds": scaled(8)})
+        d = self.uploader(upload={"backoff_min_seconds": scaled(60),
+                                  "backoff_max_seconds": scaled(120)})
         self.rx.stop()
         for i in range(3):
             self.attributes(d, f"n={i}")
@@ -180,8 +179,8 @@ class CrashTest(UploadTestCase):
         # The commit is held long enough to kill faultd while it waits for the answer.
         self.rx.faults({"commit": [{"delay_ms": 3000}]})
         sync = d.ctl_async("sync")
-        wait_for(lambda: len(self.steps("put")) == 1, timeout=20, what="the upload")
-        time.sleep(0.5)
+        # The commit is recorded before its delay: the kill lands while faultd waits for it.
+        wait_for(lambda: len(self.steps("commit")) == 1, timeout=20, what="the commit")
         d.kill()
         sync.wait(timeout=10)
         self.assertEqual(len(spooled(d)), 5)
@@ -200,8 +199,8 @@ class CrashTest(UploadTestCase):
             self.attributes(d, f"p={i}")
         self.rx.faults({"put": [{"delay_ms": 3000}]})
         sync = d.ctl_async("sync")
-        wait_for(lambda: len(self.steps("prepare")) == 1, timeout=20, what="the prepare")
-        time.sleep(0.5)
+        # The PUT is recorded before its delay: the kill lands while faultd sends or waits.
+        wait_for(lambda: len(self.steps("put")) == 1, timeout=20, what="the upload")
         d.kill()
         sync.wait(timeout=10)
         d.start()
@@ -213,8 +212,8 @@ class CrashTest(UploadTestCase):
 class TrustTest(UploadTestCase):
     def check_refused(self, certificate, words):
         # No scheduled retry before the sync that follows the fix, however slow the run.
-        d = self.uploader(upload={"backoff_min_seconds": scaled(1),
-                                  "backoff_max_seconds": scaled(8)})
+        d = self.uploader(upload={"backoff_min_seconds": scaled(60),
+                                  "backoff_max_seconds": scaled(120)})
         self.rx.faults({"certificate": certificate})
         self.attributes(d, "t=1")
         r = self.sync(d, expect_ok=False)
@@ -259,8 +258,8 @@ class RejectTest(UploadTestCase):
     def test_refusals_that_are_not_the_batch_s_fault_keep_everything(self):
         # A 404 to the prepare (a wrong base_url path), a redirect of the commit and a 401:
         # retried later, nothing dropped. No scheduled retry before the test looks.
-        d = self.uploader(upload={"backoff_min_seconds": scaled(1),
-                                  "backoff_max_seconds": scaled(8)})
+        d = self.uploader(upload={"backoff_min_seconds": scaled(60),
+                                  "backoff_max_seconds": scaled(120)})
         for i in range(3):
             self.attributes(d, f"keep={i}")
         for step, status in (("prepare", 404), ("commit", 302), ("prepare", 401),
