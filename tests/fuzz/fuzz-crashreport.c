@@ -37,8 +37,8 @@ static bool printable(const char *s, size_t size)
 static bool same(const struct lc_crash_report *a, const struct lc_crash_report *b)
 {
 	return streq(a->process, b->process) && a->pid == b->pid && a->signal == b->signal &&
-	       a->time_ms == b->time_ms && streq(a->core, b->core) &&
-	       streq(a->entry, b->entry) && memcmp(a->drops, b->drops, sizeof(a->drops)) == 0;
+	       a->time_ms == b->time_ms && streq(a->core, b->core) && streq(a->entry, b->entry) &&
+	       memcmp(a->drops, b->drops, sizeof(a->drops)) == 0;
 }
 
 static void check_report(const struct lc_crash_report *r)
