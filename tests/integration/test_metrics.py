@@ -306,11 +306,11 @@ class CollectdTest(MetricsTestCase):
         return proc, cdir
 
     def check_heartbeat(self, d, cdir):
-        def counted():
+        def counted(n):
             st = d.plugin_status("collectd")
-            return st.get("value_lists_accepted", 0) >= 40 and st
+            return st.get("value_lists_accepted", 0) >= n and st
         try:
-            st = wait_for(counted, timeout=30, interval=0.2,
+            st = wait_for(lambda: counted(40), timeout=30, interval=0.2,
                           what="collectd's value lists to reach faultd")
         except AssertionError:
             with open(os.path.join(cdir, "collectd.log"), errors="replace") as f:
@@ -319,9 +319,8 @@ class CollectdTest(MetricsTestCase):
         # value is only a baseline: a few intervals more, counted in what reached faultd (collectd
         # posts when its 4 KiB buffer fills, so a slow machine stretches the intervals).
         seen = st["value_lists_accepted"]
-        st = wait_for(lambda: (lambda s: s["value_lists_accepted"] >= seen + 80 and s)(
-                          d.plugin_status("collectd")),
-                      timeout=30, interval=0.2, what="three more intervals of collectd's values")
+        st = wait_for(lambda: counted(seen + 80), timeout=30, interval=0.2,
+                      what="three more intervals of collectd's values")
         self.assertEqual((st["value_lists_rejected"], st["bad_bodies"]), (0, 0), st)
         m = self.heartbeat(d)
         # cpu: raw jiffies or rates, both reported as the increase over the heartbeat.
