@@ -2,8 +2,10 @@
 /*
  * faultctl: asks faultd, over its control socket, to report or change its state.
  *
- * Commands are a table: each entry turns its arguments into the request's "args" object, so a
- * command that takes arguments is one more entry and one more builder. Replies are printed
+ * Commands are a table: each entry declares its options and its help, and turns its arguments into
+ * the request's "args" object, so a command that takes arguments is one more entry and one more
+ * builder. Every command shows its help for -h or --help and does nothing else; a word starting
+ * with '-' is always an option, never data, unless it follows "--". Replies are printed
  * generically (a "message" string, or the data as an indented tree), so new status fields need no
  * change here.
  */
@@ -11,6 +13,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,25 +42,160 @@ enum {
 	EXIT_UNREACHABLE = 3, /* faultd could not be reached or did not answer in time */
 };
 
+#define VERB_OPTIONS_MAX 2
+
+/* An option of a command, as its --help lists it. */
+struct verb_option {
+	const char *name;  /* "--reason"; NULL ends the list */
+	const char *value; /* what its value is called ("R"), NULL for a switch */
+	const char *help;  /* one line for the command's --help */
+};
+
+/* A command's arguments, sorted by verb_parse_args() as its table entry declares them. */
+struct verb_args {
+	/* Each option's value as given ("" for a switch), NULL when absent; indexed like the verb's
+	 * options. */
+	const char *options[VERB_OPTIONS_MAX];
+	/* The other words, in order: none starts with '-' unless it came after "--". */
+	char **operands;
+	int n_operands;
+};
+
 struct verb {
 	const char *name;
 	const char *usage;   /* arguments after the name, "" when none */
 	const char *summary; /* one line for --help */
+	/* The rest of `faultctl NAME --help`: what the command does, then its arguments. */
+	const char *help;
+	struct verb_option options[VERB_OPTIONS_MAX];
 	/* Turns the command's arguments into the request's args (NULL: none); -EINVAL after
 	 * printing a usage error. */
-	int (*build_args)(const struct verb *v, int argc, char **argv, json_object **ret_args);
+	int (*build_args)(const struct verb *v, const struct verb_args *a, json_object **ret_args);
 	/* Prints a successful reply's data; NULL prints it generically. */
 	void (*print)(json_object *data);
 	double timeout_sec; /* default wait for the reply; 0: DEFAULT_TIMEOUT_SEC */
 	/* Set for a command faultctl runs itself, without faultd: returns the exit status. */
-	int (*run)(const struct verb *v, int argc, char **argv, bool json);
+	int (*run)(const struct verb *v, const struct verb_args *a, bool json);
 };
 
-static int args_none(const struct verb *v, int argc, char **argv, json_object **ret_args)
+/* The options of the commands that have some, as indexes into their options and values. */
+enum { REBOOT_REASON, REBOOT_NO_REBOOT };
+enum { TRIGGER_SIGNAL };
+
+/* Prints a usage error of command v: what was wrong, and where to read how v is used. */
+_printf_(2, 3) static void verb_usage_error(const struct verb *v, const char *format, ...)
 {
-	if (argc > 0) {
-		fprintf(stderr, "faultctl: %s: unexpected argument '%s' (usage: faultctl %s%s%s)\n",
-			v->name, argv[0], v->name, v->usage[0] ? " " : "", v->usage);
+	va_list ap;
+
+	fprintf(stderr, "faultctl: %s: ", v->name);
+	va_start(ap, format);
+	vfprintf(stderr, format, ap);
+	va_end(ap);
+	fprintf(stderr, "; see 'faultctl %s --help'\n", v->name);
+}
+
+/* Whether -h or --help is among a command's arguments before any "--": then the command shows
+ * its help, whatever else they say, and does nothing. */
+static bool verb_wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc && !streq(argv[i], "--"); i++)
+		if (streq(argv[i], "-h") || streq(argv[i], "--help"))
+			return true;
+	return false;
+}
+
+/* Sorts a command's arguments into its options ("--opt VALUE", "--opt=VALUE", switches alone)
+ * and its operands, which it moves to the front of argv. A word starting with '-' is an option
+ * unless it follows "--", so that no mistyped option is ever taken for data (a crash of a
+ * process named "--help"); an option's value given apart must not start with '-' either.
+ * Returns 0, or -EINVAL after printing a usage error. */
+static int verb_parse_args(const struct verb *v, int argc, char **argv, struct verb_args *ret)
+{
+	struct verb_args a = { .operands = argv };
+	bool operands_only = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq;
+		const struct verb_option *o = NULL;
+		size_t len, k;
+
+		if (operands_only || arg[0] != '-') {
+			a.operands[a.n_operands++] = argv[i];
+			continue;
+		}
+		if (streq(arg, "--")) {
+			operands_only = true;
+			continue;
+		}
+		eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (k = 0; k < VERB_OPTIONS_MAX && v->options[k].name; k++)
+			if (strlen(v->options[k].name) == len &&
+			    strncmp(v->options[k].name, arg, len) == 0) {
+				o = &v->options[k];
+				break;
+			}
+		if (!o) {
+			/* "--help=x": verb_wants_help() takes only the bare words. */
+			if ((len == 2 && strncmp(arg, "-h", len) == 0) ||
+			    (len == 6 && strncmp(arg, "--help", len) == 0))
+				verb_usage_error(v, "option '%.*s' takes no value", (int)len, arg);
+			else
+				verb_usage_error(v, "unknown option '%.*s'", (int)len, arg);
+			return -EINVAL;
+		}
+		if (!o->value) {
+			if (eq) {
+				verb_usage_error(v, "option '%s' takes no value", o->name);
+				return -EINVAL;
+			}
+			a.options[k] = "";
+		} else if (eq) {
+			a.options[k] = eq + 1;
+		} else if (i + 1 < argc && argv[i + 1][0] != '-') {
+			a.options[k] = argv[++i];
+		} else {
+			verb_usage_error(v, "option '%s' needs a value", o->name);
+			return -EINVAL;
+		}
+	}
+	*ret = a;
+	return 0;
+}
+
+/* `faultctl NAME --help`: the usage line, what the command does, its arguments and options. */
+static void verb_help(const struct verb *v, FILE *f)
+{
+	static const char help_head[] = "-h, --help";
+	int width = (int)strlen(help_head);
+	char head[64];
+
+	fprintf(f, "Usage: faultctl [OPTIONS] %s%s%s\n\n%s.\n\n%s", v->name, v->usage[0] ? " " : "",
+		v->usage, v->summary, v->help);
+	for (size_t k = 0; k < VERB_OPTIONS_MAX && v->options[k].name; k++) {
+		const struct verb_option *o = &v->options[k];
+
+		width = MAX(width, (int)(strlen(o->name) + (o->value ? 1 + strlen(o->value) : 0)));
+	}
+	fputs("\nOptions:\n", f);
+	for (size_t k = 0; k < VERB_OPTIONS_MAX && v->options[k].name; k++) {
+		const struct verb_option *o = &v->options[k];
+
+		snprintf(head, sizeof(head), "%s%s%s", o->name, o->value ? " " : "",
+			 o->value ? o->value : "");
+		fprintf(f, "  %-*s  %s\n", width, head, o->help);
+	}
+	fprintf(f,
+		"  %-*s  show this help and exit, without contacting faultd\n"
+		"\n"
+		"See 'faultctl --help' for the options before the command and the exit statuses.\n",
+		width, help_head);
+}
+
+static int args_none(const struct verb *v, const struct verb_args *a, json_object **ret_args)
+{
+	if (a->n_operands > 0) {
+		verb_usage_error(v, "unexpected argument '%s'", a->operands[0]);
 		return -EINVAL;
 	}
 	*ret_args = NULL;
@@ -67,20 +205,20 @@ static int args_none(const struct verb *v, int argc, char **argv, json_object **
 static void print_help_reply(json_object *data);
 
 /* KEY=VALUE... -> {member: ["KEY=VALUE", ...]}; the daemon parses each. */
-static int args_assignments(const struct verb *v, int argc, char **argv, const char *member,
+static int args_assignments(const struct verb *v, const struct verb_args *a, const char *member,
 			    const char *form, json_object **ret_args)
 {
+	int argc = a->n_operands;
+	char **argv = a->operands;
 	json_object *o, *list;
 
 	if (argc == 0) {
-		fprintf(stderr, "faultctl: %s: expected at least one %s (usage: faultctl %s %s)\n",
-			v->name, form, v->name, v->usage);
+		verb_usage_error(v, "expected at least one %s", form);
 		return -EINVAL;
 	}
 	for (int i = 0; i < argc; i++)
 		if (!strchr(argv[i], '=') || argv[i][0] == '=') {
-			fprintf(stderr, "faultctl: %s: expected %s, got '%s'\n", v->name, form,
-				argv[i]);
+			verb_usage_error(v, "expected %s, got '%s'", form, argv[i]);
 			return -EINVAL;
 		}
 	o = json_object_new_object();
@@ -112,14 +250,14 @@ static int args_assignments(const struct verb *v, int argc, char **argv, const c
 	return 0;
 }
 
-static int args_attributes(const struct verb *v, int argc, char **argv, json_object **ret_args)
+static int args_attributes(const struct verb *v, const struct verb_args *a, json_object **ret_args)
 {
-	return args_assignments(v, argc, argv, "attributes", "KEY=VALUE", ret_args);
+	return args_assignments(v, a, "attributes", "KEY=VALUE", ret_args);
 }
 
-static int args_metrics(const struct verb *v, int argc, char **argv, json_object **ret_args)
+static int args_metrics(const struct verb *v, const struct verb_args *a, json_object **ret_args)
 {
-	return args_assignments(v, argc, argv, "metrics", "NAME=VALUE[:KIND]", ret_args);
+	return args_assignments(v, a, "metrics", "NAME=VALUE[:KIND]", ret_args);
 }
 
 /* Creates {} for a verb's arguments, or says it is out of memory. */
@@ -133,68 +271,55 @@ static json_object *new_args(void)
 }
 
 /* --reason R [--no-reboot] -> {"reason": R, "reboot": bool}; faultd validates R. */
-static int args_reboot(const struct verb *v, int argc, char **argv, json_object **ret_args)
+static int args_reboot(const struct verb *v, const struct verb_args *a, json_object **ret_args)
 {
-	const char *reason = NULL;
-	bool reboot = true;
+	const char *reason = a->options[REBOOT_REASON];
 	json_object *o;
 
-	for (int i = 0; i < argc; i++) {
-		if (streq(argv[i], "--no-reboot"))
-			reboot = false;
-		else if (streq(argv[i], "--reason") && i + 1 < argc)
-			reason = argv[++i];
-		else if (strncmp(argv[i], "--reason=", 9) == 0)
-			reason = argv[i] + 9;
-		else {
-			fprintf(stderr,
-				"faultctl: %s: unexpected argument '%s' (usage: faultctl %s %s)\n",
-				v->name, argv[i], v->name, v->usage);
-			return -EINVAL;
-		}
+	if (a->n_operands > 0) {
+		verb_usage_error(v, "unexpected argument '%s'", a->operands[0]);
+		return -EINVAL;
 	}
 	if (!reason || !reason[0]) {
-		fprintf(stderr,
-			"faultctl: %s: --reason is required: a code (0x0003), a name "
-			"(FirmwareUpdate) or !name for a custom unexpected reason\n",
-			v->name);
+		verb_usage_error(
+			v, "--reason is required: a code (0x0003), a name (FirmwareUpdate) or "
+			   "!name for a custom unexpected reason");
 		return -EINVAL;
 	}
 	o = new_args();
 	if (!o)
 		return -ENOMEM;
 	json_object_object_add(o, "reason", json_object_new_string(reason));
-	json_object_object_add(o, "reboot", json_object_new_boolean(reboot));
+	json_object_object_add(o, "reboot", json_object_new_boolean(!a->options[REBOOT_NO_REBOOT]));
 	*ret_args = o;
 	return 0;
 }
 
 /* PROCESS [SIGNAL] -> {"process": PROCESS, "signal": SIGNAL}. */
-static int args_report_crash(const struct verb *v, int argc, char **argv, json_object **ret_args)
+static int args_report_crash(const struct verb *v, const struct verb_args *a,
+			     json_object **ret_args)
 {
 	json_object *o;
 	long signo = 0;
 	char *end;
 
-	if (argc < 1 || argc > 2) {
-		fprintf(stderr, "faultctl: %s: usage: faultctl %s %s\n", v->name, v->name,
-			v->usage);
+	if (a->n_operands < 1 || a->n_operands > 2) {
+		verb_usage_error(v, "expected %s", v->usage);
 		return -EINVAL;
 	}
-	if (argc == 2) {
+	if (a->n_operands == 2) {
 		errno = 0;
-		signo = strtol(argv[1], &end, 10);
+		signo = strtol(a->operands[1], &end, 10);
 		if (errno || *end || signo < 1 || signo > 64) {
-			fprintf(stderr,
-				"faultctl: %s: SIGNAL: expected a number from 1 to 64, got '%s'\n",
-				v->name, argv[1]);
+			verb_usage_error(v, "SIGNAL: expected a number from 1 to 64, got '%s'",
+					 a->operands[1]);
 			return -EINVAL;
 		}
 	}
 	o = new_args();
 	if (!o)
 		return -ENOMEM;
-	json_object_object_add(o, "process", json_object_new_string(argv[0]));
+	json_object_object_add(o, "process", json_object_new_string(a->operands[0]));
 	if (signo)
 		json_object_object_add(o, "signal", json_object_new_int64(signo));
 	*ret_args = o;
@@ -352,35 +477,24 @@ static int trigger_report(const struct verb *v, bool json, bool ok, const char *
 	return ok ? EXIT_OK : EXIT_REFUSED;
 }
 
-static int run_trigger_coredump(const struct verb *v, int argc, char **argv, bool json)
+static int run_trigger_coredump(const struct verb *v, const struct verb_args *a, bool json)
 {
 	_cleanup_free_ char *pattern = NULL;
+	const char *arg = a->options[TRIGGER_SIGNAL];
 	char want[32], got[64], message[512];
 	const char *shown;
 	int signo = SIGSEGV, status, r;
 	size_t len;
 	pid_t pid;
 
-	for (int i = 0; i < argc; i++) {
-		const char *arg = NULL;
-
-		if (streq(argv[i], "--signal") && i + 1 < argc)
-			arg = argv[++i];
-		else if (strncmp(argv[i], "--signal=", 9) == 0)
-			arg = argv[i] + 9;
-		if (!arg) {
-			fprintf(stderr,
-				"faultctl: %s: unexpected argument '%s' (usage: faultctl %s %s)\n",
-				v->name, argv[i], v->name, v->usage);
-			return EXIT_USAGE;
-		}
-		if (trigger_parse_signal(arg, &signo) < 0) {
-			fprintf(stderr,
-				"faultctl: %s: --signal: expected SEGV, ABRT, BUS, FPE or ILL, got "
-				"'%s'\n",
-				v->name, arg);
-			return EXIT_USAGE;
-		}
+	if (a->n_operands > 0) {
+		verb_usage_error(v, "unexpected argument '%s'", a->operands[0]);
+		return EXIT_USAGE;
+	}
+	if (arg && trigger_parse_signal(arg, &signo) < 0) {
+		verb_usage_error(v, "--signal: expected SEGV, ABRT, BUS, FPE or ILL, got '%s'",
+				 arg);
+		return EXIT_USAGE;
 	}
 	trigger_signal_name(signo, want, sizeof(want));
 
@@ -443,37 +557,190 @@ static int run_trigger_coredump(const struct verb *v, int argc, char **argv, boo
 }
 
 static const struct verb verbs[] = {
-	{ "status", "", "Show faultd's current state", args_none, NULL },
-	{ "show-config", "", "Show the configuration faultd is running with", args_none, NULL },
-	{ "enable-data-collection", "", "Allow faultd to record and upload data (privileged)",
-	  args_none, NULL },
-	{ "disable-data-collection", "", "Stop recording and uploading data (privileged)",
-	  args_none, NULL },
-	{ "enable-dev-mode", "", "Turn developer mode on (privileged)", args_none, NULL },
-	{ "disable-dev-mode", "", "Turn developer mode off (privileged)", args_none, NULL },
-	{ "sync", "", "Upload the spooled entries now and report the outcome (privileged)",
-	  args_none, NULL, 15 * 60.0 },
-	{ "write-attributes", "KEY=VALUE...",
-	  "Record device attributes: true/false, numbers, else strings; \"...\" forces a "
-	  "string (privileged)",
-	  args_attributes, NULL },
-	{ "reboot", "--reason R [--no-reboot]",
-	  "Record why the system reboots (code, name or !custom), then reboot it (privileged)",
-	  args_reboot, NULL, 45.0 },
-	{ "report-crash", "PROCESS [SIGNAL]",
-	  "Count a process crash against this hour's crash-free time (privileged)",
-	  args_report_crash, NULL },
-	{ "write-metric", "NAME=VALUE[:KIND]...",
-	  "Record metric readings in the heartbeat in progress; KIND is counter, gauge "
-	  "(the default), histogram or set, whose VALUE is a member (privileged)",
-	  args_metrics, NULL },
-	{ "request-metrics", "", "Close the heartbeat in progress now (privileged)", args_none,
-	  NULL },
-	{ "trigger-coredump", "[--signal NAME]",
-	  "Crash a child with SIGSEGV (or ABRT, BUS, FPE, ILL) to check that cores reach faultd; "
-	  "runs without faultd",
-	  NULL, NULL, 0, run_trigger_coredump },
-	{ "help", "", "List the commands the running faultd accepts", args_none, print_help_reply },
+	{
+		.name = "status",
+		.usage = "",
+		.summary = "Show faultd's current state",
+		.help = "Prints faultd's version, pid and uptime, its configuration file and state\n"
+			"directory, whether data collection and developer mode are on, the device\n"
+			"identity, each plugin with its state and counters, the spool, the storage of\n"
+			"the state directory, uploads, the heartbeat in progress and the outcome of the\n"
+			"last reload. Anyone who can reach the control socket may run it.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "show-config",
+		.usage = "",
+		.summary = "Show the configuration faultd is running with",
+		.help = "Prints every configuration key with its value and where it came from: default,\n"
+			"or FILE:LINE of the file that set it. project_key is redacted. Anyone who can\n"
+			"reach the control socket may run it.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "enable-data-collection",
+		.usage = "",
+		.summary = "Allow faultd to record and upload data (privileged)",
+		.help = "Gives consent at once. The switch is saved in STATE_DIR/runtime.conf, which\n"
+			"overrides enable_data_collection of the configuration files; the reply comes\n"
+			"once the file is written durably.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "disable-data-collection",
+		.usage = "",
+		.summary = "Stop recording and uploading data (privileged)",
+		.help = "Withdraws consent at once: nothing is recorded or uploaded while data\n"
+			"collection is off. Saved in STATE_DIR/runtime.conf like\n"
+			"enable-data-collection.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "enable-dev-mode",
+		.usage = "",
+		.summary = "Turn developer mode on (privileged)",
+		.help = "Developer mode acts as the highest fleet sampling level and lifts rate limits\n"
+			"such as the cores' one, for devices on a developer's desk. Saved in\n"
+			"STATE_DIR/runtime.conf.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "disable-dev-mode",
+		.usage = "",
+		.summary = "Turn developer mode off (privileged)",
+		.help = "Returns to the fleet's sampling level and rate limits. Saved in\n"
+			"STATE_DIR/runtime.conf.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "sync",
+		.usage = "",
+		.summary = "Upload the spooled entries now and report the outcome (privileged)",
+		.help = "Says what was uploaded, e.g. \"Uploaded 12 entries (48210 bytes) in 1 batch; 0\n"
+			"left in the spool.\" A sync during a scheduled upload joins it. Fails, with the\n"
+			"reason, when data collection is off, when base_url or project_key is empty, or\n"
+			"when the upload fails. Waits up to 900 s for the outcome unless --timeout,\n"
+			"before the command, says otherwise.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+		.timeout_sec = 15 * 60.0,
+	},
+	{
+		.name = "write-attributes",
+		.usage = "KEY=VALUE...",
+		.summary = "Record device attributes: true/false, numbers, else strings; \"...\" forces "
+			   "a string (privileged)",
+		.help = "Records a device-attributes entry.\n"
+			"\n"
+			"Arguments:\n"
+			"  KEY=VALUE  1 to 100 attributes, each KEY once. A KEY is 1 to 128 of\n"
+			"             A-Z a-z 0-9 _ . : / -, a VALUE at most 1024 bytes of printable\n"
+			"             UTF-8: true and false are booleans, JSON numbers are numbers,\n"
+			"             anything else is a string, and a value in double quotes always a\n"
+			"             string (zip='\"007\"'). One starting with '-' goes after \"--\".\n",
+		.build_args = args_attributes,
+	},
+	{
+		.name = "reboot",
+		.usage = "--reason R [--no-reboot]",
+		.summary = "Record why the system reboots (code, name or !custom), then reboot it "
+			   "(privileged)",
+		.help = "Writes the reason durably, then runs reboot_command (by default reboot); when\n"
+			"that fails the reason is withdrawn and faultctl exits with status 1. At the\n"
+			"next boot the reboot plugin records the reason, unless stronger evidence (a\n"
+			"watchdog reset, a kernel panic) says otherwise. Codes with bit 0x8000 and\n"
+			"custom reasons (!name: 1 to 64 of A-Z a-z 0-9 _ . -) are unexpected: they\n"
+			"count against the fleet's stability.\n",
+		.options = {
+			[REBOOT_REASON] = { "--reason", "R",
+					    "required: a code (0x0003), a name (FirmwareUpdate) or !name" },
+			[REBOOT_NO_REBOOT] = { "--no-reboot", NULL,
+					       "only record the reason, for a reboot another tool "
+					       "performs" },
+		},
+		.build_args = args_reboot,
+		.timeout_sec = 45.0,
+	},
+	{
+		.name = "report-crash",
+		.usage = "PROCESS [SIGNAL]",
+		.summary = "Count a process crash against this hour's crash-free time (privileged)",
+		.help = "The crash window in progress becomes crash time and operational_crashes grows.\n"
+			"faultd-core-handler reports the crashes it captures by itself; this is for\n"
+			"crashes it does not see.\n"
+			"\n"
+			"Arguments:\n"
+			"  PROCESS  the name of the process, 1 to 64 printable characters; one starting\n"
+			"           with '-' goes after \"--\" (faultctl report-crash -- -name)\n"
+			"  SIGNAL   the number of the signal that killed it, 1 to 64 (11 for SIGSEGV)\n",
+		.build_args = args_report_crash,
+	},
+	{
+		.name = "write-metric",
+		.usage = "NAME=VALUE[:KIND]...",
+		.summary = "Record metric readings in the heartbeat in progress; KIND is counter, gauge "
+			   "(the default), histogram or set, whose VALUE is a member (privileged)",
+		.help = "All or nothing: one bad reading, or one whose name already holds another kind,\n"
+			"refuses the call and names it. Fails while data collection is off.\n"
+			"\n"
+			"Arguments:\n"
+			"  NAME=VALUE[:KIND]  up to 100 readings. A NAME is at most 128 bytes; a VALUE a\n"
+			"                     finite number (temp=-3.5), or for a set the member; KIND\n"
+			"                     counter, gauge, histogram or set, or statsd's c, g, ms, h,\n"
+			"                     d, s. One starting with '-' goes after \"--\".\n",
+		.build_args = args_metrics,
+	},
+	{
+		.name = "request-metrics",
+		.usage = "",
+		.summary = "Close the heartbeat in progress now (privileged)",
+		.help = "Records the heartbeat in progress; the next upload (or faultctl sync) sends it.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+	},
+	{
+		.name = "trigger-coredump",
+		.usage = "[--signal NAME]",
+		.summary = "Crash a child with SIGSEGV (or ABRT, BUS, FPE, ILL) to check that cores "
+			   "reach faultd; runs without faultd",
+		.help = "The child, named faultd-trigger and dumpable, commits the fault that raises the\n"
+			"signal. faultctl warns when core_pattern does not pipe into faultd-core-handler,\n"
+			"waits for the child and says whether the kernel wrote a core, and if not, the\n"
+			"likeliest reason. Needs neither faultd nor privileges. Exit status 0 when the\n"
+			"child died of the signal asked for, 1 when it did not.\n",
+		.options = {
+			[TRIGGER_SIGNAL] = { "--signal", "NAME",
+					     "SEGV (default), ABRT, BUS, FPE or ILL, any case, SIG "
+					     "optional" },
+		},
+		.run = run_trigger_coredump,
+	},
+	{
+		.name = "help",
+		.usage = "",
+		.summary = "List the commands the running faultd accepts",
+		.help = "Asks faultd for its commands, each with a summary and [privileged] where it is.\n"
+			"The list includes crash-reported, which faultd-core-handler sends after each\n"
+			"crash and faultctl has no command for.\n"
+			"\n"
+			"Takes no arguments.\n",
+		.build_args = args_none,
+		.print = print_help_reply,
+	},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -507,6 +774,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-*s  %s\n", width, head, verbs[i].summary);
 	}
 	fprintf(f,
+		"\n"
+		"'faultctl COMMAND --help' shows a command's arguments and options.\n"
 		"\n"
 		"Privileged commands need root, faultd's own user, or membership in its control\n"
 		"group.\n"
@@ -750,6 +1019,7 @@ int main(int argc, char **argv)
 	double timeout_sec = 0;
 	json_object *args = NULL, *reply = NULL, *ok, *data, *error;
 	const struct verb *v;
+	struct verb_args a;
 	bool json = false;
 	int c, r, ret;
 
@@ -800,9 +1070,17 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return EXIT_USAGE;
 	}
+	argc -= optind + 1;
+	argv += optind + 1;
+	if (verb_wants_help(argc, argv)) {
+		verb_help(v, stdout);
+		return EXIT_OK;
+	}
+	if (verb_parse_args(v, argc, argv, &a) < 0)
+		return EXIT_USAGE;
 	if (v->run)
-		return v->run(v, argc - optind - 1, argv + optind + 1, json);
-	r = v->build_args(v, argc - optind - 1, argv + optind + 1, &args);
+		return v->run(v, &a, json);
+	r = v->build_args(v, &a, &args);
 	if (r < 0)
 		return EXIT_USAGE;
 	if (timeout_sec == 0)

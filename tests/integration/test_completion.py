@@ -129,7 +129,7 @@ class CommandTest(unittest.TestCase):
                 continue
             with self.subTest(command=name):
                 self.assertEqual(complete(f"faultctl {name} "), [])
-                self.assertEqual(complete(f"faultctl {name} --"), [])
+                self.assertEqual(complete(f"faultctl {name} --"), ["--help"])
 
     def test_the_options_of_each_command(self):
         # Every option a command's usage names is offered after it.
@@ -139,7 +139,22 @@ class CommandTest(unittest.TestCase):
                 continue
             with self.subTest(command=name):
                 self.assertEqual(set(complete(f"faultctl {name} ")), options)
-                self.assertEqual(set(complete(f"faultctl {name} --")), options)
+                self.assertEqual(set(complete(f"faultctl {name} --")), options | {"--help"})
+
+    def test_every_command_takes_help(self):
+        # faultctl COMMAND --help shows the command's help, whatever the command.
+        for name in help_commands():
+            with self.subTest(command=name):
+                r = subprocess.run([FAULTCTL, name, "--help"], capture_output=True, text=True,
+                                   timeout=10)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("--help", complete(f"faultctl {name} -"))
+                self.assertEqual(complete(f"faultctl {name} --h"), ["--help"])
+        # Not as an option's value, nor after "--", where every word is data.
+        self.assertEqual(complete("faultctl reboot --reason -"), [])
+        self.assertEqual(complete("faultctl trigger-coredump --signal -"), [])
+        self.assertEqual(complete("faultctl report-crash -- -"), [])
+        self.assertEqual(complete("faultctl write-metric -- --h"), [])
 
 
 class ValueTest(unittest.TestCase):
@@ -177,7 +192,7 @@ class ValueTest(unittest.TestCase):
 
     def test_reboot_options_not_repeated(self):
         self.assertEqual(complete("faultctl reboot --reason FirmwareUpdate "), ["--no-reboot"])
-        self.assertEqual(complete("faultctl reboot --no-reboot --"), ["--reason"])
+        self.assertEqual(complete("faultctl reboot --no-reboot --"), ["--reason", "--help"])
         self.assertEqual(complete("faultctl reboot --reason=KernelPanic --no-reboot "), [])
 
     def test_trigger_coredump_signals_are_those_faultctl_accepts(self):
@@ -201,6 +216,9 @@ class ValueTest(unittest.TestCase):
                                                                    "ILL")}
         self.assertEqual(set(complete("faultctl report-crash gatewayd ")), expected)
         self.assertEqual(complete("faultctl report-crash gatewayd 11 "), [])
+        # "--" is not the PROCESS: the word after it is.
+        self.assertEqual(complete("faultctl report-crash -- "), [])
+        self.assertEqual(set(complete("faultctl report-crash -- -weird ")), expected)
 
     def test_write_metric_kinds(self):
         with open(os.path.join(SOURCE_ROOT, "libcollector", "metrics.c")) as f:

@@ -2,11 +2,13 @@
 """The real faultd driven by the real faultctl: status, consent, reload, signals, bad clients."""
 import json
 import os
+import re
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -373,6 +375,121 @@ class LifecycleTest(DaemonTestCase):
             self.assertEqual(d.proc.wait(timeout=10), 0, d.log())
         finally:
             sock.close()
+
+
+def faultctl_commands():
+    """{name: usage} of the commands `faultctl --help` lists."""
+    r = subprocess.run([FAULTCTL, "--help"], capture_output=True, text=True, timeout=20)
+    block = r.stdout.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+    commands = {}
+    for line in block.splitlines():
+        name, _, usage = line.strip().split("  ", 1)[0].partition(" ")
+        commands[name] = usage
+    return commands
+
+
+class CommandArgumentsTest(DaemonTestCase):
+    """A command's own arguments: -h/--help anywhere shows its help and does nothing; a word
+    starting with '-' is an option, never data, unless it follows "--"."""
+
+    def device(self):
+        # Consent on, so that a crash or reading taken for data would be counted; a reboot
+        # command that reboots nothing, should one run by mistake.
+        return self.daemon(config={"enable_data_collection": True,
+                                   "reboot_command": "true",
+                                   "hours": {"checkpoint_interval_seconds": 1}}).start()
+
+    def crashes(self, d):
+        return d.status()["hours"]["operational_crashes"]
+
+    def assert_help(self, r, name, usage):
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr, "")
+        first, _, rest = r.stdout.partition("\n")
+        self.assertEqual(first, f"Usage: faultctl [OPTIONS] {name} {usage}".rstrip())
+        self.assertIn("-h, --help", rest)
+        # Each argument and option of the usage line is explained below it.
+        for word in re.findall(r"--[\w-]+|[A-Z](?:[A-Z=:\[\]]*[A-Z])?", usage):
+            self.assertIn(word, rest, f"{name}: {word} is not explained:\n{r.stdout}")
+
+    def test_every_command_shows_its_help_without_faultd(self):
+        commands = faultctl_commands()
+        self.assertGreaterEqual(len(commands), 14)
+        nothing = os.path.join(tempfile.mkdtemp(prefix="faultd-it-"), "nothing.sock")
+        self.addCleanup(os.rmdir, os.path.dirname(nothing))
+        for name, usage in commands.items():
+            for where in ([], ["x=1", "--bogus"], ["--reason", "UserReset"]):
+                for flag in ("-h", "--help"):
+                    args = [name] + where + [flag]
+                    with self.subTest(args=args):
+                        r = subprocess.run([FAULTCTL, "--socket", nothing] + args,
+                                           capture_output=True, text=True, timeout=20)
+                        self.assert_help(r, name, usage)
+        self.assertEqual(os.listdir(os.path.dirname(nothing)), [])
+
+    def test_report_crash_help_counts_no_crash(self):
+        d = self.device()
+        usage = faultctl_commands()["report-crash"]
+        for args in (["--help"], ["-h"], ["gatewayd", "--help"], ["gatewayd", "11", "-h"]):
+            with self.subTest(args=args):
+                self.assert_help(d.ctl("report-crash", *args), "report-crash", usage)
+        self.assertEqual(self.crashes(d), 0)
+        self.assertNotIn("Crash of", d.log())
+        # The same faultd counts a crash reported for real.
+        self.assertEqual(d.ctl("report-crash", "gatewayd", "11").returncode, 0)
+        self.assertEqual(self.crashes(d), 1)
+
+    def test_a_word_starting_with_a_dash_is_never_data(self):
+        d = self.device()
+        declared = os.path.join(d.state_dir, "reboot", "declared.json")
+        spooled = d.status()["spool"]["entries"]
+        cases = [
+            (("report-crash", "--foo"), "unknown option '--foo'"),
+            (("report-crash", "-x", "11"), "unknown option '-x'"),
+            (("report-crash", "gatewayd", "-11"), "unknown option '-11'"),
+            (("write-attributes", "--rogue=1"), "unknown option '--rogue'"),
+            (("write-attributes", "ok=1", "-k=v"), "unknown option '-k'"),
+            (("write-metric", "--rogue=1"), "unknown option '--rogue'"),
+            (("status", "--verbose"), "unknown option '--verbose'"),
+            (("reboot", "--reason", "--no-reboot"), "option '--reason' needs a value"),
+            (("reboot", "--reason", "UserReset", "--no-reboot", "--now"),
+             "unknown option '--now'"),
+            (("trigger-coredump", "--sig", "ABRT"), "unknown option '--sig'"),
+            (("request-metrics", "--help=1"), "option '--help' takes no value"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                r = d.ctl(*args)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertIn(f"faultctl: {args[0]}: {message}; "
+                              f"see 'faultctl {args[0]} --help'", r.stderr)
+        status = d.status()
+        self.assertEqual(status["hours"]["operational_crashes"], 0)
+        self.assertEqual(status["hours"]["metrics"]["keys"], 0)
+        self.assertEqual(status["spool"]["entries"], spooled)
+        self.assertFalse(os.path.exists(declared))
+
+        # What starts with a letter or '!' is data as before: negative values, custom reasons.
+        self.assertEqual(d.ctl("write-metric", "temp=-3").returncode, 0)
+        self.assertEqual(d.ctl("write-attributes", "rssi=-61").returncode, 0)
+        r = d.ctl("reboot", "--reason", "!ModemHang", "--no-reboot")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(declared))
+
+    def test_double_dash_lets_data_start_with_a_dash(self):
+        d = self.device()
+        r = d.ctl("report-crash", "--", "-weird-name", "6")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Crash of -weird-name counted", r.stdout)
+        self.assertEqual(self.crashes(d), 1)
+        # After "--" even --help is data.
+        r = d.ctl("report-crash", "--", "--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Crash of --help counted", r.stdout)
+        self.assertEqual(self.crashes(d), 2)
+        self.assertEqual(d.ctl("write-metric", "--", "-m=1:counter").returncode, 0)
+        self.assertEqual(d.status()["hours"]["metrics"]["keys"], 1)
 
 
 class CommandLineTest(DaemonTestCase):
