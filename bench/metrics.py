@@ -10,8 +10,9 @@ machine.
 It builds faultd without sanitizers (meson buildtype=release in build-bench-metrics unless --build
 is given) and compiles the statsd load generator (bench/statsd-load.c) and the libcurl anchor
 (bench/libcurl-floor.c) with cc. Every daemon runs from a temporary directory with a
-configuration of its own; the machine's configuration is never read or touched, and everything
-started is stopped at the end. The tables are printed in markdown at the end.
+configuration of its own; the machine's configuration is never read or touched (faultd's
+coredump plugin is off, so kernel.core_pattern stays the machine's), and everything started is
+stopped at the end. The tables are printed in markdown at the end.
 
 1. Idle at a 10 s collection interval. faultd: sysmetrics (CPU, load, memory, "/", every
    interface, thermal zones, uptime, its own process) with the statsd and collectd listeners
@@ -53,7 +54,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upload import RECEIVER, TOP, Relay, cpu_seconds  # noqa: E402
+from upload import RECEIVER, TOP, Relay, coredump_off, cpu_seconds  # noqa: E402
 
 COLLECTD = "/usr/sbin/collectd"
 INTERVAL = 10  # collection interval of both daemons, seconds
@@ -370,6 +371,7 @@ class Bench:
             "ca_bundle": self.rx["ca_bundle"],
             "project_key": "bench",
             "upload_interval_seconds": 0,
+            **coredump_off(self.args.build),
         }
         config.update(extra)
         with open(os.path.join(d, "faultd.conf"), "w") as f:

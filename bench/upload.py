@@ -6,7 +6,8 @@ receiver over TLS, and report what it cost.
     python3 bench/upload.py [--entries N] [--build DIR]
 
 It builds faultd without sanitizers (meson buildtype=release in build/bench unless --build is
-given), starts the receiver and faultd in a temporary directory, records N device-attributes
+given), starts the receiver and faultd (its coredump plugin off: the machine's core_pattern is
+never touched) in a temporary directory, records N device-attributes
 entries with `faultctl write-attributes`, then runs `faultctl sync` once. All traffic goes
 through a byte-counting TCP relay, so "bytes on the wire" includes TLS.
 
@@ -95,6 +96,15 @@ def vm_hwm_kib(pid):
     return 0
 
 
+def coredump_off(build):
+    """The setting that keeps a benchmark's faultd off this machine's kernel.core_pattern: the
+    coredump plugin turned off, when build has it. On, with consent and the real sysroot, it
+    would set the whole machine's core_pattern."""
+    with open(os.path.join(build, "build-config.h")) as f:
+        built = "#define HAVE_COREDUMP 1" in f.read().splitlines()
+    return {"coredump": {"enabled": False}} if built else {}
+
+
 def wait_for(pred, timeout=30):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -144,6 +154,7 @@ def main():
                 "project_key": "bench",
                 "upload_interval_seconds": 0,
                 "spool": {"max_entries": 0, "max_bytes": 0, "min_free_bytes": 0},
+                **coredump_off(args.build),
             }, f)
         d = subprocess.Popen([faultd, "--config", conf], stderr=open(os.path.join(work, "log"),
                                                                       "w"))

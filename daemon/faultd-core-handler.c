@@ -21,6 +21,7 @@
 #include "coredump-config.h"
 #include "log.h"
 #include "macro.h"
+#include "record.h"
 #include "schema.h"
 
 static void help(void)
@@ -136,8 +137,13 @@ int main(int argc, char **argv)
 	struct lc_config *cfg = NULL;
 	char **errors = NULL;
 	uint64_t v[6];
+	struct lc_clock_sample started;
 	bool had_stderr;
 	int c, r;
+
+	/* The kernel starts the handler as the process dies: this is when it crashed. */
+	lc_clock_sample_now(&started);
+	req.mono_ms = started.monotonic_ms;
 
 	/* Never dump this process's own core, and never pipe it into a second handler (the kernel
 	 * skips pipe helpers for a process whose RLIMIT_CORE is 1). */

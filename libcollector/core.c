@@ -286,7 +286,8 @@ static void cmd_show_config(struct lc_control_call *call, json_object *args, voi
 	lc_control_call_reply(call, o);
 }
 
-/* Sets a runtime switch, persisted in runtime.conf, effective at once. */
+/* Sets a runtime switch, persisted in runtime.conf, effective at once; the plugins are told of a
+ * change of consent. */
 static void set_switch(struct lc_core *c, struct lc_control_call *call, const char *key,
 		       const char *what, bool on)
 {
@@ -299,6 +300,7 @@ static void set_switch(struct lc_core *c, struct lc_control_call *call, const ch
 	} else {
 		r = lc_config_set_runtime_bool(c->cfg, key, on);
 		c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
+		lc_heartbeat_set_collecting(c->heartbeat, c->collecting);
 		if (r < 0) {
 			log_error_errno(r, "Failed to save %s=%s in runtime.conf: %m", key,
 					on ? "true" : "false");
@@ -312,6 +314,8 @@ static void set_switch(struct lc_core *c, struct lc_control_call *call, const ch
 		log_notice("%s %s by uid %u (pid %d).", what, on ? "enabled" : "disabled",
 			   (unsigned)lc_control_call_uid(call), (int)lc_control_call_pid(call));
 		snprintf(msg, sizeof(msg), "%s %s.", what, on ? "enabled" : "disabled");
+		if (streq(key, "enable_data_collection"))
+			lc_plugin_host_consent(c->plugins, on);
 	}
 	o = json_object_new_object();
 	if (o) {
@@ -349,8 +353,12 @@ static void heartbeat_timing_from(const struct lc_config *cfg, struct lc_heartbe
 		.checkpoint_ms =
 			(uint64_t)lc_config_get_int(cfg, "hours.checkpoint_interval_seconds") *
 			1000,
-		.window_ms = (uint64_t)lc_config_get_int(cfg, "hours.crash_window_seconds") * 1000,
 	};
+	/* A crash costs its whole heartbeat interval now: the window is the interval. */
+	if (!streq(lc_config_origin(cfg, "hours.crash_window_seconds"), "default"))
+		log_warning("%s: hours.crash_window_seconds is obsolete and ignored: a crash makes "
+			    "its whole heartbeat interval crash time (docs/hours.md).",
+			    lc_config_origin(cfg, "hours.crash_window_seconds"));
 }
 
 static void metrics_limits_from(const struct lc_config *cfg, struct lc_metrics_limits *ret)
@@ -443,7 +451,22 @@ static void plugin_unexpected_reboot(void *userdata)
 {
 	struct lc_core *c = userdata;
 
+	if (!c->collecting) {
+		log_info("The last boot ended unexpectedly; not counted: data collection is "
+			 "disabled.");
+		return;
+	}
 	(void)lc_heartbeat_unexpected_reboot(c->heartbeat);
+}
+
+/* The reboot event of the boot that ended belongs to the version that was running then. */
+static int plugin_record_ended_boot(void *userdata, const char *type, json_object *metadata,
+				    char *ret_uuid, const char **ret_why)
+{
+	struct lc_core *c = userdata;
+
+	return core_record_as(c, type, metadata, lc_heartbeat_ended_boot_version(c->heartbeat),
+			      ret_uuid, ret_why);
 }
 
 static struct lc_metrics *plugin_metrics(void *userdata)
@@ -738,7 +761,14 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 		}
 		signo = json_object_get_int64(v);
 	}
-	r = lc_heartbeat_crash(c->heartbeat);
+	/* One rule for every source of crashes: nothing is counted without consent. */
+	if (!c->collecting) {
+		lc_control_call_fail(call, EPERM,
+				     "data collection is disabled: the crash of %s is not counted",
+				     process);
+		return;
+	}
+	r = lc_heartbeat_crash(c->heartbeat, NULL, 0);
 	log_notice("Crash of %s (signal %" PRId64 ") counted in the hours ledger (uid %u).",
 		   process, signo, (unsigned)lc_control_call_uid(call));
 	if (r < 0) {
@@ -746,8 +776,8 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 				     strerror(-r));
 		return;
 	}
-	snprintf(msg, sizeof(msg), "Crash of %s counted: this crash window is not crash-free.",
-		 process);
+	snprintf(msg, sizeof(msg),
+		 "Crash of %s counted: this heartbeat interval is not crash-free.", process);
 	reply_message(call, msg);
 }
 
@@ -789,17 +819,19 @@ static void crash_report(const struct lc_crash_report *r, void *userdata)
 					  "%s[%" PRIu32 "]: %m",
 					  r->process, r->pid);
 	}
-	if (!c->collecting) {
+	/* Not counted when consent was off when it happened (the handler says so) or is now. */
+	if (!c->collecting || streq(r->core, LC_CRASH_CORE_NO_CONSENT)) {
 		log_notice("Process %s[%" PRIu32 "] crashed with %s; not counted: data collection "
-			   "is disabled.",
-			   r->process, r->pid, signame);
+			   "%s disabled.",
+			   r->process, r->pid, signame, c->collecting ? "was" : "is");
 		d->discarded++;
 		return;
 	}
 	log_notice("Process %s[%" PRIu32 "] crashed with %s; core: %s%s%s%s", r->process, r->pid,
 		   signame, r->core, r->entry[0] ? " (entry " : "", r->entry,
 		   r->entry[0] ? ")." : ".");
-	k = lc_heartbeat_crash(c->heartbeat);
+	/* Placed where it happened: a report without its boot (an older handler's) counts now. */
+	k = lc_heartbeat_crash(c->heartbeat, r->boot_id[0] ? r->boot_id : NULL, r->mono_ms);
 	if (k < 0)
 		log_warning_errno(k, "The crash is counted, but the hours ledger could not be "
 				     "saved: %m");
@@ -826,6 +858,14 @@ static void on_crash_poll(uv_timer_t *t)
 	struct crash_drain d;
 
 	(void)crash_log_drain(t->data, &d);
+}
+
+/* Before an hours interval closes, the crashes waiting in the crash log are placed in it. */
+static void heartbeat_before_close(void *userdata)
+{
+	struct crash_drain d;
+
+	(void)crash_log_drain(userdata, &d);
 }
 
 /* faultd-core-handler left a report: count it now rather than at the next poll. */
@@ -974,17 +1014,33 @@ static void cmd_request_metrics(struct lc_control_call *call, json_object *args,
 	struct lc_core *c = userdata;
 	int r;
 
+	char msg[256];
+
+	if (!c->collecting) {
+		reply_message(call, "Heartbeat not recorded: data collection is disabled.");
+		return;
+	}
 	r = lc_heartbeat_close_now(c->heartbeat);
 	if (r == -EPERM)
-		reply_message(call, "Heartbeat closed, not recorded: data collection is disabled.");
+		snprintf(msg, sizeof(msg),
+			 "Heartbeat closed, not recorded: data collection is "
+			 "disabled.");
 	else if (r == -ECANCELED)
-		reply_message(call, "Heartbeat closed, not recorded: the fleet's sampling excludes "
-				    "heartbeats.");
-	else if (r < 0)
+		snprintf(msg, sizeof(msg),
+			 "Heartbeat closed, not recorded: the fleet's sampling "
+			 "excludes heartbeats.");
+	else if (r < 0) {
 		lc_control_call_fail(call, -r, "the heartbeat could not be recorded: %s",
 				     strerror(-r));
-	else
-		reply_message(call, "Heartbeat closed; `faultctl sync` uploads it.");
+		return;
+	} else
+		snprintf(msg, sizeof(msg),
+			 "%s The hours of this interval come with the heartbeat "
+			 "that ends it, in %" PRIu64 " s.",
+			 r > 0 ? "Heartbeat closed; `faultctl sync` uploads it."
+			       : "Nothing to report since the last heartbeat.",
+			 (lc_heartbeat_next_in_ms(c->heartbeat) + 999) / 1000);
+	reply_message(call, msg);
 }
 
 static const struct lc_control_command core_commands[] = {
@@ -1159,6 +1215,7 @@ static void core_reload(struct lc_core *c)
 	lc_config_free(c->cfg);
 	c->cfg = TAKE_PTR(cfg);
 	c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
+	lc_heartbeat_set_collecting(c->heartbeat, c->collecting);
 	log_runtime_damage(c->cfg);
 	if (identity_changed) {
 		lc_identity_done(&c->identity);
@@ -1384,8 +1441,10 @@ static int spool_start(struct lc_core *c)
 			.boot_id = c->boot.boot_id,
 			.boot_start_ms = c->boot.start_ms,
 			.software_version = c->identity.value[LC_ID_SOFTWARE_VERSION],
+			.collecting = c->collecting,
 			.metrics = c->metrics,
 			.collect = heartbeat_collect,
+			.before_close = heartbeat_before_close,
 			.commit = heartbeat_commit,
 			.userdata = c,
 		};
@@ -1398,6 +1457,7 @@ static int spool_start(struct lc_core *c)
 	c->services = (struct lc_plugin_services){
 		.record = plugin_record,
 		.unexpected_reboot = plugin_unexpected_reboot,
+		.record_ended_boot = plugin_record_ended_boot,
 		.metrics = plugin_metrics,
 		.boot = &c->boot,
 		.userdata = c,

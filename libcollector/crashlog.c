@@ -161,6 +161,9 @@ json_object *lc_crash_report_to_json(const struct lc_crash_report *r)
 	    lc_json_add(o, "pid", json_object_new_int64(r->pid)) < 0 ||
 	    lc_json_add(o, "signal", json_object_new_int(r->signal)) < 0 ||
 	    lc_json_add(o, "time_ms", json_object_new_int64((int64_t)r->time_ms)) < 0 ||
+	    lc_json_add(o, "boot_id", json_object_new_string(r->boot_id)) < 0 ||
+	    lc_json_add(o, "monotonic_ms", json_object_new_int64((int64_t)r->mono_ms)) < 0 ||
+	    lc_json_add(o, "software_version", json_object_new_string(r->software_version)) < 0 ||
 	    lc_json_add(o, "core", json_object_new_string(r->core)) < 0 ||
 	    lc_json_add(o, "entry", json_object_new_string(r->entry)) < 0 ||
 	    (drops && lc_json_add(o, "unsaved_drops", TAKE_PTR(drops)) < 0)) {
@@ -230,8 +233,8 @@ static int drops_from_json(json_object *o, struct lc_crash_report *r)
 int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret)
 {
 	struct lc_crash_report r = {};
-	int64_t pid = 0, sig = 0, t = 0;
-	json_object *drops;
+	int64_t pid = 0, sig = 0, t = 0, mono = 0;
+	json_object *drops, *v;
 
 	if (!o || !json_object_is_type(o, json_type_object) ||
 	    get_string(o, "process", r.process, sizeof(r.process)) < 0 ||
@@ -242,6 +245,18 @@ int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret)
 		return -EBADMSG;
 	if (json_object_object_get_ex(o, "unsaved_drops", &drops) && drops_from_json(drops, &r) < 0)
 		return -EBADMSG;
+	/* When the crash happened, for the hours ledger: absent from older handlers' reports. */
+	if (json_object_object_get_ex(o, "boot_id", &v) &&
+	    (get_string(o, "boot_id", r.boot_id, sizeof(r.boot_id)) < 0 ||
+	     (r.boot_id[0] && !lc_uuid_valid(r.boot_id))))
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "monotonic_ms", &v) &&
+	    get_int(o, "monotonic_ms", 0, INT64_MAX, &mono) < 0)
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "software_version", &v) &&
+	    get_string(o, "software_version", r.software_version, sizeof(r.software_version)) < 0)
+		return -EBADMSG;
+	r.mono_ms = (uint64_t)mono;
 	r.pid = (uint32_t)pid;
 	r.signal = (int)sig;
 	r.time_ms = (uint64_t)t;

@@ -31,18 +31,24 @@ struct lc_crash_report {
 	uint32_t pid;	  /* in the initial pid namespace */
 	int signal;
 	uint64_t time_ms; /* Unix time in ms of the crash */
-	char core[16];	  /* LC_CRASH_CORE_* */
-	char entry[37];	  /* UUID of the elf-coredump entry, or "" */
+	/* When and under what it happened, for the hours ledger: the boot, CLOCK_MONOTONIC in that
+	 * boot, and the software version (each empty or 0 in reports of older handlers). */
+	char boot_id[37];
+	uint64_t mono_ms;
+	char software_version[129];
+	char core[16];	/* LC_CRASH_CORE_* */
+	char entry[37]; /* UUID of the elf-coredump entry, or "" */
 	/* Spool drops the handler counted but could not write to drops.json (a full filesystem):
 	 * faultd adds them to its own. */
 	uint32_t drops[_LC_CLASS_MAX][_LC_DROP_MAX];
 };
 
-/* {"process", "pid", "signal", "time_ms", "core", "entry"[, "unsaved_drops": {CLASS: {REASON:
- * n}}]}; NULL on OOM. */
+/* {"process", "pid", "signal", "time_ms", "boot_id", "monotonic_ms", "software_version", "core",
+ * "entry"[, "unsaved_drops": {CLASS: {REASON: n}}]}; NULL on OOM. */
 json_object *lc_crash_report_to_json(const struct lc_crash_report *r);
 
-/* The reverse; unknown classes and reasons in unsaved_drops are ignored. Returns 0 or -EBADMSG. */
+/* The reverse; unknown classes and reasons in unsaved_drops are ignored, and boot_id,
+ * monotonic_ms and software_version may be absent (older handlers). Returns 0 or -EBADMSG. */
 int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret);
 
 /* Appends r to the crash log under state_dir (creating crashes/ if needed). Returns 0, -ENOSPC

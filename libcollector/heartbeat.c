@@ -19,12 +19,18 @@
 
 struct lc_heartbeat {
 	uv_loop_t *loop;
-	char *path;		/* <state_dir>/hours.json */
-	char *software_version; /* of the heartbeat in progress */
-	char *pending_version;	/* the current one, when it differs: closes the old one */
+	char *path;		  /* <state_dir>/hours.json */
+	char *software_version;	  /* of the interval in progress */
+	char *pending_version;	  /* the current one, when it differs: closes the old one */
+	uint64_t pending_end_ms;  /* where the old version's interval ends, at start */
+	char *ended_boot_version; /* what ran when the previous boot ended (a new boot), or NULL */
+	uint64_t boot_start_ms;
+	uint64_t report_start_ms; /* odometer where the metrics of the report in progress begin */
+	bool collecting;
 	struct lc_heartbeat_timing timing;
 	struct lc_metrics *metrics;
 	void (*collect)(json_object *metrics, void *userdata);
+	void (*before_close)(void *userdata);
 	lc_heartbeat_commit_t commit;
 	void *userdata;
 	uint64_t (*now_ms)(void);
@@ -32,6 +38,7 @@ struct lc_heartbeat {
 	struct lc_hours hours;
 	uv_timer_t due, checkpoint;
 	bool started;
+	bool closing; /* in before_close: no close may start inside it */
 	unsigned open_handles;
 	int last_checkpoint_error;
 	struct lc_storage_fault fault; /* failed saves, retried at every checkpoint */
@@ -60,6 +67,9 @@ int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
 	o = lc_hours_to_json(&hb->hours);
 	if (!o ||
 	    lc_json_add(o, "software_version", json_object_new_string(hb->software_version)) < 0 ||
+	    lc_json_add(o, "report_start_ms", json_object_new_int64((int64_t)hb->report_start_ms)) <
+		    0 ||
+	    lc_json_add(o, "collecting", json_object_new_boolean(hb->collecting)) < 0 ||
 	    (hb->metrics && lc_json_add(o, "metrics", lc_metrics_to_json(hb->metrics)) < 0)) {
 		json_object_put(o);
 		return log_oom();
@@ -84,8 +94,10 @@ int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
 	return r;
 }
 
-/* Reads hours.json; *ret_version receives the version the heartbeat in progress began under. */
-static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_version)
+/* Reads hours.json; *ret_version receives the version the interval in progress began under and
+ * *ret_collecting whether data collection was on when it was saved. */
+static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_version,
+		   bool *ret_collecting)
 {
 	_cleanup_free_ char *text = NULL, *bad = NULL;
 	json_object *o, *v;
@@ -95,7 +107,7 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 
 	r = lc_read_file(hb->path, HOURS_FILE_MAX, &text, &len);
 	if (r == -ENOENT) {
-		lc_hours_init(&hb->hours, boot_id, hb->timing.window_ms, hb->now_ms());
+		lc_hours_init(&hb->hours, boot_id, hb->now_ms());
 		return 0;
 	}
 	if (r == -ENOMEM)
@@ -124,8 +136,16 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 				return log_oom();
 			}
 		}
+		/* Both absent in ledgers written before they existed. */
+		hb->report_start_ms = hb->hours.start_ms;
+		if (json_object_object_get_ex(o, "report_start_ms", &v) &&
+		    json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+			hb->report_start_ms =
+				MIN((uint64_t)json_object_get_int64(v), hb->hours.odometer_ms);
+		if (json_object_object_get_ex(o, "collecting", &v) &&
+		    json_object_is_type(v, json_type_boolean))
+			*ret_collecting = json_object_get_boolean(v);
 		json_object_put(o);
-		hb->hours.window_ms = MAX(hb->timing.window_ms, 1ULL);
 		return 0;
 	}
 	json_object_put(o);
@@ -136,7 +156,7 @@ static int restore(struct lc_heartbeat *hb, const char *boot_id, char **ret_vers
 		log_warning_errno(-errno, "Failed to set %s aside: %m", hb->path);
 	log_warning("The hours ledger %s is damaged (%s); set aside as %s, counting from zero.",
 		    hb->path, why, bad);
-	lc_hours_init(&hb->hours, boot_id, hb->timing.window_ms, hb->now_ms());
+	lc_hours_init(&hb->hours, boot_id, hb->now_ms());
 	return 0;
 }
 
@@ -144,6 +164,7 @@ int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat *
 {
 	struct lc_heartbeat *hb = calloc(1, sizeof(*hb));
 	_cleanup_free_ char *old_version = NULL;
+	bool new_boot, was_collecting;
 	uint64_t now;
 	int r;
 
@@ -153,35 +174,49 @@ int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat *
 	hb->timing = o->timing;
 	hb->metrics = o->metrics;
 	hb->collect = o->collect;
+	hb->before_close = o->before_close;
 	hb->commit = o->commit;
 	hb->userdata = o->userdata;
 	hb->now_ms = o->now_ms ? o->now_ms : monotonic_ms;
+	hb->boot_start_ms = o->boot_start_ms;
+	hb->collecting = was_collecting = o->collecting;
 	hb->path = lc_path_prefix(o->state_dir, "/hours.json");
 	hb->software_version = strdup(o->software_version);
 	if (!hb->path || !hb->software_version) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = restore(hb, o->boot_id, &old_version);
+	r = restore(hb, o->boot_id, &old_version, &was_collecting);
 	if (r < 0)
 		goto fail;
 	now = hb->now_ms();
-	/* After an update, the new boot's time before faultd started is not counted: it would be
-	 * closed into the old version's heartbeat. A few seconds once per update. */
-	lc_hours_resume(&hb->hours, o->boot_id,
-			old_version && strcmp(old_version, hb->software_version) != 0
-				? now
-				: o->boot_start_ms);
+	new_boot = strcmp(hb->hours.boot_id, o->boot_id) != 0;
+	if (new_boot && old_version) {
+		hb->ended_boot_version = strdup(old_version);
+		if (!hb->ended_boot_version) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	lc_hours_resume(&hb->hours, o->boot_id, o->boot_start_ms);
 	if (hb->hours.mono_ms > now) {
 		log_warning("The hours ledger %s was saved at a monotonic time later than now "
 			    "(%" PRIu64 " > %" PRIu64 " ms) in this boot; counting from now.",
 			    hb->path, hb->hours.mono_ms, now);
 		hb->hours.mono_ms = now;
 	}
-	/* Until start, the heartbeat in progress keeps the version it began under. */
-	if (old_version && strcmp(old_version, hb->software_version) != 0) {
+	if (!was_collecting && hb->collecting) {
+		/* Consent came while faultd was not running: the ledger starts now. */
+		lc_hours_advance(&hb->hours, now);
+		lc_hours_restart(&hb->hours);
+		hb->report_start_ms = hb->hours.odometer_ms;
+	} else if (old_version && strcmp(old_version, hb->software_version) != 0) {
+		/* Until start, the interval in progress keeps the version it began under; it ends
+		 * where the old version stopped running: the end of the last boot's counted time,
+		 * or faultd's last checkpoint in this boot. */
 		free(hb->software_version);
 		hb->software_version = TAKE_PTR(old_version);
+		hb->pending_end_ms = hb->hours.odometer_ms;
 		hb->pending_version = strdup(o->software_version);
 		if (!hb->pending_version) {
 			r = -ENOMEM;
@@ -194,11 +229,12 @@ fail:
 	free(hb->path);
 	free(hb->software_version);
 	free(hb->pending_version);
+	free(hb->ended_boot_version);
 	free(hb);
 	return r;
 }
 
-/* The heartbeat's "metrics": the caller's and the store's, then the hours. On failure nothing
+/* A report's "metrics": the caller's and the store's, then the hours of rep. On failure nothing
  * is closed. */
 static int build_metrics(struct lc_heartbeat *hb, const struct lc_hours_report *rep,
 			 json_object **ret)
@@ -223,45 +259,92 @@ static int build_metrics(struct lc_heartbeat *hb, const struct lc_hours_report *
 	return 0;
 }
 
-static int close_heartbeat(struct lc_heartbeat *hb)
+/*
+ * Commits a report of the metrics since report_start_ms up to the odometer position end_ms, and,
+ * when hours is true, ends the hours interval there with its operational and crash-free hours.
+ * Without, the report's hours are zero: the device API wants them in every heartbeat, and the
+ * interval's come whole with the heartbeat that ends it.
+ */
+static int report(struct lc_heartbeat *hb, uint64_t end_ms, bool hours)
 {
 	_cleanup_json_ json_object *md = json_object_new_object();
-	struct lc_hours_report rep;
+	struct lc_hours_report rep = {};
 	json_object *metrics = NULL;
+	uint64_t duration;
 	size_t n_keys;
 
-	advance(hb);
-	lc_hours_peek(&hb->hours, &rep);
 	n_keys = hb->metrics ? lc_metrics_n_keys(hb->metrics) : 0;
-	if (rep.operational_ms == 0 && rep.crashes == 0 && n_keys == 0) {
-		lc_hours_close(&hb->hours, &rep);
-		return lc_heartbeat_checkpoint(hb);
-	}
-	if (!md ||
-	    lc_json_add(md, "duration_ms", json_object_new_int64((int64_t)rep.operational_ms)) <
-		    0 ||
-	    lc_json_add(md, "report_type", json_object_new_string("heartbeat")) < 0 ||
-	    build_metrics(hb, &rep, &metrics) < 0)
+	duration = end_ms > hb->report_start_ms ? end_ms - hb->report_start_ms : 0;
+	if (!md || lc_json_add(md, "duration_ms", json_object_new_int64((int64_t)duration)) < 0 ||
+	    lc_json_add(md, "report_type", json_object_new_string("heartbeat")) < 0)
 		return log_oom();
-	/* The store is closed: from here the heartbeat is closed whatever happens. */
-	lc_hours_close(&hb->hours, &rep);
+	if (hours) {
+		struct lc_hours copy = hb->hours;
+
+		/* On a copy: nothing is closed until the metrics are built. */
+		lc_hours_close(&copy, end_ms, &rep);
+	}
+	if (build_metrics(hb, &rep, &metrics) < 0)
+		return log_oom();
+	/* The store is closed: from here the report is closed whatever happens. */
+	if (hours)
+		lc_hours_close(&hb->hours, end_ms, &rep);
+	hb->report_start_ms = MAX(hb->report_start_ms, end_ms);
 	if (lc_json_add(md, "metrics", metrics) < 0) {
 		(void)lc_heartbeat_checkpoint(hb);
 		return log_oom();
 	}
-	log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64
-		  " crashes, %zu metric keys.",
-		  hb->software_version, rep.operational_ms / MS_PER_HOUR,
-		  rep.crashfree_ms / MS_PER_HOUR, rep.crashes, n_keys);
+	if (hours)
+		log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64
+			  " crashes, %zu metric keys.",
+			  hb->software_version, rep.operational_ms / MS_PER_HOUR,
+			  rep.crashfree_ms / MS_PER_HOUR, rep.crashes, n_keys);
+	else
+		log_debug("Metrics of %s requested: %zu metric keys.", hb->software_version,
+			  n_keys);
 	/* The ledger and the store move on first: a power cut between the two loses this report
 	 * rather than sending its hours and readings twice. */
 	(void)lc_heartbeat_checkpoint(hb);
 	return hb->commit(TAKE_PTR(md), hb->software_version, hb->userdata);
 }
 
+/* Crashes waiting to be counted are placed before any interval closes. */
+static void take_crashes(struct lc_heartbeat *hb)
+{
+	if (!hb->before_close || hb->closing)
+		return;
+	hb->closing = true;
+	hb->before_close(hb->userdata);
+	hb->closing = false;
+}
+
+/* Closes every interval that ended at or before the odometer position limit. */
+static void close_due(struct lc_heartbeat *hb, uint64_t limit)
+{
+	uint64_t end;
+
+	while ((end = lc_hours_next_close(&hb->hours, hb->timing.interval_ms)) != 0 && end <= limit)
+		(void)report(hb, end, true);
+}
+
+/* Ends the interval of the older software version at end_ms, as that version. */
+static void close_old_version(struct lc_heartbeat *hb, uint64_t end_ms)
+{
+	if (!hb->pending_version)
+		return;
+	log_info("Software version changed from %s to %s: the interval in progress ends as %s.",
+		 hb->software_version, hb->pending_version, hb->software_version);
+	close_due(hb, end_ms);
+	if (end_ms > hb->hours.start_ms || hb->hours.n_marks > 0 || hb->hours.unplaced > 0)
+		(void)report(hb, end_ms, true);
+	free(hb->software_version);
+	hb->software_version = TAKE_PTR(hb->pending_version);
+	(void)lc_heartbeat_checkpoint(hb);
+}
+
 static void on_due(uv_timer_t *t);
 
-/* Arms the due timer for the operating time left in the heartbeat in progress. */
+/* Arms the due timer for the operating time left in the interval in progress. */
 static void schedule(struct lc_heartbeat *hb)
 {
 	uint64_t due, odo;
@@ -271,7 +354,8 @@ static void schedule(struct lc_heartbeat *hb)
 	advance(hb);
 	due = lc_hours_due_ms(&hb->hours, hb->timing.interval_ms);
 	odo = hb->hours.odometer_ms;
-	(void)uv_timer_start(&hb->due, on_due, due > odo ? due - odo : 0, 0);
+	/* Never 0 ms: libuv before 1.48 runs a 0 ms timer again in the same pass. */
+	(void)uv_timer_start(&hb->due, on_due, due > odo ? due - odo : 1, 0);
 }
 
 static void on_due(uv_timer_t *t)
@@ -280,27 +364,34 @@ static void on_due(uv_timer_t *t)
 
 	advance(hb);
 	/* Timers can fire a little early; close only once the odometer got there. */
-	if (hb->hours.odometer_ms >= lc_hours_due_ms(&hb->hours, hb->timing.interval_ms))
-		(void)close_heartbeat(hb);
+	if (lc_hours_next_close(&hb->hours, hb->timing.interval_ms) != 0) {
+		take_crashes(hb);
+		advance(hb);
+		close_due(hb, hb->hours.odometer_ms);
+	}
 	schedule(hb);
 }
 
+static void schedule_checkpoint(struct lc_heartbeat *hb);
+
 static void on_checkpoint(uv_timer_t *t)
 {
-	(void)lc_heartbeat_checkpoint(t->data);
+	struct lc_heartbeat *hb = t->data;
+
+	(void)lc_heartbeat_checkpoint(hb);
+	schedule_checkpoint(hb);
 }
 
-/* Closes the heartbeat begun under an older software version as that version. */
-static void close_old_version(struct lc_heartbeat *hb)
+/* Early in a boot checkpoints come sooner (a reboot loop keeps its time), then regularly. */
+static void schedule_checkpoint(struct lc_heartbeat *hb)
 {
-	if (!hb->pending_version)
+	uint64_t now = hb->now_ms();
+	uint64_t uptime = now > hb->boot_start_ms ? now - hb->boot_start_ms : 0;
+
+	if (!hb->started)
 		return;
-	log_info("Software version changed from %s to %s: closing the heartbeat in progress as %s.",
-		 hb->software_version, hb->pending_version, hb->software_version);
-	(void)close_heartbeat(hb);
-	free(hb->software_version);
-	hb->software_version = TAKE_PTR(hb->pending_version);
-	(void)lc_heartbeat_checkpoint(hb);
+	(void)uv_timer_start(&hb->checkpoint, on_checkpoint,
+			     lc_hours_checkpoint_delay_ms(uptime, hb->timing.checkpoint_ms), 0);
 }
 
 int lc_heartbeat_start(struct lc_heartbeat *hb)
@@ -319,26 +410,25 @@ int lc_heartbeat_start(struct lc_heartbeat *hb)
 	hb->open_handles++;
 	hb->started = true;
 
-	close_old_version(hb);
+	/* Crashes that waited (faultd was down, or was what crashed) are placed first, so each
+	 * lands in the interval and the version it happened in. */
 	advance(hb);
-	if (hb->hours.odometer_ms >= lc_hours_due_ms(&hb->hours, hb->timing.interval_ms))
-		(void)close_heartbeat(hb);
-	else
-		(void)lc_heartbeat_checkpoint(hb);
+	take_crashes(hb);
+	advance(hb);
+	close_old_version(hb, hb->pending_end_ms);
+	close_due(hb, hb->hours.odometer_ms);
+	(void)lc_heartbeat_checkpoint(hb);
 	schedule(hb);
-	r = uv_timer_start(&hb->checkpoint, on_checkpoint, MAX(hb->timing.checkpoint_ms, 1ULL),
-			   MAX(hb->timing.checkpoint_ms, 1ULL));
-	return r;
+	schedule_checkpoint(hb);
+	return 0;
 }
 
 void lc_heartbeat_set_timing(struct lc_heartbeat *hb, const struct lc_heartbeat_timing *t)
 {
 	hb->timing = *t;
-	hb->hours.window_ms = MAX(t->window_ms, 1ULL);
 	if (!hb->started)
 		return;
-	(void)uv_timer_start(&hb->checkpoint, on_checkpoint, MAX(t->checkpoint_ms, 1ULL),
-			     MAX(t->checkpoint_ms, 1ULL));
+	schedule_checkpoint(hb);
 	schedule(hb);
 }
 
@@ -356,15 +446,39 @@ void lc_heartbeat_set_software_version(struct lc_heartbeat *hb, const char *soft
 	free(hb->pending_version);
 	hb->pending_version = v;
 	if (hb->started) {
-		close_old_version(hb);
+		advance(hb);
+		take_crashes(hb);
+		advance(hb);
+		close_old_version(hb, hb->hours.odometer_ms);
 		schedule(hb);
 	}
 }
 
-int lc_heartbeat_crash(struct lc_heartbeat *hb)
+void lc_heartbeat_set_collecting(struct lc_heartbeat *hb, bool on)
+{
+	if (hb->collecting == on)
+		return;
+	hb->collecting = on;
+	advance(hb);
+	if (on) {
+		/* Nothing from before consent is reported: the interval starts now. */
+		lc_hours_restart(&hb->hours);
+		hb->report_start_ms = hb->hours.odometer_ms;
+		schedule(hb);
+	}
+	(void)lc_heartbeat_checkpoint(hb);
+}
+
+const char *lc_heartbeat_ended_boot_version(const struct lc_heartbeat *hb)
+{
+	return hb->ended_boot_version;
+}
+
+int lc_heartbeat_crash(struct lc_heartbeat *hb, const char *boot_id, uint64_t mono_ms)
 {
 	advance(hb);
-	lc_hours_crash(&hb->hours);
+	lc_hours_crash(&hb->hours, boot_id ? lc_hours_position(&hb->hours, boot_id, mono_ms)
+					   : hb->hours.odometer_ms);
 	return lc_heartbeat_checkpoint(hb);
 }
 
@@ -376,10 +490,23 @@ int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb)
 
 int lc_heartbeat_close_now(struct lc_heartbeat *hb)
 {
-	int r = close_heartbeat(hb);
+	int r;
 
-	schedule(hb);
-	return r;
+	advance(hb);
+	if (hb->hours.odometer_ms <= hb->report_start_ms &&
+	    (!hb->metrics || lc_metrics_n_keys(hb->metrics) == 0))
+		return 0;
+	r = report(hb, hb->hours.odometer_ms, false);
+	return r < 0 ? r : 1;
+}
+
+uint64_t lc_heartbeat_next_in_ms(struct lc_heartbeat *hb)
+{
+	uint64_t due;
+
+	advance(hb);
+	due = lc_hours_due_ms(&hb->hours, hb->timing.interval_ms);
+	return due > hb->hours.odometer_ms ? due - hb->hours.odometer_ms : 0;
 }
 
 const struct lc_storage_fault *lc_heartbeat_fault(const struct lc_heartbeat *hb)
@@ -443,6 +570,7 @@ static void free_heartbeat(struct lc_heartbeat *hb)
 	free(hb->path);
 	free(hb->software_version);
 	free(hb->pending_version);
+	free(hb->ended_boot_version);
 	free(hb);
 }
 

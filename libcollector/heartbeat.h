@@ -2,15 +2,17 @@
 /*
  * Heartbeats: the periodic linux-metric-report. This module drives the hours ledger (hours.h)
  * and the metric store (metrics.h) from the event loop: it restores both from
- * <state_dir>/hours.json, checkpoints them together every checkpoint period and at stop, and
- * closes a heartbeat each time the ledger says one is due, handing its metadata (the store's
- * aggregates and the hours) to a commit callback. A heartbeat begun under another software version
- * (an update happened) is closed as that version before anything else, so hours are never credited
- * to the wrong version.
+ * <state_dir>/hours.json, checkpoints them together (often early in a boot, then every checkpoint
+ * period, and at stop), and closes a heartbeat each time an hours interval ends, handing its
+ * metadata (the store's aggregates and the hours) to a commit callback. Before any interval
+ * closes, the caller hands over the crashes waiting to be counted (before_close), so each lands in
+ * the interval it happened in. An interval begun under another software version (an update
+ * happened) ends where that version stopped running and is reported as that version.
  */
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -26,8 +28,7 @@ typedef int (*lc_heartbeat_commit_t)(json_object *metadata, const char *software
 
 struct lc_heartbeat_timing {
 	uint64_t interval_ms;	/* heartbeat length in operating time */
-	uint64_t checkpoint_ms; /* how often the ledger is saved */
-	uint64_t window_ms;	/* crash window */
+	uint64_t checkpoint_ms; /* how often the ledger is saved, once the boot is that old */
 };
 
 struct lc_heartbeat_options {
@@ -36,11 +37,15 @@ struct lc_heartbeat_options {
 	const char *boot_id;	      /* the current boot */
 	uint64_t boot_start_ms;	      /* CLOCK_MONOTONIC when it began (0 on a real system) */
 	const char *software_version; /* the current version, copied */
+	bool collecting;	      /* data collection is on */
 	struct lc_heartbeat_timing timing;
 	struct lc_metrics *metrics; /* borrowed, must outlive the heartbeat; NULL: hours only */
 	/* Called as a heartbeat closes, before the store is: last readings go into the store,
 	 * and the caller's own numbers (spool drops) into metrics. Optional. */
 	void (*collect)(json_object *metrics, void *userdata);
+	/* Called before an interval closes: the caller counts the crashes waiting for it with
+	 * lc_heartbeat_crash() (no interval closes inside it). Optional. */
+	void (*before_close)(void *userdata);
 	lc_heartbeat_commit_t commit;
 	void *userdata;
 	uint64_t (*now_ms)(void); /* CLOCK_MONOTONIC in ms; NULL for the real clock */
@@ -54,24 +59,40 @@ struct lc_heartbeat_options {
  */
 int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat **ret);
 
-/* Closes a heartbeat left over from another software version, then any that is overdue, and
- * starts the timers. Returns 0 or -errno. */
+/* Counts the waiting crashes (before_close), ends the interval left over from another software
+ * version, then closes any that is overdue, and starts the timers. Returns 0 or -errno. */
 int lc_heartbeat_start(struct lc_heartbeat *hb);
 
 /* Applies new timing (configuration reload) and reschedules. */
 void lc_heartbeat_set_timing(struct lc_heartbeat *hb, const struct lc_heartbeat_timing *t);
 
-/* The software version changed (reload): the heartbeat in progress closes as the old one. */
+/* The software version changed (reload): the waiting crashes are counted, then the interval in
+ * progress ends now as the old version. */
 void lc_heartbeat_set_software_version(struct lc_heartbeat *hb, const char *software_version);
 
-/* A process crashed now / the previous boot ended unexpectedly; checkpointed at once.
- * Returns 0 or the checkpoint's -errno (the crash is counted in memory either way). */
-int lc_heartbeat_crash(struct lc_heartbeat *hb);
+/* Data collection was turned on or off. Turned on, the interval in progress starts afresh now:
+ * nothing from before consent is reported. */
+void lc_heartbeat_set_collecting(struct lc_heartbeat *hb, bool on);
+
+/* The software version that was running when the previous boot ended, when this is the first
+ * start in a new boot and the ledger knew it; NULL otherwise. */
+const char *lc_heartbeat_ended_boot_version(const struct lc_heartbeat *hb);
+
+/* A process crashed in boot boot_id at its CLOCK_MONOTONIC mono_ms (boot_id NULL: now), or the
+ * previous boot ended unexpectedly; checkpointed at once. Returns 0 or the checkpoint's -errno
+ * (the crash is counted in memory either way). */
+int lc_heartbeat_crash(struct lc_heartbeat *hb, const char *boot_id, uint64_t mono_ms);
 int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb);
 
-/* Closes the heartbeat in progress now (`faultctl request-metrics`); an empty one (no operating
- * time, no crash, no reading) is not committed. Returns 0 or the commit's -errno. */
+/* Reports the metrics gathered since the last report now (`faultctl request-metrics`), without
+ * ending the hours interval: the report's hours are zero, and the interval's come whole with the
+ * heartbeat that ends it. Nothing is committed when no operating time passed and nothing was read
+ * since the last report. Returns 1 when a report was committed, 0 when there was none, or the
+ * commit's -errno. */
 int lc_heartbeat_close_now(struct lc_heartbeat *hb);
+
+/* Operating time until the interval in progress ends. */
+uint64_t lc_heartbeat_next_in_ms(struct lc_heartbeat *hb);
 
 /* {"operational_hours", "operational_crashfree_hours", "operational_crashes" of the heartbeat
  * in progress, "odometer_hours", "next_in_seconds", "last_checkpoint_error", "metrics": {"keys",

@@ -6,9 +6,9 @@
 #include "json-util.h"
 #include "macro.h"
 
-void lc_hours_init(struct lc_hours *h, const char *boot_id, uint64_t window_ms, uint64_t now_ms)
+void lc_hours_init(struct lc_hours *h, const char *boot_id, uint64_t now_ms)
 {
-	*h = (struct lc_hours){ .window_ms = MAX(window_ms, 1ULL), .mono_ms = now_ms };
+	*h = (struct lc_hours){ .mono_ms = now_ms };
 	snprintf(h->boot_id, sizeof(h->boot_id), "%s", boot_id);
 }
 
@@ -30,27 +30,27 @@ void lc_hours_advance(struct lc_hours *h, uint64_t now_ms)
 	h->mono_ms = now_ms;
 }
 
-static uint64_t window_of(const struct lc_hours *h, uint64_t pos)
+uint64_t lc_hours_position(const struct lc_hours *h, const char *boot_id, uint64_t mono_ms)
 {
-	return pos / h->window_ms;
+	uint64_t back;
+
+	if (boot_id && strcmp(boot_id, h->boot_id) != 0)
+		return h->boot_odometer_ms > 0 ? h->boot_odometer_ms - 1 : 0;
+	/* Within a boot the odometer and the monotonic clock move together. */
+	if (mono_ms >= h->mono_ms)
+		return h->odometer_ms;
+	back = h->mono_ms - mono_ms;
+	return back > h->odometer_ms - h->boot_odometer_ms ? h->boot_odometer_ms
+							   : h->odometer_ms - back;
 }
 
-/* Remembers a crash at odometer position pos; one mark per window is enough. */
-static void mark(struct lc_hours *h, uint64_t pos)
+void lc_hours_crash(struct lc_hours *h, uint64_t pos)
 {
 	unsigned i;
 
-	h->crashes++;
-	for (i = 0; i < h->n_marks; i++)
-		if (window_of(h, h->marks[i]) == window_of(h, pos))
-			return;
-	if (h->overflow && window_of(h, pos) >= window_of(h, h->marks[h->n_marks - 1]))
-		return;
+	pos = MAX(pos, h->start_ms);
 	if (h->n_marks == LC_HOURS_CRASHES_MAX) {
-		/* Keep the earliest marks exact; everything from the last one on is crash time. */
-		if (pos < h->marks[h->n_marks - 1])
-			h->marks[h->n_marks - 1] = pos;
-		h->overflow = true;
+		h->unplaced++;
 		return;
 	}
 	for (i = h->n_marks; i > 0 && h->marks[i - 1] > pos; i--)
@@ -59,73 +59,96 @@ static void mark(struct lc_hours *h, uint64_t pos)
 	h->n_marks++;
 }
 
-void lc_hours_crash(struct lc_hours *h)
-{
-	mark(h, h->odometer_ms);
-}
-
 void lc_hours_unexpected_reboot(struct lc_hours *h)
 {
 	if (h->reboot_marked)
 		return;
 	h->reboot_marked = true;
-	mark(h, MAX(h->boot_odometer_ms, h->start_ms));
+	lc_hours_crash(h, h->boot_odometer_ms > 0 ? h->boot_odometer_ms - 1 : 0);
 }
 
 uint64_t lc_hours_due_ms(const struct lc_hours *h, uint64_t interval_ms)
 {
-	interval_ms = MAX(interval_ms, 1ULL);
-	return (h->start_ms / interval_ms + 1) * interval_ms;
+	return h->start_ms + MAX(interval_ms, 1ULL);
 }
 
-/* Crash time within [start_ms, odometer_ms): the overlap of every marked window. */
-static uint64_t crash_ms(const struct lc_hours *h)
+uint64_t lc_hours_next_close(const struct lc_hours *h, uint64_t interval_ms)
 {
-	uint64_t total = 0, end = h->odometer_ms;
+	uint64_t limit = h->odometer_ms, k;
 
-	for (unsigned i = 0; i < h->n_marks; i++) {
-		uint64_t w = window_of(h, h->marks[i]);
-		uint64_t lo = MAX(h->start_ms, w * h->window_ms);
-		uint64_t hi = MIN(end, (w + 1) * h->window_ms);
+	interval_ms = MAX(interval_ms, 1ULL);
+	if (h->odometer_ms < h->start_ms + interval_ms)
+		return 0;
+	/* The whole intervals before the first crash's, and before the odometer, are crash-free:
+	 * one report for all of them. */
+	if (h->n_marks > 0)
+		limit = MIN(limit, h->marks[0]);
+	k = (limit - h->start_ms) / interval_ms;
+	return h->start_ms + MAX(k, 1ULL) * interval_ms;
+}
 
-		if (h->overflow && i == h->n_marks - 1)
-			hi = end; /* from the last mark's window to the end */
-		if (hi > lo)
-			total += hi - lo;
-	}
-	return total;
+/* Crashes placed before end_ms, with those that could not be placed. */
+static uint64_t crashes_before(const struct lc_hours *h, uint64_t end_ms, unsigned *ret_n)
+{
+	unsigned n = 0;
+
+	while (n < h->n_marks && h->marks[n] < end_ms)
+		n++;
+	*ret_n = n;
+	return n + h->unplaced;
+}
+
+static void report(const struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret,
+		   unsigned *ret_n)
+{
+	uint64_t op = end_ms - h->start_ms, crashes = crashes_before(h, end_ms, ret_n);
+
+	*ret = (struct lc_hours_report){
+		.operational_ms = op,
+		.crashfree_ms = crashes > 0 ? 0 : op,
+		.crashes = crashes,
+	};
 }
 
 void lc_hours_peek(const struct lc_hours *h, struct lc_hours_report *ret)
 {
-	uint64_t op = h->odometer_ms - h->start_ms, crash = MIN(crash_ms(h), op);
+	unsigned n;
 
-	*ret = (struct lc_hours_report){
-		.operational_ms = op,
-		.crashfree_ms = op - crash,
-		.crashes = h->crashes,
-	};
+	/* Crashes ahead of the odometer (none in practice) are in the interval in progress too. */
+	report(h, h->odometer_ms, ret, &n);
+	ret->crashes += h->n_marks - n;
+	if (ret->crashes > 0)
+		ret->crashfree_ms = 0;
 }
 
-void lc_hours_close(struct lc_hours *h, struct lc_hours_report *ret)
+void lc_hours_close(struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret)
 {
-	uint64_t current = window_of(h, h->odometer_ms);
-	unsigned kept = 0;
+	unsigned n;
 
-	lc_hours_peek(h, ret);
-	/* A marked window the odometer is still in carries on into the next heartbeat. */
-	for (unsigned i = 0; i < h->n_marks; i++)
-		if (window_of(h, h->marks[i]) == current ||
-		    (h->overflow && i == h->n_marks - 1 && window_of(h, h->marks[i]) <= current)) {
-			h->marks[0] =
-				MAX(h->marks[i], h->odometer_ms - h->odometer_ms % h->window_ms);
-			kept = 1;
-			break;
-		}
-	h->n_marks = kept;
-	h->overflow = false;
-	h->crashes = 0;
+	end_ms = MIN(MAX(end_ms, h->start_ms), h->odometer_ms);
+	report(h, end_ms, ret, &n);
+	memmove(h->marks, h->marks + n, (h->n_marks - n) * sizeof(h->marks[0]));
+	h->n_marks -= n;
+	h->unplaced = 0;
+	h->start_ms = end_ms;
+}
+
+void lc_hours_restart(struct lc_hours *h)
+{
 	h->start_ms = h->odometer_ms;
+	h->n_marks = 0;
+	h->unplaced = 0;
+}
+
+uint64_t lc_hours_checkpoint_delay_ms(uint64_t uptime_ms, uint64_t checkpoint_ms)
+{
+	checkpoint_ms = MAX(checkpoint_ms, 1ULL);
+	/* The first at LC_HOURS_EARLY_CHECKPOINT_MS, then every tenth of the boot's age until that
+	 * is the regular period: a boot that ends unexpectedly keeps at least 90 % of its time once
+	 * it is ten times LC_HOURS_EARLY_CHECKPOINT_MS old. */
+	if (uptime_ms < LC_HOURS_EARLY_CHECKPOINT_MS)
+		return MIN(LC_HOURS_EARLY_CHECKPOINT_MS - uptime_ms, checkpoint_ms);
+	return MIN(MAX(uptime_ms / 10, LC_HOURS_EARLY_CHECKPOINT_MS), checkpoint_ms);
 }
 
 json_object *lc_hours_to_json(const struct lc_hours *h)
@@ -143,16 +166,13 @@ json_object *lc_hours_to_json(const struct lc_hours *h)
 		}
 	}
 	if (lc_json_add(o, "boot_id", json_object_new_string(h->boot_id)) < 0 ||
-	    lc_json_add(o, "window_ms", json_object_new_int64((int64_t)h->window_ms)) < 0 ||
 	    lc_json_add(o, "monotonic_ms", json_object_new_int64((int64_t)h->mono_ms)) < 0 ||
 	    lc_json_add(o, "odometer_ms", json_object_new_int64((int64_t)h->odometer_ms)) < 0 ||
 	    lc_json_add(o, "boot_odometer_ms",
 			json_object_new_int64((int64_t)h->boot_odometer_ms)) < 0 ||
 	    lc_json_add(o, "start_ms", json_object_new_int64((int64_t)h->start_ms)) < 0 ||
-	    lc_json_add(o, "crashes", json_object_new_int64((int64_t)h->crashes)) < 0 ||
-	    lc_json_add(o, "marks", TAKE_PTR(marks)) < 0)
-		goto fail;
-	if (lc_json_add(o, "overflow", json_object_new_boolean(h->overflow)) < 0 ||
+	    lc_json_add(o, "unplaced", json_object_new_int64((int64_t)h->unplaced)) < 0 ||
+	    lc_json_add(o, "crash_positions", TAKE_PTR(marks)) < 0 ||
 	    lc_json_add(o, "reboot_marked", json_object_new_boolean(h->reboot_marked)) < 0)
 		goto fail;
 	return o;
@@ -173,29 +193,45 @@ static bool get_u64(json_object *o, const char *key, uint64_t *ret)
 	return true;
 }
 
+/* The earlier form kept one position per crash window and the heartbeat's crash count beside
+ * them: its positions are crashes still, and the count beyond them is unplaced. */
+static int from_windows(json_object *o, struct lc_hours *h, json_object **ret_marks)
+{
+	uint64_t crashes;
+
+	if (!get_u64(o, "crashes", &crashes) || !json_object_object_get_ex(o, "marks", ret_marks) ||
+	    !json_object_is_type(*ret_marks, json_type_array))
+		return -EINVAL;
+	h->unplaced = crashes;
+	return 0;
+}
+
 int lc_hours_from_json(json_object *o, struct lc_hours *ret, const char **ret_why)
 {
 	struct lc_hours h = {};
-	json_object *id, *marks, *overflow, *marked;
+	json_object *id, *marks, *marked;
+	bool old;
 	size_t n;
 
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "boot_id", &id) ||
 	    !json_object_is_type(id, json_type_string) ||
 	    strlen(json_object_get_string(id)) >= sizeof(h.boot_id) ||
-	    !get_u64(o, "window_ms", &h.window_ms) || !get_u64(o, "monotonic_ms", &h.mono_ms) ||
-	    !get_u64(o, "odometer_ms", &h.odometer_ms) ||
+	    !get_u64(o, "monotonic_ms", &h.mono_ms) || !get_u64(o, "odometer_ms", &h.odometer_ms) ||
 	    !get_u64(o, "boot_odometer_ms", &h.boot_odometer_ms) ||
-	    !get_u64(o, "start_ms", &h.start_ms) || !get_u64(o, "crashes", &h.crashes) ||
-	    !json_object_object_get_ex(o, "marks", &marks) ||
-	    !json_object_is_type(marks, json_type_array) ||
-	    !json_object_object_get_ex(o, "overflow", &overflow) ||
-	    !json_object_is_type(overflow, json_type_boolean)) {
+	    !get_u64(o, "start_ms", &h.start_ms)) {
 		*ret_why = "not a ledger (a member is missing or has the wrong type)";
 		return -EINVAL;
 	}
+	old = !json_object_object_get_ex(o, "crash_positions", &marks);
+	if (old ? from_windows(o, &h, &marks) < 0
+		: !json_object_is_type(marks, json_type_array) ||
+			    !get_u64(o, "unplaced", &h.unplaced)) {
+		*ret_why = "not a ledger (crash_positions or unplaced is missing or has the wrong "
+			   "type)";
+		return -EINVAL;
+	}
 	strcpy(h.boot_id, json_object_get_string(id));
-	h.overflow = json_object_get_boolean(overflow);
 	/* Absent in ledgers written before it existed. */
 	if (json_object_object_get_ex(o, "reboot_marked", &marked)) {
 		if (!json_object_is_type(marked, json_type_boolean)) {
@@ -205,8 +241,8 @@ int lc_hours_from_json(json_object *o, struct lc_hours *ret, const char **ret_wh
 		h.reboot_marked = json_object_get_boolean(marked);
 	}
 	n = json_object_array_length(marks);
-	if (h.window_ms == 0 || n > LC_HOURS_CRASHES_MAX || (h.overflow && n == 0) ||
-	    h.start_ms > h.odometer_ms || h.boot_odometer_ms > h.odometer_ms) {
+	if (n > LC_HOURS_CRASHES_MAX || h.start_ms > h.odometer_ms ||
+	    h.boot_odometer_ms > h.odometer_ms) {
 		*ret_why = "inconsistent ledger";
 		return -EINVAL;
 	}
@@ -215,13 +251,20 @@ int lc_hours_from_json(json_object *o, struct lc_hours *ret, const char **ret_wh
 
 		if (!json_object_is_type(m, json_type_int) || json_object_get_int64(m) < 0 ||
 		    (uint64_t)json_object_get_int64(m) > h.odometer_ms ||
+		    (uint64_t)json_object_get_int64(m) < (old ? 0 : h.start_ms) ||
 		    (i > 0 && (uint64_t)json_object_get_int64(m) < h.marks[i - 1])) {
-			*ret_why = "inconsistent ledger: bad crash marks";
+			*ret_why = "inconsistent ledger: bad crash positions";
 			return -EINVAL;
 		}
 		h.marks[i] = (uint64_t)json_object_get_int64(m);
 	}
 	h.n_marks = (unsigned)n;
+	if (old) {
+		/* Old positions were in windows that may have begun before the heartbeat. */
+		for (unsigned i = 0; i < h.n_marks; i++)
+			h.marks[i] = MAX(h.marks[i], h.start_ms);
+		h.unplaced = h.unplaced > n ? h.unplaced - n : 0;
+	}
 	*ret = h;
 	return 0;
 }

@@ -7,12 +7,12 @@
  *  - The odometer counts operating time (CLOCK_MONOTONIC, so suspend is not operating) over the
  *    device's whole life. In each boot it counts from the boot's start, whether or not faultd was
  *    running, and only time up to the last checkpoint survives a power cut.
- *  - Operating time is cut into crash windows of window_ms (an hour by default). A process crash
- *    marks the window the odometer is in; an unexpected reboot marks the window where the counted
- *    time of the boot that ended stops. A marked window is crash time, the rest is crash-free.
- *  - A heartbeat closes each time the odometer crosses a multiple of the heartbeat interval, so
- *    heartbeats and windows line up and one heartbeat can span several boots. It reports its
- *    operating time, the part of it in unmarked windows, and the crashes counted in it.
+ *  - Operating time is cut into intervals of the heartbeat length, one after the other; an
+ *    interval ends early only when the software version changes. An interval is reported once,
+ *    when it ends.
+ *  - A crash is placed at the odometer position of the moment it happened (its boot and the
+ *    monotonic time in that boot). An interval holding a crash is crash time as a whole, so one
+ *    crash costs one interval wherever it falls; an interval without one is crash-free.
  */
 #pragma once
 
@@ -20,36 +20,38 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Distinct crash positions remembered per heartbeat; beyond, every later window counts as
- * crash time (the conservative answer). */
+/* Crash positions remembered ahead of the interval in progress; beyond, a crash is counted in the
+ * interval in progress (never lost). */
 #define LC_HOURS_CRASHES_MAX 256
+
+/* The first checkpoint of a boot comes this soon after its start, then one every tenth of the
+ * boot's age until that is the regular period: a device in a reboot loop keeps 90 % of its time. */
+#define LC_HOURS_EARLY_CHECKPOINT_MS 10000ULL
 
 struct lc_hours {
 	char boot_id[37];	   /* the boot whose time mono_ms refers to */
-	uint64_t window_ms;	   /* crash window length, > 0 */
 	uint64_t mono_ms;	   /* CLOCK_MONOTONIC up to which this boot's time is counted */
 	uint64_t odometer_ms;	   /* operating time counted, ever */
 	uint64_t boot_odometer_ms; /* the odometer when this boot's counting began */
-	bool reboot_marked;	   /* the unexpected end of the boot before was marked */
+	bool reboot_marked;	   /* the unexpected end of the boot before was counted */
 
-	/* The heartbeat in progress. */
-	uint64_t start_ms;		      /* odometer at its start */
-	uint64_t crashes;		      /* process crashes and unexpected reboots in it */
-	uint64_t marks[LC_HOURS_CRASHES_MAX]; /* odometer positions of crashes, ascending */
+	/* The interval in progress. */
+	uint64_t start_ms; /* odometer at its start */
+	uint64_t unplaced; /* crashes counted in it whose position could not be kept */
+	uint64_t marks[LC_HOURS_CRASHES_MAX]; /* positions >= start_ms of crashes, ascending */
 	unsigned n_marks;
-	bool overflow; /* marks ran out: windows from the last mark on are all crash time */
 };
 
-/* What a closed heartbeat reports. */
+/* What a closed interval reports. */
 struct lc_hours_report {
 	uint64_t operational_ms;
-	uint64_t crashfree_ms;
+	uint64_t crashfree_ms; /* operational_ms, or 0 when the interval holds a crash */
 	uint64_t crashes;
 };
 
-/* A new ledger with crash windows of window_ms (> 0) in boot boot_id, counting from the monotonic
- * reading now_ms: a daemon installed on a running device does not claim the time before it. */
-void lc_hours_init(struct lc_hours *h, const char *boot_id, uint64_t window_ms, uint64_t now_ms);
+/* A new ledger in boot boot_id, counting from the monotonic reading now_ms: a daemon installed on
+ * a running device does not claim the time before it. */
+void lc_hours_init(struct lc_hours *h, const char *boot_id, uint64_t now_ms);
 
 /*
  * Continues a restored ledger in boot boot_id: in the same boot (faultd restarted) counting goes
@@ -63,29 +65,52 @@ void lc_hours_resume(struct lc_hours *h, const char *boot_id, uint64_t boot_star
  * nothing). */
 void lc_hours_advance(struct lc_hours *h, uint64_t now_ms);
 
-/* A process crashed at the current odometer: counted, and its window is crash time. */
-void lc_hours_crash(struct lc_hours *h);
+/*
+ * The odometer position of a moment: in the current boot (boot_id NULL or equal) the monotonic
+ * reading mono_ms, clamped to the time this boot has counted; in any other boot the last counted
+ * millisecond before this boot began.
+ */
+uint64_t lc_hours_position(const struct lc_hours *h, const char *boot_id, uint64_t mono_ms);
+
+/* Counts a crash at odometer position pos (lc_hours_position()); one before the interval in
+ * progress (its report came late) counts in the interval in progress. */
+void lc_hours_crash(struct lc_hours *h, uint64_t pos);
 
 /*
- * The boot before this one ended unexpectedly: counted, and the window where its counted time
- * stops is crash time. If that window was already reported (a heartbeat closed since), the
- * heartbeat in progress's first window is marked instead, so the crash is never lost. Once per
- * boot: a repeat (the reboot plugin deciding again after a restart) changes nothing.
+ * The boot before this one ended unexpectedly: a crash at the last millisecond that boot counted.
+ * Once per boot: a repeat (the reboot plugin deciding again after a restart) changes nothing.
  */
 void lc_hours_unexpected_reboot(struct lc_hours *h);
 
-/* The odometer reading at which the heartbeat in progress is due to close. */
+/* The odometer reading at which the interval in progress ends: start + interval_ms. */
 uint64_t lc_hours_due_ms(const struct lc_hours *h, uint64_t interval_ms);
 
-/* Closes the heartbeat in progress at the current odometer and starts the next one. */
-void lc_hours_close(struct lc_hours *h, struct lc_hours_report *ret);
+/*
+ * Where to close next when intervals are overdue (faultd was not running while the device was),
+ * or 0 when the interval in progress has not ended. Overdue intervals without a crash are closed
+ * together, one report for all of them; each one with a crash alone.
+ */
+uint64_t lc_hours_next_close(const struct lc_hours *h, uint64_t interval_ms);
 
-/* The report the heartbeat in progress would give if closed now (for status). */
+/* Ends the interval in progress at odometer position end_ms (clamped to [start, odometer]),
+ * reports it with the crashes placed before end_ms, and starts the next one there. */
+void lc_hours_close(struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret);
+
+/* Forgets the interval in progress and starts a new one at the current odometer, counting no
+ * crash: data collection was just turned on, and nothing before it is reported. */
+void lc_hours_restart(struct lc_hours *h);
+
+/* The report the interval in progress would give if closed now (for status). */
 void lc_hours_peek(const struct lc_hours *h, struct lc_hours_report *ret);
+
+/* How long after uptime_ms (time since the boot began) the next checkpoint is due, given the
+ * regular period checkpoint_ms: early in a boot sooner (see LC_HOURS_EARLY_CHECKPOINT_MS). */
+uint64_t lc_hours_checkpoint_delay_ms(uint64_t uptime_ms, uint64_t checkpoint_ms);
 
 /* Persisted form; NULL on allocation failure. */
 json_object *lc_hours_to_json(const struct lc_hours *h);
 
-/* Restores from the persisted form. Returns 0 or -EINVAL (with *ret_why, static) when o is
- * not a ledger or is inconsistent; *ret is untouched on failure. */
+/* Restores from the persisted form (also the earlier one with crash windows). Returns 0 or
+ * -EINVAL (with *ret_why, static) when o is not a ledger or is inconsistent; *ret is untouched on
+ * failure. */
 int lc_hours_from_json(json_object *o, struct lc_hours *ret, const char **ret_why);

@@ -33,6 +33,7 @@ struct lc_plugin {
 	enum lc_plugin_state state;
 	bool ran; /* running until the last stop: a start now is a reload's */
 	char *error;
+	char *message; /* lc_plugin_set_message(); cleared when the plugin stops or fails */
 	void *data;
 	struct lc_timer *timers;
 	struct lc_watch *watches;
@@ -82,6 +83,16 @@ int lc_plugin_record(struct lc_plugin *p, const char *type, json_object *metadat
 		return -ENOTSUP;
 	}
 	return s->record(s->userdata, type, metadata, ret_uuid, ret_why);
+}
+
+int lc_plugin_record_ended_boot(struct lc_plugin *p, const char *type, json_object *metadata,
+				char *ret_uuid, const char **ret_why)
+{
+	const struct lc_plugin_services *s = p->host->services;
+
+	if (!s || !s->record_ended_boot)
+		return lc_plugin_record(p, type, metadata, ret_uuid, ret_why);
+	return s->record_ended_boot(s->userdata, type, metadata, ret_uuid, ret_why);
 }
 
 void lc_plugin_report_unexpected_reboot(struct lc_plugin *p)
@@ -181,6 +192,15 @@ const char *const *lc_plugin_config_strv(const struct lc_plugin *p, const char *
 char *lc_plugin_sysroot_path(const struct lc_plugin *p, const char *path)
 {
 	return lc_path_prefix(lc_config_get_string(p->host->cfg, "sysroot"), path);
+}
+
+int lc_plugin_set_message(struct lc_plugin *p, const char *message)
+{
+	free(p->message);
+	p->message = NULL;
+	if (message && !(p->message = strdup(message)))
+		return -ENOMEM;
+	return 0;
 }
 
 static void timer_close_cb(uv_handle_t *h)
@@ -390,6 +410,7 @@ unsigned lc_plugin_host_start(struct lc_plugin_host *h, const struct lc_config *
 		if (r < 0) {
 			/* init undid its own allocations; what it asked of the core goes here. */
 			plugin_release(p);
+			(void)lc_plugin_set_message(p, NULL);
 			p->state = LC_PLUGIN_FAILED;
 			if (asprintf(&p->error, "init failed: %s", strerror(-r)) < 0)
 				p->error = NULL;
@@ -416,6 +437,7 @@ void lc_plugin_host_stop(struct lc_plugin_host *h)
 			if (p->ops->shutdown)
 				p->ops->shutdown(p);
 			p->data = NULL;
+			(void)lc_plugin_set_message(p, NULL);
 			p->ran = true;
 			log_debug("Plugin %s stopped.", p->ops->name);
 		}
@@ -442,6 +464,16 @@ void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report
 
 		if (p->state == LC_PLUGIN_RUNNING && p->ops->crash)
 			p->ops->crash(p, r);
+	}
+}
+
+void lc_plugin_host_consent(struct lc_plugin_host *h, bool on)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct lc_plugin *p = &h->plugins[i];
+
+		if (p->state == LC_PLUGIN_RUNNING && p->ops->consent)
+			p->ops->consent(p, on);
 	}
 }
 
@@ -480,6 +512,8 @@ json_object *lc_plugin_host_status(struct lc_plugin_host *h)
 		json_object_object_add(o, "state", json_object_new_string(state_name(p->state)));
 		if (p->error)
 			json_object_object_add(o, "error", json_object_new_string(p->error));
+		if (p->state == LC_PLUGIN_RUNNING && p->message)
+			json_object_object_add(o, "message", json_object_new_string(p->message));
 		if (p->state == LC_PLUGIN_RUNNING && p->ops->status)
 			json_object_object_add(o, "status", p->ops->status(p));
 		json_object_array_add(a, o);

@@ -39,6 +39,9 @@ struct lc_plugin_ops {
 	 * false); called after its shutdown, instead of init, with no data, timers or watches, to
 	 * undo a setting outside faultd that shutdown leaves in place on purpose */
 	void (*disabled)(struct lc_plugin *p);
+	/* optional: data collection (consent) was turned on or off while the plugin runs, by
+	 * faultctl enable-/disable-data-collection; init reads it from "enable_data_collection" */
+	void (*consent)(struct lc_plugin *p, bool on);
 };
 
 /* The plugin's name, as in its ops table. */
@@ -61,6 +64,13 @@ const struct lc_config *lc_plugin_config(const struct lc_plugin *p);
 char *lc_plugin_sysroot_path(const struct lc_plugin *p, const char *path);
 
 /*
+ * Sets the sentence `faultctl status` shows beside the running plugin's state ("message"): what
+ * it is not doing, why, and what to do. message is copied; NULL clears it, and so does a stop.
+ * Returns 0 or -ENOMEM (the previous message is then cleared).
+ */
+int lc_plugin_set_message(struct lc_plugin *p, const char *message);
+
+/*
  * Records an entry of type with metadata (reference taken, also on failure) through the core,
  * which applies consent and the fleet's sampling. *ret_uuid (37 bytes), if not NULL, receives
  * the entry's UUID. Returns 0 or -errno with *ret_why (static): -EPERM consent off, -ECANCELED
@@ -68,6 +78,12 @@ char *lc_plugin_sysroot_path(const struct lc_plugin *p, const char *path);
  */
 int lc_plugin_record(struct lc_plugin *p, const char *type, json_object *metadata, char *ret_uuid,
 		     const char **ret_why);
+
+/* As lc_plugin_record(), recorded as the software version that was running when the previous
+ * boot ended (known when this is faultd's first start in a new boot; else the current one):
+ * for the entry that tells how that boot ended. */
+int lc_plugin_record_ended_boot(struct lc_plugin *p, const char *type, json_object *metadata,
+				char *ret_uuid, const char **ret_why);
 
 /* Tells the hours ledger that the boot before this one ended unexpectedly. */
 void lc_plugin_report_unexpected_reboot(struct lc_plugin *p);
@@ -144,6 +160,8 @@ struct lc_plugin_services {
 	int (*record)(void *userdata, const char *type, json_object *metadata, char *ret_uuid,
 		      const char **ret_why);
 	void (*unexpected_reboot)(void *userdata);
+	int (*record_ended_boot)(void *userdata, const char *type, json_object *metadata,
+				 char *ret_uuid, const char **ret_why);
 	/* The store of the heartbeat in progress; NULL while data collection is off. */
 	struct lc_metrics *(*metrics)(void *userdata);
 	const struct lc_boot_info *boot;
@@ -168,10 +186,15 @@ void lc_plugin_host_collect(struct lc_plugin_host *h);
  * callback. The caller has checked consent. */
 void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report *r);
 
+/* Tells every running plugin that has a consent callback that data collection is now on or off.
+ * The caller calls it once per change. */
+void lc_plugin_host_consent(struct lc_plugin_host *h, bool on);
+
 /* State of the plugin at index i (in array order). */
 enum lc_plugin_state lc_plugin_host_state(const struct lc_plugin_host *h, size_t i);
 
 /* [{"name": ..., "state": "running"|"disabled"|"failed"|"stopped", "error": ...,
+ *   "message": what a running plugin set with lc_plugin_set_message(),
  *   "status": what a running plugin's status callback says}] */
 json_object *lc_plugin_host_status(struct lc_plugin_host *h);
 

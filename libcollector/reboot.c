@@ -2,10 +2,14 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <utmp.h>
 
 #include "build-config.h"
@@ -374,14 +378,100 @@ static int utmp_shutting_down(const char *sysroot, bool *ret_poweroff)
 	return 0;
 }
 
+/*
+ * BusyBox init as PID 1, caught shutting down.
+ *
+ * BusyBox init tells what it runs at shutdown (::shutdown, Buildroot's rcK, and so the init
+ * script's stop) nothing at all: no runlevel, no utmp record, no environment, no argument, no
+ * file; and one ::shutdown serves reboot, poweroff and halt alike. So the init script cannot tell
+ * faultd anything faultd cannot see better itself, and nothing that a stop by hand would not
+ * also pass. What does change is PID 1: it installs a handler for SIGTSTP when it starts and, on
+ * a reboot, poweroff or halt request, first resets its handlers to the default, then runs
+ * ::shutdown, then sends SIGTERM to every process (so does every release since 1.10, 2008).
+ * A BusyBox PID 1 without a SIGTSTP handler is therefore shutting down, whether faultd was
+ * stopped by rcK or by that last SIGTERM; while the system runs the handler is always there.
+ * The handler is the evidence, not the blocked signals: the kernel shows SIGTERM as unblocked
+ * while an idle BusyBox init waits for it in sigtimedwait(). The disposition is read from
+ * /proc/1/status (SigCgt) and the program from /proc/1/exe (root only, as faultd runs on such
+ * systems). Reboot and power off look alike: say reboot. A ::restart (SIGQUIT) looks alike too,
+ * but then faultd starts again in the same boot, and the reboot plugin drops the marker.
+ */
+static int busybox_shutting_down(const char *sysroot, bool *ret_poweroff)
+{
+	_cleanup_free_ char *exe_path = lc_path_prefix(sysroot, "/proc/1/exe");
+	_cleanup_free_ char *status_path = lc_path_prefix(sysroot, "/proc/1/status");
+	_cleanup_free_ char *cmdline_path = lc_path_prefix(sysroot, "/proc/1/cmdline");
+	_cleanup_free_ char *status = NULL, *cmdline = NULL;
+	char exe[PATH_MAX], *end;
+	const char *name, *hex;
+	unsigned long long caught;
+	size_t digits, len;
+	ssize_t n;
+	int r;
+
+	if (!exe_path || !status_path || !cmdline_path)
+		return -ENOMEM;
+	n = readlink(exe_path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	name = strrchr(exe, '/');
+	name = name ? name + 1 : exe;
+	/* "busybox", "busybox.suid", "busybox (deleted)" after an upgrade replaced it. */
+	if (strncmp(name, "busybox", strlen("busybox")) != 0)
+		return 0;
+	/* Its init applet (/sbin/init, /init, /linuxrc, or "busybox init"), not a shell that a
+	 * container runs as PID 1 and that never has a SIGTSTP handler. */
+	r = lc_read_file(cmdline_path, 4096, &cmdline, &len);
+	if (r < 0)
+		return r;
+	name = strrchr(cmdline, '/');
+	name = name ? name + 1 : cmdline;
+	if (strncmp(name, "busybox", strlen("busybox")) == 0)
+		name = strlen(cmdline) + 1 < len ? cmdline + strlen(cmdline) + 1 : "";
+	if (!streq(name, "init") && !streq(name, "linuxrc"))
+		return 0;
+	r = lc_read_file(status_path, 64 * 1024, &status, NULL);
+	if (r < 0)
+		return r;
+	hex = strstr(status, "\nSigCgt:");
+	if (!hex)
+		return -EBADMSG;
+	hex += strlen("\nSigCgt:");
+	hex += strspn(hex, " \t");
+	digits = strspn(hex, "0123456789abcdefABCDEF");
+	if (digits == 0 || (hex[digits] != '\n' && hex[digits] != 0))
+		return -EBADMSG;
+	/* 16 digits, or 32 where there are 128 signals (MIPS): the low 64 hold SIGTSTP. */
+	if (digits > 16) {
+		hex += digits - 16;
+		digits = 16;
+	}
+	errno = 0;
+	caught = strtoull(hex, &end, 16);
+	if (errno || end != hex + digits)
+		return -EBADMSG;
+	if (caught & (1ULL << (SIGTSTP - 1)))
+		return 0;
+	*ret_poweroff = false;
+	return 1;
+}
+
 int lc_system_shutting_down(const char *sysroot, bool *ret_poweroff)
 {
 	bool real_root = !sysroot || !sysroot[0] || strcmp(sysroot, "/") == 0;
+	int r, busybox;
 
 #if HAVE_SYSTEMD
 	if (real_root && sd_booted() > 0)
 		return systemd_shutting_down(ret_poweroff);
 #endif
 	(void)real_root;
-	return utmp_shutting_down(sysroot, ret_poweroff);
+	/* SysV init writes the runlevel it goes to, which also tells power off from reboot. */
+	r = utmp_shutting_down(sysroot, ret_poweroff);
+	if (r > 0)
+		return r;
+	busybox = busybox_shutting_down(sysroot, ret_poweroff);
+	/* Yes if either says so; no if either could tell; an error only if neither could. */
+	return busybox > 0 || r < 0 ? busybox : r;
 }

@@ -80,7 +80,9 @@ int lc_reboot_note_read(const char *path, struct lc_reboot_note *ret, const char
  * Whether the system (not just faultd) is shutting down, decided where it can be known: with
  * systemd as PID 1 and sysroot "/", from systemd's job queue (a start job for reboot.target,
  * poweroff.target, halt.target or kexec.target; or the manager "stopping"); otherwise from the
- * runlevel record of <sysroot>/var/run/utmp (0: power off, 6: reboot). Returns 1 with *ret_poweroff
- * set, 0 when it is not, or -errno when it cannot be told (treated as "not" by callers).
+ * runlevel record of <sysroot>/var/run/utmp (SysV init; 0: power off, 6: reboot), or from BusyBox
+ * init as <sysroot>/proc/1 no longer handling SIGTSTP, which it stops doing only to shut down
+ * (reboot assumed; see reboot.c). Returns 1 with *ret_poweroff set, 0 when it is not, or -errno
+ * when it cannot be told (treated as "not" by callers).
  */
 int lc_system_shutting_down(const char *sysroot, bool *ret_poweroff);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -33,17 +34,6 @@ void lc_clock_sample_now(struct lc_clock_sample *ret)
 	ret->boottime_ms = clock_ms(CLOCK_BOOTTIME);
 }
 
-static bool is_uuid(const char *s)
-{
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]) || !s[i])
-			return false;
-	}
-	return s[36] == 0;
-}
-
 static void random_uuid(char ret[37])
 {
 	uint8_t b[16];
@@ -62,38 +52,97 @@ static void random_uuid(char ret[37])
 		 b[13], b[14], b[15]);
 }
 
-static void read_boot_id(const char *sysroot, char ret[37])
+/* Seconds since the boot began, from <sysroot>/proc/uptime; -1 when it cannot be read. */
+static double uptime_seconds(const char *sysroot)
+{
+	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/proc/uptime"), *text = NULL;
+	double up;
+	size_t len;
+
+	if (!path || lc_read_file(path, 128, &text, &len) < 0 || sscanf(text, "%lf", &up) != 1 ||
+	    !(up >= 0.0) || up > 1e12)
+		return -1;
+	return up;
+}
+
+/*
+ * A boot id for a kernel that gives none, the same for every run of faultd (and of the core
+ * handler) in one boot: kept in <sysroot>/run/faultd/, which a boot empties, with the uptime at
+ * which it was made so that a /run that outlives a boot (not a tmpfs) cannot carry it over: an
+ * uptime lower than that is a new boot. Only faultd (persist) makes one.
+ */
+static int fallback_boot_id(const char *sysroot, bool persist, char ret[37])
+{
+	_cleanup_free_ char *dir = lc_path_prefix(sysroot, "/run/faultd");
+	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/run/faultd/boot_id");
+	_cleanup_free_ char *text = NULL, *out = NULL;
+	double up = uptime_seconds(sysroot), made;
+	char id[37];
+	size_t len;
+	int r;
+
+	if (!dir || !path)
+		return -ENOMEM;
+	r = lc_read_file(path, 128, &text, &len);
+	if (r >= 0 && sscanf(text, "%36s %lf", id, &made) == 2 && lc_uuid_valid(id) &&
+	    (up < 0 || made <= up + 1.0)) {
+		memcpy(ret, id, 37);
+		return 0;
+	}
+	if (!persist)
+		return r < 0 ? r : -ESTALE;
+	random_uuid(id);
+	if (asprintf(&out, "%s %.0f\n", id, up < 0 ? 0.0 : up) < 0)
+		return -ENOMEM;
+	r = lc_mkdir_p(dir, 0755);
+	if (r >= 0)
+		r = lc_write_file_atomic(path, out, strlen(out), 0644);
+	if (r < 0)
+		return r;
+	memcpy(ret, id, 37);
+	return 0;
+}
+
+static void read_boot_id(const char *sysroot, bool persist, char ret[37])
 {
 	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/proc/sys/kernel/random/boot_id");
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int r;
+	int r, k;
 
 	r = path ? lc_read_file(path, 64, &text, &len) : -ENOMEM;
 	if (r >= 0) {
 		text[strcspn(text, "\n")] = 0;
-		if (is_uuid(text)) {
+		if (lc_uuid_valid(text)) {
 			memcpy(ret, text, 37);
 			return;
 		}
 		r = -EBADMSG;
 	}
+	k = fallback_boot_id(sysroot, persist, ret);
+	if (k >= 0) {
+		(void)lc_log_full_errno(
+			persist ? LOG_WARNING : LOG_DEBUG, r,
+			"Failed to read the boot id from %s (%m); using %s, kept in "
+			"/run/faultd/boot_id for this boot.",
+			path ? path : "/proc/sys/kernel/random/boot_id", ret);
+		return;
+	}
 	random_uuid(ret);
-	log_warning_errno(r, "Failed to read the boot id from %s (%m); using %s for this run.",
-			  path ? path : "/proc/sys/kernel/random/boot_id", ret);
+	log_warning_errno(r,
+			  "Failed to read the boot id from %s (%m) and to keep one in "
+			  "/run/faultd/boot_id (%s); using %s for this run.",
+			  path ? path : "/proc/sys/kernel/random/boot_id", strerror(-k), ret);
 }
 
 /* The monotonic reading at which this boot began, from the seconds /proc/uptime says have passed
  * since; 0 when it cannot be read. */
 static uint64_t boot_start_ms(const char *sysroot)
 {
-	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/proc/uptime"), *text = NULL;
 	uint64_t now = clock_ms(CLOCK_MONOTONIC);
-	double up;
-	size_t len;
+	double up = uptime_seconds(sysroot);
 
-	if (!path || lc_read_file(path, 128, &text, &len) < 0 || sscanf(text, "%lf", &up) != 1 ||
-	    !(up >= 0.0) || up * 1000.0 >= (double)now)
+	if (up < 0 || up * 1000.0 >= (double)now)
 		return 0;
 	return now - (uint64_t)(up * 1000.0);
 }
@@ -110,7 +159,7 @@ static int boot_info(const char *sysroot, const char *state_dir, bool persist,
 
 	if (!path)
 		return -ENOMEM;
-	read_boot_id(sysroot, b.boot_id);
+	read_boot_id(sysroot, persist, b.boot_id);
 	b.start_ms = boot_start_ms(sysroot);
 	r = lc_read_file(path, BOOT_JSON_MAX, &text, &len);
 	if (r == -ENOENT) {
@@ -132,11 +181,11 @@ static int boot_info(const char *sysroot, const char *state_dir, bool persist,
 			if (!streq(json_object_get_string(id), b.boot_id)) {
 				b.new_boot = true;
 				b.boot_count++;
-				if (is_uuid(json_object_get_string(id)))
+				if (lc_uuid_valid(json_object_get_string(id)))
 					memcpy(b.prev_boot_id, json_object_get_string(id), 36);
 			} else if (json_object_object_get_ex(o, "previous_boot_id", &prev) &&
 				   json_object_is_type(prev, json_type_string) &&
-				   is_uuid(json_object_get_string(prev))) {
+				   lc_uuid_valid(json_object_get_string(prev))) {
 				memcpy(b.prev_boot_id, json_object_get_string(prev), 36);
 			}
 		}

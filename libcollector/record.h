@@ -36,7 +36,8 @@ struct lc_boot_info {
 /*
  * Reads <sysroot>/proc/sys/kernel/random/boot_id, <sysroot>/proc/uptime and
  * <state_dir>/boot.json, and persists the count, incremented when the boot id changed, with the
- * previous boot id. An unreadable boot id is replaced by a random one for this run (logged); a
+ * previous boot id. An unreadable boot id is replaced by one made for this boot and kept in
+ * <sysroot>/run/faultd/boot_id (logged; random for this run if that cannot be written); a
  * damaged boot.json restarts the count (logged). Returns 0 or -errno when boot.json cannot be
  * written.
  */

@@ -187,7 +187,8 @@ static const struct lc_cfg_key core_keys[] = {
 		.min = 1,
 		.max = 24 * 3600,
 		.description = "Length of one heartbeat in operating time: the metrics and hours "
-			       "aggregated on the device into one report. Below 60 only for tests.",
+			       "aggregated on the device into one report. A crash makes its whole "
+			       "interval crash time. Below 60 only for tests.",
 	},
 	{
 		.name = "hours.checkpoint_interval_seconds",
@@ -196,8 +197,9 @@ static const struct lc_cfg_key core_keys[] = {
 		.min = 1,
 		.max = 3600,
 		.description =
-			"How often the hours ledger and the heartbeat in progress are saved: "
-			"at most this much operating time is lost at a power cut.",
+			"How often the hours ledger and the heartbeat in progress are saved once "
+			"a boot is ten times as old (earlier, every tenth of the boot's age, from "
+			"10 s on): at most this much operating time is lost at a power cut.",
 	},
 	{
 		.name = "hours.crash_window_seconds",
@@ -205,10 +207,9 @@ static const struct lc_cfg_key core_keys[] = {
 		.def_int = 3600,
 		.min = 1,
 		.max = 24 * 3600,
-		.description =
-			"Operating time a crash or unexpected reboot marks as not crash-free: "
-			"the window it falls in. Keep one hour so fleets compare; tests "
-			"shorten it.",
+		.description = "Obsolete and ignored (a warning says where it is set): a crash "
+			       "or unexpected reboot makes its whole heartbeat interval crash "
+			       "time (docs/hours.md).",
 	},
 	{
 		.name = "metrics.max_keys",

@@ -244,7 +244,7 @@ static int make_uuid(char ret[static UUID_LEN + 1])
 	return 0;
 }
 
-static bool uuid_valid(const char *s)
+bool lc_uuid_valid(const char *s)
 {
 	for (size_t i = 0; i < UUID_LEN; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
@@ -303,7 +303,7 @@ static int entry_name_parse(const char *name, struct lc_spool_entry *ret)
 		e.created_ms = e.created_ms * 10 + d;
 	}
 	uuid = name + len - UUID_LEN;
-	if (uuid[-1] != '_' || !uuid_valid(uuid))
+	if (uuid[-1] != '_' || !lc_uuid_valid(uuid))
 		return -EINVAL;
 	type = name + digits + 1;
 	type_len = (size_t)(uuid - 1 - type);

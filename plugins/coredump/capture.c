@@ -469,8 +469,8 @@ out:
  * drops the spool could not write to drops.json go with the report. When the report cannot be
  * written either (the filesystem is full), it goes to faultd in the request itself. */
 static void report_crash(const struct lc_config *cfg, const struct capture_request *req,
-			 const struct proc_info *pi, struct lc_spool *spool, const char *core,
-			 const char *uuid)
+			 const struct proc_info *pi, const char *boot_id, struct lc_spool *spool,
+			 const char *core, const char *uuid)
 {
 	struct lc_crash_report rep = {
 		.pid = (uint32_t)req->pid,
@@ -482,6 +482,11 @@ static void report_crash(const struct lc_config *cfg, const struct capture_reque
 
 	snprintf(rep.process, sizeof(rep.process), "%s", pi->comm[0] ? pi->comm : "?");
 	snprintf(rep.core, sizeof(rep.core), "%s", core);
+	/* When it happened, for faultd to charge it to the right hour and version. */
+	snprintf(rep.boot_id, sizeof(rep.boot_id), "%s", boot_id ? boot_id : "");
+	rep.mono_ms = req->mono_ms;
+	snprintf(rep.software_version, sizeof(rep.software_version), "%s",
+		 lc_config_get_string(cfg, "device.software_version"));
 	snprintf(rep.entry, sizeof(rep.entry), "%s", uuid);
 	if (spool)
 		lc_spool_take_unsaved_drops(spool, rep.drops);
@@ -520,6 +525,7 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	struct lc_spool *spool = NULL;
 	struct proc_info pi;
 	struct lc_boot_info boot;
+	bool boot_known = false;
 	struct lc_sampling sampling;
 	struct lc_spool_limits limits;
 	const char *core = LC_CRASH_CORE_FAILED;
@@ -588,6 +594,7 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	r = lc_boot_info_peek(sysroot, state_dir, &boot);
 	if (r < 0)
 		goto report;
+	boot_known = true;
 	lc_settings_spool_limits(cfg, &limits);
 	r = lc_spool_open(spool_dir, &limits, &spool);
 	if (r < 0) {
@@ -604,7 +611,9 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	}
 	r = store_core(cfg, req, &pi, spool, budget, &boot, &core, uuid);
 report:
-	report_crash(cfg, req, &pi, spool, core, uuid);
+	if (!boot_known && lc_boot_info_peek(sysroot, state_dir, &boot) >= 0)
+		boot_known = true;
+	report_crash(cfg, req, &pi, boot_known ? boot.boot_id : NULL, spool, core, uuid);
 	lc_spool_free(spool);
 	proc_info_done(&pi);
 	return r < 0 ? r : 0;

@@ -19,7 +19,8 @@ struct capture_request {
 	pid_t pid; /* global pid */
 	pid_t tid; /* global tid of the crashing thread */
 	int signal;
-	uint64_t time; /* Unix time of the dump, seconds */
+	uint64_t time;	  /* Unix time of the dump, seconds */
+	uint64_t mono_ms; /* CLOCK_MONOTONIC when the handler started, for the hours ledger */
 	uid_t uid;
 	gid_t gid;
 	int core_fd;		 /* the core: the kernel's pipe, or a saved core file */

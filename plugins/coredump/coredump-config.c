@@ -12,10 +12,13 @@ static const struct lc_cfg_key coredump_keys[] = {
 		.name = "enabled",
 		.type = LC_CFG_BOOL,
 		.def_bool = true,
-		.description = "Capture the core files of crashing processes: faultd sets the "
-			       "kernel's core_pattern (through sysroot) to pipe them into "
-			       "faultd-core-handler, checks every check_interval_seconds that it "
-			       "still does, and warns when something else took it.",
+		.description =
+			"Capture the core files of crashing processes: while data "
+			"collection is on, faultd sets the kernel's core_pattern (through "
+			"sysroot) to pipe them into faultd-core-handler, checks every "
+			"check_interval_seconds that it still does, and warns when something "
+			"else took it; turning data collection off gives back what it "
+			"replaced.",
 	},
 	{
 		.name = "handler",
@@ -24,7 +27,9 @@ static const struct lc_cfg_key coredump_keys[] = {
 		.check = lc_check_absolute_path,
 		.max = 80,
 		.description = "The faultd-core-handler program the kernel starts for each crash. "
-			       "The whole core_pattern must fit the kernel's 127 bytes.",
+			       "faultd names it in core_pattern only when it is an executable file "
+			       "below sysroot, where the kernel looks for it. The whole "
+			       "core_pattern must fit the kernel's 127 bytes.",
 	},
 	{
 		.name = "check_interval_seconds",

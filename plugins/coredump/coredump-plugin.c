@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "build-config.h"
@@ -46,6 +48,7 @@ struct coredump_count {
 struct coredump_data {
 	char *pattern_path;		    /* core_pattern below sysroot */
 	char *limit_path;		    /* core_pipe_limit below sysroot */
+	char *handler_path;		    /* coredump.handler below sysroot */
 	char pattern[CORE_PATTERN_MAX + 1]; /* ours */
 
 	/* As of the last check. */
@@ -53,6 +56,7 @@ struct coredump_data {
 	int read_error; /* why it could not, 0 */
 	int64_t limit;	/* core_pipe_limit; -1 when unknown */
 	bool ours;	/* current is our pattern */
+	bool held;	/* faultd set it (or found it set) while data collection is on */
 	char *warned;	/* the foreign value last warned about, so that each change is told once */
 
 	struct coredump_count counts[CRASH_NAMES_MAX];
@@ -257,12 +261,120 @@ static void saved_remove(const struct lc_plugin *p)
 		log_warning_errno(-errno, "Failed to remove %s: %m", path);
 }
 
-/* Re-reads core_pattern and core_pipe_limit; warns once per change when core_pattern is not ours.
- * faultd does not take it back: whoever changed it may have meant to. */
+/* Says why faultd does not hold core_pattern (what, where, why, what to do): logged at level and
+ * kept as the plugin's message in `faultctl status` until it holds it again. */
+_printf_(3, 4) static void coredump_tell(struct lc_plugin *p, int level, const char *fmt, ...)
+{
+	_cleanup_free_ char *text = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		text = NULL;
+		(void)lc_plugin_set_message(p, NULL);
+		log_oom();
+		return;
+	}
+	lc_log_full_errno(level, 0, "%s", text);
+	if (lc_plugin_set_message(p, text) < 0)
+		log_oom();
+}
+
+/*
+ * Whether the kernel can start the handler at path (coredump.handler below sysroot, where the
+ * kernel of the system sysroot stands for looks for it): a regular file with an execute bit, as
+ * the kernel runs it as root. Returns 0, or -errno with why (size bytes) saying why not.
+ */
+static int handler_check(const char *path, char *why, size_t size)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		int r = -errno;
+
+		snprintf(why, size, "%s%s",
+			 r == -ENOENT ? "does not exist" : "cannot be examined: ",
+			 r == -ENOENT ? "" : strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, size, "is not a regular file");
+		return -EACCES;
+	}
+	if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) {
+		snprintf(why, size, "is not executable (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * Gives back what faultd replaced (saved in the state directory), if faultd's pattern is still
+ * the kernel's; why ("Data collection is off") starts the log line. What could not be given back
+ * stays saved for the next try.
+ */
+static void coredump_give_back(struct lc_plugin *p, const char *why)
+{
+	_cleanup_(saved_done) struct coredump_saved saved = { .limit = -1 };
+	_cleanup_free_ char *pattern_path = NULL, *limit_path = NULL, *current = NULL;
+	bool restored = true;
+	int64_t limit;
+	int r;
+
+	r = saved_load(p, &saved);
+	if (r < 0) {
+		log_warning_errno(r,
+				  "Ignoring the saved kernel settings in the state directory: %m");
+		saved_remove(p);
+		return;
+	}
+	if (!saved.pattern && saved.limit < 0)
+		return;
+	pattern_path = lc_plugin_sysroot_path(p, CORE_PATTERN_PATH);
+	limit_path = lc_plugin_sysroot_path(p, CORE_PIPE_LIMIT_PATH);
+	if (!pattern_path || !limit_path) {
+		log_oom();
+		return;
+	}
+	if (saved.pattern && sysctl_read(pattern_path, &current) == 0 &&
+	    lc_core_pattern_is_faultd(current)) {
+		r = sysctl_write(pattern_path, saved.pattern);
+		if (r < 0) {
+			log_warning_errno(r, "Failed to give kernel.core_pattern back (\"%s\"): %m",
+					  saved.pattern);
+			restored = false;
+		} else {
+			log_notice("%s: kernel.core_pattern is \"%s\" again.", why, saved.pattern);
+		}
+	}
+	if (saved.limit >= 0 && sysctl_read_int(limit_path, &limit) == 0 &&
+	    limit == CORE_PIPE_LIMIT) {
+		char text[24];
+
+		snprintf(text, sizeof(text), "%" PRId64, saved.limit);
+		r = sysctl_write(limit_path, text);
+		if (r < 0) {
+			log_warning_errno(r, "Failed to give kernel.core_pipe_limit back (%s): %m",
+					  text);
+			restored = false;
+		}
+	}
+	if (restored)
+		saved_remove(p);
+}
+
+/* Re-reads core_pattern and core_pipe_limit. While faultd holds core_pattern, warns once per
+ * change when it is not ours; faultd does not take it back: whoever changed it may have meant
+ * to. */
 static void coredump_check(struct lc_plugin *p, void *userdata)
 {
 	struct coredump_data *data = lc_plugin_get_data(p);
 	char *value = NULL;
+	bool was_ours = data->ours;
 	int r;
 
 	if (sysctl_read_int(data->limit_path, &data->limit) < 0)
@@ -280,15 +392,14 @@ static void coredump_check(struct lc_plugin *p, void *userdata)
 	data->read_error = 0;
 	free(data->current);
 	data->current = value;
-	if (streq(value, data->pattern)) {
-		if (!data->ours)
+	data->ours = streq(value, data->pattern);
+	if (!data->held || data->ours) {
+		if (data->held && !was_ours)
 			log_info("kernel.core_pattern pipes into %s again.", HANDLER_NAME);
-		data->ours = true;
 		free(data->warned);
 		data->warned = NULL;
 		return;
 	}
-	data->ours = false;
 	if (data->warned && streq(data->warned, value))
 		return;
 	log_warning(
@@ -325,38 +436,45 @@ static void coredump_set_pipe_limit(struct coredump_data *data, int64_t limit)
 			 CORE_PIPE_LIMIT, HANDLER_NAME);
 }
 
-static int coredump_init(struct lc_plugin *p)
+/*
+ * Makes the kernel pipe cores into the handler, which must be there to run: saves what it
+ * replaces, writes core_pattern, raises core_pipe_limit from 0. Returns 0, or -errno after
+ * telling why (coredump_tell()); a handler that cannot run also gets back what faultd replaced,
+ * as faultd's pattern would lose every core.
+ */
+static int coredump_take(struct lc_plugin *p)
 {
-	_cleanup_free_ struct coredump_data *data = NULL;
+	struct coredump_data *data = lc_plugin_get_data(p);
+	const struct lc_config *cfg = lc_plugin_config(p);
 	_cleanup_(saved_done) struct coredump_saved saved = { .limit = -1 };
 	_cleanup_free_ char *current = NULL;
-	uint64_t interval_ms = (uint64_t)lc_plugin_config_int(p, "check_interval_seconds") * 1000;
+	const char *sysroot = lc_config_get_string(cfg, "sysroot");
+	bool save = false, rooted = sysroot[0] && !streq(sysroot, "/");
+	char why[128];
 	int64_t limit = -1;
-	bool save = false;
 	int r;
 
-	data = calloc(1, sizeof(*data));
-	if (!data)
-		return log_oom();
-	r = coredump_pattern(p, data->pattern, sizeof(data->pattern));
-	if (r < 0)
+	r = handler_check(data->handler_path, why, sizeof(why));
+	if (r < 0) {
+		coredump_tell(
+			p, LOG_ERR,
+			"Not setting kernel.core_pattern: its handler %s%s%s%s %s, so the "
+			"kernel could not start it and every core would be lost. Install %s "
+			"there as an executable file, or set coredump.handler (%s) to where it "
+			"is, then reload faultd; or turn the plugin off with \"coredump\": "
+			"{\"enabled\": false}.",
+			data->handler_path, rooted ? " (coredump.handler under sysroot " : "",
+			rooted ? sysroot : "", rooted ? ")" : "", why, HANDLER_NAME,
+			lc_config_origin(cfg, "coredump.handler"));
+		coredump_give_back(p, "Its handler cannot run");
 		return r;
-	data->pattern_path = lc_plugin_sysroot_path(p, CORE_PATTERN_PATH);
-	data->limit_path = lc_plugin_sysroot_path(p, CORE_PIPE_LIMIT_PATH);
-	if (!data->pattern_path || !data->limit_path) {
-		r = log_oom();
-		goto fail;
 	}
 
 	r = sysctl_read(data->pattern_path, &current);
-	if (r == -ENOENT) {
-		log_error("%s does not exist: this kernel cannot dump cores (CONFIG_COREDUMP).",
-			  data->pattern_path);
-		goto fail;
-	}
 	if (r < 0) {
-		log_error_errno(r, "Failed to read %s: %m", data->pattern_path);
-		goto fail;
+		coredump_tell(p, LOG_ERR, "Not setting kernel.core_pattern: failed to read %s: %s.",
+			      data->pattern_path, strerror(-r));
+		return r;
 	}
 	if (sysctl_read_int(data->limit_path, &limit) < 0) {
 		log_warning("Failed to read %s; the kernel may reap a crashed process before %s "
@@ -374,10 +492,8 @@ static int coredump_init(struct lc_plugin *p)
 	if (!streq(current, data->pattern) && !lc_core_pattern_is_faultd(current)) {
 		free(saved.pattern);
 		saved.pattern = strdup(current);
-		if (!saved.pattern) {
-			r = log_oom();
-			goto fail;
-		}
+		if (!saved.pattern)
+			return log_oom();
 		save = true;
 	}
 	if (limit == 0 && saved.limit != 0) {
@@ -387,26 +503,31 @@ static int coredump_init(struct lc_plugin *p)
 	if (save) {
 		r = saved_store(p, &saved);
 		if (r < 0) {
-			log_error_errno(r, "Failed to save the kernel's core settings in the state "
-					   "directory: %m; not changing them.");
-			goto fail;
+			coredump_tell(
+				p, LOG_ERR,
+				"Not setting kernel.core_pattern: failed to save the kernel's "
+				"core settings in the state directory: %s.",
+				strerror(-r));
+			return r;
 		}
 	}
 
 	if (!streq(current, data->pattern)) {
 		r = sysctl_write(data->pattern_path, data->pattern);
 		if (r == -EIO) {
-			log_error("The kernel did not take core_pattern \"%s\" in %s.",
-				  data->pattern, data->pattern_path);
-			goto fail;
+			coredump_tell(p, LOG_ERR,
+				      "The kernel did not take core_pattern \"%s\" in %s.",
+				      data->pattern, data->pattern_path);
+			return r;
 		}
 		if (r < 0) {
-			log_error_errno(r,
-					"Failed to set %s to \"%s\": %m. faultd must run as root "
-					"with this file writable; or install the sysctl.d file "
-					"(docs/coredumps.md).",
-					data->pattern_path, data->pattern);
-			goto fail;
+			coredump_tell(
+				p, LOG_ERR,
+				"Failed to set %s to \"%s\": %s. faultd must run as root with "
+				"this file writable; or install the sysctl.d file "
+				"(docs/coredumps.md).",
+				data->pattern_path, data->pattern, strerror(-r));
+			return r;
 		}
 		log_notice("kernel.core_pattern set to \"%s\" (was \"%s\").", data->pattern,
 			   current);
@@ -414,20 +535,77 @@ static int coredump_init(struct lc_plugin *p)
 		log_debug("kernel.core_pattern already pipes into %s.", HANDLER_NAME);
 	}
 	coredump_set_pipe_limit(data, limit);
+	data->held = true;
+	data->ours = true;
+	(void)lc_plugin_set_message(p, NULL);
+	return 0;
+}
+
+/* faultd holds core_pattern only while data collection is on: without consent the handler
+ * keeps no core, so the system's own setting (or another handler) is better. */
+static void coredump_consent(struct lc_plugin *p, bool on)
+{
+	struct coredump_data *data = lc_plugin_get_data(p);
+
+	if (on) {
+		(void)coredump_take(p);
+	} else {
+		data->held = false;
+		coredump_give_back(p, "Data collection is off");
+		coredump_tell(p, LOG_INFO,
+			      "Data collection is off: faultd leaves kernel.core_pattern to the "
+			      "system, and sets it when data collection is enabled (faultctl "
+			      "enable-data-collection).");
+	}
+	coredump_check(p, NULL);
+}
+
+static int coredump_init(struct lc_plugin *p)
+{
+	_cleanup_free_ struct coredump_data *data = NULL;
+	_cleanup_free_ char *current = NULL;
+	uint64_t interval_ms = (uint64_t)lc_plugin_config_int(p, "check_interval_seconds") * 1000;
+	int r;
+
+	data = calloc(1, sizeof(*data));
+	if (!data)
+		return log_oom();
+	r = coredump_pattern(p, data->pattern, sizeof(data->pattern));
+	if (r < 0)
+		return r;
+	data->limit = -1;
+	data->pattern_path = lc_plugin_sysroot_path(p, CORE_PATTERN_PATH);
+	data->limit_path = lc_plugin_sysroot_path(p, CORE_PIPE_LIMIT_PATH);
+	data->handler_path = lc_plugin_sysroot_path(p, lc_plugin_config_string(p, "handler"));
+	if (!data->pattern_path || !data->limit_path || !data->handler_path) {
+		r = log_oom();
+		goto fail;
+	}
+
+	r = sysctl_read(data->pattern_path, &current);
+	if (r == -ENOENT) {
+		log_error("%s does not exist: this kernel cannot dump cores (CONFIG_COREDUMP).",
+			  data->pattern_path);
+		goto fail;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to read %s: %m", data->pattern_path);
+		goto fail;
+	}
 
 	r = lc_plugin_timer_add(p, interval_ms, interval_ms, coredump_check, NULL, NULL);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start the core_pattern check: %m");
 		goto fail;
 	}
-	/* The first check fills the status; it warns only if the pattern is already gone. */
-	data->ours = true;
 	lc_plugin_set_data(p, TAKE_PTR(data));
-	coredump_check(p, NULL);
+	/* Takes core_pattern, or says why not; then the first check fills the status. */
+	coredump_consent(p, lc_config_get_bool(lc_plugin_config(p), "enable_data_collection"));
 	return 0;
 fail:
 	free(data->pattern_path);
 	free(data->limit_path);
+	free(data->handler_path);
 	return r;
 }
 
@@ -439,9 +617,11 @@ static void coredump_shutdown(struct lc_plugin *p)
 		return;
 	/* core_pattern stays: the handler works without faultd, and the crash log waits for the
 	 * next start. */
-	log_debug("Leaving kernel.core_pattern to %s.", HANDLER_NAME);
+	if (data->held)
+		log_debug("Leaving kernel.core_pattern to %s.", HANDLER_NAME);
 	free(data->pattern_path);
 	free(data->limit_path);
+	free(data->handler_path);
 	free(data->current);
 	free(data->warned);
 	free(data);
@@ -452,55 +632,7 @@ static void coredump_shutdown(struct lc_plugin *p)
  * the sysctl.d file instead.) */
 static void coredump_disabled(struct lc_plugin *p)
 {
-	_cleanup_(saved_done) struct coredump_saved saved = { .limit = -1 };
-	_cleanup_free_ char *pattern_path = NULL, *limit_path = NULL, *current = NULL;
-	bool restored = true;
-	int64_t limit;
-	int r;
-
-	r = saved_load(p, &saved);
-	if (r < 0) {
-		log_warning_errno(r,
-				  "Ignoring the saved kernel settings in the state directory: %m");
-		saved_remove(p);
-		return;
-	}
-	if (!saved.pattern && saved.limit < 0)
-		return;
-	pattern_path = lc_plugin_sysroot_path(p, CORE_PATTERN_PATH);
-	limit_path = lc_plugin_sysroot_path(p, CORE_PIPE_LIMIT_PATH);
-	if (!pattern_path || !limit_path) {
-		log_oom();
-		return;
-	}
-	if (saved.pattern && sysctl_read(pattern_path, &current) == 0 &&
-	    lc_core_pattern_is_faultd(current)) {
-		r = sysctl_write(pattern_path, saved.pattern);
-		if (r < 0) {
-			log_warning_errno(r, "Failed to give kernel.core_pattern back (\"%s\"): %m",
-					  saved.pattern);
-			restored = false;
-		} else {
-			log_notice("The coredump plugin is disabled: kernel.core_pattern is \"%s\" "
-				   "again.",
-				   saved.pattern);
-		}
-	}
-	if (saved.limit >= 0 && sysctl_read_int(limit_path, &limit) == 0 &&
-	    limit == CORE_PIPE_LIMIT) {
-		char text[24];
-
-		snprintf(text, sizeof(text), "%" PRId64, saved.limit);
-		r = sysctl_write(limit_path, text);
-		if (r < 0) {
-			log_warning_errno(r, "Failed to give kernel.core_pipe_limit back (%s): %m",
-					  text);
-			restored = false;
-		}
-	}
-	/* Kept after a failure, for the next start to try again. */
-	if (restored)
-		saved_remove(p);
+	coredump_give_back(p, "The coredump plugin is disabled");
 }
 
 /* "coredump/crashes/<process>" with the key characters of metrics.h but '/', so that a name
@@ -638,4 +770,5 @@ const struct lc_plugin_ops coredump_plugin_ops = {
 	.status = coredump_status,
 	.crash = coredump_crash,
 	.disabled = coredump_disabled,
+	.consent = coredump_consent,
 };

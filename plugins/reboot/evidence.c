@@ -486,6 +486,25 @@ static void note_remove(const char *state_dir, const char *file)
 		log_warning_errno(errno, "Failed to remove %s: %m", path);
 }
 
+void reboot_evidence_drop_own_marker(const char *state_dir, const struct lc_boot_info *boot)
+{
+	_cleanup_free_ char *path = NULL;
+	struct lc_reboot_note note;
+	const char *why;
+
+	if (asprintf(&path, "%s/reboot/%s", state_dir, LC_REBOOT_SHUTDOWN_FILE) < 0) {
+		log_oom();
+		return;
+	}
+	/* Anything else is for the gathering to judge. */
+	if (lc_reboot_note_read(path, &note, &why) < 0 || !streq(note.boot_id, boot->boot_id))
+		return;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warning_errno(errno, "Failed to remove %s: %m", path);
+	else
+		log_notice("%s: written during this boot, which goes on after all; removed.", path);
+}
+
 void reboot_evidence_consume(const struct reboot_input *in, const struct reboot_evidence *ev)
 {
 	const struct lc_boot_info *boot = in->boot;

@@ -112,3 +112,11 @@ char *reboot_summary(const struct reboot_evidence *ev, const struct reboot_decis
  * this boot are left for its own end. Failures are logged; nothing is returned.
  */
 void reboot_evidence_consume(const struct reboot_input *in, const struct reboot_evidence *ev);
+
+/*
+ * Removes a clean-shutdown marker written during this boot (boot), which faultd finds when it
+ * starts again in the boot the marker said was ending: the system did not go down after all
+ * (BusyBox init's ::restart, a soft reboot), and kept, the marker would make whatever ends this
+ * boot, a power cut included, look clean. Failures are logged.
+ */
+void reboot_evidence_drop_own_marker(const char *state_dir, const struct lc_boot_info *boot);

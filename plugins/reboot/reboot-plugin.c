@@ -72,7 +72,8 @@ static int reboot_record(struct lc_plugin *p, const struct reboot_decision *d, c
 		*ret_why = "out of memory";
 		return log_oom();
 	}
-	r = lc_plugin_record(p, "linux-reboot", metadata, ret_uuid, ret_why);
+	/* As the software that was running when the boot ended, not the one that runs now. */
+	r = lc_plugin_record_ended_boot(p, "linux-reboot", metadata, ret_uuid, ret_why);
 	if (r == 0)
 		log_debug("Recorded the reboot reason as entry %s.", ret_uuid);
 	else if (r == -EPERM || r == -ECANCELED)
@@ -118,6 +119,7 @@ static int reboot_init(struct lc_plugin *p)
 	/* Validated when the configuration was loaded. */
 	(void)lc_reboot_reason_parse(lc_plugin_config_string(p, "unclean_reason"), &unclean, &why);
 
+	reboot_evidence_drop_own_marker(state_dir, boot);
 	r = reboot_last_read(state_dir, &last);
 	if (r == -ENOMEM)
 		return log_oom();
@@ -153,7 +155,8 @@ static int reboot_init(struct lc_plugin *p)
 		/* The entry first. */
 		recorded = reboot_record(p, &d, uuid, &why);
 		/* The hours ledger is local: an unexpected end counts against the crash-free
-		 * hours even when consent or sampling kept the entry out of the spool. */
+		 * hours even when sampling kept the entry out of the spool (the core counts
+		 * nothing without consent). */
 		if (lc_reboot_reason_unexpected(&d.reason))
 			lc_plugin_report_unexpected_reboot(p);
 		/* A spool that could not store the entry may store it at the next start. */

@@ -35,6 +35,9 @@ HAVE_STATSD = os.environ.get("HAVE_STATSD", "1") == "1"
 HAVE_COLLECTD = os.environ.get("HAVE_COLLECTD", "1") == "1"
 HAVE_SYSMETRICS = os.environ.get("HAVE_SYSMETRICS", "1") == "1"
 HAVE_COREDUMP = os.environ.get("HAVE_COREDUMP", "1") == "1"
+# The built-in coredump.handler (meson's libexecdir), which the coredump plugin looks for in the
+# fake tree before it names it in core_pattern.
+CORE_HANDLER_PATH = os.environ.get("FAULTD_CORE_HANDLER", "/usr/libexec/faultd-core-handler")
 RECEIVER = os.environ.get("RECEIVER",
                           os.path.join(SOURCE_ROOT, "tests", "receiver", "faultd-receiver"))
 PROJECT_KEY = "test-project-key"
@@ -157,6 +160,8 @@ class Daemon:
             f.write(FAKE_CORE_PATTERN + "\n")
         with open(self.sysctl_path("core_pipe_limit"), "w") as f:
             f.write(FAKE_CORE_PIPE_LIMIT + "\n")
+        # As on a machine where faultd is installed: the plugin refuses a handler it cannot find.
+        self.core_handler = self.install_core_handler()
         # The boot "began" when faultd first reads this: hours count from there, not from the
         # test machine's real boot.
         with open(os.path.join(self.sysroot, "proc", "uptime"), "w") as f:
@@ -222,6 +227,17 @@ class Daemon:
         with open(path + ".tmp", "w") as f:
             f.write(value + "\n")
         os.replace(path + ".tmp", path)
+
+    def install_core_handler(self, handler=CORE_HANDLER_PATH, mode=0o755):
+        """Puts a stand-in for faultd-core-handler at handler (coredump.handler) in the fake
+        tree, where the coredump plugin checks that the kernel could start it; no kernel ever
+        does, as the fake tree's core_pattern is a plain file. Returns its path in the tree."""
+        path = os.path.join(self.sysroot, handler.lstrip("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(path, mode)
+        return path
 
     def write_config(self, text=None):
         with open(self.config_path, "w") as f:
@@ -328,14 +344,19 @@ class Daemon:
             raise AssertionError(f"faultctl status failed ({r.returncode}): {r.stderr}")
         return json.loads(r.stdout)["data"]
 
-    def plugin_status(self, name):
-        """What the running plugin name says about itself in `faultctl status`."""
+    def plugin(self, name):
+        """The plugin name's entry in `faultctl status`: state, error, message, status."""
         for p in self.status()["plugins"]:
             if p["name"] == name:
-                if p["state"] != "running":
-                    raise AssertionError(f"plugin {name} is {p['state']}: {p}\n{self.log()}")
-                return p.get("status", {})
+                return p
         raise AssertionError(f"no plugin {name} in faultd")
+
+    def plugin_status(self, name):
+        """What the running plugin name says about itself in `faultctl status`."""
+        p = self.plugin(name)
+        if p["state"] != "running":
+            raise AssertionError(f"plugin {name} is {p['state']}: {p}\n{self.log()}")
+        return p.get("status", {})
 
     def listen_address(self, plugin):
         """(host, port) a listening plugin (statsd, collectd) is bound to."""

@@ -520,6 +520,11 @@ class HostileInputTest(unittest.TestCase):
             reports = self.crash_reports(state)
             self.assertEqual([(x["process"], x["signal"], x["core"], x["entry"]) for x in reports],
                              [("crasher", SIGSEGV, "failed", "")], f"{name}: crash reports")
+            # When it happened, for the hours ledger: the fake tree's boot, and the monotonic
+            # time the handler started (CLOCK_MONOTONIC, Python's time.monotonic() here).
+            self.assertEqual(reports[0]["boot_id"], FAKE_BOOT_ID.strip(), f"{name}: boot_id")
+            self.assertLessEqual(reports[0]["monotonic_ms"], time.monotonic() * 1000)
+            self.assertGreater(reports[0]["monotonic_ms"], (time.monotonic() - 60) * 1000)
         else:
             self.assertEqual(files_under(os.path.dirname(out)), [],
                              f"{name}: a refused core left files beside the output")

@@ -2,7 +2,8 @@
 """Crashes as faultd-core-handler reports them: reports left in the crash log, the handler's
 "crash-reported" poke, the hours ledger and the coredump plugin's counts in the heartbeat at the
 real receiver, and nothing without consent. The coredump plugin's core_pattern, on the fake tree
-only. `faultctl trigger-coredump`, which crashes a child for real."""
+only: set only while data collection is on and only when the handler is there to run.
+`faultctl trigger-coredump`, which crashes a child for real."""
 import json
 import os
 import resource
@@ -59,7 +60,7 @@ class CrashTestCase(DaemonTestCase):
 
     def device(self, plugin=True, **config):
         base = {"heartbeat_interval_seconds": 3600,
-                "hours": {"checkpoint_interval_seconds": 1, "crash_window_seconds": 3600}}
+                "hours": {"checkpoint_interval_seconds": 1}}
         if plugin and HAVE_COREDUMP:
             base["coredump"] = {"enabled": True}
         base.update(config)
@@ -112,7 +113,9 @@ class CrashReportTest(CrashTestCase):
         beats = heartbeats(self.rx)
         self.assertEqual(len(beats), 1, beats)
         m = beats[0]["metrics"]
-        self.assertEqual(m["operational_crashes"], 3)
+        # The hours, with the 3 crashes, come with the heartbeat that ends the interval.
+        self.assertEqual(m["operational_crashes"], 0)
+        self.assertEqual(d.status()["hours"]["operational_crashes"], 3)
         if HAVE_COREDUMP:
             self.assertEqual(m["coredump/crashes/gatewayd"], 2)
             self.assertEqual(m["coredump/crashes/modemd"], 1)
@@ -220,6 +223,68 @@ class CorePatternTest(CrashTestCase):
         wait_for(lambda: (d.sysctl("core_pattern"), d.sysctl("core_pipe_limit"))
                  == (theirs, FAKE_CORE_PIPE_LIMIT),
                  what="core_pattern and core_pipe_limit given back\n" + d.log())
+
+    def assert_untouched(self, d):
+        self.assertEqual((d.sysctl("core_pattern"), d.sysctl("core_pipe_limit")),
+                         (FAKE_CORE_PATTERN, FAKE_CORE_PIPE_LIMIT), d.log())
+        self.assertFalse(os.path.exists(os.path.join(d.state_dir, "coredump-kernel.json")))
+
+    def assert_refused(self, d, why):
+        """core_pattern left alone, and the log and `faultctl status` say why."""
+        self.assert_untouched(d)
+        sentence = (f"Not setting kernel.core_pattern: its handler {d.core_handler} "
+                    f"(coredump.handler under sysroot {d.sysroot}) {why}, so the kernel could "
+                    "not start it and every core would be lost. Install faultd-core-handler "
+                    "there as an executable file, or set coredump.handler")
+        self.assertIn(sentence, d.log())
+        entry = d.plugin("coredump")
+        self.assertEqual(entry["state"], "running", entry)
+        self.assertIn(sentence, entry.get("message", ""), entry)
+        self.assertFalse(entry["status"]["core_pattern"]["ours"], entry)
+
+    def test_a_missing_handler_is_never_named_in_core_pattern(self):
+        d = self.device()
+        os.unlink(d.core_handler)
+        d.start()
+        self.assert_refused(d, "does not exist")
+
+        # Installed, then a reload: taken, and the message is gone.
+        d.install_core_handler()
+        d.signal(signal.SIGHUP)
+        wait_for(lambda: d.sysctl("core_pattern") != FAKE_CORE_PATTERN, what="the reload")
+        entry = d.plugin("coredump")
+        self.assertEqual(d.sysctl("core_pattern"), entry["status"]["expected"])
+        self.assertNotIn("message", entry)
+
+    def test_a_handler_that_cannot_run_is_never_named_in_core_pattern(self):
+        d = self.device()
+        os.chmod(d.core_handler, 0o644)
+        d.start()
+        self.assert_refused(d, "is not executable (mode 0644)")
+
+    def test_core_pattern_is_held_only_while_data_collection_is_on(self):
+        d = self.device(enable_data_collection=False).start()
+        self.assert_untouched(d)
+        self.assertIn("Data collection is off", d.plugin("coredump").get("message", ""))
+
+        self.ok(d, "enable-data-collection")
+        st = d.plugin_status("coredump")
+        self.assertEqual(d.sysctl("core_pattern"), st["expected"])
+        self.assertTrue(st["core_pattern"]["ours"], st)
+        self.assertEqual(d.sysctl("core_pipe_limit"), "16")
+        self.assertNotIn("message", d.plugin("coredump"))
+
+        self.ok(d, "disable-data-collection")
+        self.assert_untouched(d)
+        self.assertIn('Data collection is off: kernel.core_pattern is "core" again.', d.log())
+        self.assertIn("Data collection is off", d.plugin("coredump").get("message", ""))
+        # Not a foreign change to warn about.
+        self.assertNotIn("kernel.core_pattern was changed to", d.log())
+
+        # Consent kept off across a restart: still left alone.
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        self.assert_untouched(d)
 
     def test_a_normal_stop_leaves_core_pattern_to_the_handler(self):
         d = self.device().start()

@@ -4,8 +4,15 @@
 Each test runs the script as BusyBox init would: with BusyBox's sh and start-stop-daemon first on
 PATH (and once with Debian's start-stop-daemon). faultd starts inside a private mount namespace
 whose /dev/log is a socket of the test's, so the syslog lines it writes are read back here.
+
+One test boots a small BusyBox system: BusyBox init as PID 1 of a PID namespace of its own, whose
+inittab starts faultd with the script at sysinit and stops it at shutdown, as Buildroot's rcS and
+rcK do; a reboot of that system is a SIGTERM to its init, as BusyBox's `reboot` sends. reboot(2)
+from a child PID namespace ends that namespace, never the machine.
 """
+import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -33,6 +40,22 @@ touch "$stage/log"
 mount --bind "$SYSLOG_SOCKET" "$stage/log"
 mount --move "$stage" /dev
 rmdir "$stage" 2>/dev/null || true
+exec "$@"
+"""
+
+# Runs "$@" (WITH_DEV_LOG, then BusyBox init) as PID 1 of a new PID and mount namespace whose /etc
+# is an overlay holding $INITTAB as inittab: never the machine's own, and never none, since BusyBox
+# init without one would run its default shutdown (umount -a -r, swapoff -a). The overlay's upper
+# layer is a tmpfs at $ETC_OVERLAY, seen only in the namespace. Exits 77 without overlayfs.
+BOOT_BUSYBOX_INIT = r"""
+set -e
+[ "$$" = 1 ] || exit 1
+mount -t tmpfs -o mode=0755 faultd-test-etc "$ETC_OVERLAY" || exit 77
+mkdir "$ETC_OVERLAY/upper" "$ETC_OVERLAY/work"
+cp "$INITTAB" "$ETC_OVERLAY/upper/inittab"
+mount -t overlay faultd-test-etc \
+	-o "lowerdir=/etc,upperdir=$ETC_OVERLAY/upper,workdir=$ETC_OVERLAY/work" /etc || exit 77
+cmp -s "$INITTAB" /etc/inittab
 exec "$@"
 """
 
@@ -277,6 +300,128 @@ class InitScriptTest(unittest.TestCase):
         r = self.script("stop", path_first=debian + ":" + self.bin)
         self.assertEqual(r.returncode, 0, f"{r.stdout}{r.stderr}")
         self.assertFalse(self.alive(pid))
+
+
+    def busybox_init_boot(self):
+        """Boots BusyBox init as PID 1 of a PID namespace with an inittab that, as Buildroot's,
+        runs every init script with start at sysinit (rcS) and with stop at shutdown (rcK): here
+        only faultd's. Waits for faultd to answer; returns init's pid as this test sees it."""
+        scripts = {}
+        for name, action in (("rcS", "start"), ("rcK", "stop")):
+            scripts[name] = os.path.join(self.dir, name)
+            with open(scripts[name], "w") as f:
+                f.write(f"#!{BUSYBOX} sh\nPATH={self.bin}:$PATH\n"
+                        f"exec {BUSYBOX} sh {INIT_SCRIPT} {action}\n")
+            os.chmod(scripts[name], 0o755)
+        inittab = os.path.join(self.dir, "inittab")
+        with open(inittab, "w") as f:
+            f.write(f"::sysinit:{scripts['rcS']}\n::shutdown:{scripts['rcK']}\n")
+        overlay = os.path.join(self.dir, "etc-overlay")
+        os.mkdir(overlay)
+        env = dict(self.env(), INITTAB=inittab, ETC_OVERLAY=overlay)
+        self.init_log = open(os.path.join(self.dir, "init.log"), "wb")
+        self.addCleanup(self.init_log.close)
+        self.system = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount", "--propagation", "private", "--mount-proc",
+             "--", "sh", "-c", BOOT_BUSYBOX_INIT, "boot-busybox-init",
+             "sh", "-c", WITH_DEV_LOG, "with-dev-log", BUSYBOX, "init"],
+            stdin=subprocess.DEVNULL, stdout=self.init_log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True)
+        self.init_pid = None
+        # Before kill_leftover (cleanups run last first): the pid file holds a pid of the
+        # namespace, which means another process here.
+        self.addCleanup(self.end_busybox_system)
+
+        def booted():
+            if self.system.poll() is not None:
+                return True
+            try:
+                with open(f"/proc/{self.system.pid}/task/{self.system.pid}/children") as f:
+                    children = f.read().split()
+            except OSError:
+                return False
+            if not children:
+                return False
+            with open(f"/proc/{children[0]}/status") as f:
+                nspid = [line.split()[1:] for line in f if line.startswith("NSpid:")][0]
+            if nspid[-1] != "1" or not os.path.samefile(f"/proc/{children[0]}/exe", BUSYBOX):
+                return False
+            self.init_pid = int(children[0])
+            return True
+        harness.wait_for(booted, what="BusyBox init to run as PID 1 of its namespace")
+        if self.system.poll() == 77:
+            self.skipTest("no tmpfs or overlayfs for a private /etc/inittab")
+        self.assertIsNone(self.system.poll(), self.busybox_log())
+        harness.wait_for(lambda: self.system.poll() is None and self.answers(),
+                         what="faultd started by rcS to answer\n" + self.busybox_log())
+        return self.init_pid
+
+    def busybox_log(self):
+        with open(os.path.join(self.dir, "init.log"), errors="replace") as f:
+            return f.read() + "\n".join(self.syslog.drain())
+
+    def end_busybox_system(self):
+        if self.init_pid and self.system.poll() is None:
+            os.kill(self.init_pid, signal.SIGKILL)  # ends every process of the namespace
+        if self.system.poll() is None:
+            self.system.kill()
+        self.system.wait()
+        if os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)
+
+    def admin(self, action):
+        """Runs the init script as an administrator logged in to the BusyBox system would."""
+        return subprocess.run(["nsenter", "-t", str(self.init_pid), "-p", "-m", "--",
+                               BUSYBOX, "sh", INIT_SCRIPT, action],
+                              capture_output=True, text=True, timeout=60, env=self.env())
+
+    @unittest.skipUnless(shutil.which("unshare") and shutil.which("nsenter"), "util-linux")
+    def test_busybox_reboot_is_clean_and_a_stop_by_hand_is_not(self):
+        # faultd's fake tree shows the system's own PID 1: BusyBox init inside the namespace.
+        os.symlink("/proc/1", os.path.join(self.daemon.sysroot, "proc", "1"))
+        marker = os.path.join(self.daemon.state_dir, "reboot", "shutdown.json")
+        self.busybox_init_boot()
+
+        # An administrator stops and restarts faultd while the system stays up: no marker, or
+        # a later power cut would pass for a clean reboot.
+        r = self.admin("stop")
+        self.assertEqual(r.returncode, 0, f"{r.stdout}{r.stderr}")
+        self.assertIn("Stopping faultd: OK", r.stdout)
+        self.assertFalse(os.path.exists(marker), "a stop by hand wrote the clean-shutdown marker")
+        r = self.admin("start")
+        self.assertEqual(r.returncode, 0, f"{r.stdout}{r.stderr}")
+        harness.wait_for(self.answers, what="faultd started by hand to answer")
+        r = self.admin("restart")
+        self.assertEqual(r.returncode, 0, f"{r.stdout}{r.stderr}")
+        harness.wait_for(self.answers, what="faultd restarted by hand to answer")
+        self.assertFalse(os.path.exists(marker), "a restart wrote the clean-shutdown marker")
+
+        # `reboot`: BusyBox init runs ::shutdown, whose rcK stops faultd with the script.
+        os.kill(self.init_pid, signal.SIGTERM)
+        try:
+            self.system.wait(timeout=harness.scaled(60))
+        except subprocess.TimeoutExpired:
+            self.fail("the BusyBox system did not go down:\n" + self.busybox_log())
+        self.assertTrue(os.path.exists(marker),
+                        "no clean-shutdown marker after a BusyBox reboot:\n" + self.busybox_log())
+        with open(marker) as f:
+            note = json.load(f)
+        self.assertEqual(note["reason"], 2)  # UserReset: BusyBox does not say which of the two
+        self.assertEqual(note["boot_id"], harness.FAKE_BOOT_ID.strip())
+        self.assertTrue(any("clean-shutdown marker written" in line
+                            for line in self.syslog.drain()), self.busybox_log())
+
+        # The next boot: the reboot was expected.
+        self.daemon.new_boot()
+        self.daemon.start()
+        with open(os.path.join(self.daemon.state_dir, "reboot", "last.json")) as f:
+            last = json.load(f)
+        self.assertEqual((last["source"], last["reason"]), ("clean-shutdown", 2),
+                         self.daemon.log())
+        self.assertIn("Previous boot ended: UserReset (0x0002), from clean-shutdown marker",
+                      self.daemon.log())
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(self.daemon.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The coredump plugin run by the plugin host on a fake /proc/sys/kernel: the core_pattern it
- * writes, what it saves and gives back, the check that warns without fighting, and the crash
- * counts in its status and in the heartbeat's metrics. */
+ * writes, only with its handler in the fake tree and only with consent, what it saves and gives
+ * back, the check that warns without fighting, and the crash counts in its status and in the
+ * heartbeat's metrics. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@
 #define PATTERN_REL "proc/sys/kernel/core_pattern"
 #define LIMIT_REL   "proc/sys/kernel/core_pipe_limit"
 #define SAVED_REL   "state/coredump-kernel.json"
+#define HANDLER_REL "root" HANDLER
 
 struct fixture {
 	char *tmp;
@@ -38,7 +40,8 @@ struct fixture {
 	char *state; /* state_dir */
 	char *conf;  /* the main configuration file */
 	struct lc_metrics *store;
-	bool collection_off;
+	bool collection_off; /* the heartbeat's store, as the core gives it without consent */
+	bool consent_off;    /* "enable_data_collection": false in the configuration */
 
 	/* While running. */
 	uv_loop_t loop;
@@ -55,6 +58,8 @@ static struct lc_metrics *fake_metrics(void *userdata)
 	return f->collection_off ? NULL : f->store;
 }
 
+static void put_handler(struct fixture *f, mode_t mode);
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -69,6 +74,7 @@ static int setup(void **state)
 	    lc_metrics_new(&limits, &f->store) < 0 || lc_mkdir_p(f->state, 0700) < 0)
 		return -1;
 	*state = f;
+	put_handler(f, 0755);
 	return 0;
 }
 
@@ -126,6 +132,24 @@ static void assert_file(struct fixture *f, const char *rel, const char *want)
 		fail_msg("%s holds \"%s\", expected \"%s\"", rel, got, want);
 }
 
+/* The handler the pattern names, installed in the fake tree with mode (as setup() does). */
+static void put_handler(struct fixture *f, mode_t mode)
+{
+	_cleanup_free_ char *path = NULL;
+
+	put(f, HANDLER_REL, "#!/bin/sh\nexit 0\n");
+	assert_true(asprintf(&path, "%s/" HANDLER_REL, f->tmp) > 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void remove_handler(struct fixture *f)
+{
+	_cleanup_free_ char *path = NULL;
+
+	assert_true(asprintf(&path, "%s/" HANDLER_REL, f->tmp) > 0);
+	assert_int_equal(unlink(path), 0);
+}
+
 /* The kernel's files as a machine that never met faultd has them. */
 static void put_kernel(struct fixture *f, const char *pattern, const char *limit)
 {
@@ -151,6 +175,7 @@ static char *our_pattern(struct fixture *f)
 static const struct lc_cfg_key core_keys[] = {
 	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
 	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
+	{ .name = "enable_data_collection", .type = LC_CFG_BOOL, .def_bool = true },
 };
 static const struct lc_cfg_section core_section = { .keys = core_keys,
 						    .n_keys = ARRAY_SIZE(core_keys) };
@@ -171,8 +196,10 @@ static void load_config(struct fixture *f, const char *section, bool builtin_pat
 
 	/* HANDLER unless the section names another. */
 	assert_true(asprintf(&text,
-			     "{\"state_dir\": \"%s\", \"sysroot\": \"%s\", \"coredump\": {%s%s%s}}",
-			     f->state, f->root, handler ? "" : "\"handler\": \"" HANDLER "\"",
+			     "{\"state_dir\": \"%s\", \"sysroot\": \"%s\", "
+			     "\"enable_data_collection\": %s, \"coredump\": {%s%s%s}}",
+			     f->state, f->root, f->consent_off ? "false" : "true",
+			     handler ? "" : "\"handler\": \"" HANDLER "\"",
 			     section[0] && !handler ? ", " : "", section) > 0);
 	if (builtin_path) {
 		assert_true(asprintf(&dropins, "%s/conf.d", f->tmp) > 0);
@@ -261,6 +288,36 @@ static bool status_ours(struct fixture *f)
 
 	json_object_put(st);
 	return ours;
+}
+
+/* The plugin's message in the host's status (owned), or NULL when it has none. */
+static char *message(struct fixture *f)
+{
+	json_object *all = lc_plugin_host_status(f->host), *m;
+	char *text = NULL;
+
+	if (json_object_object_get_ex(json_object_array_get_idx(all, 0), "message", &m))
+		text = strdup(json_object_get_string(m));
+	json_object_put(all);
+	return text;
+}
+
+static void assert_message_has(struct fixture *f, const char *want)
+{
+	_cleanup_free_ char *got = message(f);
+
+	if (!got)
+		fail_msg("no message in the plugin's status, expected one with \"%s\"", want);
+	if (!strstr(got, want))
+		fail_msg("message \"%s\" lacks \"%s\"", got, want);
+}
+
+static void assert_no_message(struct fixture *f)
+{
+	_cleanup_free_ char *got = message(f);
+
+	if (got)
+		fail_msg("unexpected message in the plugin's status: \"%s\"", got);
 }
 
 static void crash(struct fixture *f, const char *process, int n)
@@ -613,6 +670,153 @@ static void test_names_beyond_the_table_count_as_other(void **state)
 	stop(f);
 }
 
+static void assert_untouched(struct fixture *f)
+{
+	_cleanup_free_ char *saved = get(f, SAVED_REL);
+
+	assert_file(f, "root/" PATTERN_REL, "core");
+	assert_file(f, "root/" LIMIT_REL, "0");
+	assert_null(saved);
+}
+
+static void test_missing_handler_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f), *saved = NULL, *want = NULL;
+
+	/* The kernel would start the handler in the system sysroot stands for: not found there, it
+	 * is refused. The plugin runs on (crashes are still counted) and says why. */
+	put_kernel(f, "core", "0");
+	remove_handler(f);
+	start(f, "");
+	assert_untouched(f);
+	assert_false(status_ours(f));
+	assert_true(asprintf(&want,
+			     "Not setting kernel.core_pattern: its handler %s" HANDLER
+			     " (coredump.handler under sysroot %s) does not exist, so the kernel "
+			     "could not start it",
+			     f->root, f->root) > 0);
+	assert_message_has(f, want);
+	stop(f);
+
+	/* Present on this machine but not below sysroot: refused all the same. */
+	if (access("/bin/sh", X_OK) == 0) {
+		assert_int_equal(start_with(f, "\"handler\": \"/bin/sh\"", false),
+				 LC_PLUGIN_RUNNING);
+		assert_untouched(f);
+		assert_message_has(f, "/bin/sh (coredump.handler under sysroot");
+		stop(f);
+	}
+
+	/* Installed, then a reload: taken, and the message is gone. */
+	start(f, "");
+	put_handler(f, 0755);
+	assert_int_equal(reload(f, ""), LC_PLUGIN_RUNNING);
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_true(status_ours(f));
+	assert_no_message(f);
+	stop(f);
+
+	/* Removed while faultd's pattern is in place: the next start gives back what it replaced,
+	 * since that pattern would lose every core. */
+	remove_handler(f);
+	start(f, "");
+	assert_untouched(f);
+	assert_message_has(f, "does not exist");
+	stop(f);
+	saved = get(f, SAVED_REL);
+	assert_null(saved);
+}
+
+static void test_handler_that_cannot_run_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f), *dir = NULL;
+
+	put_kernel(f, "core", "0");
+	put_handler(f, 0644);
+	start(f, "");
+	assert_untouched(f);
+	assert_message_has(f, HANDLER " (coredump.handler under sysroot ");
+	assert_message_has(f, "is not executable (mode 0644)");
+	stop(f);
+
+	remove_handler(f);
+	assert_true(asprintf(&dir, "%s/" HANDLER_REL, f->tmp) > 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	start(f, "");
+	assert_untouched(f);
+	assert_message_has(f, "is not a regular file");
+	stop(f);
+	assert_int_equal(rmdir(dir), 0);
+
+	/* One execute bit is enough: the kernel runs it as root. */
+	put_handler(f, 0700);
+	start(f, "");
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_no_message(f);
+	stop(f);
+}
+
+static void test_core_pattern_held_only_with_consent(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *ours = our_pattern(f), *saved = NULL;
+
+	/* Without consent the handler keeps nothing: the kernel's setting stays. */
+	f->consent_off = true;
+	put_kernel(f, "core", "0");
+	start(f, "");
+	assert_untouched(f);
+	assert_false(status_ours(f));
+	assert_message_has(f, "Data collection is off");
+
+	/* faultctl enable-data-collection: taken, what it replaced saved. */
+	lc_plugin_host_consent(f->host, true);
+	assert_file(f, "root/" PATTERN_REL, ours);
+	assert_file(f, "root/" LIMIT_REL, "16");
+	saved = get(f, SAVED_REL);
+	assert_non_null(saved);
+	assert_non_null(strstr(saved, "\"core_pattern\":\"core\""));
+	assert_true(status_ours(f));
+	assert_no_message(f);
+
+	/* faultctl disable-data-collection: both given back, and nothing is warned about. */
+	lc_plugin_host_consent(f->host, false);
+	assert_untouched(f);
+	assert_false(status_ours(f));
+	assert_message_has(f, "Data collection is off");
+	stop(f);
+	assert_untouched(f);
+
+	/* A start without consent gives back what a run with consent left in place. */
+	f->consent_off = false;
+	start(f, "");
+	assert_file(f, "root/" PATTERN_REL, ours);
+	stop(f);
+	f->consent_off = true;
+	start(f, "");
+	assert_untouched(f);
+	stop(f);
+}
+
+static void test_consent_with_a_missing_handler_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	f->consent_off = true;
+	put_kernel(f, "core", "0");
+	start(f, "");
+	remove_handler(f);
+	lc_plugin_host_consent(f->host, true);
+	assert_untouched(f);
+	assert_message_has(f, "does not exist");
+	lc_plugin_host_consent(f->host, false);
+	assert_untouched(f);
+	assert_message_has(f, "Data collection is off");
+	stop(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +841,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crashes_counted_per_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_beyond_the_table_count_as_other, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_missing_handler_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handler_that_cannot_run_is_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_core_pattern_held_only_with_consent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_consent_with_a_missing_handler_is_refused,
+						setup, teardown),
 	};
 
 	lc_log_open("test-coredump-plugin", LC_LOG_TARGET_STDERR);

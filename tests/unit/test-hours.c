@@ -38,20 +38,31 @@ static void persist(struct lc_hours *h)
 	*h = copy;
 }
 
-/* Closes every heartbeat due on the way to now_ms, in steps of step_ms as the timer would. */
+/* Closes every interval due on the way to now_ms, in steps of step_ms as the timer would. */
 static unsigned run_until(struct lc_hours *h, uint64_t from_ms, uint64_t now_ms, uint64_t step_ms,
 			  uint64_t interval_ms, struct lc_hours_report *reports, unsigned max)
 {
 	unsigned n = 0;
+	uint64_t end;
 
 	for (uint64_t t = from_ms; t <= now_ms; t += step_ms) {
 		lc_hours_advance(h, t);
-		if (h->odometer_ms >= lc_hours_due_ms(h, interval_ms)) {
+		while ((end = lc_hours_next_close(h, interval_ms)) != 0) {
 			assert_true(n < max);
-			lc_hours_close(h, &reports[n++]);
+			lc_hours_close(h, end, &reports[n++]);
 		}
 	}
+	lc_hours_advance(h, now_ms);
+	while ((end = lc_hours_next_close(h, interval_ms)) != 0) {
+		assert_true(n < max);
+		lc_hours_close(h, end, &reports[n++]);
+	}
 	return n;
+}
+
+static void crash_now(struct lc_hours *h)
+{
+	lc_hours_crash(h, lc_hours_position(h, NULL, h->mono_ms));
 }
 
 /* Worked example 1: a crash at minute 30 makes that hour crash time. */
@@ -60,34 +71,68 @@ static void test_crash_at_minute_30(void **state)
 	struct lc_hours h;
 	struct lc_hours_report r;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 5000);
+	lc_hours_init(&h, BOOT_A, 5000);
 	lc_hours_advance(&h, 5000 + 30 * MIN_MS);
-	lc_hours_crash(&h);
+	crash_now(&h);
 	assert_int_equal(lc_hours_due_ms(&h, HOUR_MS), HOUR_MS);
 	lc_hours_advance(&h, 5000 + HOUR_MS);
-	lc_hours_close(&h, &r);
+	assert_int_equal(lc_hours_next_close(&h, HOUR_MS), HOUR_MS);
+	lc_hours_close(&h, HOUR_MS, &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, 0);
 	assert_int_equal(r.crashes, 1);
 
 	/* The next hour is clean again. */
 	lc_hours_advance(&h, 5000 + 2 * HOUR_MS);
-	lc_hours_close(&h, &r);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
 }
 
-/* Worked example 2: an unexpected reboot every 40 minutes, checkpoints every 5 minutes. Each boot
- * keeps 35 of its 40 minutes (the last 5 were not checkpointed), and every hour holds a reboot. */
+/* One crash costs one interval wherever it falls in it, for any interval length (the crash window
+ * used to be a second setting; a crash after minute 30 of a 60-minute window with 30-minute
+ * heartbeats cost 30 minutes, before it 60). */
+static void test_one_crash_costs_one_interval(void **state)
+{
+	static const uint64_t intervals[] = { 1000, 30 * MIN_MS, HOUR_MS, 24 * HOUR_MS };
+
+	for (size_t i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++) {
+		uint64_t iv = intervals[i];
+		uint64_t at[] = { 1, iv / 2 - 1, iv / 2 + 1, iv - 1, iv, 3 * iv + iv / 3 };
+
+		for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+			struct lc_hours h;
+			struct lc_hours_report r[16];
+			uint64_t crash = 0, op = 0;
+			unsigned n;
+
+			lc_hours_init(&h, BOOT_A, 0);
+			lc_hours_advance(&h, at[k]);
+			crash_now(&h);
+			n = run_until(&h, at[k], 6 * iv, iv / 4 ? iv / 4 : 1, iv, r, 16);
+			for (unsigned j = 0; j < n; j++) {
+				crash += r[j].operational_ms - r[j].crashfree_ms;
+				op += r[j].operational_ms;
+			}
+			assert_int_equal(op, 6 * iv);
+			assert_int_equal(crash, iv);
+		}
+	}
+}
+
+/* Worked example 2: an unexpected reboot every 40 minutes, regular checkpoints every 5 minutes
+ * (the early ones of each boot left out here). Each boot keeps 35 of its 40 minutes, and every hour
+ * holds a reboot. */
 static void test_unexpected_reboot_every_40_minutes(void **state)
 {
 	struct lc_hours h;
 	struct lc_hours_report reports[16];
 	unsigned n = 0;
+	uint64_t end;
 	char boot[37];
 
-	lc_hours_init(&h, "00000000-0000-4000-8000-000000000000", HOUR_MS, 0);
+	lc_hours_init(&h, "00000000-0000-4000-8000-000000000000", 0);
 	for (unsigned b = 0; b < 12; b++) {
 		if (b > 0) {
 			snprintf(boot, sizeof(boot), "00000000-0000-4000-8000-%012u", b);
@@ -97,8 +142,8 @@ static void test_unexpected_reboot_every_40_minutes(void **state)
 		/* Checkpoints at 5, 10, ... 35 minutes; it dies at 40, just before the next. */
 		for (uint64_t t = 5 * MIN_MS; t <= 35 * MIN_MS; t += 5 * MIN_MS) {
 			lc_hours_advance(&h, t);
-			if (h.odometer_ms >= lc_hours_due_ms(&h, HOUR_MS))
-				lc_hours_close(&h, &reports[n++]);
+			while ((end = lc_hours_next_close(&h, HOUR_MS)) != 0)
+				lc_hours_close(&h, end, &reports[n++]);
 			persist(&h);
 		}
 	}
@@ -113,8 +158,52 @@ static void test_unexpected_reboot_every_40_minutes(void **state)
 		crashes += reports[i].crashes;
 	}
 	assert_int_equal(op, 7 * HOUR_MS);
-	/* Reboots 1..11 at odometer 35, 70, ... 385 minutes; the ones before 420 were reported. */
+	/* Reboots 1..11 at odometer 35, 70, ... 385 minutes; all before 420 were reported. */
 	assert_int_equal(crashes, 11);
+}
+
+/* A device in a 3-minute reboot loop, checkpointing as lc_hours_checkpoint_delay_ms() says, keeps
+ * at least 90 % of its operating time, and so does one in a 10-minute or an hour's loop; a
+ * 30-second loop keeps two thirds. */
+static void test_reboot_loop_keeps_its_time(void **state)
+{
+	static const struct {
+		uint64_t boot_ms;
+		unsigned percent;
+	} loops[] = { { 3 * MIN_MS, 90 }, { 30000, 66 },   { 10 * MIN_MS, 90 },
+		      { 47000, 80 },	  { HOUR_MS, 90 }, { 150000, 90 } };
+
+	for (size_t i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+		struct lc_hours h;
+		char boot[37];
+		unsigned writes = 0;
+
+		lc_hours_init(&h, "00000000-0000-4000-8000-000000000000", 0);
+		for (unsigned b = 1; b <= 20; b++) {
+			snprintf(boot, sizeof(boot), "00000000-0000-4000-8000-%012u", b);
+			lc_hours_resume(&h, boot, 0);
+			/* faultd starts 3 s into the boot; the boot counts from its start. */
+			for (uint64_t t = 3000;;) {
+				t += lc_hours_checkpoint_delay_ms(t, 5 * MIN_MS);
+				if (t >= loops[i].boot_ms)
+					break; /* the power goes before this checkpoint */
+				lc_hours_advance(&h, t);
+				persist(&h);
+				writes++;
+			}
+		}
+		assert_true(h.odometer_ms * 100 >= 20 * loops[i].boot_ms * loops[i].percent);
+		/* What it costs: 47 writes in a boot's first hour where the regular period
+		 * alone makes 11. */
+		if (loops[i].boot_ms == HOUR_MS)
+			assert_int_equal(writes, 20 * 47);
+	}
+	/* Then the regular period. */
+	assert_int_equal(lc_hours_checkpoint_delay_ms(50 * MIN_MS, 5 * MIN_MS), 5 * MIN_MS);
+	assert_int_equal(lc_hours_checkpoint_delay_ms(5 * MIN_MS, 5 * MIN_MS), 30000);
+	assert_int_equal(lc_hours_checkpoint_delay_ms(0, 5 * MIN_MS), 10000);
+	assert_int_equal(lc_hours_checkpoint_delay_ms(200000, 5 * MIN_MS), 20000);
+	assert_int_equal(lc_hours_checkpoint_delay_ms(0, 1000), 1000);
 }
 
 /* Worked example 3: faultd restarts at minute 20 and is back at 25 of the same boot: the minutes
@@ -124,7 +213,7 @@ static void test_daemon_restart_mid_hour(void **state)
 	struct lc_hours h;
 	struct lc_hours_report r;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 0);
+	lc_hours_init(&h, BOOT_A, 0);
 	lc_hours_advance(&h, 20 * MIN_MS);
 	persist(&h); /* the checkpoint at stop */
 	lc_hours_resume(&h, BOOT_A, 123456789 /* ignored in the same boot */);
@@ -133,7 +222,7 @@ static void test_daemon_restart_mid_hour(void **state)
 	lc_hours_advance(&h, 25 * MIN_MS); /* twice the same reading counts nothing */
 	lc_hours_advance(&h, 24 * MIN_MS); /* nor does one from the past */
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, &r);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
@@ -146,7 +235,7 @@ static void test_clean_reboot(void **state)
 	struct lc_hours h;
 	struct lc_hours_report r;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 0);
+	lc_hours_init(&h, BOOT_A, 0);
 	lc_hours_advance(&h, 30 * MIN_MS);
 	persist(&h);
 	lc_hours_resume(&h, BOOT_B, 0);
@@ -154,8 +243,7 @@ static void test_clean_reboot(void **state)
 	lc_hours_advance(&h, 20 * 1000); /* faultd up 20 s into the new boot: counted */
 	assert_int_equal(h.odometer_ms, 30 * MIN_MS + 20 * 1000);
 	lc_hours_advance(&h, 30 * MIN_MS);
-	assert_true(h.odometer_ms >= lc_hours_due_ms(&h, HOUR_MS));
-	lc_hours_close(&h, &r);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
@@ -166,7 +254,7 @@ static void test_new_ledger_counts_from_now(void **state)
 {
 	struct lc_hours h;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 30ULL * 24 * HOUR_MS);
+	lc_hours_init(&h, BOOT_A, 30ULL * 24 * HOUR_MS);
 	lc_hours_advance(&h, 30ULL * 24 * HOUR_MS + MIN_MS);
 	assert_int_equal(h.odometer_ms, MIN_MS);
 }
@@ -176,102 +264,212 @@ static void test_new_boot_counts_from_boot_start(void **state)
 {
 	struct lc_hours h;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 0);
+	lc_hours_init(&h, BOOT_A, 0);
 	lc_hours_advance(&h, 10 * MIN_MS);
 	lc_hours_resume(&h, BOOT_B, 500 * MIN_MS);
 	lc_hours_advance(&h, 502 * MIN_MS);
 	assert_int_equal(h.odometer_ms, 12 * MIN_MS);
 }
 
-/* Heartbeats shorter than the window: a marked window carries into the next heartbeat, and the
- * part of it reported before the crash stays crash-free. */
-static void test_window_spans_heartbeats(void **state)
+/* A crash is placed where it happened: in this boot by its monotonic time, in another boot at the
+ * last millisecond that boot counted. */
+static void test_position_of_a_moment(void **state)
+{
+	struct lc_hours h;
+
+	lc_hours_init(&h, BOOT_A, 1000);
+	lc_hours_advance(&h, 1000 + 50 * MIN_MS);
+	assert_int_equal(lc_hours_position(&h, BOOT_A, 1000 + 20 * MIN_MS), 20 * MIN_MS);
+	assert_int_equal(lc_hours_position(&h, NULL, 1000 + 20 * MIN_MS), 20 * MIN_MS);
+	/* Before the ledger began, and in the future: clamped. */
+	assert_int_equal(lc_hours_position(&h, BOOT_A, 10), 0);
+	assert_int_equal(lc_hours_position(&h, BOOT_A, 1000 + 99 * MIN_MS), 50 * MIN_MS);
+	/* No boot before the first one counted anything. */
+	assert_int_equal(lc_hours_position(&h, BOOT_B, 5), 0);
+
+	lc_hours_resume(&h, BOOT_B, 0);
+	lc_hours_advance(&h, 5 * MIN_MS);
+	assert_int_equal(lc_hours_position(&h, BOOT_A, 1000 + 20 * MIN_MS), 50 * MIN_MS - 1);
+	assert_int_equal(lc_hours_position(&h, "cccccccc-cccc-4ccc-8ccc-cccccccccccc", 7),
+			 50 * MIN_MS - 1);
+	assert_int_equal(lc_hours_position(&h, BOOT_B, 2 * MIN_MS), 52 * MIN_MS);
+	assert_int_equal(lc_hours_position(&h, BOOT_B, 0), 50 * MIN_MS);
+}
+
+/* Case 2 of the audit: three crashes in three hours while faultd was down within one boot are
+ * three crash hours, not one later. */
+static void test_crashes_while_faultd_was_down(void **state)
 {
 	struct lc_hours h;
 	struct lc_hours_report r[8];
 	unsigned n;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 0);
+	lc_hours_init(&h, BOOT_A, 0);
 	lc_hours_advance(&h, 10 * MIN_MS);
-	lc_hours_crash(&h);
-	n = run_until(&h, 10 * MIN_MS, 90 * MIN_MS, MIN_MS, 30 * MIN_MS, r, 8);
-	assert_int_equal(n, 3);
-	assert_int_equal(r[0].crashfree_ms, 0);		  /* [0, 30): window 0 */
-	assert_int_equal(r[1].crashfree_ms, 0);		  /* [30, 60): still window 0 */
-	assert_int_equal(r[1].crashes, 0);		  /* but the crash was counted once */
-	assert_int_equal(r[2].crashfree_ms, 30 * MIN_MS); /* [60, 90) */
-
-	/* A crash at 100 marks window 1, whose part [60, 90) was already reported clean. */
-	lc_hours_advance(&h, 100 * MIN_MS);
-	lc_hours_crash(&h);
-	lc_hours_advance(&h, 120 * MIN_MS);
-	lc_hours_close(&h, &r[3]);
-	assert_int_equal(r[3].operational_ms, 30 * MIN_MS);
-	assert_int_equal(r[3].crashfree_ms, 0);
+	persist(&h); /* faultd stops */
+	lc_hours_resume(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 5 * HOUR_MS + 10 * MIN_MS); /* back five hours later */
+	/* The crash log drained before anything closes. */
+	lc_hours_crash(&h, lc_hours_position(&h, BOOT_A, 90 * MIN_MS));
+	lc_hours_crash(&h, lc_hours_position(&h, BOOT_A, 30 * MIN_MS));
+	lc_hours_crash(&h, lc_hours_position(&h, BOOT_A, 4 * HOUR_MS + 1));
+	n = run_until(&h, 5 * HOUR_MS + 10 * MIN_MS, 5 * HOUR_MS + 10 * MIN_MS, 1, HOUR_MS, r, 8);
+	/* [0,1) [1,2) crash; [2,4) together, crash-free; [4,5) crash. */
+	assert_int_equal(n, 4);
+	assert_int_equal(r[0].crashes, 1);
+	assert_int_equal(r[0].crashfree_ms, 0);
+	assert_int_equal(r[1].crashes, 1);
+	assert_int_equal(r[1].crashfree_ms, 0);
+	assert_int_equal(r[2].operational_ms, 2 * HOUR_MS);
+	assert_int_equal(r[2].crashfree_ms, 2 * HOUR_MS);
+	assert_int_equal(r[3].crashes, 1);
+	assert_int_equal(r[3].operational_ms, HOUR_MS);
+	assert_int_equal(h.start_ms, 5 * HOUR_MS);
+	assert_int_equal(h.n_marks, 0);
 }
 
-/* Several crashes in one window count as crashes, but the window is crash time only once. */
-static void test_crashes_in_one_window(void **state)
+/* An update: 1.0 crashes at minute 50, the interval ends where 1.0 stopped (the end of the boot),
+ * 2.0's interval begins there with nothing carried over. */
+static void test_update_ends_the_interval(void **state)
 {
 	struct lc_hours h;
 	struct lc_hours_report r;
 
-	lc_hours_init(&h, BOOT_A, 10 * MIN_MS, 0);
-	for (int i = 1; i <= 5; i++) {
-		lc_hours_advance(&h, (uint64_t)i * MIN_MS);
-		lc_hours_crash(&h);
-	}
-	assert_int_equal(h.n_marks, 1);
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 50 * MIN_MS);
+	crash_now(&h);
+	lc_hours_advance(&h, 55 * MIN_MS);
+	persist(&h);
+	lc_hours_resume(&h, BOOT_B, 0);
+	lc_hours_advance(&h, 30000);
+	lc_hours_close(&h, h.boot_odometer_ms, &r); /* as 1.0 */
+	assert_int_equal(r.operational_ms, 55 * MIN_MS);
+	assert_int_equal(r.crashfree_ms, 0);
+	assert_int_equal(r.crashes, 1);
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, &r);
-	assert_int_equal(r.crashes, 5);
-	assert_int_equal(r.crashfree_ms, 50 * MIN_MS);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r); /* as 2.0 */
+	assert_int_equal(r.operational_ms, HOUR_MS);
+	assert_int_equal(r.crashfree_ms, HOUR_MS);
+	assert_int_equal(r.crashes, 0);
 }
 
-/* An unexpected reboot whose window was already reported lands in the heartbeat in progress. */
+/* Several crashes in one interval count as crashes, but the interval is crash time once. */
+static void test_crashes_in_one_interval(void **state)
+{
+	struct lc_hours h;
+	struct lc_hours_report r;
+
+	lc_hours_init(&h, BOOT_A, 0);
+	for (int i = 1; i <= 5; i++) {
+		lc_hours_advance(&h, (uint64_t)i * MIN_MS);
+		crash_now(&h);
+	}
+	lc_hours_advance(&h, HOUR_MS);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	assert_int_equal(r.crashes, 5);
+	assert_int_equal(r.crashfree_ms, 0);
+	assert_int_equal(r.operational_ms, HOUR_MS);
+}
+
+/* An unexpected reboot whose interval was already reported lands in the interval in progress;
+ * one whose interval is open lands there, even after a restart decided it again. */
 static void test_unexpected_reboot_after_close(void **state)
 {
 	struct lc_hours h;
 	struct lc_hours_report r;
 
-	lc_hours_init(&h, BOOT_A, HOUR_MS, 0);
+	lc_hours_init(&h, BOOT_A, 0);
 	lc_hours_advance(&h, 59 * MIN_MS);
 	lc_hours_resume(&h, BOOT_B, 0);
 	lc_hours_advance(&h, 2 * MIN_MS); /* odometer 61: the first hour is due */
-	lc_hours_close(&h, &r);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
 	assert_int_equal(r.crashes, 0);
 	lc_hours_unexpected_reboot(&h); /* the boot ended at 59, in the hour just reported */
 	persist(&h);
 	lc_hours_unexpected_reboot(&h); /* decided again after a restart: not counted twice */
 	lc_hours_advance(&h, 61 * MIN_MS);
-	lc_hours_close(&h, &r);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
 	assert_int_equal(r.crashes, 1);
 	assert_int_equal(r.crashfree_ms, 0);
+
+	/* A boot that ended at exactly a whole hour is charged to the hour it ended in. */
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, HOUR_MS);
+	lc_hours_close(&h, HOUR_MS, &r);
+	lc_hours_advance(&h, 2 * HOUR_MS);
+	lc_hours_resume(&h, BOOT_B, 0);
+	lc_hours_unexpected_reboot(&h);
+	lc_hours_advance(&h, MIN_MS);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	assert_int_equal(r.operational_ms, HOUR_MS);
+	assert_int_equal(r.crashes, 1);
+	lc_hours_advance(&h, HOUR_MS);
+	lc_hours_close(&h, HOUR_MS * 3, &r);
+	assert_int_equal(r.crashes, 0);
 }
 
-/* More crash windows than the ledger remembers: from the last remembered one on, all is crash time
- * (never less crash time than the truth). */
-static void test_marks_overflow_is_conservative(void **state)
+/* Consent given: nothing from before it is reported. */
+static void test_restart_forgets_the_interval(void **state)
 {
 	struct lc_hours h;
 	struct lc_hours_report r;
 
-	lc_hours_init(&h, BOOT_A, 1000, 0);
-	for (uint64_t i = 0; i < LC_HOURS_CRASHES_MAX + 50; i++) {
-		lc_hours_advance(&h, i * 2000 + 500); /* one crash every other window */
-		lc_hours_crash(&h);
-	}
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 40 * MIN_MS);
+	crash_now(&h);
+	lc_hours_restart(&h);
+	lc_hours_peek(&h, &r);
+	assert_int_equal(r.operational_ms, 0);
+	assert_int_equal(r.crashes, 0);
+	lc_hours_advance(&h, 100 * MIN_MS);
+	assert_int_equal(lc_hours_next_close(&h, HOUR_MS), 100 * MIN_MS);
+	lc_hours_close(&h, 100 * MIN_MS, &r);
+	assert_int_equal(r.operational_ms, HOUR_MS);
+	assert_int_equal(r.crashfree_ms, HOUR_MS);
+}
+
+/* More crashes than the ledger places: the rest count in the interval in progress, never lost. */
+static void test_crash_positions_overflow(void **state)
+{
+	struct lc_hours h;
+	struct lc_hours_report r;
+
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 10 * HOUR_MS);
+	for (uint64_t i = 0; i < LC_HOURS_CRASHES_MAX + 50; i++)
+		lc_hours_crash(&h, 9 * HOUR_MS + i); /* all in the last hour, as a late drain */
 	assert_int_equal(h.n_marks, LC_HOURS_CRASHES_MAX);
-	assert_true(h.overflow);
+	assert_int_equal(h.unplaced, 50);
 	persist(&h);
-	lc_hours_advance(&h, 2000ULL * (LC_HOURS_CRASHES_MAX + 100));
-	lc_hours_close(&h, &r);
-	assert_int_equal(r.crashes, LC_HOURS_CRASHES_MAX + 50);
-	/* Exact for the first 255 marked windows; everything from the 256th window on is crash. */
-	uint64_t exact = (LC_HOURS_CRASHES_MAX - 1) * 1000ULL;
-	uint64_t tail = r.operational_ms - (LC_HOURS_CRASHES_MAX - 1) * 2000ULL;
-	assert_int_equal(r.operational_ms - r.crashfree_ms, exact + tail);
-	assert_false(h.overflow);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	/* The first nine hours are crash-free, in one report, and carry the 50 unplaced. */
+	assert_int_equal(r.operational_ms, 9 * HOUR_MS);
+	assert_int_equal(r.crashes, 50);
+	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	assert_int_equal(r.crashes, LC_HOURS_CRASHES_MAX);
+	assert_int_equal(r.crashfree_ms, 0);
+}
+
+/* A ledger written with crash windows restores: its positions are crashes, its count beyond them
+ * is unplaced, and nothing is lost. */
+static void test_from_json_earlier_form(void **state)
+{
+	const char *text = "{\"boot_id\":\"aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa\","
+			   "\"window_ms\":3600000,\"monotonic_ms\":600000,\"odometer_ms\":"
+			   "7200000,\"boot_odometer_ms\":0,\"start_ms\":3600000,\"crashes\":3,"
+			   "\"marks\":[3000000,6000000],\"overflow\":false,\"reboot_marked\":true}";
+	json_object *o = json_tokener_parse(text);
+	const char *why = NULL;
+	struct lc_hours h;
+
+	assert_int_equal(lc_hours_from_json(o, &h, &why), 0);
+	json_object_put(o);
+	assert_int_equal(h.n_marks, 2);
+	assert_int_equal(h.marks[0], 3600000); /* a window begun before the heartbeat */
+	assert_int_equal(h.marks[1], 6000000);
+	assert_int_equal(h.unplaced, 1);
+	assert_true(h.reboot_marked);
+	persist(&h);
 }
 
 static void test_from_json_rejects(void **state)
@@ -279,27 +477,29 @@ static void test_from_json_rejects(void **state)
 	static const char *const bad[] = {
 		"[]",
 		"{}",
-		"{\"boot_id\":\"x\",\"window_ms\":0,\"monotonic_ms\":0,\"odometer_ms\":0,"
-		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crashes\":0,\"marks\":[],\"overflow\":"
-		"false}",
+		/* start after the odometer */
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":6,\"unplaced\":0,\"crash_positions\":[]}",
+		/* positions out of order, beyond the odometer, before the start */
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"unplaced\":0,\"crash_positions\":[3,2]}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"unplaced\":0,\"crash_positions\":[9]}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":2,\"unplaced\":0,\"crash_positions\":[1]}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":-1,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"unplaced\":0,\"crash_positions\":[]}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":\"5\","
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"unplaced\":0,\"crash_positions\":[]}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crash_positions\":[]}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,"
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"unplaced\":0,\"crash_positions\":{}}",
+		"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":5,\"boot_odometer_ms\":0,"
+		"\"start_ms\":0,\"unplaced\":0,\"crash_positions\":[],\"reboot_marked\":1}",
+		/* the earlier form without its count */
 		"{\"boot_id\":\"x\",\"window_ms\":1,\"monotonic_ms\":0,\"odometer_ms\":5,"
-		"\"boot_odometer_ms\":0,\"start_ms\":6,\"crashes\":0,\"marks\":[],\"overflow\":"
-		"false}",
-		"{\"boot_id\":\"x\",\"window_ms\":1,\"monotonic_ms\":0,\"odometer_ms\":5,"
-		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crashes\":0,\"marks\":[3,2],"
-		"\"overflow\":false}",
-		"{\"boot_id\":\"x\",\"window_ms\":1,\"monotonic_ms\":0,\"odometer_ms\":5,"
-		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crashes\":0,\"marks\":[9],"
-		"\"overflow\":false}",
-		"{\"boot_id\":\"x\",\"window_ms\":1,\"monotonic_ms\":-1,\"odometer_ms\":5,"
-		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crashes\":0,\"marks\":[],"
-		"\"overflow\":false}",
-		"{\"boot_id\":\"x\",\"window_ms\":1,\"monotonic_ms\":0,\"odometer_ms\":5,"
-		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crashes\":0,\"marks\":[],"
-		"\"overflow\":true}",
-		"{\"boot_id\":\"x\",\"window_ms\":1,\"monotonic_ms\":0,\"odometer_ms\":\"5\","
-		"\"boot_odometer_ms\":0,\"start_ms\":0,\"crashes\":0,\"marks\":[],"
-		"\"overflow\":false}",
+		"\"boot_odometer_ms\":0,\"start_ms\":0,\"marks\":[],\"overflow\":false}",
 	};
 	struct lc_hours h, untouched;
 
@@ -320,15 +520,21 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crash_at_minute_30),
+		cmocka_unit_test(test_one_crash_costs_one_interval),
 		cmocka_unit_test(test_unexpected_reboot_every_40_minutes),
+		cmocka_unit_test(test_reboot_loop_keeps_its_time),
 		cmocka_unit_test(test_daemon_restart_mid_hour),
 		cmocka_unit_test(test_clean_reboot),
 		cmocka_unit_test(test_new_ledger_counts_from_now),
 		cmocka_unit_test(test_new_boot_counts_from_boot_start),
-		cmocka_unit_test(test_window_spans_heartbeats),
-		cmocka_unit_test(test_crashes_in_one_window),
+		cmocka_unit_test(test_position_of_a_moment),
+		cmocka_unit_test(test_crashes_while_faultd_was_down),
+		cmocka_unit_test(test_update_ends_the_interval),
+		cmocka_unit_test(test_crashes_in_one_interval),
 		cmocka_unit_test(test_unexpected_reboot_after_close),
-		cmocka_unit_test(test_marks_overflow_is_conservative),
+		cmocka_unit_test(test_restart_forgets_the_interval),
+		cmocka_unit_test(test_crash_positions_overflow),
+		cmocka_unit_test(test_from_json_earlier_form),
 		cmocka_unit_test(test_from_json_rejects),
 	};
 

@@ -106,6 +106,30 @@ static int off_init(struct lc_plugin *p)
 	return 0;
 }
 
+static int told_init(struct lc_plugin *p)
+{
+	record("init:told");
+	return lc_plugin_set_message(p, "Waiting for consent.");
+}
+
+static void told_consent(struct lc_plugin *p, bool on)
+{
+	record(on ? "consent:on" : "consent:off");
+	assert_int_equal(lc_plugin_set_message(p, on ? NULL : "Waiting for consent."), 0);
+}
+
+static int mute_init(struct lc_plugin *p)
+{
+	/* A failed plugin's message is not shown: its error is. */
+	assert_int_equal(lc_plugin_set_message(p, "never shown"), 0);
+	return -EIO;
+}
+
+static void mute_consent(struct lc_plugin *p, bool on)
+{
+	record("consent:mute");
+}
+
 static const struct lc_cfg_key core_keys[] = {
 	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
 	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/fake/root" },
@@ -158,6 +182,17 @@ static const struct lc_plugin_ops off_ops = {
 	.name = "off",
 	.config = &off_section,
 	.init = off_init,
+};
+
+static const struct lc_plugin_ops told_ops = {
+	.name = "told",
+	.init = told_init,
+	.consent = told_consent,
+};
+static const struct lc_plugin_ops mute_ops = {
+	.name = "mute",
+	.init = mute_init,
+	.consent = mute_consent,
 };
 
 static const struct lc_plugin_ops *const plugins[] = { &good_ops, &bad_ops, &plain_ops, &off_ops };
@@ -310,12 +345,65 @@ static void test_watch_rejects_bad_arguments(void **state)
 	run_single(&args_ops);
 }
 
+static void assert_status(struct lc_plugin_host *host, const char *want)
+{
+	json_object *status = lc_plugin_host_status(host);
+
+	assert_string_equal(
+		json_object_to_json_string_ext(status, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE),
+		want);
+	json_object_put(status);
+}
+
+static void test_message_and_consent(void **state)
+{
+	const struct lc_plugin_ops *const list[] = { &told_ops, &mute_ops };
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	uv_loop_t loop;
+
+	trace[0] = 0;
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, list, ARRAY_SIZE(list), &host), 0);
+	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	assert_status(host, "[{\"name\":\"told\",\"state\":\"running\","
+			    "\"message\":\"Waiting for consent.\"},"
+			    "{\"name\":\"mute\",\"state\":\"failed\","
+			    "\"error\":\"init failed: Input/output error\"}]");
+
+	/* Only running plugins are told; a message goes when the plugin clears it. */
+	lc_plugin_host_consent(host, true);
+	assert_string_equal(trace, "init:told consent:on ");
+	assert_status(host, "[{\"name\":\"told\",\"state\":\"running\"},"
+			    "{\"name\":\"mute\",\"state\":\"failed\","
+			    "\"error\":\"init failed: Input/output error\"}]");
+	lc_plugin_host_consent(host, false);
+	assert_string_equal(trace, "init:told consent:on consent:off ");
+
+	/* A stop takes the message with it, and a stopped plugin is told nothing. */
+	lc_plugin_host_stop(host);
+	lc_plugin_host_consent(host, true);
+	assert_string_equal(trace, "init:told consent:on consent:off ");
+	assert_status(host, "[{\"name\":\"told\",\"state\":\"stopped\"},"
+			    "{\"name\":\"mute\",\"state\":\"failed\","
+			    "\"error\":\"init failed: Input/output error\"}]");
+
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_timer_freed_from_its_callback),
 		cmocka_unit_test(test_watch_rejects_bad_arguments),
+		cmocka_unit_test(test_message_and_consent),
 	};
 
 	lc_log_set_max_level(LOG_CRIT);

@@ -1024,6 +1024,46 @@ static void test_plugin_expected(void **state)
 				       "\"unexpected\":false,\"source\":\"clean-shutdown\""));
 }
 
+/* A marker of this boot found when faultd starts again in it: the boot went on after all (BusyBox
+ * init's ::restart, a soft reboot), so the marker must not make its real end look clean. */
+static void test_plugin_drops_a_marker_of_this_boot(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *status = NULL, *again = NULL, *log = NULL;
+
+	reset_svc();
+	status = run_plugin(f, NULL);
+	assert_int_equal(svc.records, 1);
+	mark(f, BOOT_CUR, false);
+	f->boot.new_boot = false;
+	capture_start(f);
+	again = run_plugin(f, NULL);
+	log = capture_end();
+	assert_false(exists(f->state, "reboot/shutdown.json"));
+	assert_non_null(strstr(log, "shutdown.json: written during this boot, which goes on"));
+	assert_int_equal(svc.records, 1);
+	assert_string_equal(again, status);
+
+	/* The next boot ends without evidence: unexpected, as a power cut is. */
+	memcpy(f->boot.prev_boot_id, BOOT_CUR, 37);
+	memcpy(f->boot.boot_id, BOOT_NEXT, 37);
+	f->boot.new_boot = true;
+	free(status);
+	status = run_plugin(f, NULL);
+	assert_int_equal(svc.records, 2);
+	assert_string_equal(svc.metadata, "{\"reason\":32768}");
+	assert_non_null(strstr(status, "\"source\":\"no-evidence\""));
+
+	/* A marker of the boot that ended is evidence, never dropped as this boot's. */
+	memcpy(f->boot.prev_boot_id, BOOT_NEXT, 37);
+	memcpy(f->boot.boot_id, BOOT_OLD, 37);
+	mark(f, BOOT_NEXT, false);
+	free(status);
+	status = run_plugin(f, NULL);
+	assert_string_equal(svc.metadata, "{\"reason\":2}");
+	assert_non_null(strstr(status, "\"source\":\"clean-shutdown\""));
+}
+
 static void test_plugin_unclean_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -1177,6 +1217,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_decides_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_expected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_drops_a_marker_of_this_boot, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_unclean_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_consent_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_record_fails, setup, teardown),

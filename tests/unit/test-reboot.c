@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Reboot reasons as people write them, the notes left for the next boot, and the SysV runlevel. */
+/* Reboot reasons as people write them, the notes left for the next boot, and how a shutdown of the
+ * system is told: the SysV runlevel, BusyBox init's signal handlers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,6 +255,124 @@ static void test_runlevel(void **state)
 	test_tmpdir_free(root);
 }
 
+/* Makes <sysroot>/proc/1 a PID 1 running exe as argv0 [argv1], whose status has the line sigcgt
+ * ("" for none). */
+static void write_pid1_as(const char *sysroot, const char *exe, const char *argv0,
+			  const char *argv1, const char *sigcgt)
+{
+	char path[PATH_MAX], text[512], cmdline[128];
+	int len;
+
+	snprintf(path, sizeof(path), "%s/proc/1", sysroot);
+	assert_int_equal(lc_mkdir_p(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/proc/1/exe", sysroot);
+	(void)unlink(path);
+	assert_int_equal(symlink(exe, path), 0);
+	snprintf(text, sizeof(text),
+		 "Name:\tinit\nState:\tS (sleeping)\nPid:\t1\nSigPnd:\t0000000000000000\n"
+		 "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000006\n%s\n"
+		 "CapInh:\t0000000000000000\n",
+		 sigcgt);
+	snprintf(path, sizeof(path), "%s/proc/1/status", sysroot);
+	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0644), 0);
+	snprintf(path, sizeof(path), "%s/proc/1/cmdline", sysroot);
+	/* NUL-separated, as the kernel writes it. */
+	len = snprintf(cmdline, sizeof(cmdline), "%s%c%s", argv0, 0, argv1 ? argv1 : "");
+	assert_int_equal(lc_write_file_atomic(path, cmdline, (size_t)len + (argv1 ? 1 : 0), 0644),
+			 0);
+}
+
+static void write_pid1(const char *sysroot, const char *exe, const char *sigcgt)
+{
+	write_pid1_as(sysroot, exe, "/sbin/init", NULL, sigcgt);
+}
+
+/* A SigCgt line with the handlers of mask, as /proc/PID/status writes it (64 signals). */
+static const char *sigcgt(unsigned long long mask)
+{
+	static char line[64];
+
+	snprintf(line, sizeof(line), "SigCgt:\t%016llx", mask);
+	return line;
+}
+
+#define SIG(s) (1ULL << ((s)-1))
+
+static void test_busybox_init(void **state)
+{
+	char *root = test_tmpdir_new("busybox");
+	char big[96];
+	bool poweroff;
+
+	assert_non_null(root);
+	/* BusyBox 1.35's init running (seen on a real one): only SIGTSTP has a handler. */
+	write_pid1(root, "/bin/busybox", sigcgt(SIG(SIGTSTP)));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	/* Older ones (before 1.22) also had handlers for the requests themselves. */
+	write_pid1(
+		root, "/bin/busybox",
+		sigcgt(SIG(SIGTSTP) | SIG(SIGTERM) | SIG(SIGUSR1) | SIG(SIGUSR2) | SIG(SIGQUIT)));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+
+	/* Shutting down: the handlers are reset before ::shutdown runs. Which of reboot and power
+	 * off is not known: reboot. */
+	write_pid1(root, "/bin/busybox", sigcgt(0));
+	poweroff = true;
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	assert_false(poweroff);
+	write_pid1(root, "/bin/busybox", sigcgt(SIG(SIGCHLD)));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	write_pid1(root, "/bin/busybox (deleted)", sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	/* 128 signals (MIPS): 32 digits, the low 64 signals last. */
+	snprintf(big, sizeof(big), "SigCgt:\t%016llx%016llx", 1ULL, SIG(SIGTSTP));
+	write_pid1(root, "/bin/busybox", big);
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	snprintf(big, sizeof(big), "SigCgt:\t%016llx%016llx", 1ULL, 0ULL);
+	write_pid1(root, "/bin/busybox", big);
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+
+	/* BusyBox's init started as the kernel may start it. */
+	write_pid1_as(root, "/bin/busybox", "/linuxrc", NULL, sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	write_pid1_as(root, "/bin/busybox", "init", NULL, sigcgt(SIG(SIGTSTP)));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	write_pid1_as(root, "/bin/busybox", "/bin/busybox", "init", sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	write_pid1_as(root, "/bin/busybox", "/bin/busybox", "sh", sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	/* A BusyBox shell as PID 1 (a container) never has the handler: no evidence either way. */
+	write_pid1_as(root, "/bin/busybox", "sh", NULL, sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+
+	/* Another init without these handlers says nothing by it: SysV init, systemd. */
+	write_pid1(root, "/sbin/init", sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	write_pid1(root, "/usr/lib/systemd/systemd", sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+
+	/* A status that cannot be read is no evidence. */
+	write_pid1(root, "/bin/busybox", "");
+	assert_true(lc_system_shutting_down(root, &poweroff) < 0);
+	write_pid1(root, "/bin/busybox", "SigCgt:\tnot hex");
+	assert_true(lc_system_shutting_down(root, &poweroff) < 0);
+	write_pid1(root, "/bin/busybox", "SigCgt:\t00000000000000000000000000000000000000000z");
+	assert_true(lc_system_shutting_down(root, &poweroff) < 0);
+
+	/* With a runlevel too: SysV's says which; either one saying so is enough. */
+	write_utmp(root, '5');
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	write_pid1(root, "/bin/busybox", sigcgt(0));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	write_utmp(root, '0');
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 1);
+	assert_true(poweroff);
+	write_utmp(root, '5');
+	write_pid1(root, "/bin/busybox", sigcgt(SIG(SIGTSTP)));
+	assert_int_equal(lc_system_shutting_down(root, &poweroff), 0);
+	test_tmpdir_free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_notes),
 		cmocka_unit_test(test_runlevel),
+		cmocka_unit_test(test_busybox_init),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
