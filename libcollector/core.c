@@ -1012,9 +1012,8 @@ static void cmd_write_metric(struct lc_control_call *call, json_object *args, vo
 static void cmd_request_metrics(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
-	int r;
-
 	char msg[256];
+	int r;
 
 	if (!c->collecting) {
 		reply_message(call, "Heartbeat not recorded: data collection is disabled.");
@@ -1023,20 +1022,19 @@ static void cmd_request_metrics(struct lc_control_call *call, json_object *args,
 	r = lc_heartbeat_close_now(c->heartbeat);
 	if (r == -EPERM)
 		snprintf(msg, sizeof(msg),
-			 "Heartbeat closed, not recorded: data collection is "
-			 "disabled.");
+			 "Heartbeat closed, not recorded: data collection is disabled.");
 	else if (r == -ECANCELED)
 		snprintf(msg, sizeof(msg),
-			 "Heartbeat closed, not recorded: the fleet's sampling "
-			 "excludes heartbeats.");
+			 "Heartbeat closed, not recorded: the fleet's sampling excludes "
+			 "heartbeats.");
 	else if (r < 0) {
 		lc_control_call_fail(call, -r, "the heartbeat could not be recorded: %s",
 				     strerror(-r));
 		return;
 	} else
 		snprintf(msg, sizeof(msg),
-			 "%s The hours of this interval come with the heartbeat "
-			 "that ends it, in %" PRIu64 " s.",
+			 "%s The hours of this interval come with the heartbeat that ends it, "
+			 "in %" PRIu64 " s.",
 			 r > 0 ? "Heartbeat closed; `faultctl sync` uploads it."
 			       : "Nothing to report since the last heartbeat.",
 			 (lc_heartbeat_next_in_ms(c->heartbeat) + 999) / 1000);

@@ -323,8 +323,14 @@ static void close_due(struct lc_heartbeat *hb, uint64_t limit)
 {
 	uint64_t end;
 
-	while ((end = lc_hours_next_close(&hb->hours, hb->timing.interval_ms)) != 0 && end <= limit)
-		(void)report(hb, end, true);
+	while ((end = lc_hours_next_close(&hb->hours, hb->timing.interval_ms)) != 0 &&
+	       end <= limit) {
+		uint64_t start = hb->hours.start_ms;
+
+		/* Out of memory before it closed: the next timer tries again. */
+		if (report(hb, end, true) < 0 && hb->hours.start_ms == start)
+			break;
+	}
 }
 
 /* Ends the interval of the older software version at end_ms, as that version. */
@@ -335,7 +341,7 @@ static void close_old_version(struct lc_heartbeat *hb, uint64_t end_ms)
 	log_info("Software version changed from %s to %s: the interval in progress ends as %s.",
 		 hb->software_version, hb->pending_version, hb->software_version);
 	close_due(hb, end_ms);
-	if (end_ms > hb->hours.start_ms || hb->hours.n_marks > 0 || hb->hours.unplaced > 0)
+	if (end_ms > hb->hours.start_ms || hb->hours.unplaced > 0)
 		(void)report(hb, end_ms, true);
 	free(hb->software_version);
 	hb->software_version = TAKE_PTR(hb->pending_version);
