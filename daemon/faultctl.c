@@ -678,7 +678,8 @@ static const struct verb verbs[] = {
 		.name = "report-crash",
 		.usage = "PROCESS [SIGNAL]",
 		.summary = "Count a process crash against this hour's crash-free time (privileged)",
-		.help = "The crash window in progress becomes crash time and operational_crashes grows.\n"
+		.help = "The whole heartbeat interval in progress becomes crash time and\n"
+			"operational_crashes grows. Refused while data collection is off.\n"
 			"faultd-core-handler reports the crashes it captures by itself; this is for\n"
 			"crashes it does not see.\n"
 			"\n"
@@ -706,8 +707,10 @@ static const struct verb verbs[] = {
 	{
 		.name = "request-metrics",
 		.usage = "",
-		.summary = "Close the heartbeat in progress now (privileged)",
-		.help = "Records the heartbeat in progress; the next upload (or faultctl sync) sends it.\n"
+		.summary = "Report the metrics gathered so far now (privileged)",
+		.help = "Records a heartbeat of the readings since the last one; the next upload (or\n"
+			"faultctl sync) sends it. The hours interval goes on: its hours (and crashes)\n"
+			"come with the heartbeat that ends it, and this one's hours are 0.\n"
 			"\n"
 			"Takes no arguments.\n",
 		.build_args = args_none,
