@@ -27,7 +27,7 @@
 
 #include "build-config.h"
 #include "control.h"
-#include "crashlog.h"
+#include "coredump-names.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "macro.h"

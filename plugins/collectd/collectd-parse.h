@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "metrics.h"
+#include "metric-kind.h"
 
 /* Nesting json-c may follow, counting every value down to the innermost number: collectd's
  * bodies need 4 (the array, a value list, its "values", a number). */

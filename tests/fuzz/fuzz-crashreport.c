@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for crash reports (libcollector/crashlog.c): the report faultd-core-handler
+ * libFuzzer target for crash reports (libcollector/store/crashlog.c): the report faultd-core-handler
  * writes to <state_dir>/crashes/ or sends inline in "crash-reported". Its process name is the
  * crashed process's comm, which any process sets for itself. The input is parsed as the control
  * command parses its argument (json_tokener_parse(), lc_crash_report_from_json()), then written

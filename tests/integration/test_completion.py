@@ -180,7 +180,7 @@ class ValueTest(unittest.TestCase):
         self.assertEqual(complete("faultctl --timeout="), [])
 
     def test_reboot_reasons_are_those_faultd_accepts(self):
-        with open(os.path.join(SOURCE_ROOT, "libcollector", "reboot.c")) as f:
+        with open(os.path.join(SOURCE_ROOT, "libcollector", "store", "reboot.c")) as f:
             names = re.findall(r'\{ 0x[0-9A-F]{4}, "(\w+)" \}', f.read())
         self.assertIn("FirmwareUpdate", names)
         self.assertEqual(sorted(complete("faultctl reboot --reason ")), sorted(names))
@@ -221,7 +221,7 @@ class ValueTest(unittest.TestCase):
         self.assertEqual(set(complete("faultctl report-crash -- -weird ")), expected)
 
     def test_write_metric_kinds(self):
-        with open(os.path.join(SOURCE_ROOT, "libcollector", "metrics.c")) as f:
+        with open(os.path.join(SOURCE_ROOT, "libcollector", "ledger", "metrics.c")) as f:
             source = f.read()
         accepted = set(re.findall(r'\[LC_METRIC_\w+\] = "(\w+)"', source))
         accepted |= set(re.findall(r'\{ "(\w+)", LC_METRIC_\w+ \}', source))

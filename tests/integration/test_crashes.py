@@ -25,7 +25,7 @@ NOBODY = (65534, 65534, [])
 
 
 def write_report(d, process, pid, signo, core="stored", entry="", time_ms=None):
-    """A crash report as lc_crash_log_append() (libcollector/crashlog.c) leaves it: one JSON
+    """A crash report as lc_crash_log_append() (libcollector/store/crashlog.c) leaves it: one JSON
     object in <state_dir>/crashes/<time_ms, 20 digits>-<pid>.json, renamed into place."""
     time_ms = time_ms if time_ms is not None else int(time.time() * 1000)
     directory = os.path.join(d.state_dir, "crashes")

@@ -246,8 +246,8 @@ class FaultctlPageTest(unittest.TestCase):
         self.assertEqual(terms(self.page["EXIT STATUS"]), statuses)
 
     def test_reboot_reasons_are_those_faultd_accepts(self):
-        # The table of libcollector/reboot.c, as the reason names faultd parses.
-        source = os.path.join(SOURCE_ROOT, "libcollector", "reboot.c")
+        # The table of libcollector/store/reboot.c, as the reason names faultd parses.
+        source = os.path.join(SOURCE_ROOT, "libcollector", "store", "reboot.c")
         with open(source) as f:
             table = dict(re.findall(r'\{ (0x[0-9A-F]{4}), "(\w+)" \}', f.read()))
         self.assertIn("0x8008", table)

@@ -47,7 +47,7 @@ def boot_id(d):
 
 
 def write_report(d, process, signo, boot, mono_ms, version):
-    """A crash report as faultd-core-handler leaves it in the crash log (libcollector/crashlog.c),
+    """A crash report as faultd-core-handler leaves it in the crash log (libcollector/store/crashlog.c),
     with when it happened: the boot and the monotonic time in it."""
     time_ms = int(time.time() * 1000)
     directory = os.path.join(d.state_dir, "crashes")

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
-#include "plugin.h"
+#include "plugin-host.h"
 #include "tmpdir.h"
 
 static const struct lc_cfg_key core_keys[] = {

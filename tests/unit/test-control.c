@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "control.h"
+#include "control-server.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"

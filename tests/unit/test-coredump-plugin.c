@@ -24,7 +24,7 @@
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
-#include "plugin.h"
+#include "plugin-host.h"
 #include "tmpdir.h"
 
 #define HANDLER	    "/usr/libexec/faultd-core-handler"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The crash log (libcollector/crashlog.c): what faultd-core-handler appends, faultd drains oldest
+/* The crash log (libcollector/store/crashlog.c): what faultd-core-handler appends, faultd drains oldest
  * first, exactly once; whatever else lies in the directory is handled without harm. */
 #include <setjmp.h>
 #include <stdarg.h>

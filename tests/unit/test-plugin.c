@@ -13,7 +13,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
-#include "plugin.h"
+#include "plugin-host.h"
 
 /* What the test plugins did, in order. */
 static char trace[512];

@@ -17,7 +17,7 @@
 #include "last.h"
 #include "log.h"
 #include "macro.h"
-#include "plugin.h"
+#include "plugin-host.h"
 #include "pstore.h"
 #include "reboot-plugin.h"
 #include "reboot.h"

@@ -22,7 +22,7 @@
 #include "macro.h"
 #include "metrics.h"
 #include "netaddr.h"
-#include "plugin.h"
+#include "plugin-host.h"
 #include "statsd-pace.h"
 #include "statsd-parse.h"
 #include "statsd-plugin.h"

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
-#include "plugin.h"
+#include "plugin-host.h"
 #include "sysmetrics-plugin.h"
 #include "tmpdir.h"
 

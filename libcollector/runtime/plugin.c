@@ -5,7 +5,7 @@
 
 #include "fileio.h"
 #include "log.h"
-#include "plugin.h"
+#include "plugin-host.h"
 
 /* Timers and watches are linked into their plugin so that stopping the plugin releases them.
  * Their memory is freed only in libuv's close callback; after lc_*_free() they are unlinked and

@@ -31,15 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LC_METRIC_KEY_MAX 128
-
-enum lc_metric_kind {
-	LC_METRIC_COUNTER,
-	LC_METRIC_GAUGE,
-	LC_METRIC_HISTOGRAM,
-	LC_METRIC_SET,
-	_LC_METRIC_KIND_MAX,
-};
+#include "metric-kind.h"
 
 /* "counter", "gauge", "histogram", "set"; NULL for an invalid kind. */
 const char *lc_metric_kind_name(enum lc_metric_kind kind);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coredump-names.h"
 #include "spool.h"
 
 #define LC_CRASH_LOG_MAX 256 /* pending reports; beyond, new ones are refused (-ENOSPC) */
@@ -54,13 +55,6 @@ int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret);
 /* Appends r to the crash log under state_dir (creating crashes/ if needed). Returns 0, -ENOSPC
  * when LC_CRASH_LOG_MAX reports are already waiting, or -errno. */
 int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r);
-
-/* "SIGSEGV" for the signals whose default action dumps core, NULL for another. */
-const char *lc_core_signal_name(int signo);
-
-/* True when a kernel.core_pattern value pipes into a faultd-core-handler, whatever its path and
- * arguments. */
-bool lc_core_pattern_is_faultd(const char *pattern);
 
 typedef void (*lc_crash_log_fn)(const struct lc_crash_report *r, void *userdata);
 

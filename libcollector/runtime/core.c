@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "build-config.h"
-#include "control.h"
+#include "control-server.h"
 #include "core.h"
 #include "crashlog.h"
 #include "exec.h"
@@ -20,6 +20,7 @@
 #include "identity.h"
 #include "json-util.h"
 #include "log.h"
+#include "plugin-host.h"
 #include "metrics.h"
 #include "reboot.h"
 #include "record.h"

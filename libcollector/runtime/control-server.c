@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket server (on the libuv loop) and its blocking client. See control.h for the
- * protocol.
+ * The control socket server, on the libuv loop. See control-server.h; the protocol and the
+ * client are control.h.
  *
  * Lifetimes: the server, each client and each call are separate allocations. A client is freed
  * once both of its handles (pipe and timer) have closed; the server once its listener and every
@@ -23,7 +23,7 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "control.h"
+#include "control-server.h"
 #include "fileio.h"
 #include "jsonc.h"
 #include "log.h"
@@ -31,17 +31,11 @@
 
 /* The phrase below is static, so it spells the limit out; keep them in step. */
 _Static_assert(LC_CONTROL_REQUEST_MAX == 65536, "update the \"request exceeds\" phrase");
-#define REQUEST_TOO_BIG	   "request exceeds 65536 bytes"
 
-#define REQUEST_MAX_DEPTH  16 /* requests are flat: {"command", "args": {...}} */
-#define REPLY_MAX_DEPTH	   64
-#define COMMAND_NAME_MAX   64
 #define PEER_GROUPS_MAX	   65536 /* the kernel's NGROUPS_MAX */
 #define GROUP_NAME_BUF_MAX (64 * 1024)
 #define FAIL_MESSAGE_MAX   1024
 #define READ_CHUNK	   4096
-#define RETRY_MIN_MS	   10 /* the client's first wait after "too many clients" */
-#define RETRY_MAX_MS	   500
 
 struct registration {
 	const struct lc_control_command *cmds;
@@ -108,222 +102,6 @@ struct lc_control_call {
 	pid_t pid;
 };
 
-static const struct {
-	int error;
-	const char *name;
-} errno_names[] = {
-	{ EPERM, "EPERM" },
-	{ ENOENT, "ENOENT" },
-	{ ESRCH, "ESRCH" },
-	{ EINTR, "EINTR" },
-	{ EIO, "EIO" },
-	{ ENXIO, "ENXIO" },
-	{ E2BIG, "E2BIG" },
-	{ EBADF, "EBADF" },
-	{ EAGAIN, "EAGAIN" },
-	{ ENOMEM, "ENOMEM" },
-	{ EACCES, "EACCES" },
-	{ EBUSY, "EBUSY" },
-	{ EEXIST, "EEXIST" },
-	{ ENODEV, "ENODEV" },
-	{ ENOTDIR, "ENOTDIR" },
-	{ EISDIR, "EISDIR" },
-	{ EINVAL, "EINVAL" },
-	{ EFBIG, "EFBIG" },
-	{ ENOSPC, "ENOSPC" },
-	{ EROFS, "EROFS" },
-	{ EPIPE, "EPIPE" },
-	{ ERANGE, "ERANGE" },
-	{ ENAMETOOLONG, "ENAMETOOLONG" },
-	{ ENOSYS, "ENOSYS" },
-	{ ENODATA, "ENODATA" },
-	{ EPROTO, "EPROTO" },
-	{ EBADMSG, "EBADMSG" },
-	{ EOVERFLOW, "EOVERFLOW" },
-	{ EMSGSIZE, "EMSGSIZE" },
-	{ EOPNOTSUPP, "EOPNOTSUPP" },
-	{ EADDRINUSE, "EADDRINUSE" },
-	{ ENETUNREACH, "ENETUNREACH" },
-	{ ECONNRESET, "ECONNRESET" },
-	{ ENOTCONN, "ENOTCONN" },
-	{ ETIMEDOUT, "ETIMEDOUT" },
-	{ ECONNREFUSED, "ECONNREFUSED" },
-	{ EHOSTUNREACH, "EHOSTUNREACH" },
-	{ EALREADY, "EALREADY" },
-	{ EINPROGRESS, "EINPROGRESS" },
-	{ ECANCELED, "ECANCELED" },
-};
-
-/* Writes the symbolic name of error (positive) into buf, or its number when it has none here. */
-static const char *errno_name(int error, char *buf, size_t size)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(errno_names); i++)
-		if (errno_names[i].error == error)
-			return errno_names[i].name;
-	snprintf(buf, size, "%d", error);
-	return buf;
-}
-
-/* JSON's whitespace. Not strchr(" \t\r\n", c), which also matches c == 0. */
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool command_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > COMMAND_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~')
-			return false;
-	return true;
-}
-
-int lc_control_parse_request(const char *buf, size_t len, char **ret_command,
-			     json_object **ret_args, const char **ret_why)
-{
-	json_tokener *tok = NULL;
-	json_object *req = NULL, *command = NULL, *args = NULL;
-	const char *why;
-	size_t end;
-	char *name;
-	int r = -EINVAL;
-
-	if (len > LC_CONTROL_REQUEST_MAX) {
-		*ret_why = REQUEST_TOO_BIG;
-		return -E2BIG;
-	}
-	/* A trailing "\r" from a line-oriented tool is whitespace like any other. */
-	while (len > 0 && is_blank(buf[len - 1]))
-		len--;
-	if (len == 0) {
-		why = "request is empty";
-		goto fail;
-	}
-	if (memchr(buf, 0, len)) {
-		why = "request contains a NUL byte";
-		goto fail;
-	}
-
-	tok = json_tokener_new_ex(REQUEST_MAX_DEPTH);
-	if (!tok) {
-		why = "out of memory";
-		r = -ENOMEM;
-		goto fail;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
-					    JSON_TOKENER_VALIDATE_UTF8);
-	req = json_tokener_parse_ex(tok, buf, (int)len);
-	end = json_tokener_get_parse_end(tok);
-	if (!req && json_tokener_get_error(tok) == json_tokener_continue) {
-		/* A bare value such as null or 12 ends only at the end of the input: say so. */
-		req = json_tokener_parse_ex(tok, "", 1);
-		end = len;
-	}
-	if (!req) {
-		switch (json_tokener_get_error(tok)) {
-		case json_tokener_error_depth:
-			why = "request is nested too deeply";
-			break;
-		case json_tokener_success:
-			/* The literal null parses "successfully" into NULL. */
-			why = "request is not a JSON object";
-			break;
-		default:
-			why = "request is not valid JSON";
-			break;
-		}
-		goto fail;
-	}
-	for (size_t i = end; i < len; i++)
-		if (!is_blank(buf[i])) {
-			why = "request has data after the JSON object";
-			goto fail;
-		}
-	if (!json_object_is_type(req, json_type_object)) {
-		why = "request is not a JSON object";
-		goto fail;
-	}
-	json_object_object_foreach(req, key, val)
-	{
-		(void)val;
-		if (!streq(key, "command") && !streq(key, "args")) {
-			why = "request has a member other than \"command\" and \"args\"";
-			goto fail;
-		}
-	}
-	if (!json_object_object_get_ex(req, "command", &command)) {
-		why = "request has no \"command\"";
-		goto fail;
-	}
-	if (!json_object_is_type(command, json_type_string)) {
-		why = "\"command\" is not a string";
-		goto fail;
-	}
-	/* An escaped NUL ("\u0000") would cut the name short where it is read as a C string. */
-	if ((size_t)json_object_get_string_len(command) !=
-		    strlen(json_object_get_string(command)) ||
-	    !command_name_valid(json_object_get_string(command))) {
-		why = "\"command\" must be 1 to 64 printable characters without spaces";
-		goto fail;
-	}
-	if (json_object_object_get_ex(req, "args", &args)) {
-		if (!json_object_is_type(args, json_type_object)) {
-			why = "\"args\" is not an object";
-			goto fail;
-		}
-		json_object_get(args);
-	} else {
-		args = json_object_new_object();
-		if (!args) {
-			why = "out of memory";
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	name = strdup(json_object_get_string(command));
-	if (!name) {
-		json_object_put(args);
-		why = "out of memory";
-		r = -ENOMEM;
-		goto fail;
-	}
-
-	json_object_put(req);
-	json_tokener_free(tok);
-	*ret_command = name;
-	*ret_args = args;
-	return 0;
-
-fail:
-	json_object_put(req);
-	if (tok)
-		json_tokener_free(tok);
-	*ret_why = why;
-	return r;
-}
-
-bool lc_control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
-				uid_t self_uid, gid_t control_group)
-{
-	if (uid == 0 || uid == self_uid)
-		return true;
-	if (control_group == (gid_t)-1)
-		return false;
-	if (gid == control_group)
-		return true;
-	for (size_t i = 0; i < n_groups; i++)
-		if (groups[i] == control_group)
-			return true;
-	return false;
-}
-
-/* Looks a group up by name (when name is not NULL) or else by gid, growing the buffer while
- * getgr*_r asks for more. Returns 0 with *ret_gid and/or *ret_name (owned), -ENOENT for no
- * such group, or -errno. */
 static int group_lookup(const char *name, gid_t gid, gid_t *ret_gid, char **ret_name)
 {
 	long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
@@ -428,7 +206,8 @@ int lc_control_register(struct lc_control *ctl, const struct lc_control_command 
 	if (!ctl || (!cmds && n > 0))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		if (!cmds[i].name || !cmds[i].handler || !command_name_valid(cmds[i].name))
+		if (!cmds[i].name || !cmds[i].handler ||
+		    !lc_control_command_name_valid(cmds[i].name))
 			return -EINVAL;
 		if (streq(cmds[i].name, "help") || find_command(ctl, cmds[i].name, NULL))
 			return -EEXIST;
@@ -527,9 +306,9 @@ static json_object *error_reply(int error, const char *message)
 		error = -error;
 	if (json_object_object_add(reply, "ok", json_object_new_boolean(false)) < 0 ||
 	    json_object_object_add(reply, "error", json_object_new_string(message)) < 0 ||
-	    json_object_object_add(reply, "errno",
-				   json_object_new_string(errno_name(error, num, sizeof(num)))) <
-		    0) {
+	    json_object_object_add(
+		    reply, "errno",
+		    json_object_new_string(lc_control_errno_name(error, num, sizeof(num)))) < 0) {
 		json_object_put(reply);
 		return NULL;
 	}
@@ -816,7 +595,7 @@ static void client_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(stream);
 		log_notice("Control: request from pid %d exceeds %d bytes", (int)c->cred.pid,
 			   LC_CONTROL_REQUEST_MAX);
-		client_fail(c, E2BIG, REQUEST_TOO_BIG);
+		client_fail(c, E2BIG, LC_CONTROL_REQUEST_TOO_BIG);
 	}
 }
 
@@ -1215,239 +994,3 @@ pid_t lc_control_call_pid(const struct lc_control_call *call)
 }
 
 /* Client side. */
-
-static int64_t now_msec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits until fd is ready for events or the deadline passes (-ETIMEDOUT). */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		int64_t left = deadline - now_msec();
-		int n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&p, 1, (int)MIN(left, (int64_t)INT_MAX));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n > 0)
-			return 0;
-	}
-}
-
-static int connect_deadline(int fd, const struct sockaddr_un *sa, int64_t deadline)
-{
-	for (;;) {
-		if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno == EINPROGRESS) {
-			socklen_t len = sizeof(int);
-			int r, err = 0;
-
-			r = wait_fd(fd, POLLOUT, deadline);
-			if (r < 0)
-				return r;
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-				return negative_errno();
-			return -err;
-		}
-		if (errno != EAGAIN)
-			return negative_errno();
-		/* The listener's backlog is full: Unix sockets do not queue the attempt, retry. */
-		if (now_msec() >= deadline)
-			return -ETIMEDOUT;
-		(void)poll(NULL, 0, (int)MIN(10, MAX(deadline - now_msec(), (int64_t)1)));
-	}
-}
-
-/* Writes all of data; -EPIPE when the server hung up first (its reply may still be readable). */
-static int send_all(int fd, const char *data, size_t len, int64_t deadline)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-		int r;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return negative_errno();
-			r = wait_fd(fd, POLLOUT, deadline);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads one reply line (without '\n') into a new buffer of *ret_len bytes. */
-static int recv_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	for (;;) {
-		ssize_t n;
-		int r;
-
-		r = lc_buf_reserve(&buf, &cap, len, LC_CONTROL_REPLY_MAX);
-		if (r == -EFBIG)
-			return -EBADMSG; /* over the limit without a newline */
-		if (r < 0)
-			return r;
-
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				r = wait_fd(fd, POLLIN, deadline);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			if (errno == ECONNRESET && len > 0)
-				break; /* the server closed with our unread request queued */
-			return negative_errno();
-		}
-		if (n == 0) {
-			if (len == 0)
-				return -ECONNRESET;
-			break;
-		}
-		char *nl = memchr(buf + len, '\n', (size_t)n);
-		len += (size_t)n;
-		if (nl) {
-			len = (size_t)(nl - buf);
-			break;
-		}
-	}
-	*ret_len = len;
-	*ret = TAKE_PTR(buf);
-	return 0;
-}
-
-/* One connection: sends line, returns the parsed reply in *ret_reply. */
-static int request_once(const struct sockaddr_un *sa, const char *line, size_t len,
-			int64_t deadline, json_object **ret_reply)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *reply_buf = NULL;
-	json_object *reply;
-	json_tokener *tok;
-	size_t reply_len = 0;
-	int r, w;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return negative_errno();
-	r = connect_deadline(fd, sa, deadline);
-	if (r < 0)
-		return r;
-
-	w = send_all(fd, line, len, deadline);
-	if (w < 0 && w != -EPIPE && w != -ECONNRESET)
-		return w;
-	/* After a failed write the server may still have explained why (busy, too big). */
-	r = recv_reply(fd, deadline, &reply_buf, &reply_len);
-	if (r < 0)
-		return w < 0 ? w : r;
-
-	tok = json_tokener_new_ex(REPLY_MAX_DEPTH);
-	if (!tok)
-		return -ENOMEM;
-	reply = json_tokener_parse_ex(tok, reply_buf, (int)reply_len);
-	if (!reply || json_tokener_get_parse_end(tok) != reply_len ||
-	    !json_object_is_type(reply, json_type_object)) {
-		json_object_put(reply);
-		json_tokener_free(tok);
-		return -EBADMSG;
-	}
-	json_tokener_free(tok);
-	*ret_reply = reply;
-	return 0;
-}
-
-/* True for the server's "too many clients": it turned the connection away unread. */
-static bool reply_is_busy(json_object *reply)
-{
-	json_object *ok, *error;
-
-	return json_object_object_get_ex(reply, "ok", &ok) &&
-	       json_object_is_type(ok, json_type_boolean) && !json_object_get_boolean(ok) &&
-	       json_object_object_get_ex(reply, "errno", &error) &&
-	       json_object_is_type(error, json_type_string) &&
-	       streq(json_object_get_string(error), "EBUSY");
-}
-
-int lc_control_request(const char *path, const char *command, json_object *args, int timeout_ms,
-		       json_object **ret_reply)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_free_ char *line = NULL;
-	json_object *req, *reply = NULL;
-	unsigned delay_ms = RETRY_MIN_MS;
-	size_t len;
-	int64_t deadline;
-	const char *s;
-	int r;
-
-	if (!path || !command || !ret_reply || timeout_ms <= 0)
-		return -EINVAL;
-	if (args && !json_object_is_type(args, json_type_object))
-		return -EINVAL;
-	len = strlen(path);
-	if (len >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, len + 1);
-	deadline = now_msec() + timeout_ms;
-
-	req = json_object_new_object();
-	if (!req)
-		return -ENOMEM;
-	if (json_object_object_add(req, "command", json_object_new_string(command)) < 0 ||
-	    (args && json_object_object_add(req, "args", json_object_get(args)) < 0)) {
-		json_object_put(req);
-		return -ENOMEM;
-	}
-	s = json_object_to_json_string_length(
-		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	line = s ? malloc(len + 1) : NULL;
-	if (!line) {
-		json_object_put(req);
-		return -ENOMEM;
-	}
-	memcpy(line, s, len);
-	line[len] = '\n';
-	json_object_put(req);
-
-	/* A busy server read nothing of the request: ask again, backing off, until the deadline. */
-	for (;;) {
-		r = request_once(&sa, line, len + 1, deadline, &reply);
-		if (r < 0)
-			return r;
-		if (!reply_is_busy(reply) || now_msec() + delay_ms >= deadline)
-			break;
-		json_object_put(reply);
-		reply = NULL;
-		(void)poll(NULL, 0, (int)delay_ms);
-		delay_ms = MIN(delay_ms * 2, (unsigned)RETRY_MAX_MS);
-	}
-	*ret_reply = reply;
-	return 0;
-}

@@ -28,39 +28,6 @@ static bool is_report_name(const char *name)
 	       strspn(name, "0123456789abcdef-") == n - 5;
 }
 
-const char *lc_core_signal_name(int signo)
-{
-	static const struct {
-		int signo;
-		const char *name;
-	} names[] = {
-		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },	{ SIGTRAP, "SIGTRAP" },
-		{ SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },	{ SIGFPE, "SIGFPE" },
-		{ SIGSEGV, "SIGSEGV" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-		{ SIGSYS, "SIGSYS" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (names[i].signo == signo)
-			return names[i].name;
-	return NULL;
-}
-
-bool lc_core_pattern_is_faultd(const char *pattern)
-{
-	static const char handler[] = "faultd-core-handler";
-	const char *prog, *end, *base;
-
-	if (!pattern || pattern[0] != '|')
-		return false;
-	prog = pattern + 1 + strspn(pattern + 1, " ");
-	end = prog + strcspn(prog, " ");
-	for (base = end; base > prog && base[-1] != '/'; base--)
-		;
-	return (size_t)(end - base) == strlen(handler) &&
-	       strncmp(base, handler, strlen(handler)) == 0;
-}
-
 static size_t count_reports(DIR *d)
 {
 	struct dirent *de;
