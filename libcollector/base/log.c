@@ -64,15 +64,6 @@ void lc_log_open(const char *ident, enum lc_log_target target)
 	log_target = target;
 }
 
-void lc_log_close(void)
-{
-	if (log_syslog_open) {
-		closelog();
-		log_syslog_open = false;
-	}
-	log_target = LC_LOG_TARGET_STDERR;
-}
-
 void lc_log_set_max_level(int level)
 {
 	log_max_level = level;

@@ -21,9 +21,6 @@ enum lc_log_target {
 /* Sets the identifier (e.g. "faultd") and target; may be called again to change them. */
 void lc_log_open(const char *ident, enum lc_log_target target);
 
-/* Closes syslog if it was opened; logging afterwards goes to stderr. */
-void lc_log_close(void);
-
 /* Messages above level (a LOG_* priority) are dropped; the default is LOG_INFO. */
 void lc_log_set_max_level(int level);
 int lc_log_get_max_level(void);
