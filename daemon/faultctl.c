@@ -2,12 +2,13 @@
 /*
  * faultctl: asks faultd, over its control socket, to report or change its state.
  *
- * Commands are a table: each entry declares its options and its help, and turns its arguments into
- * the request's "args" object, so a command that takes arguments is one more entry and one more
- * builder. Every command shows its help for -h or --help and does nothing else; a word starting
- * with '-' is always an option, never data, unless it follows "--". Replies are printed
- * generically (a "message" string, or the data as an indented tree), so new status fields need no
- * change here.
+ * The commands, their options and their help are the control layer's table (control/commands.h),
+ * which faultd's help and privileges come from too; here each has an entry that turns its
+ * arguments into the request's "args" object, so a command that takes arguments is one more entry
+ * there and one more builder here. Every command shows its help for -h or --help and does nothing
+ * else; a word starting with '-' is always an option, never data, unless it follows "--". Replies
+ * are printed generically (a "message" string, or the data as an indented tree), so new status
+ * fields need no change here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "commands.h"
 #include "control.h"
 #include "coredump-names.h"
 #include "fileio.h"
@@ -42,56 +44,41 @@ enum {
 	EXIT_UNREACHABLE = 3, /* faultd could not be reached or did not answer in time */
 };
 
-#define VERB_OPTIONS_MAX 2
-
-/* An option of a command, as its --help lists it. */
-struct verb_option {
-	const char *name;  /* "--reason"; NULL ends the list */
-	const char *value; /* what its value is called ("R"), NULL for a switch */
-	const char *help;  /* one line for the command's --help */
-};
-
-/* A command's arguments, sorted by verb_parse_args() as its table entry declares them. */
+/* A command's arguments, sorted by verb_parse_args() as its entry of lc_commands declares them. */
 struct verb_args {
-	/* Each option's value as given ("" for a switch), NULL when absent; indexed like the verb's
-	 * options. */
-	const char *options[VERB_OPTIONS_MAX];
+	/* Each option's value as given ("" for a switch), NULL when absent; indexed like the
+	 * command's options. */
+	const char *options[LC_COMMAND_OPTIONS_MAX];
 	/* The other words, in order: none starts with '-' unless it came after "--". */
 	char **operands;
 	int n_operands;
 };
 
+/* What faultctl does for a command that lc_commands (commands.h) describes: a command that takes
+ * arguments is one more entry there and one more builder here. */
 struct verb {
 	const char *name;
-	const char *usage;   /* arguments after the name, "" when none */
-	const char *summary; /* one line for --help */
-	/* The rest of `faultctl NAME --help`: what the command does, then its arguments. */
-	const char *help;
-	struct verb_option options[VERB_OPTIONS_MAX];
 	/* Turns the command's arguments into the request's args (NULL: none); -EINVAL after
 	 * printing a usage error. */
-	int (*build_args)(const struct verb *v, const struct verb_args *a, json_object **ret_args);
+	int (*build_args)(const struct lc_command *cmd, const struct verb_args *a,
+			  json_object **ret_args);
 	/* Prints a successful reply's data; NULL prints it generically. */
 	void (*print)(json_object *data);
 	double timeout_sec; /* default wait for the reply; 0: DEFAULT_TIMEOUT_SEC */
 	/* Set for a command faultctl runs itself, without faultd: returns the exit status. */
-	int (*run)(const struct verb *v, const struct verb_args *a, bool json);
+	int (*run)(const struct lc_command *cmd, const struct verb_args *a, bool json);
 };
 
-/* The options of the commands that have some, as indexes into their options and values. */
-enum { REBOOT_REASON, REBOOT_NO_REBOOT };
-enum { TRIGGER_SIGNAL };
-
-/* Prints a usage error of command v: what was wrong, and where to read how v is used. */
-_printf_(2, 3) static void verb_usage_error(const struct verb *v, const char *format, ...)
+/* Prints a usage error of command cmd: what was wrong, and where to read how cmd is used. */
+_printf_(2, 3) static void verb_usage_error(const struct lc_command *cmd, const char *format, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "faultctl: %s: ", v->name);
+	fprintf(stderr, "faultctl: %s: ", cmd->name);
 	va_start(ap, format);
 	vfprintf(stderr, format, ap);
 	va_end(ap);
-	fprintf(stderr, "; see 'faultctl %s --help'\n", v->name);
+	fprintf(stderr, "; see 'faultctl %s --help'\n", cmd->name);
 }
 
 /* Whether -h or --help is among a command's arguments before any "--": then the command shows
@@ -109,14 +96,15 @@ static bool verb_wants_help(int argc, char **argv)
  * unless it follows "--", so that no mistyped option is ever taken for data (a crash of a
  * process named "--help"); an option's value given apart must not start with '-' either.
  * Returns 0, or -EINVAL after printing a usage error. */
-static int verb_parse_args(const struct verb *v, int argc, char **argv, struct verb_args *ret)
+static int verb_parse_args(const struct lc_command *cmd, int argc, char **argv,
+			   struct verb_args *ret)
 {
 	struct verb_args a = { .operands = argv };
 	bool operands_only = false;
 
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *eq;
-		const struct verb_option *o = NULL;
+		const struct lc_command_option *o = NULL;
 		size_t len, k;
 
 		if (operands_only || arg[0] != '-') {
@@ -129,24 +117,25 @@ static int verb_parse_args(const struct verb *v, int argc, char **argv, struct v
 		}
 		eq = strchr(arg, '=');
 		len = eq ? (size_t)(eq - arg) : strlen(arg);
-		for (k = 0; k < VERB_OPTIONS_MAX && v->options[k].name; k++)
-			if (strlen(v->options[k].name) == len &&
-			    strncmp(v->options[k].name, arg, len) == 0) {
-				o = &v->options[k];
+		for (k = 0; k < LC_COMMAND_OPTIONS_MAX && cmd->options[k].name; k++)
+			if (strlen(cmd->options[k].name) == len &&
+			    strncmp(cmd->options[k].name, arg, len) == 0) {
+				o = &cmd->options[k];
 				break;
 			}
 		if (!o) {
 			/* "--help=x": verb_wants_help() takes only the bare words. */
 			if ((len == 2 && strncmp(arg, "-h", len) == 0) ||
 			    (len == 6 && strncmp(arg, "--help", len) == 0))
-				verb_usage_error(v, "option '%.*s' takes no value", (int)len, arg);
+				verb_usage_error(cmd, "option '%.*s' takes no value", (int)len,
+						 arg);
 			else
-				verb_usage_error(v, "unknown option '%.*s'", (int)len, arg);
+				verb_usage_error(cmd, "unknown option '%.*s'", (int)len, arg);
 			return -EINVAL;
 		}
 		if (!o->value) {
 			if (eq) {
-				verb_usage_error(v, "option '%s' takes no value", o->name);
+				verb_usage_error(cmd, "option '%s' takes no value", o->name);
 				return -EINVAL;
 			}
 			a.options[k] = "";
@@ -155,7 +144,7 @@ static int verb_parse_args(const struct verb *v, int argc, char **argv, struct v
 		} else if (i + 1 < argc && argv[i + 1][0] != '-') {
 			a.options[k] = argv[++i];
 		} else {
-			verb_usage_error(v, "option '%s' needs a value", o->name);
+			verb_usage_error(cmd, "option '%s' needs a value", o->name);
 			return -EINVAL;
 		}
 	}
@@ -163,23 +152,31 @@ static int verb_parse_args(const struct verb *v, int argc, char **argv, struct v
 	return 0;
 }
 
+/* The one-line summary of cmd, as --help shows it. */
+static void put_summary(FILE *f, const struct lc_command *cmd)
+{
+	fprintf(f, "%s%s", cmd->summary, cmd->privileged ? " (privileged)" : "");
+}
+
 /* `faultctl NAME --help`: the usage line, what the command does, its arguments and options. */
-static void verb_help(const struct verb *v, FILE *f)
+static void verb_help(const struct lc_command *cmd, FILE *f)
 {
 	static const char help_head[] = "-h, --help";
 	int width = (int)strlen(help_head);
 	char head[64];
 
-	fprintf(f, "Usage: faultctl [OPTIONS] %s%s%s\n\n%s.\n\n%s", v->name, v->usage[0] ? " " : "",
-		v->usage, v->summary, v->help);
-	for (size_t k = 0; k < VERB_OPTIONS_MAX && v->options[k].name; k++) {
-		const struct verb_option *o = &v->options[k];
+	fprintf(f, "Usage: faultctl [OPTIONS] %s%s%s\n\n", cmd->name, cmd->usage[0] ? " " : "",
+		cmd->usage);
+	put_summary(f, cmd);
+	fprintf(f, ".\n\n%s", cmd->help);
+	for (size_t k = 0; k < LC_COMMAND_OPTIONS_MAX && cmd->options[k].name; k++) {
+		const struct lc_command_option *o = &cmd->options[k];
 
 		width = MAX(width, (int)(strlen(o->name) + (o->value ? 1 + strlen(o->value) : 0)));
 	}
 	fputs("\nOptions:\n", f);
-	for (size_t k = 0; k < VERB_OPTIONS_MAX && v->options[k].name; k++) {
-		const struct verb_option *o = &v->options[k];
+	for (size_t k = 0; k < LC_COMMAND_OPTIONS_MAX && cmd->options[k].name; k++) {
+		const struct lc_command_option *o = &cmd->options[k];
 
 		snprintf(head, sizeof(head), "%s%s%s", o->name, o->value ? " " : "",
 			 o->value ? o->value : "");
@@ -192,10 +189,21 @@ static void verb_help(const struct verb *v, FILE *f)
 		width, help_head);
 }
 
-static int args_none(const struct verb *v, const struct verb_args *a, json_object **ret_args)
+/* The value of cmd's option called name in a ("" for a switch), or NULL when it was not given. */
+static const char *option_value(const struct lc_command *cmd, const struct verb_args *a,
+				const char *name)
+{
+	for (size_t k = 0; k < LC_COMMAND_OPTIONS_MAX && cmd->options[k].name; k++)
+		if (streq(cmd->options[k].name, name))
+			return a->options[k];
+	return NULL;
+}
+
+static int args_none(const struct lc_command *cmd, const struct verb_args *a,
+		     json_object **ret_args)
 {
 	if (a->n_operands > 0) {
-		verb_usage_error(v, "unexpected argument '%s'", a->operands[0]);
+		verb_usage_error(cmd, "unexpected argument '%s'", a->operands[0]);
 		return -EINVAL;
 	}
 	*ret_args = NULL;
@@ -205,20 +213,20 @@ static int args_none(const struct verb *v, const struct verb_args *a, json_objec
 static void print_help_reply(json_object *data);
 
 /* KEY=VALUE... -> {member: ["KEY=VALUE", ...]}; the daemon parses each. */
-static int args_assignments(const struct verb *v, const struct verb_args *a, const char *member,
-			    const char *form, json_object **ret_args)
+static int args_assignments(const struct lc_command *cmd, const struct verb_args *a,
+			    const char *member, const char *form, json_object **ret_args)
 {
 	int argc = a->n_operands;
 	char **argv = a->operands;
 	json_object *o, *list;
 
 	if (argc == 0) {
-		verb_usage_error(v, "expected at least one %s", form);
+		verb_usage_error(cmd, "expected at least one %s", form);
 		return -EINVAL;
 	}
 	for (int i = 0; i < argc; i++)
 		if (!strchr(argv[i], '=') || argv[i][0] == '=') {
-			verb_usage_error(v, "expected %s, got '%s'", form, argv[i]);
+			verb_usage_error(cmd, "expected %s, got '%s'", form, argv[i]);
 			return -EINVAL;
 		}
 	o = json_object_new_object();
@@ -250,14 +258,16 @@ static int args_assignments(const struct verb *v, const struct verb_args *a, con
 	return 0;
 }
 
-static int args_attributes(const struct verb *v, const struct verb_args *a, json_object **ret_args)
+static int args_attributes(const struct lc_command *cmd, const struct verb_args *a,
+			   json_object **ret_args)
 {
-	return args_assignments(v, a, "attributes", "KEY=VALUE", ret_args);
+	return args_assignments(cmd, a, "attributes", "KEY=VALUE", ret_args);
 }
 
-static int args_metrics(const struct verb *v, const struct verb_args *a, json_object **ret_args)
+static int args_metrics(const struct lc_command *cmd, const struct verb_args *a,
+			json_object **ret_args)
 {
-	return args_assignments(v, a, "metrics", "NAME=VALUE[:KIND]", ret_args);
+	return args_assignments(cmd, a, "metrics", "NAME=VALUE[:KIND]", ret_args);
 }
 
 /* Creates {} for a verb's arguments, or says it is out of memory. */
@@ -271,32 +281,34 @@ static json_object *new_args(void)
 }
 
 /* --reason R [--no-reboot] -> {"reason": R, "reboot": bool}; faultd validates R. */
-static int args_reboot(const struct verb *v, const struct verb_args *a, json_object **ret_args)
+static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
+		       json_object **ret_args)
 {
-	const char *reason = a->options[REBOOT_REASON];
+	const char *reason = option_value(cmd, a, "--reason");
 	json_object *o;
 
 	if (a->n_operands > 0) {
-		verb_usage_error(v, "unexpected argument '%s'", a->operands[0]);
+		verb_usage_error(cmd, "unexpected argument '%s'", a->operands[0]);
 		return -EINVAL;
 	}
 	if (!reason || !reason[0]) {
 		verb_usage_error(
-			v, "--reason is required: a code (0x0003), a name (FirmwareUpdate) or "
-			   "!name for a custom unexpected reason");
+			cmd, "--reason is required: a code (0x0003), a name (FirmwareUpdate) or "
+			     "!name for a custom unexpected reason");
 		return -EINVAL;
 	}
 	o = new_args();
 	if (!o)
 		return -ENOMEM;
 	json_object_object_add(o, "reason", json_object_new_string(reason));
-	json_object_object_add(o, "reboot", json_object_new_boolean(!a->options[REBOOT_NO_REBOOT]));
+	json_object_object_add(o, "reboot",
+			       json_object_new_boolean(!option_value(cmd, a, "--no-reboot")));
 	*ret_args = o;
 	return 0;
 }
 
 /* PROCESS [SIGNAL] -> {"process": PROCESS, "signal": SIGNAL}. */
-static int args_report_crash(const struct verb *v, const struct verb_args *a,
+static int args_report_crash(const struct lc_command *cmd, const struct verb_args *a,
 			     json_object **ret_args)
 {
 	json_object *o;
@@ -304,14 +316,14 @@ static int args_report_crash(const struct verb *v, const struct verb_args *a,
 	char *end;
 
 	if (a->n_operands < 1 || a->n_operands > 2) {
-		verb_usage_error(v, "expected %s", v->usage);
+		verb_usage_error(cmd, "expected %s", cmd->usage);
 		return -EINVAL;
 	}
 	if (a->n_operands == 2) {
 		errno = 0;
 		signo = strtol(a->operands[1], &end, 10);
 		if (errno || *end || signo < 1 || signo > 64) {
-			verb_usage_error(v, "SIGNAL: expected a number from 1 to 64, got '%s'",
+			verb_usage_error(cmd, "SIGNAL: expected a number from 1 to 64, got '%s'",
 					 a->operands[1]);
 			return -EINVAL;
 		}
@@ -440,8 +452,8 @@ static const char *no_core_reason(const char *pattern)
 
 /* Prints the outcome as text (stdout when ok, else stderr) or as a reply object with --json;
  * returns the exit status. */
-static int trigger_report(const struct verb *v, bool json, bool ok, const char *message, pid_t pid,
-			  const char *signame, bool core_dumped, const char *pattern)
+static int trigger_report(const struct lc_command *cmd, bool json, bool ok, const char *message,
+			  pid_t pid, const char *signame, bool core_dumped, const char *pattern)
 {
 	if (json) {
 		_cleanup_json_ json_object *o = json_object_new_object();
@@ -470,17 +482,17 @@ static int trigger_report(const struct verb *v, bool json, bool ok, const char *
 		put_text(stdout, message, false);
 		putchar('\n');
 	} else {
-		fprintf(stderr, "faultctl: %s: ", v->name);
+		fprintf(stderr, "faultctl: %s: ", cmd->name);
 		put_text(stderr, message, false);
 		fputc('\n', stderr);
 	}
 	return ok ? EXIT_OK : EXIT_REFUSED;
 }
 
-static int run_trigger_coredump(const struct verb *v, const struct verb_args *a, bool json)
+static int run_trigger_coredump(const struct lc_command *cmd, const struct verb_args *a, bool json)
 {
 	_cleanup_free_ char *pattern = NULL;
-	const char *arg = a->options[TRIGGER_SIGNAL];
+	const char *arg = option_value(cmd, a, "--signal");
 	char want[32], got[64], message[512];
 	const char *shown;
 	int signo = SIGSEGV, status, r;
@@ -488,11 +500,11 @@ static int run_trigger_coredump(const struct verb *v, const struct verb_args *a,
 	pid_t pid;
 
 	if (a->n_operands > 0) {
-		verb_usage_error(v, "unexpected argument '%s'", a->operands[0]);
+		verb_usage_error(cmd, "unexpected argument '%s'", a->operands[0]);
 		return EXIT_USAGE;
 	}
 	if (arg && trigger_parse_signal(arg, &signo) < 0) {
-		verb_usage_error(v, "--signal: expected SEGV, ABRT, BUS, FPE or ILL, got '%s'",
+		verb_usage_error(cmd, "--signal: expected SEGV, ABRT, BUS, FPE or ILL, got '%s'",
 				 arg);
 		return EXIT_USAGE;
 	}
@@ -520,14 +532,14 @@ static int run_trigger_coredump(const struct verb *v, const struct verb_args *a,
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "faultctl: %s: cannot fork: %s\n", v->name, strerror(errno));
+		fprintf(stderr, "faultctl: %s: cannot fork: %s\n", cmd->name, strerror(errno));
 		return EXIT_REFUSED;
 	}
 	if (pid == 0)
 		trigger_child(signo);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			fprintf(stderr, "faultctl: %s: cannot wait for child %d: %s\n", v->name,
+			fprintf(stderr, "faultctl: %s: cannot wait for child %d: %s\n", cmd->name,
 				(int)pid, strerror(errno));
 			return EXIT_REFUSED;
 		}
@@ -543,7 +555,7 @@ static int run_trigger_coredump(const struct verb *v, const struct verb_args *a,
 				 "Child %d crashed with %s; no core was dumped (%s; core_pattern: "
 				 "%s).",
 				 (int)pid, want, no_core_reason(pattern), shown);
-		return trigger_report(v, json, true, message, pid, want, WCOREDUMP(status),
+		return trigger_report(cmd, json, true, message, pid, want, WCOREDUMP(status),
 				      pattern);
 	}
 	if (WIFSIGNALED(status))
@@ -553,204 +565,40 @@ static int run_trigger_coredump(const struct verb *v, const struct verb_args *a,
 		snprintf(message, sizeof(message),
 			 "child %d did not crash: it exited with status %d.", (int)pid,
 			 WEXITSTATUS(status));
-	return trigger_report(v, json, false, message, pid, want, false, pattern);
+	return trigger_report(cmd, json, false, message, pid, want, false, pattern);
 }
 
+/* One entry for each command of lc_commands that is not internal. */
 static const struct verb verbs[] = {
-	{
-		.name = "status",
-		.usage = "",
-		.summary = "Show faultd's current state",
-		.help = "Prints faultd's version, pid and uptime, its configuration file and state\n"
-			"directory, whether data collection and developer mode are on, the device\n"
-			"identity, each plugin with its state and counters, the spool, the storage of\n"
-			"the state directory, uploads, the heartbeat in progress and the outcome of the\n"
-			"last reload. Anyone who can reach the control socket may run it.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "show-config",
-		.usage = "",
-		.summary = "Show the configuration faultd is running with",
-		.help = "Prints every configuration key with its value and where it came from: default,\n"
-			"or FILE:LINE of the file that set it. project_key is redacted. Anyone who can\n"
-			"reach the control socket may run it.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "enable-data-collection",
-		.usage = "",
-		.summary = "Allow faultd to record and upload data (privileged)",
-		.help = "Gives consent at once. The switch is saved in STATE_DIR/runtime.conf, which\n"
-			"overrides enable_data_collection of the configuration files; the reply comes\n"
-			"once the file is written durably.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "disable-data-collection",
-		.usage = "",
-		.summary = "Stop recording and uploading data (privileged)",
-		.help = "Withdraws consent at once: nothing is recorded or uploaded while data\n"
-			"collection is off. Saved in STATE_DIR/runtime.conf like\n"
-			"enable-data-collection.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "enable-dev-mode",
-		.usage = "",
-		.summary = "Turn developer mode on (privileged)",
-		.help = "Developer mode acts as the highest fleet sampling level and lifts rate limits\n"
-			"such as the cores' one, for devices on a developer's desk. Saved in\n"
-			"STATE_DIR/runtime.conf.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "disable-dev-mode",
-		.usage = "",
-		.summary = "Turn developer mode off (privileged)",
-		.help = "Returns to the fleet's sampling level and rate limits. Saved in\n"
-			"STATE_DIR/runtime.conf.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "sync",
-		.usage = "",
-		.summary = "Upload the spooled entries now and report the outcome (privileged)",
-		.help = "Says what was uploaded, e.g. \"Uploaded 12 entries (48210 bytes) in 1 batch; 0\n"
-			"left in the spool.\" A sync during a scheduled upload joins it. Fails, with the\n"
-			"reason, when data collection is off, when base_url or project_key is empty, or\n"
-			"when the upload fails. Waits up to 900 s for the outcome unless --timeout,\n"
-			"before the command, says otherwise.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-		.timeout_sec = 15 * 60.0,
-	},
-	{
-		.name = "write-attributes",
-		.usage = "KEY=VALUE...",
-		.summary = "Record device attributes: true/false, numbers, else strings; \"...\" forces "
-			   "a string (privileged)",
-		.help = "Records a device-attributes entry.\n"
-			"\n"
-			"Arguments:\n"
-			"  KEY=VALUE  1 to 100 attributes, each KEY once. A KEY is 1 to 128 of\n"
-			"             A-Z a-z 0-9 _ . : / -, a VALUE at most 1024 bytes of printable\n"
-			"             UTF-8: true and false are booleans, JSON numbers are numbers,\n"
-			"             anything else is a string, and a value in double quotes always a\n"
-			"             string (zip='\"007\"'). One starting with '-' goes after \"--\".\n",
-		.build_args = args_attributes,
-	},
-	{
-		.name = "reboot",
-		.usage = "--reason R [--no-reboot]",
-		.summary = "Record why the system reboots (code, name or !custom), then reboot it "
-			   "(privileged)",
-		.help = "Writes the reason durably, then runs reboot_command (by default reboot); when\n"
-			"that fails the reason is withdrawn and faultctl exits with status 1. At the\n"
-			"next boot the reboot plugin records the reason, unless stronger evidence (a\n"
-			"watchdog reset, a kernel panic) says otherwise. Codes with bit 0x8000 and\n"
-			"custom reasons (!name: 1 to 64 of A-Z a-z 0-9 _ . -) are unexpected: they\n"
-			"count against the fleet's stability.\n",
-		.options = {
-			[REBOOT_REASON] = { "--reason", "R",
-					    "required: a code (0x0003), a name (FirmwareUpdate) or !name" },
-			[REBOOT_NO_REBOOT] = { "--no-reboot", NULL,
-					       "only record the reason, for a reboot another tool "
-					       "performs" },
-		},
-		.build_args = args_reboot,
-		.timeout_sec = 45.0,
-	},
-	{
-		.name = "report-crash",
-		.usage = "PROCESS [SIGNAL]",
-		.summary = "Count a process crash against this hour's crash-free time (privileged)",
-		.help = "The whole heartbeat interval in progress becomes crash time and\n"
-			"operational_crashes grows. Refused while data collection is off.\n"
-			"faultd-core-handler reports the crashes it captures by itself; this is for\n"
-			"crashes it does not see.\n"
-			"\n"
-			"Arguments:\n"
-			"  PROCESS  the name of the process, 1 to 64 printable characters; one starting\n"
-			"           with '-' goes after \"--\" (faultctl report-crash -- -name)\n"
-			"  SIGNAL   the number of the signal that killed it, 1 to 64 (11 for SIGSEGV)\n",
-		.build_args = args_report_crash,
-	},
-	{
-		.name = "write-metric",
-		.usage = "NAME=VALUE[:KIND]...",
-		.summary = "Record metric readings in the heartbeat in progress; KIND is counter, gauge "
-			   "(the default), histogram or set, whose VALUE is a member (privileged)",
-		.help = "All or nothing: one bad reading, or one whose name already holds another kind,\n"
-			"refuses the call and names it. Fails while data collection is off.\n"
-			"\n"
-			"Arguments:\n"
-			"  NAME=VALUE[:KIND]  up to 100 readings. A NAME is at most 128 bytes; a VALUE a\n"
-			"                     finite number (temp=-3.5), or for a set the member; KIND\n"
-			"                     counter, gauge, histogram or set, or statsd's c, g, ms, h,\n"
-			"                     d, s. One starting with '-' goes after \"--\".\n",
-		.build_args = args_metrics,
-	},
-	{
-		.name = "request-metrics",
-		.usage = "",
-		.summary = "Report the metrics gathered so far now (privileged)",
-		.help = "Records a heartbeat of the readings since the last one; the next upload (or\n"
-			"faultctl sync) sends it. The hours interval goes on: its hours (and crashes)\n"
-			"come with the heartbeat that ends it, and this one's hours are 0.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-	},
-	{
-		.name = "trigger-coredump",
-		.usage = "[--signal NAME]",
-		.summary = "Crash a child with SIGSEGV (or ABRT, BUS, FPE, ILL) to check that cores "
-			   "reach faultd; runs without faultd",
-		.help = "The child, named faultd-trigger and dumpable, commits the fault that raises the\n"
-			"signal. faultctl warns when core_pattern does not pipe into faultd-core-handler,\n"
-			"waits for the child and says whether the kernel wrote a core, and if not, the\n"
-			"likeliest reason. Needs neither faultd nor privileges. Exit status 0 when the\n"
-			"child died of the signal asked for, 1 when it did not.\n",
-		.options = {
-			[TRIGGER_SIGNAL] = { "--signal", "NAME",
-					     "SEGV (default), ABRT, BUS, FPE or ILL, any case, SIG "
-					     "optional" },
-		},
-		.run = run_trigger_coredump,
-	},
-	{
-		.name = "help",
-		.usage = "",
-		.summary = "List the commands the running faultd accepts",
-		.help = "Asks faultd for its commands, each with a summary and [privileged] where it is.\n"
-			"The list includes crash-reported, which faultd-core-handler sends after each\n"
-			"crash and faultctl has no command for.\n"
-			"\n"
-			"Takes no arguments.\n",
-		.build_args = args_none,
-		.print = print_help_reply,
-	},
+	{ .name = "status", .build_args = args_none },
+	{ .name = "show-config", .build_args = args_none },
+	{ .name = "enable-data-collection", .build_args = args_none },
+	{ .name = "disable-data-collection", .build_args = args_none },
+	{ .name = "enable-dev-mode", .build_args = args_none },
+	{ .name = "disable-dev-mode", .build_args = args_none },
+	{ .name = "sync", .build_args = args_none, .timeout_sec = 15 * 60.0 },
+	{ .name = "write-attributes", .build_args = args_attributes },
+	{ .name = "reboot", .build_args = args_reboot, .timeout_sec = 45.0 },
+	{ .name = "report-crash", .build_args = args_report_crash },
+	{ .name = "write-metric", .build_args = args_metrics },
+	{ .name = "request-metrics", .build_args = args_none },
+	{ .name = "trigger-coredump", .run = run_trigger_coredump },
+	{ .name = "help", .build_args = args_none, .print = print_help_reply },
 };
 
-static const struct verb *find_verb(const char *name)
+/* The command called name that faultctl offers, with what faultctl does for it; NULL for an
+ * unknown or internal command. */
+static const struct verb *find_verb(const char *name, const struct lc_command **ret_cmd)
 {
+	const struct lc_command *cmd = lc_command_find(name);
+
+	if (!cmd || cmd->internal)
+		return NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (streq(verbs[i].name, name))
+		if (streq(verbs[i].name, name)) {
+			*ret_cmd = cmd;
 			return &verbs[i];
+		}
 	return NULL;
 }
 
@@ -758,10 +606,12 @@ static void usage(FILE *f)
 {
 	int width = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
-		int w = (int)(strlen(verbs[i].name) + (verbs[i].usage[0] ? 1 : 0) +
-			      strlen(verbs[i].usage));
-		width = MAX(width, w);
+	for (size_t i = 0; i < lc_commands_count; i++) {
+		const struct lc_command *cmd = &lc_commands[i];
+
+		if (!cmd->internal)
+			width = MAX(width, (int)(strlen(cmd->name) + (cmd->usage[0] ? 1 : 0) +
+						 strlen(cmd->usage)));
 	}
 
 	fprintf(f, "Usage: faultctl [OPTIONS] COMMAND [ARGS...]\n"
@@ -769,12 +619,17 @@ static void usage(FILE *f)
 		   "Query and control faultd, the crash and reliability data collector.\n"
 		   "\n"
 		   "Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+	for (size_t i = 0; i < lc_commands_count; i++) {
+		const struct lc_command *cmd = &lc_commands[i];
 		char head[128];
 
-		snprintf(head, sizeof(head), "%s%s%s", verbs[i].name, verbs[i].usage[0] ? " " : "",
-			 verbs[i].usage);
-		fprintf(f, "  %-*s  %s\n", width, head, verbs[i].summary);
+		if (cmd->internal)
+			continue;
+		snprintf(head, sizeof(head), "%s%s%s", cmd->name, cmd->usage[0] ? " " : "",
+			 cmd->usage);
+		fprintf(f, "  %-*s  ", width, head);
+		put_summary(f, cmd);
+		fputc('\n', f);
 	}
 	fprintf(f,
 		"\n"
@@ -1021,6 +876,7 @@ int main(int argc, char **argv)
 	const char *path = FAULTD_CONTROL_SOCKET;
 	double timeout_sec = 0;
 	json_object *args = NULL, *reply = NULL, *ok, *data, *error;
+	const struct lc_command *cmd = NULL;
 	const struct verb *v;
 	struct verb_args a;
 	bool json = false;
@@ -1067,7 +923,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	v = find_verb(argv[optind]);
+	v = find_verb(argv[optind], &cmd);
 	if (!v) {
 		fprintf(stderr, "faultctl: unknown command '%s' (see 'faultctl --help')\n",
 			argv[optind]);
@@ -1076,14 +932,14 @@ int main(int argc, char **argv)
 	argc -= optind + 1;
 	argv += optind + 1;
 	if (verb_wants_help(argc, argv)) {
-		verb_help(v, stdout);
+		verb_help(cmd, stdout);
 		return EXIT_OK;
 	}
-	if (verb_parse_args(v, argc, argv, &a) < 0)
+	if (verb_parse_args(cmd, argc, argv, &a) < 0)
 		return EXIT_USAGE;
 	if (v->run)
-		return v->run(v, &a, json);
-	r = v->build_args(v, &a, &args);
+		return v->run(cmd, &a, json);
+	r = v->build_args(cmd, &a, &args);
 	if (r < 0)
 		return EXIT_USAGE;
 	if (timeout_sec == 0)

@@ -13,8 +13,10 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <syslog.h>
 
 #include "config.h"
+#include "macro.h"
 #include "metric-kind.h"
 
 struct lc_boot_info;
@@ -63,6 +65,20 @@ const struct lc_config *lc_plugin_config(const struct lc_plugin *p);
 char *lc_plugin_sysroot_path(const struct lc_plugin *p, const char *path);
 
 /*
+ * Logs a message of the plugin at level (LOG_ERR, LOG_WARNING, ...), prefixed with its name
+ * ("statsd: failed to bind ..."), as log.h does otherwise: rate-limited per call site, "%m"
+ * standing for strerror(error). Returns -abs(error), 0 when error is 0, so init can end with
+ * `return lc_plugin_log_errno(p, LOG_ERR, r, ...)`. The first message at LOG_ERR or worse that
+ * init logs is the reason `faultctl status` gives if init fails.
+ */
+int lc_plugin_log_internal(struct lc_plugin *p, int level, int error, const char *file, int line,
+			   const char *func, const char *fmt, ...) _printf_(7, 8);
+
+#define lc_plugin_log_errno(p, level, error, ...) \
+	lc_plugin_log_internal((p), (level), (error), __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define lc_plugin_log(p, level, ...) ((void)lc_plugin_log_errno((p), (level), 0, __VA_ARGS__))
+
+/*
  * Sets the sentence `faultctl status` shows beside the running plugin's state ("message"): what
  * it is not doing, why, and what to do. message is copied; NULL clears it, and so does a stop.
  * Returns 0 or -ENOMEM (the previous message is then cleared).
@@ -107,13 +123,16 @@ int lc_plugin_metric_set_add(struct lc_plugin *p, const char *key, size_t key_le
 typedef void (*lc_timer_cb_t)(struct lc_plugin *p, void *userdata);
 
 /*
- * Calls cb after first_ms, then every repeat_ms (0: once). The timer belongs to the plugin and
- * is released when the plugin stops, or earlier with lc_timer_free(). Returns 0 or -errno.
+ * Calls cb after first_ms, then every repeat_ms (0: once). A first_ms of 0 waits 1 ms, so that a
+ * timer re-armed "at once" from its own callback lets the rest of the loop run. The timer
+ * belongs to the plugin and is released when the plugin stops, or earlier with lc_timer_free().
+ * Returns 0 or -errno.
  */
 int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_ms,
 			lc_timer_cb_t cb, void *userdata, struct lc_timer **ret);
 
-/* Re-arms t: cb after first_ms, then every repeat_ms (0: once). Returns 0 or -errno. */
+/* Re-arms t: cb after first_ms (at least 1), then every repeat_ms (0: once). Returns 0 or
+ * -errno. */
 int lc_timer_restart(struct lc_timer *t, uint64_t first_ms, uint64_t repeat_ms);
 
 /* Stops and releases a timer; accepts NULL and returns NULL. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,9 @@ struct lc_plugin {
 	const struct lc_plugin_ops *ops;
 	struct lc_plugin_host *host;
 	enum lc_plugin_state state;
-	bool ran; /* running until the last stop: a start now is a reload's */
+	bool ran;      /* running until the last stop: a start now is a reload's */
+	bool starting; /* in init */
+	char *reason;  /* the first error init logged, while it runs */
 	char *error;
 	char *message; /* lc_plugin_set_message(); cleared when the plugin stops or fails */
 	void *data;
@@ -203,6 +206,45 @@ int lc_plugin_set_message(struct lc_plugin *p, const char *message)
 	return 0;
 }
 
+int lc_plugin_log_internal(struct lc_plugin *p, int level, int error, const char *file, int line,
+			   const char *func, const char *fmt, ...)
+{
+	bool reason = p->starting && level <= LOG_ERR && !p->reason;
+	int saved_errno = errno;
+	char msg[2048];
+	va_list ap;
+
+	if (error < 0)
+		error = -error;
+	if (level > lc_log_get_max_level() && !reason)
+		return -error;
+	errno = error; /* for %m */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+	if (reason)
+		p->reason = strdup(msg); /* NULL: the errno alone will do */
+	return lc_log_internal(level, error, file, line, func, "%s: %s", p->ops->name, msg);
+}
+
+/* "init failed: " and why: what init logged (without its final period), with the errno when the
+ * message does not already name it. NULL on OOM. */
+static char *init_failure(int error, const char *reason)
+{
+	const char *err = strerror(-error);
+	size_t n = reason ? strlen(reason) : 0;
+	char *s;
+
+	if (n > 0 && reason[n - 1] == '.')
+		n--;
+	if (n == 0)
+		return asprintf(&s, "init failed: %s", err) < 0 ? NULL : s;
+	if (strstr(reason, err))
+		return asprintf(&s, "init failed: %.*s", (int)n, reason) < 0 ? NULL : s;
+	return asprintf(&s, "init failed: %.*s (%s)", (int)n, reason, err) < 0 ? NULL : s;
+}
+
 static void timer_close_cb(uv_handle_t *h)
 {
 	free(h->data);
@@ -213,6 +255,13 @@ static void timer_cb(uv_timer_t *handle)
 	struct lc_timer *t = handle->data;
 
 	t->cb(t->plugin, t->userdata);
+}
+
+/* Starts t's handle; never at 0 ms: libuv before 1.48 runs a timer re-armed at 0 from its own
+ * callback again in the same pass of the loop, so a plugin asking for "now" would starve it. */
+static int timer_start(struct lc_timer *t, uint64_t first_ms, uint64_t repeat_ms)
+{
+	return uv_timer_start(&t->handle, timer_cb, MAX(first_ms, (uint64_t)1), repeat_ms);
 }
 
 int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_ms,
@@ -233,7 +282,7 @@ int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_
 	t->plugin = p;
 	t->cb = cb;
 	t->userdata = userdata;
-	r = uv_timer_start(&t->handle, timer_cb, first_ms, repeat_ms);
+	r = timer_start(t, first_ms, repeat_ms);
 	if (r < 0) {
 		uv_close((uv_handle_t *)&t->handle, timer_close_cb);
 		return r;
@@ -249,7 +298,7 @@ int lc_plugin_timer_add(struct lc_plugin *p, uint64_t first_ms, uint64_t repeat_
 
 int lc_timer_restart(struct lc_timer *t, uint64_t first_ms, uint64_t repeat_ms)
 {
-	return uv_timer_start(&t->handle, timer_cb, first_ms, repeat_ms);
+	return timer_start(t, first_ms, repeat_ms);
 }
 
 struct lc_timer *lc_timer_free(struct lc_timer *t)
@@ -406,18 +455,22 @@ unsigned lc_plugin_host_start(struct lc_plugin_host *h, const struct lc_config *
 			continue;
 		}
 		p->ran = false;
+		p->starting = true;
 		r = p->ops->init(p);
+		p->starting = false;
 		if (r < 0) {
 			/* init undid its own allocations; what it asked of the core goes here. */
 			plugin_release(p);
 			(void)lc_plugin_set_message(p, NULL);
 			p->state = LC_PLUGIN_FAILED;
-			if (asprintf(&p->error, "init failed: %s", strerror(-r)) < 0)
-				p->error = NULL;
+			p->error = init_failure(r, p->reason);
 			log_error_errno(r, "Plugin %s failed to start, disabling it: %m",
 					p->ops->name);
-			continue;
 		}
+		free(p->reason);
+		p->reason = NULL;
+		if (r < 0)
+			continue;
 		p->state = LC_PLUGIN_RUNNING;
 		running++;
 		log_debug("Plugin %s started.", p->ops->name);

@@ -25,20 +25,19 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "evict.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "spool.h"
 #include "storage.h"
 
-#define INDEX_MAX	    100000 /* entries indexed at most */
-#define ENTRY_FILES_MAX	    64	   /* files in one entry */
+#define ENTRY_FILES_MAX	    64 /* files in one entry */
 #define FILE_NAME_MAX	    100
 #define DROPS_FILE_MAX	    (64 * 1024)
 #define UUID_LEN	    36
 #define CREATED_DIGITS	    13 /* zero-padded, so that names sort by time until the year 2286 */
 #define CREATED_DIGITS_MAX  20
-#define CLOCK_SET_MS	    1577836800000ULL /* 2020-01-01: earlier stamps come from an unset clock */
 #define MANIFEST	    "manifest.json"
 #define LOCK_FILE	    "lock"
 #define DROPS_FILE	    "drops.json"
@@ -357,6 +356,12 @@ static struct lc_spool_entry *index_at(const struct lc_spool *s, size_t i)
 	return &s->items[s->head + i];
 }
 
+/* The index as an array, oldest first: what the eviction decisions (evict.h) are asked about. */
+static const struct lc_spool_entry *index_entries(const struct lc_spool *s)
+{
+	return s->items ? s->items + s->head : NULL;
+}
+
 /* First position whose entry is not before (created_ms, name). */
 static size_t index_lower_bound(const struct lc_spool *s, uint64_t created_ms, const char *name)
 {
@@ -396,8 +401,8 @@ static int index_reserve(struct lc_spool *s)
 		return 0;
 	}
 	want = s->alloc ? s->alloc * 2 : 64;
-	if (want > INDEX_MAX + 1)
-		want = INDEX_MAX + 1;
+	if (want > LC_SPOOL_ENTRIES_MAX + 1)
+		want = LC_SPOOL_ENTRIES_MAX + 1;
 	if (want <= s->alloc)
 		return -ENOSPC;
 	p = reallocarray(s->items, want, sizeof(*p));
@@ -787,12 +792,12 @@ struct scan {
 
 static int scan_add(struct scan *sc, const struct lc_spool_entry *e)
 {
-	if (sc->n >= INDEX_MAX) {
+	if (sc->n >= LC_SPOOL_ENTRIES_MAX) {
 		sc->full = true;
 		return 0;
 	}
 	if (sc->n == sc->alloc) {
-		size_t want = MIN(MAX(sc->alloc * 2, (size_t)64), (size_t)INDEX_MAX);
+		size_t want = MIN(MAX(sc->alloc * 2, (size_t)64), (size_t)LC_SPOOL_ENTRIES_MAX);
 		struct lc_spool_entry *p = reallocarray(sc->items, want, sizeof(*p));
 
 		if (!p)
@@ -932,7 +937,7 @@ static int spool_scan(struct lc_spool *s, bool at_open)
 			s->dir, sc.n_unknown, sc.unknown);
 	if (sc.full)
 		log_warning("Spool directory %s holds more than %d entries, ignoring the rest.",
-			    s->dir, INDEX_MAX);
+			    s->dir, LC_SPOOL_ENTRIES_MAX);
 	return 0;
 }
 
@@ -1177,120 +1182,53 @@ int lc_spool_refresh(struct lc_spool *s)
 
 /* ---- limits ---- */
 
-/* statvfs(2) of the spool's filesystem, or the test seam's. Returns 0 or -errno. */
-static int spool_statvfs(const struct lc_spool *s, struct statvfs *ret)
+/* The spool's filesystem as statvfs(2) (or the test seam) describes it. Returns 0 or -errno. */
+static int spool_fs(const struct lc_spool *s, struct lc_evict_fs *ret)
 {
-	if (s->statvfs_fn)
-		return s->statvfs_fn(s->dir, ret, s->statvfs_userdata);
-	return statvfs(s->dir, ret) < 0 ? negative_errno() : 0;
+	struct statvfs st;
+
+	if (s->statvfs_fn) {
+		int r = s->statvfs_fn(s->dir, &st, s->statvfs_userdata);
+
+		if (r < 0)
+			return r;
+	} else if (statvfs(s->dir, &st) < 0) {
+		return negative_errno();
+	}
+	*ret = (struct lc_evict_fs){
+		.free_blocks = (uint64_t)st.f_bavail,
+		.block_size = (uint64_t)st.f_frsize,
+		.free_inodes = (uint64_t)st.f_favail,
+	};
+	return 0;
 }
 
 /* Deletes the entries older than max_age at now_ms (under the lock); returns how many. */
 static int expire_locked(struct lc_spool *s, uint64_t now_ms)
 {
-	uint64_t max_age_ms, cutoff, n[_LC_CLASS_MAX] = { 0 };
-	size_t i, k = 0, done;
+	uint64_t n[_LC_CLASS_MAX] = { 0 };
+	size_t first, k, done;
 	int r = 0;
 
-	if (s->limits.max_age_seconds == 0)
-		return 0;
-	max_age_ms = s->limits.max_age_seconds > UINT64_MAX / 1000
-			     ? UINT64_MAX
-			     : s->limits.max_age_seconds * 1000;
-	if (now_ms <= max_age_ms)
-		return 0;
-	cutoff = now_ms - max_age_ms;
-	/* Sorted by time: the entries to expire follow those from before the clock was set. */
-	i = index_lower_bound(s, CLOCK_SET_MS, "");
-	while (i + k < s->n && index_at(s, i + k)->created_ms < cutoff)
-		n[index_at(s, i + k++)->cls]++;
+	k = lc_evict_expired(index_entries(s), s->n, s->limits.max_age_seconds, now_ms, &first);
 	if (k == 0)
 		return 0;
+	for (size_t i = first; i < first + k; i++)
+		n[index_at(s, i)->cls]++;
 	/* All counted before the first goes, in one write: a crash part-way over-counts those that
 	 * stayed (see index_delete()). */
 	drops_count_n(s, n, LC_DROP_AGE);
 	drops_flush(s);
 	for (done = 0; done < k; done++) {
-		enum lc_entry_class c = index_at(s, i)->cls;
+		enum lc_entry_class c = index_at(s, first)->cls;
 
-		r = index_delete(s, i); /* the next one moves to i */
+		r = index_delete(s, first); /* the next one moves to first */
 		if (r < 0)
 			break;
 		n[c]--;
 	}
 	drops_uncount_n(s, n, LC_DROP_AGE);
 	return r < 0 ? r : (int)MIN(done, (size_t)INT_MAX);
-}
-
-/* The entry to evict for a new entry of class cls: the oldest of the lowest class not above cls
- * (the new entry counts as the newest of its class). Returns its index, or -1: refuse the new. */
-static ssize_t victim_pick(const struct lc_spool *s, enum lc_entry_class cls)
-{
-	ssize_t best = -1;
-
-	for (size_t i = 0; i < s->n; i++) {
-		enum lc_entry_class c = index_at(s, i)->cls;
-
-		if (c > cls || (best >= 0 && c >= index_at(s, (size_t)best)->cls))
-			continue;
-		best = (ssize_t)i;
-		if (c == 0)
-			break;
-	}
-	return best;
-}
-
-static uint64_t max_entries(const struct lc_spool *s)
-{
-	return s->limits.max_entries > 0 && s->limits.max_entries < INDEX_MAX
-		       ? s->limits.max_entries
-		       : INDEX_MAX;
-}
-
-/* The first limit a new entry of bytes would break, or -1. */
-static int limit_broken(const struct lc_spool *s, uint64_t bytes)
-{
-	struct statvfs st;
-	int r;
-
-	if (s->n + 1 > max_entries(s))
-		return LC_DROP_ENTRIES;
-	if (s->limits.max_bytes > 0 &&
-	    (bytes > s->limits.max_bytes || s->bytes > s->limits.max_bytes - bytes))
-		return LC_DROP_BYTES;
-	if (s->limits.min_free_bytes == 0 && s->limits.min_free_inodes == 0)
-		return -1;
-
-	r = spool_statvfs(s, &st);
-	if (r < 0) {
-		log_warning_errno(r, "Failed to get free space of %s, ignoring: %m", s->dir);
-		return -1;
-	}
-	if (s->limits.min_free_bytes > 0 &&
-	    (uint64_t)st.f_bavail * (uint64_t)st.f_frsize < s->limits.min_free_bytes)
-		return LC_DROP_FREE_SPACE;
-	if (s->limits.min_free_inodes > 0 && (uint64_t)st.f_favail < s->limits.min_free_inodes)
-		return LC_DROP_FREE_SPACE;
-	return -1;
-}
-
-/* Whether evicting every entry the new one may displace would still leave a count or byte limit
- * broken: then the new entry is refused without evicting anything in vain. */
-static int limit_unreachable(const struct lc_spool *s, const struct lc_spool_entry *e)
-{
-	uint64_t keep_n = 0, keep_bytes = 0;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (index_at(s, i)->cls > e->cls) {
-			keep_n++;
-			keep_bytes += index_at(s, i)->bytes;
-		}
-	if (keep_n + 1 > max_entries(s))
-		return LC_DROP_ENTRIES;
-	if (s->limits.max_bytes > 0 &&
-	    (e->bytes > s->limits.max_bytes || keep_bytes > s->limits.max_bytes - e->bytes))
-		return LC_DROP_BYTES;
-	return -1;
 }
 
 /*
@@ -1312,44 +1250,72 @@ static int evict_one(struct lc_spool *s, size_t i, enum lc_drop_reason reason)
 	return r;
 }
 
-/* Makes room for e (under the lock), evicting; -ENOSPC (counted) when e itself must go. */
-static int limits_enforce(struct lc_spool *s, const struct lc_spool_entry *e)
+/* Evicts the verdict's entries, the first ones in victim order for a new entry of class cls, each
+ * logged as "Spool <dir><why>, dropping ...". Returns 0 or -errno. */
+static int evict_apply(struct lc_spool *s, const struct lc_evict_verdict *v,
+		       enum lc_entry_class cls, const char *why)
 {
-	bool checked = false;
-	int reason, r;
+	ssize_t i;
+	int r;
 
-	s->low_space = false;
-	while ((reason = limit_broken(s, e->bytes)) >= 0) {
-		ssize_t v = -1;
-
-		if (reason == LC_DROP_FREE_SPACE)
-			s->low_space = true;
-
-		if (!checked && reason != LC_DROP_FREE_SPACE) {
-			int why = limit_unreachable(s, e);
-
-			checked = true;
-			if (why >= 0)
-				reason = why;
-			else
-				v = victim_pick(s, e->cls);
-		} else {
-			v = victim_pick(s, e->cls);
-		}
-		if (v < 0) {
-			drop_count(s, e->cls, (enum lc_drop_reason)reason);
-			log_warning("Spool %s is full (%s), dropping new %s entry %s.", s->dir,
-				    reason_names[reason], e->type, e->uuid);
-			return -ENOSPC;
-		}
-		log_notice("Spool %s is full (%s), dropping %s entry %s.", s->dir,
-			   reason_names[reason], index_at(s, (size_t)v)->type,
-			   index_at(s, (size_t)v)->uuid);
-		r = evict_one(s, (size_t)v, (enum lc_drop_reason)reason);
+	for (size_t k = 0; k < v->count && (i = lc_evict_victim(index_entries(s), s->n, cls)) >= 0;
+	     k++) {
+		log_notice("Spool %s%s, dropping %s entry %s.", s->dir, why,
+			   index_at(s, (size_t)i)->type, index_at(s, (size_t)i)->uuid);
+		r = evict_one(s, (size_t)i, v->reason);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+/* The verdict of the free-space limits on e, statvfs asked now; admitted without a free-space
+ * limit (statvfs is not asked then) or when statvfs fails (logged). */
+static struct lc_evict_verdict free_space_verdict(const struct lc_spool *s,
+						  const struct lc_spool_entry *e)
+{
+	struct lc_evict_fs fs;
+	int r;
+
+	if (s->limits.min_free_bytes == 0 && s->limits.min_free_inodes == 0)
+		return (struct lc_evict_verdict){ .action = LC_EVICT_ADMIT };
+	r = spool_fs(s, &fs);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to get free space of %s, ignoring: %m", s->dir);
+		return (struct lc_evict_verdict){ .action = LC_EVICT_ADMIT };
+	}
+	return lc_evict_for_free_space(index_entries(s), s->n, &s->limits, &fs, e->cls);
+}
+
+/* Makes room for e (under the lock) as the limits decide, evicting; -ENOSPC (counted) when e
+ * itself must go. The count and byte limits come first; then statvfs is asked after each
+ * eviction, since what an entry frees on disk shows only there. */
+static int limits_enforce(struct lc_spool *s, const struct lc_spool_entry *e)
+{
+	struct lc_evict_verdict v;
+	char why[64];
+	int r;
+
+	s->low_space = false;
+	for (;;) {
+		v = lc_evict_for_limits(index_entries(s), s->n, &s->limits, e->cls, e->bytes);
+		if (v.action == LC_EVICT_ADMIT) {
+			v = free_space_verdict(s, e);
+			if (v.action == LC_EVICT_ADMIT)
+				return 0;
+			s->low_space = true;
+		}
+		if (v.action == LC_EVICT_REFUSE) {
+			drop_count(s, e->cls, v.reason);
+			log_warning("Spool %s is full (%s), dropping new %s entry %s.", s->dir,
+				    reason_names[v.reason], e->type, e->uuid);
+			return -ENOSPC;
+		}
+		snprintf(why, sizeof(why), " is full (%s)", reason_names[v.reason]);
+		r = evict_apply(s, &v, e->cls, why);
+		if (r < 0)
+			return r;
+	}
 }
 
 int lc_spool_expire(struct lc_spool *s, uint64_t now_ms)
@@ -1652,32 +1618,18 @@ static void txn_discard(struct lc_spool_txn *t, bool locked)
 	txn_free(t);
 }
 
-/* Whether len bytes could fit in the filesystem's free space with every entry a new entry of
- * class cls may displace gone (each frees at least its bytes in whole blocks). Under the lock. */
-static bool room_possible(const struct lc_spool *s, enum lc_entry_class cls, size_t len)
-{
-	struct statvfs st;
-	uint64_t block, room;
-
-	if (len == 0 || spool_statvfs(s, &st) < 0)
-		return true;
-	block = st.f_frsize > 0 ? st.f_frsize : 1;
-	room = (uint64_t)st.f_bavail * block;
-	for (size_t i = 0; i < s->n && room < len; i++)
-		if (index_at(s, i)->cls <= cls)
-			room += (index_at(s, i)->bytes + block - 1) / block * block;
-	return room >= len;
-}
-
 /*
  * The filesystem refused a write of len bytes (0: unknown) with error: when it is full (ENOSPC,
  * EDQUOT), evicts the entry the limits would give up first for a new entry of class cls, counted
  * as a free_space drop, unless len could not fit even with every such entry gone: then nothing is
- * evicted in vain. Returns true when one went and the write is worth trying again.
+ * evicted in vain (lc_evict_for_full()). Returns true when one went and the write is worth trying
+ * again.
  */
 static bool spool_make_room(struct lc_spool *s, enum lc_entry_class cls, int error, size_t len)
 {
-	ssize_t v;
+	struct lc_evict_verdict v = { .action = LC_EVICT_REFUSE };
+	struct lc_evict_fs fs;
+	char why[96];
 	int r;
 
 	if (error != -ENOSPC && error != -EDQUOT)
@@ -1686,21 +1638,22 @@ static bool spool_make_room(struct lc_spool *s, enum lc_entry_class cls, int err
 	if (r < 0)
 		return false;
 	r = spool_sync(s);
-	v = r < 0 ? -1 : victim_pick(s, cls);
-	if (v >= 0 && !room_possible(s, cls, len)) {
+	if (r >= 0) {
+		/* Without statvfs (a length unknown, or it failed), any write may fit. */
+		bool known = len > 0 && spool_fs(s, &fs) >= 0;
+
+		v = lc_evict_for_full(index_entries(s), s->n, known ? &fs : NULL, cls, len);
+	}
+	if (v.action == LC_EVICT_REFUSE && v.count > 0)
 		log_notice("Spool %s: the filesystem is full (%s) and %zu bytes would not fit even "
 			   "without every entry worth no more, evicting none.",
 			   s->dir, strerror(-error), len);
-		v = -1;
-	}
-	if (v >= 0) {
-		log_notice("Spool %s: the filesystem is full (%s), dropping %s entry %s.", s->dir,
-			   strerror(-error), index_at(s, (size_t)v)->type,
-			   index_at(s, (size_t)v)->uuid);
-		r = evict_one(s, (size_t)v, LC_DROP_FREE_SPACE);
+	if (v.action == LC_EVICT_EVICT) {
+		snprintf(why, sizeof(why), ": the filesystem is full (%s)", strerror(-error));
+		r = evict_apply(s, &v, cls, why);
 	}
 	spool_done(s);
-	return v >= 0 && r >= 0;
+	return v.action == LC_EVICT_EVICT && r >= 0;
 }
 
 /* A write of t's failed with error: remembered so that discarding t counts the drop. */

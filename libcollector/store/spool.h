@@ -15,6 +15,7 @@
  * Limits: total bytes, entry count, minimum free bytes and inodes on the filesystem, maximum age.
  * When one is hit, entries are evicted lowest class first, oldest first within a class; the new
  * entry competes too, so a metric report never pushes out a reboot event: it is refused instead.
+ * What goes is decided by evict.h's pure functions; the spool describes itself, asks and applies.
  * Every drop is counted by class and reason in <dir>/drops.json (cumulative, persistent).
  */
 #pragma once
@@ -52,9 +53,12 @@ int lc_entry_class_from_type(const char *type);
 const char *lc_entry_class_name(enum lc_entry_class c); /* "metrics", "attributes", ... */
 const char *lc_drop_reason_name(enum lc_drop_reason r); /* "bytes", "entries", ... */
 
+/* Committed entries indexed at most, whatever max_entries says. */
+#define LC_SPOOL_ENTRIES_MAX 100000
+
 struct lc_spool_limits {
 	uint64_t max_bytes;	  /* sum of all entries' file sizes; 0: no limit */
-	uint64_t max_entries;	  /* 0: no limit */
+	uint64_t max_entries;	  /* 0: no limit; never above LC_SPOOL_ENTRIES_MAX */
 	uint64_t min_free_bytes;  /* for unprivileged users (statvfs f_bavail); 0: no limit */
 	uint64_t min_free_inodes; /* statvfs f_favail; 0: no limit */
 	uint64_t max_age_seconds; /* 0: no limit */

@@ -56,6 +56,8 @@ struct curl_sock {
 struct waiter {
 	lc_upload_done_t cb;
 	void *userdata;
+	int error; /* refused without a run: the outcome it gets (0: it waits for the run) */
+	const char *message;
 	struct waiter *next;
 };
 
@@ -71,6 +73,7 @@ struct lc_uploader {
 	struct curl_sock *socks; /* watched for curl, found by fd when curl forgets its pointer */
 	uv_timer_t curl_timer;	 /* curl's own timeouts */
 	uv_timer_t due_timer;	 /* the next scheduled run */
+	uv_timer_t sync_timer;	 /* answers lc_uploader_sync() from the loop */
 	unsigned handles;	 /* open libuv handles; freed when the last one closes */
 	bool closing;
 	bool configured;
@@ -84,7 +87,8 @@ struct lc_uploader {
 	char *upload_url, *token;
 	struct lc_upload_result run;
 	char run_message[512];
-	struct waiter *waiters;
+	struct waiter *waiters; /* for the run in progress, or the one sync_timer starts */
+	struct waiter *refused; /* answered by sync_timer without a run */
 
 	/* Schedule and history. */
 	unsigned failures;
@@ -290,8 +294,11 @@ static int on_curl_timeout(CURLM *multi, long timeout_ms, void *userp)
 	if (timeout_ms < 0)
 		uv_timer_stop(&u->curl_timer);
 	else
-		/* 0 means "as soon as possible": from the loop, never from inside curl. */
-		uv_timer_start(&u->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0);
+		/* 0 means "as soon as possible": from the loop, never from inside curl, and at
+		 * least 1 ms on: asked from inside on_curl_timer(), a 0 ms timer runs again in the
+		 * same pass on libuv before 1.48, and curl asking for 0 each time is a busy loop.
+		 */
+		uv_timer_start(&u->curl_timer, on_curl_timer, MAX((uint64_t)timeout_ms, 1), 0);
 	return 0;
 }
 
@@ -532,6 +539,20 @@ static uint64_t interval_ms(const struct lc_uploader *u)
 	return (uint64_t)lc_config_get_int(u->cfg, "upload_interval_seconds") * 1000ULL;
 }
 
+/* Calls each waiter of the list w once, with r, or with its refusal when r is NULL, and frees
+ * it. */
+static void waiters_answer(struct waiter *w, const struct lc_upload_result *r)
+{
+	while (w) {
+		struct waiter *next = w->next;
+		struct lc_upload_result refusal = { .error = w->error, .message = w->message };
+
+		w->cb(r ? r : &refusal, w->userdata);
+		free(w);
+		w = next;
+	}
+}
+
 static void run_end(struct lc_uploader *u, int error, uint64_t retry_after_ms)
 {
 	struct waiter *w = u->waiters;
@@ -588,13 +609,7 @@ static void run_end(struct lc_uploader *u, int error, uint64_t retry_after_ms)
 
 	/* Callbacks last: one may start another run. */
 	u->waiters = NULL;
-	while (w) {
-		struct waiter *next = w->next;
-
-		w->cb(&u->last, w->userdata);
-		free(w);
-		w = next;
-	}
+	waiters_answer(w, &u->last);
 }
 
 /* Serialises o (reference taken) for a request body; NULL on allocation failure. */
@@ -1126,6 +1141,17 @@ static void run_begin(struct lc_uploader *u)
 	next_batch(u);
 }
 
+/* Answers the callers of lc_uploader_sync() that were refused, then starts the run the others
+ * wait for, unless it runs already (they joined it) or a scheduled run answered them meanwhile. */
+static void on_sync(uv_timer_t *t)
+{
+	struct lc_uploader *u = t->data;
+
+	waiters_answer(TAKE_PTR(u->refused), NULL);
+	if (u->waiters)
+		run_begin(u);
+}
+
 static void on_due(uv_timer_t *t)
 {
 	struct lc_uploader *u = t->data;
@@ -1192,6 +1218,16 @@ int lc_uploader_new(const struct lc_uploader_options *o, struct lc_uploader **re
 	}
 	u->due_timer.data = u;
 	u->handles++;
+	k = uv_timer_init(u->loop, &u->sync_timer);
+	if (k < 0) {
+		curl_multi_cleanup(u->multi);
+		u->multi = NULL;
+		uv_close((uv_handle_t *)&u->curl_timer, handle_closed);
+		uv_close((uv_handle_t *)&u->due_timer, handle_closed);
+		return k;
+	}
+	u->sync_timer.data = u;
+	u->handles++;
 	*ret = u;
 	return 0;
 }
@@ -1223,42 +1259,42 @@ void lc_uploader_set_config(struct lc_uploader *u, const struct lc_config *cfg)
 	}
 }
 
-void lc_uploader_sync(struct lc_uploader *u, lc_upload_done_t cb, void *userdata)
+int lc_uploader_sync(struct lc_uploader *u, lc_upload_done_t cb, void *userdata)
 {
-	struct lc_upload_result r = { 0 };
 	struct waiter *w;
 
-	if (!consent(u)) {
-		r.error = -EPERM;
-		r.message = "data collection is disabled; enable it with "
-			    "`faultctl enable-data-collection`";
-		cb(&r, userdata);
-		return;
-	}
-	if (u->closing) {
-		r.error = -ECANCELED;
-		r.message = "faultd is stopping";
-		cb(&r, userdata);
-		return;
-	}
-	r.message = unconfigured(u);
-	if (r.message) {
-		r.error = -EDESTADDRREQ;
-		cb(&r, userdata);
-		return;
-	}
+	if (u->closing)
+		return -ECANCELED;
 	w = calloc(1, sizeof(*w));
-	if (!w) {
-		r.error = -ENOMEM;
-		r.message = "out of memory";
-		cb(&r, userdata);
-		return;
-	}
+	if (!w)
+		return -ENOMEM;
 	w->cb = cb;
 	w->userdata = userdata;
-	w->next = u->waiters;
-	u->waiters = w;
-	run_begin(u);
+	if (!consent(u)) {
+		w->error = -EPERM;
+		w->message = "data collection is disabled; enable it with "
+			     "`faultctl enable-data-collection`";
+	} else {
+		w->message = unconfigured(u);
+		if (w->message)
+			w->error = -EDESTADDRREQ;
+	}
+	if (w->error < 0) {
+		w->next = u->refused;
+		u->refused = w;
+	} else {
+		w->next = u->waiters;
+		u->waiters = w;
+		if (u->running)
+			return 0; /* joins the run */
+	}
+	/* The answer comes from the loop, even one known now: a run can end before it sends
+	 * anything (an empty spool). Not restarted when armed already, so that a stream of
+	 * requests cannot hold it back; 1 ms, since an answered caller may ask again from the
+	 * callback. */
+	if (!uv_is_active((uv_handle_t *)&u->sync_timer))
+		(void)uv_timer_start(&u->sync_timer, on_sync, 1, 0);
+	return 0;
 }
 
 const struct lc_sampling *lc_uploader_sampling(const struct lc_uploader *u)
@@ -1351,11 +1387,17 @@ json_object *lc_uploader_status(const struct lc_uploader *u)
 
 void lc_uploader_close(struct lc_uploader *u)
 {
+	static const struct lc_upload_result canceled = { .error = -ECANCELED,
+							  .message = "faultd is stopping" };
+
 	if (!u || u->closing)
 		return;
 	u->closing = true;
 	if (u->running)
 		run_fail(u, -ECANCELED, 0, "faultd is stopping");
+	/* Callers whose answer was still to come from the loop. */
+	waiters_answer(TAKE_PTR(u->refused), &canceled);
+	waiters_answer(TAKE_PTR(u->waiters), &canceled);
 	/* Cleaning up the multi handle may still report sockets to close. */
 	curl_multi_cleanup(u->multi);
 	u->multi = NULL;
@@ -1364,4 +1406,5 @@ void lc_uploader_close(struct lc_uploader *u)
 		sock_close(u, u->socks);
 	uv_close((uv_handle_t *)&u->curl_timer, handle_closed);
 	uv_close((uv_handle_t *)&u->due_timer, handle_closed);
+	uv_close((uv_handle_t *)&u->sync_timer, handle_closed);
 }

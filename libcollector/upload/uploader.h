@@ -52,9 +52,11 @@ int lc_uploader_new(const struct lc_uploader_options *o, struct lc_uploader **re
  * next upload from it. The first call schedules the jittered first upload. */
 void lc_uploader_set_config(struct lc_uploader *u, const struct lc_config *cfg);
 
-/* Uploads now, whatever the schedule; cb(userdata) is called once with the outcome, possibly
- * before this returns (nothing to do, consent off, no base_url). A run in progress is joined. */
-void lc_uploader_sync(struct lc_uploader *u, lc_upload_done_t cb, void *userdata);
+/* Uploads now, whatever the schedule. Returns 0, and cb(userdata) is called once with the
+ * outcome, from the loop and never before this returns (also when it is known at once: consent
+ * off, no base_url, nothing to upload); a run in progress is joined. Returns -ECANCELED while
+ * closing or -ENOMEM, and cb is never called. */
+int lc_uploader_sync(struct lc_uploader *u, lc_upload_done_t cb, void *userdata);
 
 /* The sampling in force (from the server, the cache, or the default). */
 const struct lc_sampling *lc_uploader_sampling(const struct lc_uploader *u);

@@ -153,7 +153,7 @@ static void _printf_(2, 0) collectd_mhd_log(void *cls, const char *fmt, va_list 
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	log_warning("collectd: libmicrohttpd: %s", buf);
+	lc_plugin_log(((struct collectd_data *)cls)->plugin, LOG_WARNING, "libmicrohttpd: %s", buf);
 }
 
 static uint64_t collectd_now_sec(void)
@@ -241,7 +241,8 @@ static enum MHD_Result collectd_process(struct collectd_data *d, struct MHD_Conn
 	}
 	if (r < 0) {
 		d->stats.bad_bodies++;
-		log_warning("collectd: rejected a body of %zu bytes: %s.", req->size, why);
+		lc_plugin_log(d->plugin, LOG_WARNING, "rejected a body of %zu bytes: %s.",
+			      req->size, why);
 		return collectd_reply_error(c, MHD_HTTP_BAD_REQUEST, why, false);
 	}
 	d->stats.lists_accepted += res.lists_accepted;
@@ -251,9 +252,10 @@ static enum MHD_Result collectd_process(struct collectd_data *d, struct MHD_Conn
 	d->stats.values_reset += res.values_reset;
 	d->stats.values_untracked += res.values_untracked;
 	if (res.lists_rejected)
-		log_warning("collectd: rejected %" PRIu64 " of %" PRIu64 " value lists; %s.",
-			    res.lists_rejected, res.lists_rejected + res.lists_accepted,
-			    res.first_error);
+		lc_plugin_log(d->plugin, LOG_WARNING,
+			      "rejected %" PRIu64 " of %" PRIu64 " value lists; %s.",
+			      res.lists_rejected, res.lists_rejected + res.lists_accepted,
+			      res.first_error);
 
 	/* collectd treats anything but 2xx as a failed write, so a partial rejection is 200. */
 	o = json_object_new_object();
@@ -329,8 +331,9 @@ static enum MHD_Result collectd_handle(void *cls, struct MHD_Connection *c, cons
 		}
 		if (collectd_declared_too_large(c, d->max_body)) {
 			d->stats.bodies_too_large++;
-			log_warning("collectd: refused a body larger than max_body_bytes (%zu).",
-				    d->max_body);
+			lc_plugin_log(d->plugin, LOG_WARNING,
+				      "refused a body larger than max_body_bytes (%zu).",
+				      d->max_body);
 			return collectd_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
 						    "body larger than max_body_bytes", false);
 		}
@@ -348,9 +351,10 @@ static enum MHD_Result collectd_handle(void *cls, struct MHD_Connection *c, cons
 			/* Only a chunked body gets here (a declared length was checked), and no
 			 * answer may be queued before the upload ends: close the connection. */
 			d->stats.bodies_too_large++;
-			log_warning("collectd: closed a connection whose chunked body exceeded "
-				    "max_body_bytes (%zu).",
-				    d->max_body);
+			lc_plugin_log(d->plugin, LOG_WARNING,
+				      "closed a connection whose chunked body exceeded "
+				      "max_body_bytes (%zu).",
+				      d->max_body);
 			return MHD_NO;
 		}
 		if (r < 0) {
@@ -387,14 +391,15 @@ static void collectd_arm(struct collectd_data *d)
 		d->timer = lc_timer_free(d->timer);
 		return;
 	}
-	/* At least 1 ms: libuv before 1.45 runs a timer re-armed at 0 again in the same pass. */
+	/* At least 1 ms: libuv before 1.48 runs a timer re-armed at 0 again in the same pass. */
 	ms = MAX(ms, (MHD_UNSIGNED_LONG_LONG)1);
 	if (d->timer)
 		r = lc_timer_restart(d->timer, ms, 0);
 	else
 		r = lc_plugin_timer_add(d->plugin, ms, 0, collectd_on_timer, d, &d->timer);
 	if (r < 0)
-		log_error_errno(r, "collectd: failed to arm the listener's timer: %m");
+		lc_plugin_log_errno(d->plugin, LOG_ERR, r,
+				    "failed to arm the listener's timer: %m");
 }
 
 static unsigned collectd_connections(struct collectd_data *d)
@@ -418,7 +423,7 @@ static void collectd_run(struct collectd_data *d)
 	if (r == 0 && collectd_connections(d) < before)
 		r = MHD_run(d->daemon) == MHD_YES ? 0 : collectd_mhd_errno(0);
 	if (r < 0)
-		log_warning_errno(r, "collectd: libmicrohttpd failed to run: %m");
+		lc_plugin_log_errno(d->plugin, LOG_WARNING, r, "libmicrohttpd failed to run: %m");
 	collectd_arm(d);
 }
 
@@ -431,7 +436,7 @@ static void collectd_on_ready(struct lc_plugin *p, int fd, unsigned events, int 
 			      void *userdata)
 {
 	if (error < 0)
-		log_warning_errno(error, "collectd: polling the listener failed: %m");
+		lc_plugin_log_errno(p, LOG_WARNING, error, "polling the listener failed: %m");
 	collectd_run(userdata);
 }
 
@@ -477,7 +482,7 @@ static int collectd_init(struct lc_plugin *p)
 
 	r = lc_listen_address_parse(listen, &addr, &addr_len, &why);
 	if (r < 0) /* checked when the configuration was loaded */
-		return log_error_errno(r, "collectd: listen \"%s\": %s.", listen, why);
+		return lc_plugin_log_errno(p, LOG_ERR, r, "listen \"%s\": %s.", listen, why);
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 
@@ -504,24 +509,24 @@ static int collectd_init(struct lc_plugin *p)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)COLLECTD_CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, collectd_request_done, d, MHD_OPTION_END);
 	if (!d->daemon)
-		return log_error_errno(collectd_mhd_errno(errno),
-				       "collectd: failed to listen on %s: %m", listen);
+		return lc_plugin_log_errno(p, LOG_ERR, collectd_mhd_errno(errno),
+					   "failed to listen on %s: %m", listen);
 
 	info = MHD_get_daemon_info(d->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info || info->epoll_fd < 0)
-		return log_error_errno(collectd_mhd_errno(0),
-				       "collectd: libmicrohttpd has no epoll descriptor: %m");
+		return lc_plugin_log_errno(p, LOG_ERR, collectd_mhd_errno(0),
+					   "libmicrohttpd has no epoll descriptor: %m");
 	epoll_fd = info->epoll_fd;
 	info = MHD_get_daemon_info(d->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	collectd_format_listen(&addr, info ? info->port : 0, d->listen, sizeof(d->listen));
 
 	r = lc_plugin_watch_fd(p, epoll_fd, LC_WATCH_READ, collectd_on_ready, d, &d->watch);
 	if (r < 0)
-		return log_error_errno(r, "collectd: failed to watch the listener: %m");
+		return lc_plugin_log_errno(p, LOG_ERR, r, "failed to watch the listener: %m");
 	collectd_arm(d);
 
-	log_info("collectd: listening on http://%s" COLLECTD_PATH " (store_rates %s).", d->listen,
-		 d->store_rates ? "true" : "false");
+	lc_plugin_log(p, LOG_INFO, "listening on http://%s" COLLECTD_PATH " (store_rates %s).",
+		      d->listen, d->store_rates ? "true" : "false");
 	lc_plugin_set_data(p, TAKE_PTR(d));
 	return 0;
 }
@@ -533,8 +538,8 @@ static void collectd_collect(struct lc_plugin *p)
 
 	n = collectd_table_prune(d->table, collectd_now_sec());
 	if (n > 0)
-		log_debug("collectd: forgot %zu counters not seen for %d seconds.", n,
-			  COLLECTD_COUNTER_MAX_AGE_SEC);
+		lc_plugin_log(p, LOG_DEBUG, "forgot %zu counters not seen for %d seconds.", n,
+			      COLLECTD_COUNTER_MAX_AGE_SEC);
 }
 
 static void collectd_shutdown(struct lc_plugin *p)

@@ -19,6 +19,7 @@
 #include "coretrim.h"
 #include "crashlog.h"
 #include "fileio.h"
+#include "gate.h"
 #include "identity.h"
 #include "json-util.h"
 #include "log.h"
@@ -528,10 +529,10 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	bool boot_known = false;
 	struct lc_sampling sampling;
 	struct lc_spool_limits limits;
-	const char *core = LC_CRASH_CORE_FAILED;
+	const char *core = LC_CRASH_CORE_FAILED, *why = NULL;
 	char uuid[37] = "", sig[16];
 	uint64_t budget;
-	int r;
+	int r, gate;
 
 	/* The process exists until its core is drained: read it first. */
 	r = proc_info_read(sysroot, req->pid, &pi);
@@ -545,7 +546,17 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 
 	log_notice("Process %s[%d] crashed with %s.", pi.comm[0] ? pi.comm : "?", (int)req->pid,
 		   signal_name(req->signal, sig));
-	if (!lc_config_get_bool(cfg, "enable_data_collection")) {
+	/* faultd's record gate: consent, then the fleet's sampling (faultd's cache) for cores. */
+	sampling_path = lc_path_prefix(state_dir, "/device-config.json");
+	spool_dir = lc_path_prefix(state_dir, "/spool");
+	if (!sampling_path || !spool_dir) {
+		proc_info_done(&pi);
+		return log_oom();
+	}
+	lc_sampling_load(sampling_path, &sampling);
+	gate = lc_gate_check(lc_config_get_bool(cfg, "enable_data_collection"), dev_mode, &sampling,
+			     LC_CLASS_COREDUMP, &why);
+	if (gate == -EPERM) {
 		log_info("Data collection is off: nothing recorded.");
 		proc_info_done(&pi);
 		return 0;
@@ -560,16 +571,9 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 		log_error_errno(r, "Failed to create the state directory %s: %m", state_dir);
 		goto report;
 	}
-	sampling_path = lc_path_prefix(state_dir, "/device-config.json");
-	spool_dir = lc_path_prefix(state_dir, "/spool");
-	if (!sampling_path || !spool_dir) {
-		r = log_oom();
-		goto report;
-	}
-	lc_sampling_load(sampling_path, &sampling);
-	if (!lc_sampling_allows(&sampling, LC_CLASS_COREDUMP, dev_mode)) {
+	if (gate < 0) {
 		core = LC_CRASH_CORE_SAMPLING;
-		log_info("The fleet's sampling excludes core files (debugging resolution %s).",
+		log_info("Core not stored: %s (debugging resolution %s).", why,
 			 lc_resolution_name(sampling.debugging));
 		goto report;
 	}

@@ -174,9 +174,9 @@ static void statsd_on_malformed(void *userdata, const char *line, size_t len, co
 	/* At statsd rates, only a debugging session wants each line; skip the copy otherwise. */
 	if (lc_log_get_max_level() < LOG_DEBUG)
 		return;
-	log_debug("statsd: refused the line \"%s%s\": %s.",
-		  statsd_excerpt(line, len, buf, sizeof(buf)),
-		  len > STATSD_EXCERPT_MAX ? "..." : "", why);
+	lc_plugin_log(((struct statsd_data *)userdata)->plugin, LOG_DEBUG,
+		      "refused the line \"%s%s\": %s.", statsd_excerpt(line, len, buf, sizeof(buf)),
+		      len > STATSD_EXCERPT_MAX ? "..." : "", why);
 }
 
 static uint64_t statsd_now_usec(void)
@@ -199,23 +199,25 @@ static void statsd_warn(struct statsd_data *d)
 	if (!lc_ratelimit_below(&d->warn_limit, statsd_now_usec(), NULL))
 		return;
 	if (c->receive_errors != w->receive_errors)
-		log_warning_errno(d->last_error,
-				  "statsd: %" PRIu64 " receive errors on %s, the last: %m.",
-				  c->receive_errors - w->receive_errors, d->address);
+		lc_plugin_log_errno(d->plugin, LOG_WARNING, d->last_error,
+				    "%" PRIu64 " receive errors on %s, the last: %m.",
+				    c->receive_errors - w->receive_errors, d->address);
 	if (c->parse.malformed != w->parse.malformed || c->truncated != w->truncated ||
 	    c->rejected != w->rejected)
-		log_warning("statsd: since the last warning, %" PRIu64 " malformed lines, %" PRIu64
-			    " datagrams over %zu bytes and %" PRIu64
-			    " readings refused by the metric store were dropped (counts in "
-			    "`faultctl status`; each line at debug level).",
-			    c->parse.malformed - w->parse.malformed, c->truncated - w->truncated,
-			    d->datagram_max, c->rejected - w->rejected);
+		lc_plugin_log(d->plugin, LOG_WARNING,
+			      "since the last warning, %" PRIu64 " malformed lines, %" PRIu64
+			      " datagrams over %zu bytes and %" PRIu64
+			      " readings refused by the metric store were dropped (counts in "
+			      "`faultctl status`; each line at debug level).",
+			      c->parse.malformed - w->parse.malformed, c->truncated - w->truncated,
+			      d->datagram_max, c->rejected - w->rejected);
 	if (d->kernel_drops != d->warned_kernel_drops)
-		log_warning("statsd: the kernel dropped %" PRIu64 " datagrams on %s, its receive "
-			    "buffer of %d bytes being full: raise receive_buffer_bytes (and "
-			    "net.core.rmem_max).",
-			    d->kernel_drops - d->warned_kernel_drops, d->address,
-			    d->receive_buffer);
+		lc_plugin_log(d->plugin, LOG_WARNING,
+			      "the kernel dropped %" PRIu64 " datagrams on %s, its receive "
+			      "buffer of %d bytes being full: raise receive_buffer_bytes (and "
+			      "net.core.rmem_max).",
+			      d->kernel_drops - d->warned_kernel_drops, d->address,
+			      d->receive_buffer);
 	d->warned = *c;
 	d->warned_kernel_drops = d->kernel_drops;
 }
@@ -279,7 +281,7 @@ static void statsd_on_readable(struct lc_plugin *p, int fd, unsigned events, int
 			       void *userdata);
 static void statsd_on_tick(struct lc_plugin *p, void *userdata);
 
-/* Arms the pause timer for ms, at least 1: libuv before 1.45 runs a timer re-armed at 0 again in
+/* Arms the pause timer for ms, at least 1: libuv before 1.48 runs a timer re-armed at 0 again in
  * the same pass, which would starve the rest of the loop. Returns 0 or -errno. */
 static int statsd_arm(struct statsd_data *d, unsigned ms)
 {
@@ -298,10 +300,10 @@ static void statsd_on_readable(struct lc_plugin *p, int fd, unsigned events, int
 	if (error < 0) {
 		/* The loop stops a watch that reported an error: say so once, loudly. */
 		d->counters.receive_errors++;
-		log_error_errno(error,
-				"statsd: watching %s failed: %m; no more readings until "
-				"faultd reloads.",
-				d->address);
+		lc_plugin_log_errno(p, LOG_ERR, error,
+				    "watching %s failed: %m; no more readings until "
+				    "faultd reloads.",
+				    d->address);
 		return;
 	}
 	(void)statsd_drain(d, &more);
@@ -332,17 +334,17 @@ static void statsd_on_tick(struct lc_plugin *p, void *userdata)
 	} else {
 		r = lc_plugin_watch_fd(p, d->fd, LC_WATCH_READ, statsd_on_readable, d, &d->watch);
 		if (r < 0) {
-			log_warning_errno(r,
-					  "statsd: failed to watch %s: %m; reading it every %u ms.",
-					  d->address, d->pause_ms);
+			lc_plugin_log_errno(p, LOG_WARNING, r,
+					    "failed to watch %s: %m; reading it every %u ms.",
+					    d->address, d->pause_ms);
 			r = statsd_arm(d, d->pause_ms);
 		}
 	}
 	if (r < 0)
-		log_error_errno(r,
-				"statsd: failed to re-arm the timer for %s: %m; no more "
-				"readings until faultd reloads.",
-				d->address);
+		lc_plugin_log_errno(p, LOG_ERR, r,
+				    "failed to re-arm the timer for %s: %m; no more "
+				    "readings until faultd reloads.",
+				    d->address);
 	statsd_warn(d);
 }
 
@@ -421,7 +423,7 @@ static int statsd_init(struct lc_plugin *p)
 
 	r = lc_listen_address_parse(listen, &sa, &sa_len, &why);
 	if (r < 0) {
-		log_error("statsd: \"listen\": %s, got \"%s\".", why, listen);
+		lc_plugin_log(p, LOG_ERR, "\"listen\": %s, got \"%s\".", why, listen);
 		return r;
 	}
 	d = calloc(1, sizeof(*d));
@@ -449,16 +451,16 @@ static int statsd_init(struct lc_plugin *p)
 
 	d->fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
-		return log_error_errno(errno, "statsd: failed to create a UDP socket for %s: %m",
-				       listen);
+		return lc_plugin_log_errno(p, LOG_ERR, errno,
+					   "failed to create a UDP socket for %s: %m", listen);
 	if (receive_buffer > 0)
 		statsd_set_receive_buffer(d->fd, (int)receive_buffer, listen, &d->receive_buffer);
 	if (bind(d->fd, (const struct sockaddr *)&sa, sa_len) < 0)
-		return log_error_errno(errno, "statsd: failed to bind %s: %m", listen);
+		return lc_plugin_log_errno(p, LOG_ERR, errno, "failed to bind %s: %m", listen);
 	r = statsd_bound_address(d->fd, d->address, sizeof(d->address));
 	if (r < 0)
-		return log_error_errno(r, "statsd: failed to read the address bound for %s: %m",
-				       listen);
+		return lc_plugin_log_errno(p, LOG_ERR, r,
+					   "failed to read the address bound for %s: %m", listen);
 	if (d->receive_buffer < 0) {
 		socklen_t len = sizeof(d->receive_buffer);
 
@@ -472,8 +474,8 @@ static int statsd_init(struct lc_plugin *p)
 	/* Last: nothing fails after the watch, so a failed init never leaves one on a closed fd. */
 	r = lc_plugin_watch_fd(p, d->fd, LC_WATCH_READ, statsd_on_readable, d, &d->watch);
 	if (r < 0)
-		return log_error_errno(r, "statsd: failed to watch %s: %m", d->address);
-	log_info("statsd: receiving on UDP %s.", d->address);
+		return lc_plugin_log_errno(p, LOG_ERR, r, "failed to watch %s: %m", d->address);
+	lc_plugin_log(p, LOG_INFO, "receiving on UDP %s.", d->address);
 	lc_plugin_set_data(p, TAKE_PTR(d));
 	return 0;
 }

@@ -290,8 +290,8 @@ static void sysmetrics_unusable(struct sysmetrics *s, bool *warned, int error, c
 	if (*warned)
 		return;
 	*warned = true;
-	log_warning_errno(error, "sysmetrics: cannot use %s: %m; skipping it until it is usable.",
-			  path);
+	lc_plugin_log_errno(s->p, LOG_WARNING, error,
+			    "cannot use %s: %m; skipping it until it is usable.", path);
 }
 
 static void sysmetrics_usable(bool *warned, const char *path)
@@ -318,7 +318,7 @@ static void sysmetrics_limit_hit(struct sysmetrics *s, enum sysmetrics_limit l)
 	};
 
 	if (s->limit_hits[l]++ == 0)
-		log_notice("sysmetrics: %s.", what[l]);
+		lc_plugin_log(s->p, LOG_NOTICE, "%s.", what[l]);
 }
 
 /* Records one reading of the key printed from fmt; -EPERM (data collection off) is normal. */
@@ -544,8 +544,9 @@ static void sysmetrics_poll_net(struct sysmetrics *s)
 	if (malformed > 0) {
 		s->malformed += malformed;
 		if (!s->warned[SYSMETRICS_SRC_NETDEV])
-			log_warning("sysmetrics: %s has %u malformed lines; skipping them.",
-				    s->path, malformed);
+			lc_plugin_log(s->p, LOG_WARNING,
+				      "%s has %u malformed lines; skipping them.", s->path,
+				      malformed);
 		s->warned[SYSMETRICS_SRC_NETDEV] = true;
 	} else {
 		sysmetrics_usable(&s->warned[SYSMETRICS_SRC_NETDEV], s->path);
@@ -857,8 +858,8 @@ static int sysmetrics_setup_fs(struct sysmetrics *s)
 
 		/* The configuration's check refused such paths already. */
 		if (r < 0)
-			return log_error_errno(r, "sysmetrics: bad mount point \"%s\": %m",
-					       list[i]);
+			return lc_plugin_log_errno(s->p, LOG_ERR, r, "bad mount point \"%s\": %m",
+						   list[i]);
 		f->path = lc_plugin_sysroot_path(s->p, list[i]);
 		if (!f->path)
 			return -ENOMEM;
@@ -918,10 +919,11 @@ static int sysmetrics_init(struct lc_plugin *p)
 	interval_ms = (uint64_t)s->interval * 1000;
 	r = lc_plugin_timer_add(p, interval_ms, interval_ms, sysmetrics_tick, s, NULL);
 	if (r < 0)
-		return log_error_errno(r, "sysmetrics: failed to start the sampling timer: %m");
-	log_debug("sysmetrics: sampling every %u s: %zu filesystems, %u interfaces, %zu thermal "
-		  "zones, %zu process names.",
-		  s->interval, s->n_fs, s->n_ifaces, s->n_zones, s->n_processes);
+		return lc_plugin_log_errno(p, LOG_ERR, r, "failed to start the sampling timer: %m");
+	lc_plugin_log(p, LOG_DEBUG,
+		      "sampling every %u s: %zu filesystems, %u interfaces, %zu thermal "
+		      "zones, %zu process names.",
+		      s->interval, s->n_fs, s->n_ifaces, s->n_zones, s->n_processes);
 	lc_plugin_set_data(p, TAKE_PTR(s));
 	return 0;
 }

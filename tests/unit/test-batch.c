@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "harness-fs.h"
 #include "macro.h"
 #include "tmpdir.h"
 
@@ -52,26 +53,13 @@ static int teardown(void **state)
 	return test_tmpdir_free(*state);
 }
 
-static char *path_join(const char *a, const char *b)
-{
-	char *p;
-
-	assert_true(asprintf(&p, "%s/%s", a, b) > 0);
-	return p;
-}
-
-/* Writes spool/dirname/name with data, creating the entry directory. */
+/* Writes spool/dirname/name with data in place, creating the entry directory. */
 static void put_file(const char *spool, const char *dirname, const char *name, const void *data,
 		     size_t len)
 {
-	_cleanup_free_ char *dir = path_join(spool, dirname);
-	_cleanup_free_ char *p = path_join(dir, name);
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *dir = tree_path(spool, dirname);
 
-	assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	tree_write(dir, name, data, len, 0600);
 }
 
 static void put_manifest(const char *spool, const char *dirname, const char *uuid)
@@ -165,14 +153,6 @@ static void verify_zip(const char *path, char **members, size_t n)
 	}
 }
 
-static void write_out(const char *path, const uint8_t *data, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-}
-
 /* Size of a batch from the formula in docs/batches.md, for members named and sized so. */
 static uint64_t expected_size(const char *const *names, const size_t *sizes, size_t n)
 {
@@ -199,7 +179,7 @@ static void test_stream_is_a_valid_zip(void **state)
 {
 	const char *spool = *state;
 	_cleanup_free_ uint8_t *big = big_data(), *first = NULL;
-	_cleanup_free_ char *out = path_join(spool, "out.zip");
+	_cleanup_free_ char *out = tree_path(spool, "out.zip");
 	struct lc_batch *b = NULL;
 	size_t first_len = 0;
 	const size_t chunks[] = { 1, 7, 4096, 1024 * 1024 };
@@ -219,7 +199,7 @@ static void test_stream_is_a_valid_zip(void **state)
 
 	make_spool(spool, big);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		_cleanup_free_ char *src = path_join(spool, sources[i]);
+		_cleanup_free_ char *src = tree_path(spool, sources[i]);
 		struct stat st;
 
 		assert_int_equal(stat(src, &st), 0);
@@ -255,7 +235,7 @@ static void test_stream_is_a_valid_zip(void **state)
 	/* The one 200 KiB attachment is stored, not compressed. */
 	assert_true(first_len > BIG_SIZE);
 
-	write_out(out, first, first_len);
+	tree_write(spool, "out.zip", first, first_len, 0600);
 	verify_zip(out, members, ARRAY_SIZE(members));
 	for (size_t i = 0; i < ARRAY_SIZE(members); i++)
 		free(members[i]);
@@ -265,7 +245,7 @@ static void test_stream_is_a_valid_zip(void **state)
 static void test_empty_batch(void **state)
 {
 	const char *spool = *state;
-	_cleanup_free_ char *out = path_join(spool, "empty.zip");
+	_cleanup_free_ char *out = tree_path(spool, "empty.zip");
 	_cleanup_free_ uint8_t *data = NULL;
 	const uint8_t end[22] = { 0x50, 0x4b, 0x05, 0x06 };
 	struct lc_batch *b = NULL;
@@ -277,7 +257,7 @@ static void test_empty_batch(void **state)
 	data = stream(b, 5, &len);
 	assert_int_equal(len, 22);
 	assert_memory_equal(data, end, sizeof(end));
-	write_out(out, data, len);
+	tree_write(spool, "empty.zip", data, len, 0600);
 	verify_zip(out, NULL, 0);
 	assert_null(lc_batch_free(b));
 	assert_null(lc_batch_free(NULL));
@@ -286,8 +266,8 @@ static void test_empty_batch(void **state)
 static void test_bad_entries(void **state)
 {
 	const char *spool = *state;
-	_cleanup_free_ char *subdir = path_join(spool, "sub/dir");
-	_cleanup_free_ char *link = path_join(spool, "link/link.txt");
+	_cleanup_free_ char *subdir = tree_path(spool, "sub/dir");
+	_cleanup_free_ char *link = tree_path(spool, "link/link.txt");
 	struct lc_batch *b = NULL;
 
 	put_manifest(spool, "good", UUID_A);
@@ -330,8 +310,8 @@ static void test_bad_entries(void **state)
 static void test_too_large_for_zip(void **state)
 {
 	const char *spool = *state;
-	_cleanup_free_ char *dir = path_join(spool, "huge");
-	_cleanup_free_ char *p = path_join(dir, "core");
+	_cleanup_free_ char *dir = tree_path(spool, "huge");
+	_cleanup_free_ char *p = tree_path(dir, "core");
 	_cleanup_close_ int fd = -1;
 	struct lc_batch *b = NULL;
 
@@ -392,8 +372,8 @@ static void test_changed_files_are_stale(void **state)
 {
 	const char *spool = *state;
 	_cleanup_free_ uint8_t *big = big_data(), *data = NULL;
-	_cleanup_free_ char *dir = path_join(spool, DIR_A);
-	_cleanup_free_ char *core = path_join(dir, "coredump.elf.gz");
+	_cleanup_free_ char *dir = tree_path(spool, DIR_A);
+	_cleanup_free_ char *core = tree_path(dir, "coredump.elf.gz");
 	struct lc_batch *b = NULL;
 	uint8_t byte;
 	size_t len = 0;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,21 +24,12 @@
 
 #include "collectd-plugin.h"
 #include "config.h"
-#include "fileio.h"
+#include "harness-plugin.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
 #include "plugin-host.h"
-#include "tmpdir.h"
-
-static const struct lc_cfg_key core_keys[] = {
-	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
-	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
-};
-static const struct lc_cfg_section core_section = { .keys = core_keys,
-						    .n_keys = ARRAY_SIZE(core_keys) };
-static const struct lc_plugin_ops *const plugins[] = { &collectd_plugin_ops };
 
 /* One HTTP exchange, or a raw-socket probe, run by the client thread. */
 struct exchange {
@@ -58,26 +50,12 @@ struct exchange {
 };
 
 struct fixture {
-	char *tmp;
-	uv_loop_t loop;
-	struct lc_cfg_section *sections;
-	struct lc_config *cfg;
-	struct lc_plugin_host *host;
-	struct lc_plugin_services services;
-	struct lc_metrics *metrics;
-	bool collecting; /* data collection on: the store is offered */
+	struct plugin_harness *ph;
 	unsigned port;
 	uv_async_t done;
 	bool finished;
 	struct exchange *exchanges;
 };
-
-static struct lc_metrics *fake_metrics(void *userdata)
-{
-	struct fixture *f = userdata;
-
-	return f->collecting ? f->metrics : NULL;
-}
 
 static double now_seconds(void)
 {
@@ -87,80 +65,36 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The plugin's status object (owned). */
-static json_object *plugin_status(struct fixture *f)
-{
-	json_object *all = lc_plugin_host_status(f->host), *item, *s = NULL;
-
-	item = json_object_array_get_idx(all, 0);
-	if (!json_object_object_get_ex(item, "status", &s))
-		fail_msg("no status in %s", json_object_to_json_string(all));
-	json_object_get(s);
-	json_object_put(all);
-	return s;
-}
-
-static int64_t status_int(struct fixture *f, const char *key)
-{
-	json_object *s = plugin_status(f), *v;
-	int64_t n;
-
-	if (!json_object_object_get_ex(s, key, &v))
-		fail_msg("no \"%s\" in %s", key, json_object_to_json_string(s));
-	n = json_object_get_int64(v);
-	json_object_put(s);
-	return n;
-}
-
 /* Loads a configuration with extra members (a JSON fragment, may be "") in the "collectd"
  * section; returns lc_config_load()'s result, its first error in *ret_error. */
 static int load(struct fixture *f, const char *extra, char **ret_error)
 {
-	_cleanup_free_ char *text = NULL, *path = NULL;
-	struct lc_config_files files = { .skip_runtime = true };
-	char **errors = NULL;
-	size_t n;
-	int r;
+	_cleanup_free_ char *text = NULL;
 
-	assert_true(asprintf(&path, "%s/faultd.conf", f->tmp) > 0);
 	/* Port 0 and a small body limit unless extra says otherwise. */
-	assert_true(asprintf(&text, "{\"state_dir\": \"%s\", \"collectd\": {%s%s%s%s}}", f->tmp,
+	assert_true(asprintf(&text, "{\"state_dir\": \"%s\", \"collectd\": {%s%s%s%s}}",
+			     f->ph->tree->dir,
 			     strstr(extra, "\"listen\"") ? "" : "\"listen\": \"127.0.0.1:0\", ",
 			     strstr(extra, "\"max_body_bytes\"") ? "" : "\"max_body_bytes\": 1024",
 			     extra[0] && !strstr(extra, "\"max_body_bytes\"") ? ", " : "",
 			     extra) > 0);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0600), 0);
-	files.main = path;
-	free(f->sections);
-	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
-						   &f->sections, &n),
-			 0);
-	r = lc_config_load(f->sections, n, &files, &f->cfg, &errors);
-	if (r < 0) {
-		assert_non_null(errors);
-		*ret_error = strdup(errors[0]);
-		strv_free(errors);
-	}
-	return r;
+	return plugin_harness_load(f->ph, text, &f->ph->cfg, ret_error);
 }
 
 /* Starts the plugin with extra configuration; returns how many plugins run (0 or 1). */
 static unsigned start(struct fixture *f, const char *extra)
 {
-	char *error = NULL;
+	_cleanup_free_ char *error = NULL;
 	json_object *s, *v;
 	const char *listen, *colon;
 	unsigned running;
 
 	if (load(f, extra, &error) < 0)
 		fail_msg("configuration refused: %s", error);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
-	f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
-	lc_plugin_host_set_services(f->host, &f->services);
-	running = lc_plugin_host_start(f->host, f->cfg);
+	running = plugin_harness_start(f->ph);
 	if (running == 0)
 		return 0;
-	s = plugin_status(f);
+	s = plugin_harness_status(f->ph);
 	assert_true(json_object_object_get_ex(s, "listen", &v));
 	listen = json_object_get_string(v);
 	assert_true(strncmp(listen, "127.0.0.1:", 10) == 0);
@@ -172,24 +106,13 @@ static unsigned start(struct fixture *f, const char *extra)
 	return running;
 }
 
-static void stop(struct fixture *f)
-{
-	f->host = lc_plugin_host_free(f->host);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	f->cfg = lc_config_free(f->cfg);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct lc_metrics_limits limits = { .max_keys = 64, .max_set_members = 8 };
 
 	assert_non_null(f);
-	f->tmp = test_tmpdir_new("collectd-plugin");
-	assert_non_null(f->tmp);
-	assert_int_equal(uv_loop_init(&f->loop), 0);
-	assert_int_equal(lc_metrics_new(&limits, &f->metrics), 0);
-	f->collecting = true;
+	f->ph = plugin_harness_new(&collectd_plugin_ops, "collectd-plugin", &limits);
 	*state = f;
 	return 0;
 }
@@ -198,13 +121,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	if (f->host)
-		stop(f);
-	/* Nothing may be left open in the loop. */
-	assert_int_equal(uv_loop_close(&f->loop), 0);
-	lc_metrics_free(f->metrics);
-	free(f->sections);
-	assert_int_equal(test_tmpdir_free(f->tmp), 0);
+	/* Stopping checks that nothing is left open in the loop. */
+	plugin_harness_free(f->ph);
 	free(f);
 	return 0;
 }
@@ -365,6 +283,13 @@ static void on_done(uv_async_t *handle)
 	f->finished = true;
 }
 
+static bool client_finished(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return f->finished;
+}
+
 /* Runs the exchanges (ended by one with a NULL method) from a thread while the loop serves. */
 static void run_client(struct fixture *f, struct exchange *exchanges)
 {
@@ -372,32 +297,13 @@ static void run_client(struct fixture *f, struct exchange *exchanges)
 
 	f->exchanges = exchanges;
 	f->finished = false;
-	assert_int_equal(uv_async_init(&f->loop, &f->done, on_done), 0);
+	assert_int_equal(uv_async_init(&f->ph->loop, &f->done, on_done), 0);
 	f->done.data = f;
 	assert_int_equal(pthread_create(&thread, NULL, client, f), 0);
-	while (!f->finished)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	plugin_harness_run_until(f->ph, UV_RUN_ONCE, UINT_MAX, client_finished, f);
 	assert_int_equal(pthread_join(thread, NULL), 0);
 	uv_close((uv_handle_t *)&f->done, NULL);
-	uv_run(&f->loop, UV_RUN_NOWAIT);
-}
-
-/* The heartbeat's report so far (owned), starting a new heartbeat. */
-static json_object *report(struct fixture *f)
-{
-	json_object *o = json_object_new_object();
-
-	assert_int_equal(lc_metrics_close(f->metrics, o), 0);
-	return o;
-}
-
-static double num(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("\"%s\" missing from %s", key, json_object_to_json_string(o));
-	return json_object_get_double(v);
+	uv_run(&f->ph->loop, UV_RUN_NOWAIT);
 }
 
 #define IF_OCTETS(rx, tx)                                                                      \
@@ -487,23 +393,23 @@ static void test_http(void **state)
 	assert_int_equal(x[14].status, 200);
 	assert_string_equal(x[14].reply, "{\"accepted\":0,\"rejected\":0}");
 
-	assert_int_equal(status_int(f, "requests"), 15);
-	assert_int_equal(status_int(f, "not_found"), 3);
-	assert_int_equal(status_int(f, "method_not_allowed"), 3);
-	assert_int_equal(status_int(f, "bodies_too_large"), 2);
-	assert_int_equal(status_int(f, "bad_bodies"), 3);
-	assert_int_equal(status_int(f, "value_lists_accepted"), 5);
-	assert_int_equal(status_int(f, "value_lists_rejected"), 1);
-	assert_int_equal(status_int(f, "values_baseline"), 2);
-	assert_int_equal(status_int(f, "counters_tracked"), 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "requests"), 15);
+	assert_int_equal(plugin_harness_status_int(f->ph, "not_found"), 3);
+	assert_int_equal(plugin_harness_status_int(f->ph, "method_not_allowed"), 3);
+	assert_int_equal(plugin_harness_status_int(f->ph, "bodies_too_large"), 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "bad_bodies"), 3);
+	assert_int_equal(plugin_harness_status_int(f->ph, "value_lists_accepted"), 5);
+	assert_int_equal(plugin_harness_status_int(f->ph, "value_lists_rejected"), 1);
+	assert_int_equal(plugin_harness_status_int(f->ph, "values_baseline"), 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "counters_tracked"), 2);
 	/* 3 gauges, 2 increases. */
-	assert_int_equal(status_int(f, "readings"), 5);
-	assert_int_equal(status_int(f, "readings_refused"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "readings"), 5);
+	assert_int_equal(plugin_harness_status_int(f->ph, "readings_refused"), 0);
 
-	r = report(f);
-	assert_true(num(r, "interface/eth0/if_octets/rx") == 500);
-	assert_true(num(r, "interface/eth0/if_octets/tx") == 1);
-	assert_true(num(r, "memory/memory/used") == 11);
+	r = plugin_harness_heartbeat(f->ph);
+	assert_true(plugin_harness_reading(r, "interface/eth0/if_octets/rx") == 500);
+	assert_true(plugin_harness_reading(r, "interface/eth0/if_octets/tx") == 1);
+	assert_true(plugin_harness_reading(r, "memory/memory/used") == 11);
 	assert_int_equal(json_object_object_length(r), 3);
 	json_object_put(r);
 }
@@ -523,13 +429,13 @@ static void test_rates(void **state)
 	run_client(f, x);
 	for (size_t i = 0; x[i].method; i++)
 		assert_int_equal(x[i].status, 200);
-	assert_int_equal(status_int(f, "values_nan"), 2);
-	assert_int_equal(status_int(f, "counters_tracked"), 0);
-	r = report(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "values_nan"), 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "counters_tracked"), 0);
+	r = plugin_harness_heartbeat(f->ph);
 	/* (2.5 + 1) per second over 10 s intervals. */
-	assert_true(num(r, "interface/eth0/if_octets/rx") == 35);
-	assert_true(num(r, "interface/eth0/if_octets/tx") == 1);
-	assert_true(num(r, "memory/memory/used") == 3);
+	assert_true(plugin_harness_reading(r, "interface/eth0/if_octets/rx") == 35);
+	assert_true(plugin_harness_reading(r, "interface/eth0/if_octets/tx") == 1);
+	assert_true(plugin_harness_reading(r, "memory/memory/used") == 3);
 	json_object_put(r);
 }
 
@@ -550,23 +456,23 @@ static void test_store_refusals(void **state)
 
 	assert_int_equal(start(f, ""), 1);
 	/* Data collection off: nothing kept, counted as not collected, still 200. */
-	f->collecting = false;
+	f->ph->collection_off = true;
 	run_client(f, x);
 	assert_int_equal(x[0].status, 200);
-	assert_int_equal(status_int(f, "readings_not_collected"), 1);
-	assert_int_equal(status_int(f, "readings"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "readings_not_collected"), 1);
+	assert_int_equal(plugin_harness_status_int(f->ph, "readings"), 0);
 
 	/* A store full after one key refuses the others. */
-	f->collecting = true;
-	lc_metrics_set_limits(f->metrics, &one);
+	f->ph->collection_off = false;
+	lc_metrics_set_limits(f->ph->metrics, &one);
 	run_client(f, y);
 	assert_int_equal(y[0].status, 200);
 	assert_int_equal(y[1].status, 200);
-	assert_int_equal(status_int(f, "readings"), 1);
-	assert_int_equal(status_int(f, "readings_refused"), 2);
-	r = report(f);
-	assert_true(num(r, "memory/memory/used") == 2);
-	assert_true(num(r, "faultd/metrics_over_key_cap") == 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "readings"), 1);
+	assert_int_equal(plugin_harness_status_int(f->ph, "readings_refused"), 2);
+	r = plugin_harness_heartbeat(f->ph);
+	assert_true(plugin_harness_reading(r, "memory/memory/used") == 2);
+	assert_true(plugin_harness_reading(r, "faultd/metrics_over_key_cap") == 2);
 	assert_int_equal(json_object_object_length(r), 2);
 	json_object_put(r);
 }
@@ -627,7 +533,7 @@ static void test_bind_failure(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	snprintf(extra, sizeof(extra), "\"listen\": \"127.0.0.1:%u\"", ntohs(sin.sin_port));
 	assert_int_equal(start(f, extra), 0);
-	assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_FAILED);
+	assert_int_equal(lc_plugin_host_state(f->ph->host, 0), LC_PLUGIN_FAILED);
 }
 
 static void test_disabled(void **state)
@@ -635,7 +541,7 @@ static void test_disabled(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(start(f, "\"enabled\": false"), 0);
-	assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_DISABLED);
+	assert_int_equal(lc_plugin_host_state(f->ph->host, 0), LC_PLUGIN_DISABLED);
 }
 
 static void test_config_errors(void **state)
@@ -668,13 +574,10 @@ static void test_ipv6(void **state)
 	json_object *s, *v;
 
 	assert_int_equal(load(f, "\"listen\": \"[::1]:0\"", &error), 0);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
-	f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
-	lc_plugin_host_set_services(f->host, &f->services);
 	/* Only where the machine has an IPv6 loopback. */
-	if (lc_plugin_host_start(f->host, f->cfg) == 0)
+	if (plugin_harness_start(f->ph) == 0)
 		skip();
-	s = plugin_status(f);
+	s = plugin_harness_status(f->ph);
 	assert_true(json_object_object_get_ex(s, "listen", &v));
 	assert_true(strncmp(json_object_get_string(v), "[::1]:", 6) == 0);
 	assert_true(atoi(json_object_get_string(v) + 6) > 0);

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "harness-fs.h"
 #include "jsonc.h"
 #include "log.h"
 #include "macro.h"
@@ -153,18 +154,9 @@ static char *expand(const struct fixture *f, const char *pattern)
 /* Writes content (with "$D" expanded) to the file name relative to the fixture directory. */
 static void write_at(const struct fixture *f, const char *name, const char *content)
 {
-	_cleanup_free_ char *path = NULL, *text = expand(f, content);
+	_cleanup_free_ char *text = expand(f, content);
 
-	assert_true(asprintf(&path, "%s/%s", f->dir, name) > 0);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0644), 0);
-}
-
-static void mkdir_at(const struct fixture *f, const char *name)
-{
-	_cleanup_free_ char *path = NULL;
-
-	assert_true(asprintf(&path, "%s/%s", f->dir, name) > 0);
-	assert_int_equal(mkdir(path, 0755), 0);
+	tree_put(f->dir, name, text);
 }
 
 static int load(const struct fixture *f, bool skip_runtime, struct lc_config **ret,
@@ -265,7 +257,7 @@ static void test_file_errors(void **state)
 	assert_load_errors(f, true, "$D/faultd.conf: cannot read: No such file or directory", NULL);
 
 	/* A directory where the file should be: unreadable. */
-	mkdir_at(f, "faultd.conf");
+	tree_mkdir(f->dir, "faultd.conf");
 	assert_load_errors(f, true, "$D/faultd.conf: cannot read: Is a directory", NULL);
 	assert_int_equal(rmdir(f->main), 0);
 
@@ -315,7 +307,7 @@ static void test_empty_files_set_nothing(void **state)
 
 	/* A touched main file and a fully commented-out drop-in load as if absent. */
 	write_at(f, "faultd.conf", "");
-	mkdir_at(f, "faultd.conf.d");
+	tree_mkdir(f->dir, "faultd.conf.d");
 	write_at(f, "faultd.conf.d/10-off.conf", "// {\"log_level\": \"debug\"}\n");
 	cfg = load_ok(f);
 	assert_string_equal(lc_config_get_string(cfg, "log_level"), "info");
@@ -465,7 +457,7 @@ static void test_errors_from_every_file(void **state)
 	struct fixture *f = *state;
 
 	write_at(f, "faultd.conf", "{\"state_dir\": \"$D/state\",\n \"log_level\": \"loud\"}");
-	mkdir_at(f, "faultd.conf.d");
+	tree_mkdir(f->dir, "faultd.conf.d");
 	write_at(f, "faultd.conf.d/10-b.conf", "{\"statsd\": {\n\"listen\": }}");
 	write_at(f, "faultd.conf.d/20-c.conf", "{\"statsd\": {\"enabled\": \"no\"}}");
 	/* A damaged runtime.conf is not an error of the configuration (see test_runtime_damage). */
@@ -525,7 +517,7 @@ static void test_merge_order(void **state)
 		 "  \"device\": {\"serial\": \"main\"},\n"
 		 "  \"statsd\": {\"listen\": \"main\", \"tags\": [\"a\", \"b\", \"c\"]}\n"
 		 "}\n");
-	mkdir_at(f, "faultd.conf.d");
+	tree_mkdir(f->dir, "faultd.conf.d");
 	write_at(f, "faultd.conf.d/05-a.conf",
 		 "{\"upload_interval_seconds\": 200,\n"
 		 " \"state_dir\": \"$D/state\",\n"
@@ -538,7 +530,7 @@ static void test_merge_order(void **state)
 	/* Ignored: wrong suffix, a directory, a README. */
 	write_at(f, "faultd.conf.d/99-off.conf.bak", "{\"upload_interval_seconds\": 999}");
 	write_at(f, "faultd.conf.d/README", "not json");
-	mkdir_at(f, "faultd.conf.d/50-dir.conf");
+	tree_mkdir(f->dir, "faultd.conf.d/50-dir.conf");
 	/* runtime.conf is found in the state_dir the drop-ins settled on, not the main file's. */
 	write_at(f, "state/runtime.conf", "// comment\n{\"data_collection\": true}");
 
@@ -595,9 +587,9 @@ static void test_explicit_dropin_dir(void **state)
 	struct lc_config *cfg = NULL;
 
 	write_at(f, "faultd.conf", "{}");
-	mkdir_at(f, "faultd.conf.d");
+	tree_mkdir(f->dir, "faultd.conf.d");
 	write_at(f, "faultd.conf.d/a.conf", "{\"clock_skew\": 1}");
-	mkdir_at(f, "other.d");
+	tree_mkdir(f->dir, "other.d");
 	write_at(f, "other.d/a.conf", "{\"clock_skew\": 2}");
 	files.dropin_dir = dir;
 	assert_int_equal(lc_config_load(sections, ARRAY_SIZE(sections), &files, &cfg, NULL), 0);

@@ -21,11 +21,12 @@
 #include "coredump-plugin.h"
 #include "crashlog.h"
 #include "fileio.h"
+#include "harness-fs.h"
+#include "harness-plugin.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
 #include "plugin-host.h"
-#include "tmpdir.h"
 
 #define HANDLER	    "/usr/libexec/faultd-core-handler"
 #define ARGS	    " %P %I %s %t %u %g"
@@ -35,28 +36,13 @@
 #define HANDLER_REL "root" HANDLER
 
 struct fixture {
-	char *tmp;
-	char *root;  /* the sysroot */
-	char *state; /* state_dir */
-	char *conf;  /* the main configuration file */
-	struct lc_metrics *store;
-	bool collection_off; /* the heartbeat's store, as the core gives it without consent */
-	bool consent_off;    /* "enable_data_collection": false in the configuration */
-
-	/* While running. */
-	uv_loop_t loop;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	struct lc_cfg_section *sections;
-	struct lc_plugin_services services;
+	struct plugin_harness *ph;
+	const char *tmp;   /* ph's tree */
+	const char *root;  /* the sysroot: the tree's root */
+	const char *state; /* state_dir: the tree's state */
+	char *conf;	   /* the main configuration file */
+	bool consent_off;  /* "enable_data_collection": false in the configuration */
 };
-
-static struct lc_metrics *fake_metrics(void *userdata)
-{
-	struct fixture *f = userdata;
-
-	return f->collection_off ? NULL : f->store;
-}
 
 static void put_handler(struct fixture *f, mode_t mode);
 
@@ -67,11 +53,11 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->tmp = test_tmpdir_new("coredump-plugin");
-	if (!f->tmp || asprintf(&f->root, "%s/root", f->tmp) < 0 ||
-	    asprintf(&f->state, "%s/state", f->tmp) < 0 ||
-	    asprintf(&f->conf, "%s/faultd.conf", f->tmp) < 0 ||
-	    lc_metrics_new(&limits, &f->store) < 0 || lc_mkdir_p(f->state, 0700) < 0)
+	f->ph = plugin_harness_new(&coredump_plugin_ops, "coredump-plugin", &limits);
+	f->tmp = f->ph->tree->dir;
+	f->root = f->ph->tree->root;
+	f->state = f->ph->tree->state;
+	if (asprintf(&f->conf, "%s/faultd.conf", f->tmp) < 0 || lc_mkdir_p(f->state, 0700) < 0)
 		return -1;
 	*state = f;
 	put_handler(f, 0755);
@@ -81,42 +67,24 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int r = test_tmpdir_free(f->tmp);
 
-	lc_metrics_free(f->store);
-	free(f->root);
-	free(f->state);
+	plugin_harness_free(f->ph);
 	free(f->conf);
 	free(f);
-	return r;
+	return 0;
 }
 
 /* ---- the fake tree ---- */
 
-/* Writes text to <tmp>/rel, creating the parents. */
-static void put(struct fixture *f, const char *rel, const char *text)
-{
-	_cleanup_free_ char *path = NULL, *parent = NULL;
-
-	assert_true(asprintf(&path, "%s/%s", f->tmp, rel) > 0);
-	parent = lc_path_dirname(path);
-	assert_int_equal(lc_mkdir_p(parent, 0755), 0);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0644), 0);
-}
-
 /* <tmp>/rel's content without its trailing newline (owned), or NULL when it does not exist. */
 static char *get(struct fixture *f, const char *rel)
 {
-	_cleanup_free_ char *path = NULL;
-	char *text = NULL;
+	char *text;
 	size_t len = 0;
-	int r;
 
-	assert_true(asprintf(&path, "%s/%s", f->tmp, rel) > 0);
-	r = lc_read_file(path, 65536, &text, &len);
-	if (r == -ENOENT)
+	if (!tree_exists(f->tmp, rel))
 		return NULL;
-	assert_int_equal(r, 0);
+	text = tree_read(f->tmp, rel, &len);
 	while (len > 0 && text[len - 1] == '\n')
 		text[--len] = 0;
 	return text;
@@ -135,19 +103,10 @@ static void assert_file(struct fixture *f, const char *rel, const char *want)
 /* The handler the pattern names, installed in the fake tree with mode (as setup() does). */
 static void put_handler(struct fixture *f, mode_t mode)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = tree_path(f->tmp, HANDLER_REL);
 
-	put(f, HANDLER_REL, "#!/bin/sh\nexit 0\n");
-	assert_true(asprintf(&path, "%s/" HANDLER_REL, f->tmp) > 0);
+	tree_put(f->tmp, HANDLER_REL, "#!/bin/sh\nexit 0\n");
 	assert_int_equal(chmod(path, mode), 0);
-}
-
-static void remove_handler(struct fixture *f)
-{
-	_cleanup_free_ char *path = NULL;
-
-	assert_true(asprintf(&path, "%s/" HANDLER_REL, f->tmp) > 0);
-	assert_int_equal(unlink(path), 0);
 }
 
 /* The kernel's files as a machine that never met faultd has them. */
@@ -156,9 +115,9 @@ static void put_kernel(struct fixture *f, const char *pattern, const char *limit
 	char text[256];
 
 	snprintf(text, sizeof(text), "%s\n", pattern);
-	put(f, "root/" PATTERN_REL, text);
+	tree_put(f->tmp, "root/" PATTERN_REL, text);
 	snprintf(text, sizeof(text), "%s\n", limit);
-	put(f, "root/" LIMIT_REL, text);
+	tree_put(f->tmp, "root/" LIMIT_REL, text);
 }
 
 /* The pattern faultd sets with the fixture's configuration file. */
@@ -172,27 +131,16 @@ static char *our_pattern(struct fixture *f)
 
 /* ---- running the plugin ---- */
 
-static const struct lc_cfg_key core_keys[] = {
-	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
-	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
-	{ .name = "enable_data_collection", .type = LC_CFG_BOOL, .def_bool = true },
-};
-static const struct lc_cfg_section core_section = { .keys = core_keys,
-						    .n_keys = ARRAY_SIZE(core_keys) };
-static const struct lc_plugin_ops *const plugins[] = { &coredump_plugin_ops };
-
 /*
- * Loads the configuration with the "coredump" section's members (JSON, may be "") into f->cfg,
- * from the main file f->conf or, with builtin_path, from a drop-in of the built-in
+ * Loads the configuration with the "coredump" section's members (JSON, may be "") into the
+ * harness, from the main file f->conf or, with builtin_path, from a drop-in of the built-in
  * FAULTD_CONF_PATH (which must not exist).
  */
 static void load_config(struct fixture *f, const char *section, bool builtin_path)
 {
-	_cleanup_free_ char *text = NULL, *dropins = NULL;
-	struct lc_config_files files = { .skip_runtime = true };
+	_cleanup_free_ char *text = NULL, *dropins = NULL, *error = NULL;
 	bool handler = strstr(section, "\"handler\"");
-	char **errors = NULL;
-	size_t n;
+	int r;
 
 	/* HANDLER unless the section names another. */
 	assert_true(asprintf(&text,
@@ -202,20 +150,20 @@ static void load_config(struct fixture *f, const char *section, bool builtin_pat
 			     handler ? "" : "\"handler\": \"" HANDLER "\"",
 			     section[0] && !handler ? ", " : "", section) > 0);
 	if (builtin_path) {
-		assert_true(asprintf(&dropins, "%s/conf.d", f->tmp) > 0);
-		put(f, "conf.d/10-test.conf", text);
-		files.main = FAULTD_CONF_PATH;
-		files.main_optional = true;
+		struct lc_config_files files = { .main = FAULTD_CONF_PATH,
+						 .main_optional = true,
+						 .skip_runtime = true };
+
+		dropins = tree_path(f->tmp, "conf.d");
+		tree_put(f->tmp, "conf.d/10-test.conf", text);
 		files.dropin_dir = dropins;
+		r = plugin_harness_load_files(f->ph, &files, &f->ph->cfg, &error);
 	} else {
-		put(f, "faultd.conf", text);
-		files.main = f->conf;
+		assert_string_equal(f->ph->conf, f->conf);
+		r = plugin_harness_load(f->ph, text, &f->ph->cfg, &error);
 	}
-	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
-						   &f->sections, &n),
-			 0);
-	if (lc_config_load(f->sections, n, &files, &f->cfg, &errors) < 0)
-		fail_msg("configuration: %s", errors && errors[0] ? errors[0] : "?");
+	if (r < 0)
+		fail_msg("configuration: %s", error);
 }
 
 /* Starts a host with the plugin under a configuration as load_config() makes it; returns the
@@ -223,24 +171,18 @@ static void load_config(struct fixture *f, const char *section, bool builtin_pat
 static enum lc_plugin_state start_with(struct fixture *f, const char *section, bool builtin_path)
 {
 	load_config(f, section, builtin_path);
-	f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
-	assert_int_equal(uv_loop_init(&f->loop), 0);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
-	lc_plugin_host_set_services(f->host, &f->services);
-	lc_plugin_host_start(f->host, f->cfg);
-	return lc_plugin_host_state(f->host, 0);
+	plugin_harness_start(f->ph);
+	return lc_plugin_host_state(f->ph->host, 0);
 }
 
 /* What the core does on SIGHUP: the plugins stop, then start with the new configuration. */
 static enum lc_plugin_state reload(struct fixture *f, const char *section)
 {
-	lc_plugin_host_stop(f->host);
-	f->cfg = lc_config_free(f->cfg);
-	free(f->sections);
-	f->sections = NULL;
+	lc_plugin_host_stop(f->ph->host);
+	f->ph->cfg = lc_config_free(f->ph->cfg);
 	load_config(f, section, false);
-	lc_plugin_host_start(f->host, f->cfg);
-	return lc_plugin_host_state(f->host, 0);
+	lc_plugin_host_start(f->ph->host, f->ph->cfg);
+	return lc_plugin_host_state(f->ph->host, 0);
 }
 
 static void start(struct fixture *f, const char *section)
@@ -248,52 +190,29 @@ static void start(struct fixture *f, const char *section)
 	assert_int_equal(start_with(f, section, false), LC_PLUGIN_RUNNING);
 }
 
-static void stop(struct fixture *f)
-{
-	lc_plugin_host_free(f->host);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&f->loop), 0);
-	f->host = NULL;
-	f->cfg = lc_config_free(f->cfg);
-	free(f->sections);
-	f->sections = NULL;
-}
-
-/* The running plugin's status (owned). */
-static json_object *status(struct fixture *f)
-{
-	json_object *all = lc_plugin_host_status(f->host), *st;
-
-	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "status", &st));
-	json_object_get(st);
-	json_object_put(all);
-	return st;
-}
-
-static json_object *member(json_object *o, const char *path)
-{
-	char buf[128], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
-		if (!json_object_object_get_ex(o, k, &o))
-			fail_msg("no \"%s\" in %s", path, json_object_to_json_string(o));
-	return o;
-}
-
 static bool status_ours(struct fixture *f)
 {
-	json_object *st = status(f);
-	bool ours = json_object_get_boolean(member(st, "core_pattern.ours"));
+	json_object *st = plugin_harness_status(f->ph);
+	bool ours = json_object_get_boolean(plugin_harness_member(st, "core_pattern.ours"));
 
 	json_object_put(st);
 	return ours;
 }
 
+static bool pattern_ours(void *userdata)
+{
+	return status_ours(userdata);
+}
+
+static bool pattern_not_ours(void *userdata)
+{
+	return !status_ours(userdata);
+}
+
 /* The plugin's message in the host's status (owned), or NULL when it has none. */
 static char *message(struct fixture *f)
 {
-	json_object *all = lc_plugin_host_status(f->host), *m;
+	json_object *all = lc_plugin_host_status(f->ph->host), *m;
 	char *text = NULL;
 
 	if (json_object_object_get_ex(json_object_array_get_idx(all, 0), "message", &m))
@@ -327,7 +246,7 @@ static void crash(struct fixture *f, const char *process, int n)
 	snprintf(r.process, sizeof(r.process), "%s", process);
 	snprintf(r.core, sizeof(r.core), "%s", LC_CRASH_CORE_STORED);
 	for (int i = 0; i < n; i++)
-		lc_plugin_host_crash(f->host, &r);
+		lc_plugin_host_crash(f->ph->host, &r);
 }
 
 /* ---- tests ---- */
@@ -347,22 +266,23 @@ static void test_pattern_set_saved_and_left_in_place(void **state)
 	assert_non_null(strstr(saved, "\"core_pattern\":\"core\""));
 	assert_non_null(strstr(saved, "\"core_pipe_limit\":0"));
 
-	st = status(f);
-	assert_true(json_object_get_boolean(member(st, "core_pattern.ours")));
-	assert_string_equal(json_object_get_string(member(st, "core_pattern.value")), ours);
-	assert_string_equal(json_object_get_string(member(st, "expected")), ours);
-	assert_int_equal(json_object_get_int64(member(st, "core_pipe_limit")), 16);
-	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 0);
+	st = plugin_harness_status(f->ph);
+	assert_true(json_object_get_boolean(plugin_harness_member(st, "core_pattern.ours")));
+	assert_string_equal(json_object_get_string(plugin_harness_member(st, "core_pattern.value")),
+			    ours);
+	assert_string_equal(json_object_get_string(plugin_harness_member(st, "expected")), ours);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "core_pipe_limit")), 16);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.total")), 0);
 	json_object_put(st);
 
 	/* A normal stop leaves it: the handler works without faultd. */
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" PATTERN_REL, ours);
 	assert_file(f, "root/" LIMIT_REL, "16");
 
 	/* The next start finds its own pattern: what it saved stays what the kernel had. */
 	start(f, "");
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" PATTERN_REL, ours);
 	free(saved);
 	saved = get(f, SAVED_REL);
@@ -394,7 +314,7 @@ static void test_reload_that_disables_gives_the_settings_back(void **state)
 	/* A reload that finds it off already does nothing. */
 	put_kernel(f, "|/opt/other/faultd-core-handler %P", "16");
 	assert_int_equal(reload(f, "\"enabled\": false"), LC_PLUGIN_DISABLED);
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" PATTERN_REL, "|/opt/other/faultd-core-handler %P");
 	assert_file(f, "root/" LIMIT_REL, "16");
 }
@@ -407,9 +327,9 @@ static void test_start_with_the_plugin_off_touches_nothing(void **state)
 	/* faultd set it, then was restarted with the plugin off (as beside the sysctl.d file). */
 	put_kernel(f, "core", "0");
 	start(f, "");
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_int_equal(start_with(f, "\"enabled\": false", false), LC_PLUGIN_DISABLED);
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" PATTERN_REL, ours);
 	assert_file(f, "root/" LIMIT_REL, "16");
 	saved = get(f, SAVED_REL);
@@ -426,7 +346,7 @@ static void test_reload_that_disables_leaves_what_others_set(void **state)
 	/* Someone else took both after faultd. */
 	put_kernel(f, "|/usr/share/apport/apport %p %s %c", "4");
 	assert_int_equal(reload(f, "\"enabled\": false"), LC_PLUGIN_DISABLED);
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" PATTERN_REL, "|/usr/share/apport/apport %p %s %c");
 	assert_file(f, "root/" LIMIT_REL, "4");
 	saved = get(f, SAVED_REL);
@@ -442,7 +362,7 @@ static void test_builtin_configuration_path_has_no_c(void **state)
 	put_kernel(f, "core", "0");
 	assert_int_equal(start_with(f, "", true), LC_PLUGIN_RUNNING);
 	assert_file(f, "root/" PATTERN_REL, "|" HANDLER ARGS);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_pipe_limit_someone_set_is_kept(void **state)
@@ -452,7 +372,7 @@ static void test_pipe_limit_someone_set_is_kept(void **state)
 
 	put_kernel(f, "core", "4");
 	start(f, "");
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" LIMIT_REL, "4");
 	saved = get(f, SAVED_REL);
 	assert_non_null(saved);
@@ -468,7 +388,7 @@ static void test_pattern_already_set_is_not_saved(void **state)
 	put_kernel(f, ours, "16");
 	start(f, "");
 	assert_true(status_ours(f));
-	stop(f);
+	plugin_harness_stop(f->ph);
 	saved = get(f, SAVED_REL);
 	assert_null(saved);
 	assert_file(f, "root/" PATTERN_REL, ours);
@@ -493,22 +413,12 @@ static void test_impossible_patterns_are_refused(void **state)
 	assert_int_equal(lc_mkdir_p(longdir, 0755), 0);
 	{
 		struct lc_config_files files = { .main = f->conf, .skip_runtime = true };
-		char **errors = NULL;
-		size_t n;
 
 		assert_int_equal(lc_write_file_atomic(f->conf, text, strlen(text), 0600), 0);
-		assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins,
-							   ARRAY_SIZE(plugins), &f->sections, &n),
-				 0);
-		assert_int_equal(lc_config_load(f->sections, n, &files, &f->cfg, &errors), 0);
-		assert_int_equal(uv_loop_init(&f->loop), 0);
-		assert_int_equal(
-			lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
-		f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
-		lc_plugin_host_set_services(f->host, &f->services);
-		assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 0);
-		assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_FAILED);
-		stop(f);
+		assert_int_equal(plugin_harness_load_files(f->ph, &files, &f->ph->cfg, NULL), 0);
+		assert_int_equal(plugin_harness_start(f->ph), 0);
+		assert_int_equal(lc_plugin_host_state(f->ph->host, 0), LC_PLUGIN_FAILED);
+		plugin_harness_stop(f->ph);
 	}
 	assert_file(f, "root/" PATTERN_REL, "core");
 	assert_file(f, "root/" LIMIT_REL, "0");
@@ -518,10 +428,10 @@ static void test_impossible_patterns_are_refused(void **state)
 	/* The kernel splits at spaces and expands '%': a handler path with either is refused. */
 	assert_int_equal(start_with(f, "\"handler\": \"/opt/my tools/faultd-core-handler\"", false),
 			 LC_PLUGIN_FAILED);
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_int_equal(start_with(f, "\"handler\": \"/opt/100%/faultd-core-handler\"", false),
 			 LC_PLUGIN_FAILED);
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_file(f, "root/" PATTERN_REL, "core");
 
 	/* A kernel without core dumps has no core_pattern: nothing is created. */
@@ -531,7 +441,7 @@ static void test_impossible_patterns_are_refused(void **state)
 		assert_true(asprintf(&path, "%s/" PATTERN_REL, f->root) > 0);
 		assert_int_equal(unlink(path), 0);
 		assert_int_equal(start_with(f, "", false), LC_PLUGIN_FAILED);
-		stop(f);
+		plugin_harness_stop(f->ph);
 		none = get(f, "root/" PATTERN_REL);
 		assert_null(none);
 	}
@@ -549,28 +459,26 @@ static void test_takeover_is_reported_not_fought(void **state)
 	_cleanup_free_ char *ours = our_pattern(f);
 	const char *theirs = "|/usr/lib/systemd/systemd-coredump %P %u %g %s %t %c %h";
 	json_object *st;
-	int i;
 
 	put_kernel(f, "core", "0");
 	start(f, "\"check_interval_seconds\": 1");
 	assert_true(status_ours(f));
 
 	put_kernel(f, theirs, "16");
-	for (i = 0; i < 5 && status_ours(f); i++)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	plugin_harness_run_until(f->ph, UV_RUN_ONCE, 5, pattern_not_ours, f);
 	assert_false(status_ours(f));
-	st = status(f);
-	assert_string_equal(json_object_get_string(member(st, "core_pattern.value")), theirs);
+	st = plugin_harness_status(f->ph);
+	assert_string_equal(json_object_get_string(plugin_harness_member(st, "core_pattern.value")),
+			    theirs);
 	json_object_put(st);
 	/* Another check: still theirs, not taken back. */
-	uv_run(&f->loop, UV_RUN_ONCE);
+	uv_run(&f->ph->loop, UV_RUN_ONCE);
 	assert_file(f, "root/" PATTERN_REL, theirs);
 	assert_false(status_ours(f));
 
 	/* Given back by hand: ours again. */
 	put_kernel(f, ours, "16");
-	for (i = 0; i < 5 && !status_ours(f); i++)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	plugin_harness_run_until(f->ph, UV_RUN_ONCE, 5, pattern_ours, f);
 	assert_true(status_ours(f));
 
 	/* Unreadable: reported as such. */
@@ -580,15 +488,15 @@ static void test_takeover_is_reported_not_fought(void **state)
 		assert_true(asprintf(&path, "%s/" PATTERN_REL, f->root) > 0);
 		assert_int_equal(unlink(path), 0);
 	}
-	for (i = 0; i < 5 && status_ours(f); i++)
-		uv_run(&f->loop, UV_RUN_ONCE);
-	st = status(f);
-	assert_false(json_object_get_boolean(member(st, "core_pattern.ours")));
-	assert_null(member(st, "core_pattern.value"));
+	plugin_harness_run_until(f->ph, UV_RUN_ONCE, 5, pattern_not_ours, f);
+	st = plugin_harness_status(f->ph);
+	assert_false(json_object_get_boolean(plugin_harness_member(st, "core_pattern.ours")));
+	assert_null(plugin_harness_member(st, "core_pattern.value"));
 	assert_non_null(
-		strstr(json_object_get_string(member(st, "core_pattern.error")), "No such file"));
+		strstr(json_object_get_string(plugin_harness_member(st, "core_pattern.error")),
+		       "No such file"));
 	json_object_put(st);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_crashes_counted_per_process(void **state)
@@ -603,22 +511,22 @@ static void test_crashes_counted_per_process(void **state)
 	crash(f, "kworker/0:1 x", 1);
 	crash(f, "", 1);
 
-	h = json_object_new_object();
-	assert_int_equal(lc_metrics_close(f->store, h), 0);
-	assert_int_equal(json_object_get_int64(member(h, "coredump/crashes/gatewayd")), 3);
+	h = plugin_harness_heartbeat(f->ph);
+	assert_int_equal(
+		json_object_get_int64(plugin_harness_member(h, "coredump/crashes/gatewayd")), 3);
 	/* No new levels, no spaces: '/' and ' ' and ':' become '_'. */
 	assert_true(json_object_object_get_ex(h, "coredump/crashes/kworker_0_1_x", NULL));
 	assert_true(json_object_object_get_ex(h, "coredump/crashes/unknown", NULL));
 	json_object_put(h);
 
-	st = status(f);
-	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 5);
-	procs = member(st, "crashes.processes");
+	st = plugin_harness_status(f->ph);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.total")), 5);
+	procs = plugin_harness_member(st, "crashes.processes");
 	assert_int_equal(json_object_object_length(procs), 3);
-	assert_int_equal(json_object_get_int64(member(procs, "gatewayd")), 3);
-	assert_int_equal(json_object_get_int64(member(procs, "kworker/0:1 x")), 1);
-	assert_int_equal(json_object_get_int64(member(procs, "unknown")), 1);
-	assert_int_equal(json_object_get_int64(member(st, "crashes.other")), 0);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(procs, "gatewayd")), 3);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(procs, "kworker/0:1 x")), 1);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(procs, "unknown")), 1);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.other")), 0);
 	json_object_put(st);
 
 	/* 40 more names: the 32 most crashed are named, the others summed. */
@@ -626,9 +534,10 @@ static void test_crashes_counted_per_process(void **state)
 		snprintf(name, sizeof(name), "proc%02d", i);
 		crash(f, name, i < 29 ? 2 : 1);
 	}
-	st = status(f);
-	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 5 + 29 * 2 + 11);
-	procs = member(st, "crashes.processes");
+	st = plugin_harness_status(f->ph);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.total")),
+			 5 + 29 * 2 + 11);
+	procs = plugin_harness_member(st, "crashes.processes");
 	assert_int_equal(json_object_object_length(procs), 32);
 	/* gatewayd (3), proc00..proc28 (2 each), then by name among the 1s: kworker..., proc29 */
 	assert_true(json_object_object_get_ex(procs, "gatewayd", NULL));
@@ -637,17 +546,16 @@ static void test_crashes_counted_per_process(void **state)
 	assert_true(json_object_object_get_ex(procs, "proc29", NULL));
 	assert_false(json_object_object_get_ex(procs, "proc30", NULL));
 	assert_false(json_object_object_get_ex(procs, "unknown", NULL));
-	assert_int_equal(json_object_get_int64(member(st, "crashes.other")), 11);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.other")), 11);
 	json_object_put(st);
 
 	/* Without consent the heartbeat takes no reading. */
-	f->collection_off = true;
+	f->ph->collection_off = true;
 	crash(f, "gatewayd", 1);
-	h = json_object_new_object();
-	assert_int_equal(lc_metrics_close(f->store, h), 0);
+	h = plugin_harness_heartbeat(f->ph);
 	assert_false(json_object_object_get_ex(h, "coredump/crashes/gatewayd", NULL));
 	json_object_put(h);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_names_beyond_the_table_count_as_other(void **state)
@@ -662,12 +570,14 @@ static void test_names_beyond_the_table_count_as_other(void **state)
 		snprintf(name, sizeof(name), "p%03d", i);
 		crash(f, name, 1);
 	}
-	st = status(f);
-	assert_int_equal(json_object_get_int64(member(st, "crashes.total")), 300);
-	assert_int_equal(json_object_object_length(member(st, "crashes.processes")), 32);
-	assert_int_equal(json_object_get_int64(member(st, "crashes.other")), 300 - 32);
+	st = plugin_harness_status(f->ph);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.total")), 300);
+	assert_int_equal(json_object_object_length(plugin_harness_member(st, "crashes.processes")),
+			 32);
+	assert_int_equal(json_object_get_int64(plugin_harness_member(st, "crashes.other")),
+			 300 - 32);
 	json_object_put(st);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void assert_untouched(struct fixture *f)
@@ -687,7 +597,7 @@ static void test_missing_handler_is_refused(void **state)
 	/* The kernel would start the handler in the system sysroot stands for: not found there, it
 	 * is refused. The plugin runs on (crashes are still counted) and says why. */
 	put_kernel(f, "core", "0");
-	remove_handler(f);
+	tree_unlink(f->tmp, HANDLER_REL);
 	start(f, "");
 	assert_untouched(f);
 	assert_false(status_ours(f));
@@ -697,7 +607,7 @@ static void test_missing_handler_is_refused(void **state)
 			     "could not start it",
 			     f->root, f->root) > 0);
 	assert_message_has(f, want);
-	stop(f);
+	plugin_harness_stop(f->ph);
 
 	/* Present on this machine but not below sysroot: refused all the same. */
 	if (access("/bin/sh", X_OK) == 0) {
@@ -705,7 +615,7 @@ static void test_missing_handler_is_refused(void **state)
 				 LC_PLUGIN_RUNNING);
 		assert_untouched(f);
 		assert_message_has(f, "/bin/sh (coredump.handler under sysroot");
-		stop(f);
+		plugin_harness_stop(f->ph);
 	}
 
 	/* Installed, then a reload: taken, and the message is gone. */
@@ -715,15 +625,15 @@ static void test_missing_handler_is_refused(void **state)
 	assert_file(f, "root/" PATTERN_REL, ours);
 	assert_true(status_ours(f));
 	assert_no_message(f);
-	stop(f);
+	plugin_harness_stop(f->ph);
 
 	/* Removed while faultd's pattern is in place: the next start gives back what it replaced,
 	 * since that pattern would lose every core. */
-	remove_handler(f);
+	tree_unlink(f->tmp, HANDLER_REL);
 	start(f, "");
 	assert_untouched(f);
 	assert_message_has(f, "does not exist");
-	stop(f);
+	plugin_harness_stop(f->ph);
 	saved = get(f, SAVED_REL);
 	assert_null(saved);
 }
@@ -739,15 +649,15 @@ static void test_handler_that_cannot_run_is_refused(void **state)
 	assert_untouched(f);
 	assert_message_has(f, HANDLER " (coredump.handler under sysroot ");
 	assert_message_has(f, "is not executable (mode 0644)");
-	stop(f);
+	plugin_harness_stop(f->ph);
 
-	remove_handler(f);
+	tree_unlink(f->tmp, HANDLER_REL);
 	assert_true(asprintf(&dir, "%s/" HANDLER_REL, f->tmp) > 0);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	start(f, "");
 	assert_untouched(f);
 	assert_message_has(f, "is not a regular file");
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_int_equal(rmdir(dir), 0);
 
 	/* One execute bit is enough: the kernel runs it as root. */
@@ -755,7 +665,7 @@ static void test_handler_that_cannot_run_is_refused(void **state)
 	start(f, "");
 	assert_file(f, "root/" PATTERN_REL, ours);
 	assert_no_message(f);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_core_pattern_held_only_with_consent(void **state)
@@ -772,7 +682,7 @@ static void test_core_pattern_held_only_with_consent(void **state)
 	assert_message_has(f, "Data collection is off");
 
 	/* faultctl enable-data-collection: taken, what it replaced saved. */
-	lc_plugin_host_consent(f->host, true);
+	lc_plugin_host_consent(f->ph->host, true);
 	assert_file(f, "root/" PATTERN_REL, ours);
 	assert_file(f, "root/" LIMIT_REL, "16");
 	saved = get(f, SAVED_REL);
@@ -782,22 +692,22 @@ static void test_core_pattern_held_only_with_consent(void **state)
 	assert_no_message(f);
 
 	/* faultctl disable-data-collection: both given back, and nothing is warned about. */
-	lc_plugin_host_consent(f->host, false);
+	lc_plugin_host_consent(f->ph->host, false);
 	assert_untouched(f);
 	assert_false(status_ours(f));
 	assert_message_has(f, "Data collection is off");
-	stop(f);
+	plugin_harness_stop(f->ph);
 	assert_untouched(f);
 
 	/* A start without consent gives back what a run with consent left in place. */
 	f->consent_off = false;
 	start(f, "");
 	assert_file(f, "root/" PATTERN_REL, ours);
-	stop(f);
+	plugin_harness_stop(f->ph);
 	f->consent_off = true;
 	start(f, "");
 	assert_untouched(f);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_consent_with_a_missing_handler_is_refused(void **state)
@@ -807,14 +717,14 @@ static void test_consent_with_a_missing_handler_is_refused(void **state)
 	f->consent_off = true;
 	put_kernel(f, "core", "0");
 	start(f, "");
-	remove_handler(f);
-	lc_plugin_host_consent(f->host, true);
+	tree_unlink(f->tmp, HANDLER_REL);
+	lc_plugin_host_consent(f->ph->host, true);
 	assert_untouched(f);
 	assert_message_has(f, "does not exist");
-	lc_plugin_host_consent(f->host, false);
+	lc_plugin_host_consent(f->ph->host, false);
 	assert_untouched(f);
 	assert_message_has(f, "Data collection is off");
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 int main(void)

@@ -33,15 +33,12 @@
 #include "compress.h"
 #include "coretrim.h"
 #include "elfcore.h"
+#include "harness-elf.h"
 #include "macro.h"
 #include "tmpdir.h"
 
-#define EM_ARM	   40
-#define EM_X86_64  62
-#define EM_AARCH64 183
-#define EM_RISCV   243
-#define PAGE	   4096
-#define CAPTURE	   "{\"test\": \"coretrim\"}"
+#define PAGE	4096
+#define CAPTURE "{\"test\": \"coretrim\"}"
 /* Every run must end within this, whatever the input (the hostile ones in milliseconds). */
 #define RUN_MAX_USEC   (2 * 1000000ULL)
 
@@ -71,32 +68,6 @@ static uint64_t now_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_word(uint8_t *p, unsigned word, uint64_t v)
-{
-	if (word == 4)
-		put32(p, (uint32_t)v);
-	else
-		put64(p, v);
 }
 
 /* The process's memory: every address has its own recognisable byte. */
@@ -156,50 +127,31 @@ static void core_free(struct core *c)
 static void core_note(struct core *c, const char *name, uint32_t type, const void *desc,
 		      size_t descsz)
 {
-	size_t namesz = strlen(name) + 1, need = 12 + ALIGN4(namesz) + ALIGN4(descsz);
-	uint8_t *p;
+	size_t need = elf_note_size(name, descsz);
 
 	if (c->notes_len + need > c->notes_cap) {
 		c->notes_cap = (c->notes_len + need) * 2;
 		c->notes = realloc(c->notes, c->notes_cap);
 		assert_non_null(c->notes);
 	}
-	p = c->notes + c->notes_len;
-	memset(p, 0, need);
-	put32(p, (uint32_t)namesz);
-	put32(p + 4, (uint32_t)descsz);
-	put32(p + 8, type);
-	memcpy(p + 12, name, namesz);
-	if (descsz)
-		memcpy(p + 12 + ALIGN4(namesz), desc, descsz);
-	c->notes_len += need;
+	c->notes_len += elf_put_note(c->notes + c->notes_len, name, type, desc, descsz);
 }
 
 /* NT_PRSTATUS with the real layout of the core's architecture (x86_64's for machines without
  * a decoder): pr_cursig at 12, pr_pid after the signal masks, the stack pointer in pr_reg. */
 static void core_thread(struct core *c, uint32_t tid, uint16_t sig, uint64_t sp)
 {
+	struct elf_prstatus_layout l = elf_prstatus_layout(c->machine);
 	uint8_t d[392];
-	size_t size, reg, sp_index, pc_index;
 
-	switch (c->machine) {
-	case EM_AARCH64:
-		size = 392, reg = 112, sp_index = 31, pc_index = 32;
-		break;
-	case EM_ARM:
-		size = 148, reg = 72, sp_index = 13, pc_index = 15;
-		break;
-	default:
-		size = 336, reg = 112, sp_index = 19, pc_index = 16;
-		break;
-	}
-	for (size_t i = 0; i < size; i++)
+	assert_true(l.size <= sizeof(d));
+	for (size_t i = 0; i < l.size; i++)
 		d[i] = (uint8_t)(0x90 + i * 3);
-	put16(d + 12, sig);
-	put32(d + (c->word == 8 ? 32 : 24), tid);
-	put_word(d + reg + sp_index * c->word, c->word, sp);
-	put_word(d + reg + pc_index * c->word, c->word, 0x401234);
-	core_note(c, "CORE", ELFCORE_NT_PRSTATUS, d, size);
+	elf_put16(d + 12, sig);
+	elf_put32(d + (c->word == 8 ? 32 : 24), tid);
+	elf_put_word(d + l.reg + l.sp * c->word, c->word, sp);
+	elf_put_word(d + l.reg + l.pc * c->word, c->word, 0x401234);
+	core_note(c, "CORE", ELFCORE_NT_PRSTATUS, d, l.size);
 }
 
 struct kv {
@@ -213,8 +165,8 @@ static void core_auxv(struct core *c, const struct kv *kv, size_t n)
 
 	assert_true(n < 63);
 	for (size_t i = 0; i < n; i++) {
-		put_word(d + 2 * w * i, w, kv[i].key);
-		put_word(d + 2 * w * i + w, w, kv[i].value);
+		elf_put_word(d + 2 * w * i, w, kv[i].key);
+		elf_put_word(d + 2 * w * i + w, w, kv[i].value);
 	}
 	/* AT_NULL, then the kernel's zero padding. */
 	core_note(c, "CORE", ELFCORE_NT_AUXV, d, 2 * w * (n + 2));
@@ -228,22 +180,18 @@ struct fmap {
 static void core_files(struct core *c, const struct fmap *m, size_t n)
 {
 	uint8_t d[4096] = {};
-	unsigned w = c->word;
-	size_t pos = 2 * w + 3 * w * n;
+	uint64_t maps[8][3];
+	const char *names[8];
 
-	put_word(d, w, n);
-	put_word(d + w, w, PAGE);
+	assert_true(n <= ARRAY_SIZE(maps));
 	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(m[i].name) + 1;
-
-		put_word(d + 2 * w + 3 * w * i, w, m[i].start);
-		put_word(d + 3 * w + 3 * w * i, w, m[i].end);
-		put_word(d + 4 * w + 3 * w * i, w, m[i].pgoff);
-		assert_true(pos + len <= sizeof(d));
-		memcpy(d + pos, m[i].name, len);
-		pos += len;
+		maps[i][0] = m[i].start;
+		maps[i][1] = m[i].end;
+		maps[i][2] = m[i].pgoff;
+		names[i] = m[i].name;
 	}
-	core_note(c, "CORE", ELFCORE_NT_FILE, d, pos);
+	core_note(c, "CORE", ELFCORE_NT_FILE, d,
+		  elf_put_nt_file(d, c->word, n, PAGE, maps, n, names, n));
 }
 
 static struct seg *core_seg(struct core *c, uint64_t vaddr, uint64_t memsz, uint64_t filesz,
@@ -275,62 +223,25 @@ static uint8_t *core_at(struct core *c, uint64_t addr, size_t len)
 
 static void core_poke_word(struct core *c, uint64_t addr, uint64_t v)
 {
-	put_word(core_at(c, addr, c->word), c->word, v);
+	elf_put_word(core_at(c, addr, c->word), c->word, v);
 }
 
 static size_t ehsize(const struct core *c)
 {
-	return c->cls == 32 ? 52 : 64;
+	return elf_ehdr_size(c->cls);
 }
 
 static size_t phentsize(const struct core *c)
 {
-	return c->cls == 32 ? 32 : 56;
+	return elf_phdr_size(c->cls);
 }
 
-static void write_ehdr(const struct core *c, uint8_t *p, size_t phnum)
-{
-	memset(p, 0, ehsize(c));
-	memcpy(p, "\177ELF", 4);
-	p[4] = c->cls == 32 ? 1 : 2;
-	p[5] = 1; /* little-endian */
-	p[6] = 1;
-	put16(p + 16, 4); /* ET_CORE */
-	put16(p + 18, c->machine);
-	put32(p + 20, 1);
-	if (c->cls == 32) {
-		put32(p + 28, 52);
-		put16(p + 40, 52);
-		put16(p + 42, 32);
-		put16(p + 44, (uint16_t)phnum);
-	} else {
-		put64(p + 32, 64);
-		put16(p + 52, 64);
-		put16(p + 54, 56);
-		put16(p + 56, (uint16_t)phnum);
-	}
-}
-
+/* A program header of c's class: PT_LOAD aligned to pages, the others to 4 bytes. */
 static void write_phdr(const struct core *c, uint8_t *p, uint32_t type, uint32_t flags,
 		       uint64_t offset, uint64_t vaddr, uint64_t filesz, uint64_t memsz)
 {
-	memset(p, 0, phentsize(c));
-	put32(p, type);
-	if (c->cls == 32) {
-		put32(p + 4, (uint32_t)offset);
-		put32(p + 8, (uint32_t)vaddr);
-		put32(p + 16, (uint32_t)filesz);
-		put32(p + 20, (uint32_t)memsz);
-		put32(p + 24, flags);
-		put32(p + 28, type == ELFCORE_PT_LOAD ? PAGE : 4);
-	} else {
-		put32(p + 4, flags);
-		put64(p + 8, offset);
-		put64(p + 16, vaddr);
-		put64(p + 32, filesz);
-		put64(p + 40, memsz);
-		put64(p + 48, type == ELFCORE_PT_LOAD ? PAGE : 4);
-	}
+	elf_put_phdr(p, c->cls, type, flags, offset, vaddr, filesz, memsz,
+		     type == ELFCORE_PT_LOAD ? PAGE : 4);
 }
 
 /* Lays the core out in order: data first, then the headers over it (a segment at offset 0
@@ -375,7 +286,7 @@ static void core_build(struct core *c, enum order order)
 		memcpy(c->buf + c->seg[i].offset, c->seg[i].mem, c->seg[i].filesz);
 	if (c->notes_len)
 		memcpy(c->buf + c->notes_off, c->notes, c->notes_len);
-	write_ehdr(c, c->buf, c->phnum);
+	elf_put_ehdr(c->buf, c->cls, c->machine, (uint16_t)c->phnum);
 	for (size_t i = 0, k = 0; i < c->phnum; i++) {
 		uint8_t *p = c->buf + ehsize(c) + i * phentsize(c);
 
@@ -496,15 +407,11 @@ static void build_process(struct core *c, unsigned cls, uint16_t machine, bool l
 		uint64_t name[3] = { a->exe + 0x4300, a->heap + 0x3800, a->lib + 0x2100 };
 		const char *names[3] = { "", "/lib/libfoo.so", "/lib/libbar.so" };
 
-		for (int i = 0; i < 3; i++)
-			memset(core_at(c, ph + i * pe, pe), 0, pe);
-		put32(core_at(c, ph, 4), PT_PHDR_);
-		put32(core_at(c, ph + pe, 4), ELFCORE_PT_LOAD);
-		put32(core_at(c, ph + 2 * pe, 4), PT_DYNAMIC_);
-		/* p_vaddr and p_memsz of each class. */
-		core_poke_word(c, ph + (w == 8 ? 16 : 8), ehsize(c));
-		core_poke_word(c, ph + 2 * pe + (w == 8 ? 16 : 8), 0x2e00);
-		core_poke_word(c, ph + 2 * pe + (w == 8 ? 40 : 20), 0x100);
+		/* The program's headers in its memory: p_vaddr and p_memsz matter. */
+		elf_put_phdr(core_at(c, ph, pe), c->cls, PT_PHDR_, 0, 0, ehsize(c), 0, 0, 0);
+		elf_put_phdr(core_at(c, ph + pe, pe), c->cls, ELFCORE_PT_LOAD, 0, 0, 0, 0, 0, 0);
+		elf_put_phdr(core_at(c, ph + 2 * pe, pe), c->cls, PT_DYNAMIC_, 0, 0, 0x2e00, 0,
+			     0x100, 0);
 		core_poke_word(c, a->exe + 0x2e00, DT_DEBUG_);
 		core_poke_word(c, a->exe + 0x2e00 + w, rdebug);
 		core_poke_word(c, a->exe + 0x2e00 + 2 * w, 0);
@@ -1276,7 +1183,7 @@ static void test_odd_stack_pointers(void **state)
 		elfcore_note_iter_init(&it, c.notes, c.notes_len);
 		while (elfcore_note_next(&it, &note, &why) > 0)
 			if (elfcore_note_is(&note, "CORE", ELFCORE_NT_PRSTATUS) && ++threads == 3)
-				put64((uint8_t *)note.desc + 112 + 19 * 8, sps[i]);
+				elf_put64((uint8_t *)note.desc + 112 + 19 * 8, sps[i]);
 		core_build(&c, ORDER_KERNEL);
 		run_trim(c.buf, c.len, FEED_PIPE, &o, 0, &run);
 		json_object_put(check_trimmed(&c, c.len, &run, want, ARRAY_SIZE(want), CAPTURE));
@@ -1304,9 +1211,9 @@ static void test_not_a_core(void **state)
 	for (size_t len = 5; len < 64; len += 7)
 		expect_refused(c.buf, len, &o, -EINVAL, "the core ends within its ELF header");
 	/* Not a core: an executable's header. */
-	put16(c.buf + 16, 2);
+	elf_put16(c.buf + 16, 2);
 	expect_refused(c.buf, c.len, &o, -EINVAL, "not a core file");
-	put16(c.buf + 16, 4);
+	elf_put16(c.buf + 16, 4);
 	c.buf[5] = 2;
 	expect_refused(c.buf, c.len, &o, -EINVAL, "big-endian cores are not supported");
 	core_free(&c);
@@ -1343,18 +1250,18 @@ static void test_many_program_headers(void **state)
 
 	assert_non_null(buf);
 	core_init(&c, 64, EM_X86_64);
-	write_ehdr(&c, buf, 60000);
+	elf_put_ehdr(buf, c.cls, c.machine, 60000);
 	memset(buf + 64, 0x5a, 1000);
 	expect_refused(buf, len, &o, -EINVAL,
 		       "the core ends within its program headers (1000 of 3360000 bytes)");
 	/* e_phoff far past the input's end: reached on a file by a seek, on a pipe by reading
 	 * to the end. */
-	write_ehdr(&c, buf, 8);
-	put64(buf + 32, 1ULL << 40);
+	elf_put_ehdr(buf, c.cls, c.machine, 8);
+	elf_put64(buf + 32, 1ULL << 40);
 	expect_refused(buf, len, &o, -EINVAL,
 		       "the core ends within its program headers (0 of 448 bytes)");
 	/* PN_XNUM: the real count would be elsewhere. */
-	write_ehdr(&c, buf, 0xffff);
+	elf_put_ehdr(buf, c.cls, c.machine, 0xffff);
 	expect_refused(buf, len, &o, -EINVAL, "too many program headers (PN_XNUM)");
 	free(buf);
 	core_free(&c);
@@ -1416,7 +1323,7 @@ static void test_bad_notes(void **state)
 
 	/* A note whose descriptor runs past its segment. */
 	build_process(&c, 64, EM_X86_64, false);
-	put32(c.notes + 4, 0x7fffffff);
+	elf_put32(c.notes + 4, 0x7fffffff);
 	core_build(&c, ORDER_KERNEL);
 	expect_refused(c.buf, c.len, &o, -EINVAL,
 		       "notes: note descriptor runs past the end of the notes");
@@ -1427,15 +1334,15 @@ static void test_bad_notes(void **state)
 		core_init(&c, 64, EM_X86_64);
 		core_thread(&c, 100, 11, 0x7ffd00001000ULL);
 		if (k == 0) {
-			put64(desc, 1ULL << 62);
-			put64(desc + 8, PAGE);
+			elf_put64(desc, 1ULL << 62);
+			elf_put64(desc + 8, PAGE);
 			core_note(&c, "CORE", ELFCORE_NT_FILE, desc, 16 + 24);
 		} else {
-			put64(desc, 1);
-			put64(desc + 8, PAGE);
-			put64(desc + 16, 0x400000);
-			put64(desc + 24, 0x401000);
-			put64(desc + 32, 0);
+			elf_put64(desc, 1);
+			elf_put64(desc + 8, PAGE);
+			elf_put64(desc + 16, 0x400000);
+			elf_put64(desc + 24, 0x401000);
+			elf_put64(desc + 32, 0);
 			memcpy(desc + 40, "/usr/bin/x", 10);
 			core_note(&c, "CORE", ELFCORE_NT_FILE, desc, 40 + 10);
 		}
@@ -1634,7 +1541,7 @@ static void test_full_strategy(void **state)
 	/* Asked for on a known architecture, it copies the same way, even a core the stack
 	 * strategy refuses. */
 	build_process(&c, 64, EM_X86_64, false);
-	put32(c.notes + 4, 0x7fffffff);
+	elf_put32(c.notes + 4, 0x7fffffff);
 	core_build(&c, ORDER_KERNEL);
 	o.strategy = CT_STRATEGY_FULL;
 	o.full_max_bytes = 1 << 20;

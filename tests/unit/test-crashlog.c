@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The crash log (libcollector/store/crashlog.c): what faultd-core-handler appends, faultd drains oldest
- * first, exactly once; whatever else lies in the directory is handled without harm. */
+/* The crash log (libcollector/store/crashlog.c): what faultd-core-handler appends, faultd drains
+ * oldest first, exactly once; whatever else lies in the directory is handled without harm. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 
 #include "crashlog.h"
 #include "fileio.h"
+#include "harness-fs.h"
 #include "log.h"
 #include "macro.h"
 #include "tmpdir.h"
@@ -77,16 +78,6 @@ static int count_files(const char *state_dir)
 	while ((de = readdir(d)))
 		n += de->d_name[0] != '.';
 	return n;
-}
-
-static void put_file(const char *state_dir, const char *name, const char *text)
-{
-	_cleanup_free_ char *dir = NULL, *path = NULL;
-
-	assert_true(asprintf(&dir, "%s/crashes", state_dir) > 0);
-	assert_int_equal(lc_mkdir_p(dir, 0700), 0);
-	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0600), 0);
 }
 
 static void test_append_then_drain_oldest_first(void **state)
@@ -251,13 +242,13 @@ static void test_malformed_reports_are_removed(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char name[64];
 
-		snprintf(name, sizeof(name), "%020zu-%zu.json", i + 10, i);
-		put_file(dir, name, bad[i]);
+		snprintf(name, sizeof(name), "crashes/%020zu-%zu.json", i + 10, i);
+		tree_put(dir, name, bad[i]);
 	}
 	assert_int_equal(lc_crash_log_append(dir, &good), 0);
 	/* Not a report's name: not the crash log's business, left alone. */
-	put_file(dir, "README", "notes\n");
-	put_file(dir, ".tmp-00000000000000000001-1.json", "{}");
+	tree_put(dir, "crashes/README", "notes\n");
+	tree_put(dir, "crashes/.tmp-00000000000000000001-1.json", "{}");
 
 	assert_int_equal(lc_crash_log_drain(dir, collect, s), 1);
 	assert_int_equal(s->n, 1);

@@ -19,39 +19,8 @@
 #include <string.h>
 
 #include "elfcore.h"
+#include "harness-elf.h"
 #include "macro.h"
-
-#define EM_ARM	   40
-#define EM_X86_64  62
-#define EM_AARCH64 183
-#define EM_RISCV   243
-
-/* Little-endian stores into a test buffer. */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_word(uint8_t *p, unsigned word, uint64_t v)
-{
-	if (word == 4)
-		put32(p, (uint32_t)v);
-	else
-		put64(p, v);
-}
 
 /* A heap copy of exactly len bytes (at least one byte allocated, none readable past len). */
 static uint8_t *exact(const void *buf, size_t len)
@@ -64,78 +33,21 @@ static uint8_t *exact(const void *buf, size_t len)
 	return p;
 }
 
-/* An ELF core header as the kernel writes it, byte by byte (independent of elfcore_write_*). */
-static void make_ehdr(uint8_t *p, unsigned elf_class, uint16_t machine, uint16_t phnum)
-{
-	bool is32 = elf_class == 32;
-
-	memset(p, 0, 64);
-	memcpy(p,
-	       "\x7f"
-	       "ELF",
-	       4);
-	p[4] = is32 ? 1 : 2;
-	p[5] = 1;	  /* ELFDATA2LSB */
-	p[6] = 1;	  /* EV_CURRENT */
-	put16(p + 16, 4); /* ET_CORE */
-	put16(p + 18, machine);
-	put32(p + 20, 1);
-	if (is32) {
-		put32(p + 28, 52);
-		put16(p + 40, 52);
-		put16(p + 42, 32);
-		put16(p + 44, phnum);
-	} else {
-		put64(p + 32, 64);
-		put16(p + 52, 64);
-		put16(p + 54, 56);
-		put16(p + 56, phnum);
-	}
-}
-
+/* A program header as the kernel writes it: flags RW, aligned to pages. */
 static void make_phdr(uint8_t *p, unsigned elf_class, uint32_t type, uint64_t offset,
 		      uint64_t vaddr, uint64_t filesz, uint64_t memsz)
 {
-	if (elf_class == 32) {
-		memset(p, 0, 32);
-		put32(p, type);
-		put32(p + 4, (uint32_t)offset);
-		put32(p + 8, (uint32_t)vaddr);
-		put32(p + 16, (uint32_t)filesz);
-		put32(p + 20, (uint32_t)memsz);
-		put32(p + 24, 6);
-		put32(p + 28, 4096);
-	} else {
-		memset(p, 0, 56);
-		put32(p, type);
-		put32(p + 4, 6);
-		put64(p + 8, offset);
-		put64(p + 16, vaddr);
-		put64(p + 32, filesz);
-		put64(p + 40, memsz);
-		put64(p + 48, 4096);
-	}
+	elf_put_phdr(p, elf_class, type, 6, offset, vaddr, filesz, memsz, 4096);
 }
 
 /* Appends a note at *pos with 4-byte padding; returns the descriptor's offset. */
 static size_t add_note(uint8_t *buf, size_t *pos, const char *name, uint32_t type, const void *desc,
 		       uint32_t descsz)
 {
-	uint32_t namesz = (uint32_t)strlen(name) + 1;
-	uint8_t *p = buf + *pos;
-	size_t desc_at;
+	size_t at = *pos;
 
-	put32(p, namesz);
-	put32(p + 4, descsz);
-	put32(p + 8, type);
-	memset(p + 12, 0, (namesz + 3) & ~3u);
-	memcpy(p + 12, name, namesz);
-	desc_at = *pos + 12 + ((namesz + 3) & ~3u);
-	memset(buf + desc_at, 0, (descsz + 3) & ~3u);
-	if (desc)
-		memcpy(buf + desc_at, desc, descsz);
-	*pos = desc_at + ((descsz + 3) & ~3u);
-	return desc_at;
+	*pos += elf_put_note(buf + at, name, type, desc, descsz);
+	return at + elf_note_desc_offset(name);
 }
 
 static int parse_ehdr_exact(const void *buf, size_t len, unsigned native, struct elfcore_ehdr *ret,
@@ -166,11 +78,11 @@ static void test_ehdr_size(void **state)
 {
 	uint8_t h[64];
 
-	make_ehdr(h, 64, EM_X86_64, 1);
+	elf_put_ehdr(h, 64, EM_X86_64, 1);
 	assert_int_equal(elfcore_ehdr_size(h, 5), 64);
 	assert_int_equal(elfcore_ehdr_size(h, 64), 64);
 	assert_int_equal(elfcore_ehdr_size(h, 4), 0); /* the class byte is not there */
-	make_ehdr(h, 32, EM_ARM, 1);
+	elf_put_ehdr(h, 32, EM_ARM, 1);
 	assert_int_equal(elfcore_ehdr_size(h, 16), 52);
 	h[4] = 3;
 	assert_int_equal(elfcore_ehdr_size(h, 16), 0);
@@ -189,7 +101,7 @@ static void test_ehdr_valid(void **state)
 	struct elfcore_ehdr e;
 	const char *why = NULL;
 
-	make_ehdr(h, 64, EM_X86_64, 29);
+	elf_put_ehdr(h, 64, EM_X86_64, 29);
 	assert_int_equal(parse_ehdr_exact(h, 64, 64, &e, &why), 0);
 	assert_int_equal(e.elf_class, 64);
 	assert_int_equal(e.arch, ELFCORE_ARCH_X86_64);
@@ -200,14 +112,14 @@ static void test_ehdr_valid(void **state)
 	assert_int_equal(e.ehsize, 64);
 	assert_int_equal(e.flags, 0);
 
-	make_ehdr(h, 64, EM_AARCH64, 1);
-	put64(h + 32, 4096); /* program headers may start anywhere after the header */
+	elf_put_ehdr(h, 64, EM_AARCH64, 1);
+	elf_put64(h + 32, 4096); /* program headers may start anywhere after the header */
 	assert_int_equal(parse_ehdr_exact(h, 64, 64, &e, &why), 0);
 	assert_int_equal(e.arch, ELFCORE_ARCH_AARCH64);
 	assert_int_equal(e.phoff, 4096);
 
-	make_ehdr(h, 32, EM_ARM, 65534);
-	put32(h + 36, 0x5000000); /* e_flags come back as found */
+	elf_put_ehdr(h, 32, EM_ARM, 65534);
+	elf_put32(h + 36, 0x5000000); /* e_flags come back as found */
 	assert_int_equal(parse_ehdr_exact(h, 52, 32, &e, &why), 0);
 	assert_int_equal(e.elf_class, 32);
 	assert_int_equal(e.arch, ELFCORE_ARCH_ARM);
@@ -218,14 +130,14 @@ static void test_ehdr_valid(void **state)
 	assert_int_equal(e.flags, 0x5000000);
 
 	/* Machines without a decoder parse, as unknown; so does x32 (x86_64 in a 32-bit class). */
-	make_ehdr(h, 64, EM_RISCV, 3);
+	elf_put_ehdr(h, 64, EM_RISCV, 3);
 	assert_int_equal(parse_ehdr_exact(h, 64, 64, &e, &why), 0);
 	assert_int_equal(e.arch, ELFCORE_ARCH_UNKNOWN);
 	assert_int_equal(e.machine, EM_RISCV);
-	make_ehdr(h, 32, EM_X86_64, 3);
+	elf_put_ehdr(h, 32, EM_X86_64, 3);
 	assert_int_equal(parse_ehdr_exact(h, 52, 32, &e, &why), 0);
 	assert_int_equal(e.arch, ELFCORE_ARCH_UNKNOWN);
-	make_ehdr(h, 64, EM_ARM, 3);
+	elf_put_ehdr(h, 64, EM_ARM, 3);
 	assert_int_equal(parse_ehdr_exact(h, 64, 64, &e, &why), 0);
 	assert_int_equal(e.arch, ELFCORE_ARCH_UNKNOWN);
 }
@@ -234,11 +146,11 @@ static void test_ehdr_short_at_every_length(void **state)
 {
 	uint8_t h[64];
 
-	make_ehdr(h, 64, EM_X86_64, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
 	for (size_t len = 0; len < 64; len++)
 		expect_ehdr_refused(h, len, 64,
 				    len < 4 ? "not an ELF file" : "truncated ELF header");
-	make_ehdr(h, 32, EM_ARM, 2);
+	elf_put_ehdr(h, 32, EM_ARM, 2);
 	for (size_t len = 0; len < 52; len++)
 		expect_ehdr_refused(h, len, 32,
 				    len < 4 ? "not an ELF file" : "truncated ELF header");
@@ -250,17 +162,17 @@ static void test_ehdr_refusals(void **state)
 
 	memcpy(h, "#!/bin/sh\necho not a core at all, just text......................", 64);
 	expect_ehdr_refused(h, 64, 64, "not an ELF file");
-	make_ehdr(h, 64, EM_X86_64, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
 	h[3] = 'G';
 	expect_ehdr_refused(h, 64, 64, "not an ELF file");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
 	h[4] = 0;
 	expect_ehdr_refused(h, 64, 64, "unknown ELF class");
 	h[4] = 3;
 	expect_ehdr_refused(h, 64, 64, "unknown ELF class");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
 	h[5] = 2;
 	expect_ehdr_refused(h, 64, 64, "big-endian cores are not supported");
 	h[5] = 0;
@@ -268,70 +180,70 @@ static void test_ehdr_refusals(void **state)
 	h[5] = 3;
 	expect_ehdr_refused(h, 64, 64, "unknown ELF data encoding");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
 	h[6] = 0;
 	expect_ehdr_refused(h, 64, 64, "unknown ELF version");
-	make_ehdr(h, 64, EM_X86_64, 2);
-	put32(h + 20, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
+	elf_put32(h + 20, 2);
 	expect_ehdr_refused(h, 64, 64, "unknown ELF version");
 
 	/* A class the host cannot follow, refused before its length matters. */
-	make_ehdr(h, 32, EM_ARM, 2);
+	elf_put_ehdr(h, 32, EM_ARM, 2);
 	expect_ehdr_refused(h, 52, 64, "a 32-bit core on a 64-bit host");
 	expect_ehdr_refused(h, 16, 64, "a 32-bit core on a 64-bit host");
-	make_ehdr(h, 64, EM_X86_64, 2);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
 	expect_ehdr_refused(h, 64, 32, "a 64-bit core on a 32-bit host");
 
 	for (uint16_t type = 0; type < 6; type++) {
 		if (type == 4)
 			continue;
-		make_ehdr(h, 64, EM_X86_64, 2);
-		put16(h + 16, type);
+		elf_put_ehdr(h, 64, EM_X86_64, 2);
+		elf_put16(h + 16, type);
 		expect_ehdr_refused(h, 64, 64, "not a core file");
 	}
-	make_ehdr(h, 64, EM_X86_64, 2);
-	put16(h + 16, 0x0400); /* ET_CORE big-endian */
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
+	elf_put16(h + 16, 0x0400); /* ET_CORE big-endian */
 	expect_ehdr_refused(h, 64, 64, "not a core file");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
-	put16(h + 52, 52);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
+	elf_put16(h + 52, 52);
 	expect_ehdr_refused(h, 64, 64, "e_ehsize does not match the class");
-	make_ehdr(h, 32, EM_ARM, 2);
-	put16(h + 40, 64);
+	elf_put_ehdr(h, 32, EM_ARM, 2);
+	elf_put16(h + 40, 64);
 	expect_ehdr_refused(h, 52, 32, "e_ehsize does not match the class");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
-	put16(h + 54, 32);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
+	elf_put16(h + 54, 32);
 	expect_ehdr_refused(h, 64, 64, "e_phentsize does not match the class");
-	put16(h + 54, 0);
+	elf_put16(h + 54, 0);
 	expect_ehdr_refused(h, 64, 64, "e_phentsize does not match the class");
-	put16(h + 54, 57);
+	elf_put16(h + 54, 57);
 	expect_ehdr_refused(h, 64, 64, "e_phentsize does not match the class");
-	make_ehdr(h, 32, EM_ARM, 2);
-	put16(h + 42, 56);
+	elf_put_ehdr(h, 32, EM_ARM, 2);
+	elf_put16(h + 42, 56);
 	expect_ehdr_refused(h, 52, 32, "e_phentsize does not match the class");
 
-	make_ehdr(h, 64, EM_X86_64, 0);
+	elf_put_ehdr(h, 64, EM_X86_64, 0);
 	expect_ehdr_refused(h, 64, 64, "no program headers");
-	make_ehdr(h, 64, EM_X86_64, 0xffff);
+	elf_put_ehdr(h, 64, EM_X86_64, 0xffff);
 	expect_ehdr_refused(h, 64, 64, "too many program headers (PN_XNUM)");
-	make_ehdr(h, 32, EM_ARM, 0xffff);
+	elf_put_ehdr(h, 32, EM_ARM, 0xffff);
 	expect_ehdr_refused(h, 52, 32, "too many program headers (PN_XNUM)");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
-	put64(h + 32, 0);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
+	elf_put64(h + 32, 0);
 	expect_ehdr_refused(h, 64, 64, "program headers overlap the ELF header");
-	put64(h + 32, 63);
+	elf_put64(h + 32, 63);
 	expect_ehdr_refused(h, 64, 64, "program headers overlap the ELF header");
-	make_ehdr(h, 32, EM_ARM, 2);
-	put32(h + 28, 51);
+	elf_put_ehdr(h, 32, EM_ARM, 2);
+	elf_put32(h + 28, 51);
 	expect_ehdr_refused(h, 52, 32, "program headers overlap the ELF header");
 
-	make_ehdr(h, 64, EM_X86_64, 2);
-	put64(h + 32, UINT64_MAX - 100);
+	elf_put_ehdr(h, 64, EM_X86_64, 2);
+	elf_put64(h + 32, UINT64_MAX - 100);
 	expect_ehdr_refused(h, 64, 64,
 			    "program header table runs past the end of the address range");
-	put64(h + 32, UINT64_MAX - 112); /* two entries end at UINT64_MAX exactly */
+	elf_put64(h + 32, UINT64_MAX - 112); /* two entries end at UINT64_MAX exactly */
 	{
 		struct elfcore_ehdr e;
 		const char *why;
@@ -368,10 +280,10 @@ static void expect_phdr_refused(const struct elfcore_ehdr *e, const uint8_t *tab
 
 static void ehdr_of(unsigned elf_class, uint16_t machine, uint16_t phnum, struct elfcore_ehdr *e)
 {
-	uint8_t h[64];
+	uint8_t h[64] = {}; /* a 32-bit header leaves the last 12 bytes */
 	const char *why = NULL;
 
-	make_ehdr(h, elf_class, machine, phnum);
+	elf_put_ehdr(h, elf_class, machine, phnum);
 	assert_int_equal(elfcore_parse_ehdr(h, sizeof(h), elf_class, e, &why), 0);
 }
 
@@ -386,7 +298,7 @@ static void test_phdr_64(void **state)
 	make_phdr(t, 64, ELFCORE_PT_NOTE, 0x1000, 0, 0x890, 0); /* notes have p_memsz 0 */
 	make_phdr(t + 56, 64, ELFCORE_PT_LOAD, 0x2000, 0x7ffd58b30000, 0x1000, 0x21000);
 	make_phdr(t + 112, 64, 0x6474e550, 1, 2, 3, 4); /* any other type is kept as found */
-	put64(t + 56 + 24, 0x1234);			/* p_paddr */
+	elf_put64(t + 56 + 24, 0x1234);			/* p_paddr */
 
 	assert_int_equal(parse_phdr_exact(&e, t, sizeof(t), 0, &ph, &why), 0);
 	assert_int_equal(ph.type, ELFCORE_PT_NOTE);
@@ -486,7 +398,7 @@ static void test_write_round_trip(void **state)
 
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		unsigned cls = cases[c].elf_class;
-		size_t ehsize = cls == 32 ? 52 : 64, phentsize = cls == 32 ? 32 : 56;
+		size_t ehsize = elf_ehdr_size(cls), phentsize = elf_phdr_size(cls);
 		struct elfcore_ehdr in = {
 			.elf_class = cls,
 			.machine = cases[c].machine,
@@ -520,8 +432,8 @@ static void test_write_round_trip(void **state)
 		memset(buf, 0xee, sizeof(buf));
 		elfcore_write_ehdr(&in, buf);
 		assert_int_equal(buf[ehsize], 0xee); /* nothing written past the header */
-		make_ehdr(want, cls, cases[c].machine, 3);
-		put32(want + (cls == 32 ? 36 : 48), cases[c].flags);
+		elf_put_ehdr(want, cls, cases[c].machine, 3);
+		elf_put32(want + (cls == 32 ? 36 : 48), cases[c].flags);
 		assert_memory_equal(buf, want, ehsize);
 
 		for (size_t i = 0; i < 3; i++)
@@ -613,9 +525,9 @@ static void test_notes_valid(void **state)
 
 	/* A name without its NUL still compares. */
 	pos = 0;
-	put32(buf, 4);
-	put32(buf + 4, 0);
-	put32(buf + 8, ELFCORE_NT_AUXV);
+	elf_put32(buf, 4);
+	elf_put32(buf + 4, 0);
+	elf_put32(buf + 8, ELFCORE_NT_AUXV);
 	memcpy(buf + 12, "CORE", 4);
 	assert_int_equal(walk_notes(buf, 16, n, 4, &why), 1);
 	assert_true(elfcore_note_is(&n[0], "CORE", ELFCORE_NT_AUXV));
@@ -623,7 +535,7 @@ static void test_notes_valid(void **state)
 	assert_int_equal(walk_notes(buf, 16, n, 4, &why), 1);
 	assert_false(elfcore_note_is(&n[0], "CORE", ELFCORE_NT_AUXV));
 	/* A name with NUL in namesz must end with it. */
-	put32(buf, 5);
+	elf_put32(buf, 5);
 	memcpy(buf + 12, "COREX\0\0\0", 8);
 	assert_int_equal(walk_notes(buf, 20, n, 4, &why), 1);
 	assert_false(elfcore_note_is(&n[0], "CORE", ELFCORE_NT_AUXV));
@@ -690,25 +602,25 @@ static void test_notes_hostile(void **state)
 					 0x7fffffff };
 	for (size_t i = 0; i < ARRAY_SIZE(huge); i++) {
 		memcpy(buf, "\0\0\0\0\0\0\0\0\1\0\0\0CORE", 16);
-		put32(buf, huge[i]);
+		elf_put32(buf, huge[i]);
 		expect_notes_refused(buf, 64, 0, "note name runs past the end of the notes");
-		put32(buf, 5);
-		put32(buf + 4, huge[i]);
+		elf_put32(buf, 5);
+		elf_put32(buf + 4, huge[i]);
 		expect_notes_refused(buf, 64, 0, "note descriptor runs past the end of the notes");
 	}
 	/* After a good note, too. */
 	pos = 0;
 	add_note(buf, &pos, "CORE", 1, "abcd", 4);
-	put32(buf + pos, 5);
-	put32(buf + pos + 4, UINT32_MAX);
-	put32(buf + pos + 8, 1);
+	elf_put32(buf + pos, 5);
+	elf_put32(buf + pos + 4, UINT32_MAX);
+	elf_put32(buf + pos + 8, 1);
 	memcpy(buf + pos + 12, "CORE\0\0\0\0", 8);
 	expect_notes_refused(buf, pos + 20, 1, "note descriptor runs past the end of the notes");
 
 	/* A name whose padding is missing leaves no aligned place for the descriptor. */
-	put32(buf, 5);
-	put32(buf + 4, 0);
-	put32(buf + 8, 1);
+	elf_put32(buf, 5);
+	elf_put32(buf + 4, 0);
+	elf_put32(buf + 8, 1);
 	memcpy(buf + 12, "CORE\0", 5);
 	expect_notes_refused(buf, 17, 0, "note name runs past the end of the notes");
 
@@ -719,51 +631,32 @@ static void test_notes_hostile(void **state)
 	expect_notes_refused(buf, pos + 8, 1, "truncated note header");
 }
 
-/* Builds an NT_PRSTATUS descriptor with the offsets of the real layout of each arch. */
-static size_t make_prstatus(uint8_t *d, enum elfcore_arch arch, uint32_t tid, uint16_t sig,
-			    uint64_t sp, uint64_t pc)
+/* Builds an NT_PRSTATUS descriptor with the offsets of the real layout of each machine. */
+static size_t make_prstatus(uint8_t *d, uint16_t machine, uint32_t tid, uint16_t sig, uint64_t sp,
+			    uint64_t pc)
 {
-	size_t size, reg, word;
+	struct elf_prstatus_layout l = elf_prstatus_layout(machine);
 
-	switch (arch) {
-	case ELFCORE_ARCH_X86_64:
-		size = 336, reg = 112, word = 8;
-		break;
-	case ELFCORE_ARCH_AARCH64:
-		size = 392, reg = 112, word = 8;
-		break;
-	default:
-		size = 148, reg = 72, word = 4;
-		break;
-	}
 	/* Every other byte is noise that must not be taken for the fields. */
-	for (size_t i = 0; i < size; i++)
+	for (size_t i = 0; i < l.size; i++)
 		d[i] = (uint8_t)(0x80 + i * 7);
-	put32(d, 11);
-	put16(d + 12, sig);
-	put32(d + (word == 8 ? 32 : 24), tid);
-	put32(d + (word == 8 ? 36 : 28), 1); /* ppid */
-	for (size_t r = 0; r < (arch == ELFCORE_ARCH_AARCH64 ? 34 : word == 8 ? 27 : 18); r++)
-		put_word(d + reg + r * word, (unsigned)word, 0x1111 * (r + 1));
-	switch (arch) {
-	case ELFCORE_ARCH_X86_64:
-		put64(d + reg + 19 * 8, sp);	 /* rsp */
-		put64(d + reg + 16 * 8, pc);	 /* rip */
-		put64(d + reg + 10 * 8, 0xdead); /* rax */
-		break;
-	case ELFCORE_ARCH_AARCH64:
-		put64(d + reg + 31 * 8, sp);
-		put64(d + reg + 32 * 8, pc);
-		put64(d + reg + 30 * 8, 0xdead); /* x30, the link register */
-		break;
-	default:
-		put32(d + reg + 13 * 4, (uint32_t)sp);
-		put32(d + reg + 15 * 4, (uint32_t)pc);
-		put32(d + reg + 14 * 4, 0xdead); /* lr */
-		break;
-	}
-	put32(d + size - 4, 1); /* pr_fpvalid */
-	return size;
+	elf_put32(d, 11);
+	elf_put16(d + 12, sig);
+	elf_put32(d + (l.word == 8 ? 32 : 24), tid);
+	elf_put32(d + (l.word == 8 ? 36 : 28), 1); /* ppid */
+	for (size_t r = 0; r < l.n_reg; r++)
+		elf_put_word(d + l.reg + r * l.word, (unsigned)l.word, 0x1111 * (r + 1));
+	elf_put_word(d + l.reg + l.sp * l.word, (unsigned)l.word, sp);
+	elf_put_word(d + l.reg + l.pc * l.word, (unsigned)l.word, pc);
+	/* The register beside them: rax, x30 (the link register), lr. */
+	elf_put_word(d + l.reg +
+			     (machine == EM_AARCH64 ? 30
+			      : machine == EM_ARM   ? 14
+						    : 10) *
+				     l.word,
+		     (unsigned)l.word, 0xdead);
+	elf_put32(d + l.size - 4, 1); /* pr_fpvalid */
+	return l.size;
 }
 
 static int prstatus_exact(const struct elfcore_ehdr *e, const uint8_t *d, size_t len,
@@ -806,7 +699,7 @@ static void test_prstatus(void **state)
 
 		ehdr_of(cases[c].elf_class, cases[c].machine, 1, &e);
 		assert_int_equal(e.arch, cases[c].arch);
-		n = make_prstatus(d, cases[c].arch, 4242, 11, cases[c].sp, cases[c].pc);
+		n = make_prstatus(d, cases[c].machine, 4242, 11, cases[c].sp, cases[c].pc);
 		assert_int_equal(n, cases[c].size);
 		assert_int_equal(prstatus_exact(&e, d, n, &t, &why), 0);
 		assert_int_equal(t.tid, 4242);
@@ -860,11 +753,11 @@ static void test_prpsinfo(void **state)
 	ehdr_of(64, EM_X86_64, 1, &e);
 	memset(d, 0, sizeof(d));
 	d[0] = 'R';
-	put64(d + 8, 0x400600);
-	put32(d + 16, 100000);
-	put32(d + 20, 100001);
-	put32(d + 24, 17007);
-	put32(d + 28, 1);
+	elf_put64(d + 8, 0x400600);
+	elf_put32(d + 16, 100000);
+	elf_put32(d + 20, 100001);
+	elf_put32(d + 24, 17007);
+	elf_put32(d + 28, 1);
 	memcpy(d + 40, "crash", 5);
 	memcpy(d + 56, "./crash --now", 13);
 	assert_int_equal(prpsinfo_exact(&e, d, 136, &ps, &why), 0);
@@ -893,11 +786,11 @@ static void test_prpsinfo(void **state)
 	/* arm: 16-bit uid and gid at 8 and 10, pid at 12, fname at 28, 124 bytes. */
 	ehdr_of(32, EM_ARM, 1, &e);
 	memset(d, 0, sizeof(d));
-	put32(d + 4, 0x400600);
-	put16(d + 8, 1000);
-	put16(d + 10, 1001);
-	put32(d + 12, 612);
-	put32(d + 16, 1);
+	elf_put32(d + 4, 0x400600);
+	elf_put16(d + 8, 1000);
+	elf_put16(d + 10, 1001);
+	elf_put32(d + 12, 612);
+	elf_put32(d + 16, 1);
 	memcpy(d + 28, "sensord", 7);
 	memcpy(d + 44, "/usr/bin/sensord", 16);
 	assert_int_equal(prpsinfo_exact(&e, d, 124, &ps, &why), 0);
@@ -915,9 +808,9 @@ static void test_prpsinfo(void **state)
 	/* A 32-bit machine of the generic ABI: 32-bit uid and gid at 8 and 12, pid 16, fname 32. */
 	ehdr_of(32, EM_RISCV, 1, &e);
 	memset(d, 0, sizeof(d));
-	put32(d + 8, 70000);
-	put32(d + 12, 70001);
-	put32(d + 16, 99);
+	elf_put32(d + 8, 70000);
+	elf_put32(d + 12, 70001);
+	elf_put32(d + 16, 99);
 	memcpy(d + 32, "rv", 2);
 	assert_int_equal(prpsinfo_exact(&e, d, 128, &ps, &why), 0);
 	assert_int_equal(ps.uid, 70000);
@@ -963,8 +856,8 @@ static void test_auxv(void **state)
 		for (size_t i = 0; i < ARRAY_SIZE(vec); i++) {
 			uint64_t val = word == 4 ? (uint32_t)vec[i][1] : vec[i][1];
 
-			put_word(d + n, word, vec[i][0]);
-			put_word(d + n + word, word, val);
+			elf_put_word(d + n, word, vec[i][0]);
+			elf_put_word(d + n + word, word, val);
 			n += 2 * word;
 		}
 		len = n;
@@ -1002,28 +895,6 @@ static void test_auxv(void **state)
 			assert_int_equal(v, 5);
 		}
 	}
-}
-
-/* Builds an NT_FILE descriptor of word-sized fields; returns its length. */
-static size_t make_nt_file(uint8_t *d, unsigned word, uint64_t count, uint64_t page_size,
-			   const uint64_t (*maps)[3], size_t n_maps, const char *const *names,
-			   size_t n_names)
-{
-	size_t pos = 0;
-
-	put_word(d, word, count);
-	put_word(d + word, word, page_size);
-	pos = 2 * word;
-	for (size_t i = 0; i < n_maps; i++)
-		for (size_t k = 0; k < 3; k++, pos += word)
-			put_word(d + pos, word, maps[i][k]);
-	for (size_t i = 0; i < n_names; i++) {
-		size_t l = strlen(names[i]) + 1;
-
-		memcpy(d + pos, names[i], l);
-		pos += l;
-	}
-	return pos;
 }
 
 /* Walks an NT_FILE descriptor held in exactly len bytes; returns the mappings or the error. */
@@ -1076,7 +947,7 @@ static void test_nt_file(void **state)
 		const char *why = NULL;
 
 		ehdr_of(classes[c], classes[c] == 32 ? EM_ARM : EM_AARCH64, 1, &e);
-		len = make_nt_file(d, word, 3, 4096, maps, 3, names, 3);
+		len = elf_put_nt_file(d, word, 3, 4096, maps, 3, names, 3);
 		assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), 3);
 		for (size_t i = 0; i < 3; i++) {
 			assert_int_equal(got[i].start, maps[i][0]);
@@ -1115,17 +986,17 @@ static void test_nt_file(void **state)
 		}
 
 		/* No mappings. */
-		len = make_nt_file(d, word, 0, 4096, NULL, 0, NULL, 0);
+		len = elf_put_nt_file(d, word, 0, 4096, NULL, 0, NULL, 0);
 		assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), 0);
 
 		/* Counts whose table cannot fit, including ones where count * 3 * word wraps. */
 		const uint64_t wmax = word == 4 ? UINT32_MAX : UINT64_MAX;
-		len = make_nt_file(d, word, 3, 4096, maps, 3, names, 3);
+		len = elf_put_nt_file(d, word, 3, 4096, maps, 3, names, 3);
 		const uint64_t fits = (len - 2 * word) / (3 * word); /* names taken for entries */
 		{
 			struct elfcore_file_iter it;
 
-			put_word(d, word, fits);
+			elf_put_word(d, word, fits);
 			assert_int_equal(elfcore_file_iter_init(&it, &e, d, len, &why), 0);
 			assert_int_equal(it.count, fits);
 		}
@@ -1137,7 +1008,7 @@ static void test_nt_file(void **state)
 					    (wmax / 3 + 1),
 					    wmax / 2 + 1 };
 		for (size_t k = 0; k < ARRAY_SIZE(counts); k++) {
-			len = make_nt_file(d, word, counts[k], 4096, maps, 3, names, 3);
+			len = elf_put_nt_file(d, word, counts[k], 4096, maps, 3, names, 3);
 			why = NULL;
 			assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), -EINVAL);
 			assert_string_equal(why, "NT_FILE's mapping count does not fit the note");
@@ -1146,12 +1017,12 @@ static void test_nt_file(void **state)
 		/* A page size that is not a power of two. */
 		static const uint64_t bad_pages[] = { 0, 3, 4095, 4097, 0x3000 };
 		for (size_t k = 0; k < ARRAY_SIZE(bad_pages); k++) {
-			len = make_nt_file(d, word, 3, bad_pages[k], maps, 3, names, 3);
+			len = elf_put_nt_file(d, word, 3, bad_pages[k], maps, 3, names, 3);
 			assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), -EINVAL);
 			assert_string_equal(why, "NT_FILE's page size is not a power of two");
 		}
 		/* gcore writes a page size of 1 (offsets in bytes). */
-		len = make_nt_file(d, word, 3, 1, maps, 3, names, 3);
+		len = elf_put_nt_file(d, word, 3, 1, maps, 3, names, 3);
 		assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), 3);
 
 		/* A mapping that ends before it starts: the ones before it come out first. */
@@ -1160,20 +1031,20 @@ static void test_nt_file(void **state)
 
 			memcpy(bad, maps, sizeof(bad));
 			bad[1][1] = bad[1][0] - 1;
-			len = make_nt_file(d, word, 3, 4096, bad, 3, names, 3);
+			len = elf_put_nt_file(d, word, 3, 4096, bad, 3, names, 3);
 			why = NULL;
 			assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), -EINVAL);
 			assert_string_equal(why, "NT_FILE mapping ends before it starts");
 			bad[1][1] = bad[1][0]; /* empty is fine */
-			len = make_nt_file(d, word, 3, 4096, bad, 3, names, 3);
+			len = elf_put_nt_file(d, word, 3, 4096, bad, 3, names, 3);
 			assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), 3);
 		}
 
 		/* Names: the last one without its NUL, or one name missing. */
-		len = make_nt_file(d, word, 3, 4096, maps, 3, names, 3);
+		len = elf_put_nt_file(d, word, 3, 4096, maps, 3, names, 3);
 		assert_int_equal(walk_file(&e, d, len - 1, got, got_names, 4, &why), -EINVAL);
 		assert_string_equal(why, "NT_FILE name is not terminated within the note");
-		len = make_nt_file(d, word, 3, 4096, maps, 3, names, 2);
+		len = elf_put_nt_file(d, word, 3, 4096, maps, 3, names, 2);
 		assert_int_equal(walk_file(&e, d, len, got, got_names, 4, &why), -EINVAL);
 		assert_string_equal(why, "NT_FILE has fewer names than mappings");
 		memset(d + table_end, 'x', len - table_end); /* no NUL anywhere */
@@ -1197,7 +1068,7 @@ static void test_whole_core(void **state)
 
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		unsigned cls = cases[c].elf_class, word = cls / 8;
-		size_t ehsize = cls == 32 ? 52 : 64, phentsize = cls == 32 ? 32 : 56;
+		size_t ehsize = elf_ehdr_size(cls), phentsize = elf_phdr_size(cls);
 		uint8_t core[4096], desc[512];
 		size_t notes_at = ehsize + 2 * phentsize, pos = notes_at, n;
 		struct elfcore_ehdr e;
@@ -1210,15 +1081,15 @@ static void test_whole_core(void **state)
 		int r;
 
 		memset(core, 0, sizeof(core));
-		make_ehdr(core, cls, cases[c].machine, 2);
+		elf_put_ehdr(core, cls, cases[c].machine, 2);
 		for (uint32_t tid = 100; tid < 103; tid++) {
-			n = make_prstatus(desc, cases[c].arch, tid, tid == 100 ? 11 : 0,
+			n = make_prstatus(desc, cases[c].machine, tid, tid == 100 ? 11 : 0,
 					  0x7000 + tid * 0x100, 0x400000 + tid);
 			add_note(core, &pos, "CORE", ELFCORE_NT_PRSTATUS, desc, (uint32_t)n);
 		}
 		memset(desc, 0, sizeof(desc));
-		put_word(desc, word, ELFCORE_AT_PAGESZ);
-		put_word(desc + word, word, 4096);
+		elf_put_word(desc, word, ELFCORE_AT_PAGESZ);
+		elf_put_word(desc + word, word, 4096);
 		add_note(core, &pos, "CORE", ELFCORE_NT_AUXV, desc, 4 * word);
 		make_phdr(core + ehsize, cls, ELFCORE_PT_NOTE, notes_at, 0, pos - notes_at, 0);
 		make_phdr(core + ehsize + phentsize, cls, ELFCORE_PT_LOAD, 4096, 0x7000, 0, 0x1000);

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "fileio.h"
+#include "harness-fs.h"
 #include "identity.h"
 #include "log.h"
 #include "macro.h"
@@ -54,50 +54,6 @@ static int setup_root(void **state)
 static int teardown_root(void **state)
 {
 	return test_tmpdir_free(*state);
-}
-
-/* Writes len bytes to root/rel, creating directories. */
-static void put(const char *root, const char *rel, const char *data, size_t len)
-{
-	_cleanup_free_ char *path = lc_path_prefix(root, rel);
-	char *slash;
-	FILE *f;
-
-	assert_non_null(path);
-	slash = strrchr(path, '/');
-	*slash = 0;
-	assert_int_equal(lc_mkdir_p(path, 0755), 0);
-	*slash = '/';
-	f = fopen(path, "we");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void put_str(const char *root, const char *rel, const char *text)
-{
-	put(root, rel, text, strlen(text));
-}
-
-static bool exists(const char *root, const char *rel)
-{
-	_cleanup_free_ char *path = lc_path_prefix(root, rel);
-
-	return access(path, F_OK) == 0;
-}
-
-static void del(const char *root, const char *rel)
-{
-	_cleanup_free_ char *path = lc_path_prefix(root, rel);
-
-	assert_int_equal(unlink(path), 0);
-}
-
-static void mkdir_at(const char *root, const char *rel)
-{
-	_cleanup_free_ char *path = lc_path_prefix(root, rel);
-
-	assert_int_equal(lc_mkdir_p(path, 0755), 0);
 }
 
 static void assert_no_children(void)
@@ -383,13 +339,13 @@ static void test_parse_info_hostile(void **state)
 
 static void put_full_root(const char *root)
 {
-	put_str(root, "/etc/machine-id", MACHINE_ID "\n");
-	put(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B Rev 1.4\0", 31);
-	put_str(root, "/etc/os-release",
-		"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
-		"NAME=\"Debian GNU/Linux\"\n"
-		"VERSION_ID=\"12\"\n"
-		"ID=debian\n");
+	tree_put(root, "/etc/machine-id", MACHINE_ID "\n");
+	tree_write(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B Rev 1.4\0", 31, 0644);
+	tree_put(root, "/etc/os-release",
+		 "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+		 "NAME=\"Debian GNU/Linux\"\n"
+		 "VERSION_ID=\"12\"\n"
+		 "ID=debian\n");
 }
 
 static void test_resolve_fallbacks(void **state)
@@ -421,9 +377,9 @@ static void test_resolve_sanitizes_guesses(void **state)
 	_cleanup_free_ char *long_name = repeat('p', 200);
 	_cleanup_strv_free_ char **errors = NULL;
 
-	put_str(root, "/etc/machine-id", "  my machine id \n");
-	put(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B\0garbage", 30);
-	put_str(root, "/usr/lib/os-release", "ID=\"my os\"\nVERSION_ID='1.0+git~r1 (x)'\n");
+	tree_put(root, "/etc/machine-id", "  my machine id \n");
+	tree_write(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B\0garbage", 30, 0644);
+	tree_put(root, "/usr/lib/os-release", "ID=\"my os\"\nVERSION_ID='1.0+git~r1 (x)'\n");
 
 	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
 	assert_field(&id, LC_ID_DEVICE_SERIAL, "my_machine_id", "/etc/machine-id");
@@ -434,9 +390,9 @@ static void test_resolve_sanitizes_guesses(void **state)
 	lc_identity_done(&id);
 
 	/* Too long: cut to 128. Only blanks: not a source. */
-	del(root, "/proc/device-tree/model");
-	put_str(root, "/sys/class/dmi/id/product_name", long_name);
-	put_str(root, "/usr/lib/os-release", "ID=\"  \"\nVERSION_ID=1\n");
+	tree_unlink(root, "/proc/device-tree/model");
+	tree_put(root, "/sys/class/dmi/id/product_name", long_name);
+	tree_put(root, "/usr/lib/os-release", "ID=\"  \"\nVERSION_ID=1\n");
 	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
 	assert_int_equal(count(errors), 1);
 	assert_string_equal(errors[0], NO_SW_TYPE);
@@ -451,8 +407,8 @@ static void test_resolve_hardware_fallback_order(void **state)
 	struct utsname u;
 	char machine[sizeof(u.machine)];
 
-	put_str(root, "/etc/machine-id", MACHINE_ID);
-	put_str(root, "/etc/os-release", "ID=x\nVERSION_ID=1\n");
+	tree_put(root, "/etc/machine-id", MACHINE_ID);
+	tree_put(root, "/etc/os-release", "ID=x\nVERSION_ID=1\n");
 
 	/* Neither device tree nor DMI: the machine type. */
 	assert_int_equal(uname(&u), 0);
@@ -465,22 +421,22 @@ static void test_resolve_hardware_fallback_order(void **state)
 	lc_identity_done(&id);
 
 	/* DMI product name, trimmed and cut to 128. */
-	put_str(root, "/sys/class/dmi/id/product_name", "ProLiant DL360 Gen10\n");
+	tree_put(root, "/sys/class/dmi/id/product_name", "ProLiant DL360 Gen10\n");
 	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
 	assert_field(&id, LC_ID_HARDWARE_VERSION, "ProLiant_DL360_Gen10",
 		     "/sys/class/dmi/id/product_name");
 	lc_identity_done(&id);
-	put_str(root, "/sys/class/dmi/id/product_name", long_name);
+	tree_put(root, "/sys/class/dmi/id/product_name", long_name);
 	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
 	assert_int_equal(strlen(id.value[LC_ID_HARDWARE_VERSION]), 128);
 	lc_identity_done(&id);
 
 	/* The device tree wins over DMI; an empty model is not a source. */
-	put(root, "/proc/device-tree/model", "\0", 1);
+	tree_write(root, "/proc/device-tree/model", "\0", 1, 0644);
 	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
 	assert_string_equal(id.source[LC_ID_HARDWARE_VERSION], "/sys/class/dmi/id/product_name");
 	lc_identity_done(&id);
-	put(root, "/proc/device-tree/model", "BeagleBone Black\0", 17);
+	tree_write(root, "/proc/device-tree/model", "BeagleBone Black\0", 17, 0644);
 	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
 	assert_field(&id, LC_ID_HARDWARE_VERSION, "BeagleBone_Black", "/proc/device-tree/model");
 	lc_identity_done(&id);
@@ -492,18 +448,18 @@ static void test_resolve_os_release_quoting(void **state)
 	struct lc_identity_input in = { .sysroot = root };
 	struct lc_identity id = { 0 };
 
-	put_str(root, "/etc/machine-id", MACHINE_ID);
+	tree_put(root, "/etc/machine-id", MACHINE_ID);
 	/* /etc wins over /usr/lib; comments, escapes, odd lines and a later ID all handled. */
-	put_str(root, "/usr/lib/os-release", "ID=wrong\nVERSION_ID=wrong\n");
-	put_str(root, "/etc/os-release",
-		"# comment\n"
-		"NAME='My \"OS\"'\n"
-		"ID=first\n"
-		"this line is not an assignment\n"
-		"BROKEN=\"unterminated\n"
-		"ID='yocto'\n"
-		"VERSION_ID=\"4.0 \\\"kirkstone\\\"\"\n"
-		"VARIANT_ID=\"x\"\n");
+	tree_put(root, "/usr/lib/os-release", "ID=wrong\nVERSION_ID=wrong\n");
+	tree_put(root, "/etc/os-release",
+		 "# comment\n"
+		 "NAME='My \"OS\"'\n"
+		 "ID=first\n"
+		 "this line is not an assignment\n"
+		 "BROKEN=\"unterminated\n"
+		 "ID='yocto'\n"
+		 "VERSION_ID=\"4.0 \\\"kirkstone\\\"\"\n"
+		 "VARIANT_ID=\"x\"\n");
 	assert_int_equal(lc_identity_resolve(&in, &id, NULL), 0);
 	assert_field(&id, LC_ID_SOFTWARE_TYPE, "yocto", "/etc/os-release");
 	assert_field(&id, LC_ID_SOFTWARE_VERSION, "4.0 _kirkstone_", "/etc/os-release");
@@ -561,7 +517,7 @@ static void test_resolve_command_not_run_when_configured(void **state)
 	in.info_command = cmd;
 	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
 	assert_null(errors);
-	assert_false(exists(root, "/ran"));
+	assert_false(tree_exists(root, "/ran"));
 	assert_field(&id, LC_ID_SOFTWARE_VERSION, "1.0 (x)", "configuration (a:4)");
 
 	o = lc_identity_to_json(&id);
@@ -679,8 +635,8 @@ static void test_resolve_nothing(void **state)
 	_cleanup_strv_free_ char **errors = NULL;
 
 	/* "uninitialized" is what systemd leaves before first boot completes: not a serial. */
-	put_str(root, "/etc/machine-id", "uninitialized\n");
-	put_str(root, "/etc/os-release", "NAME=nothing-useful\n");
+	tree_put(root, "/etc/machine-id", "uninitialized\n");
+	tree_put(root, "/etc/os-release", "NAME=nothing-useful\n");
 	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
 	assert_null(id.value[LC_ID_DEVICE_SERIAL]);
 	/* The hardware version always has a last resort: the machine type. */
@@ -691,11 +647,11 @@ static void test_resolve_nothing(void **state)
 
 	/* A directory where a file is expected, and an oversized file, are not sources. */
 	strv_free(TAKE_PTR(errors));
-	del(root, "/etc/machine-id");
-	mkdir_at(root, "/etc/machine-id");
+	tree_unlink(root, "/etc/machine-id");
+	tree_mkdir(root, "/etc/machine-id");
 	_cleanup_free_ char *huge = repeat('a', 70 * 1024);
-	put_str(root, "/etc/os-release", huge);
-	put_str(root, "/usr/lib/os-release", "ID=lib\n");
+	tree_put(root, "/etc/os-release", huge);
+	tree_put(root, "/usr/lib/os-release", "ID=lib\n");
 	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
 	assert_int_equal(count(errors), 2);
 	assert_string_equal(errors[0], NO_SERIAL);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness-elf.h"
 #include "linkmap.h"
 #include "macro.h"
 
@@ -123,30 +124,18 @@ static void poke(struct fake_mem *m, uint64_t addr, const void *data, size_t len
 
 static void poke_word(struct fake_mem *m, unsigned word, uint64_t addr, uint64_t v)
 {
-	uint8_t b[8];
-
-	for (unsigned i = 0; i < word; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	poke(m, addr, b, word);
+	elf_put_word(at(m, addr, word), word, v);
 }
 
-/* A program header of the word size's layout. */
+/* A program header of the word size's layout, as in memory: p_paddr is p_vaddr, p_filesz
+ * p_memsz. */
 static void poke_phdr(struct fake_mem *m, unsigned word, uint64_t addr, uint32_t type,
 		      uint64_t vaddr, uint64_t memsz)
 {
-	memset(at(m, addr, word == 8 ? 56 : 32), 0, word == 8 ? 56 : 32);
-	poke_word(m, 4, addr, type);
-	if (word == 8) {
-		poke_word(m, 8, addr + 16, vaddr);
-		poke_word(m, 8, addr + 24, vaddr);
-		poke_word(m, 8, addr + 32, memsz);
-		poke_word(m, 8, addr + 40, memsz);
-	} else {
-		poke_word(m, 4, addr + 8, vaddr);
-		poke_word(m, 4, addr + 12, vaddr);
-		poke_word(m, 4, addr + 16, memsz);
-		poke_word(m, 4, addr + 20, memsz);
-	}
+	uint8_t *p = at(m, addr, elf_phdr_size(word * 8));
+
+	elf_put_phdr(p, word * 8, type, 0, 0, vaddr, memsz, memsz, 0);
+	elf_put_word(p + (word == 8 ? 24 : 12), word, vaddr);
 }
 
 /* struct link_map's public fields: l_addr, l_name, l_ld, l_next, l_prev. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fileio.h"
@@ -331,6 +332,61 @@ static void test_timer_freed_from_its_callback(void **state)
 	assert_null(once_timer);
 }
 
+/* A plugin that wants its timer again "as soon as possible", re-arming it at 0 ms from its own
+ * callback. Capped, so that a loop that runs it again in the same pass cannot hang the test. */
+#define EAGER_MAX 10000
+static struct lc_timer *eager_timer;
+static int eager_hits;
+
+static void eager_cb(struct lc_plugin *p, void *userdata)
+{
+	if (++eager_hits < EAGER_MAX)
+		assert_int_equal(lc_timer_restart(eager_timer, 0, 0), 0);
+}
+
+static int eager_init(struct lc_plugin *p)
+{
+	return lc_plugin_timer_add(p, 0, 0, eager_cb, NULL, &eager_timer);
+}
+
+static void test_timer_at_0ms_waits_for_the_clock(void **state)
+{
+	static const struct lc_plugin_ops eager_ops = { .name = "eager", .init = eager_init };
+	const struct lc_plugin_ops *const list[] = { &eager_ops };
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	uint64_t start;
+	uv_loop_t loop;
+
+	eager_hits = 0;
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
+	start = uv_now(&loop); /* what the timers are armed against */
+	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+
+	/* One pass of the loop runs the timer at most once: libuv before 1.48 would run a timer
+	 * re-armed at 0 ms again and again in the same pass, and nothing else would run. */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	assert_in_range(eager_hits, 0, 1);
+
+	/* And across passes it runs at most once per millisecond of the loop's clock, however
+	 * fast the passes come. */
+	for (int i = 0; i < 1000; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	uv_update_time(&loop);
+	assert_in_range(eager_hits, 0, uv_now(&loop) - start);
+
+	/* It still runs. */
+	run_until(&loop, &eager_hits, eager_hits + 3);
+
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+}
+
 static int args_init(struct lc_plugin *p)
 {
 	assert_int_equal(lc_plugin_watch_fd(p, -1, LC_WATCH_READ, good_watch, NULL, NULL), -EINVAL);
@@ -397,13 +453,97 @@ static void test_message_and_consent(void **state)
 	lc_config_free(cfg);
 }
 
+static int loud_init(struct lc_plugin *p)
+{
+	/* Warnings are not the reason; the first error is, and says it with the errno. */
+	lc_plugin_log(p, LOG_WARNING, "port %d looks busy", 8125);
+	return lc_plugin_log_errno(p, LOG_ERR, -EADDRINUSE, "failed to bind %s: %m.",
+				   "127.0.0.1:8125") == -EADDRINUSE
+		       ? lc_plugin_log_errno(p, LOG_ERR, EADDRINUSE, "giving up")
+		       : -EIO;
+}
+
+static int vague_init(struct lc_plugin *p)
+{
+	lc_plugin_log(p, LOG_ERR, "\"listen\": expected HOST:PORT, got \"%s\".", "x");
+	return -EINVAL;
+}
+
+static int recovering_init(struct lc_plugin *p)
+{
+	/* An error init gets over is no failure. */
+	lc_plugin_log(p, LOG_ERR, "no thermal zones; reading none");
+	return 0;
+}
+
+static void test_failure_reason_and_log_prefix(void **state)
+{
+	static const struct lc_plugin_ops loud_ops = { .name = "loud", .init = loud_init };
+	static const struct lc_plugin_ops vague_ops = { .name = "vague", .init = vague_init };
+	static const struct lc_plugin_ops recovering_ops = { .name = "recovering",
+							     .init = recovering_init };
+	const struct lc_plugin_ops *const list[] = { &loud_ops, &vague_ops, &recovering_ops };
+	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	_cleanup_free_ char *logged = NULL;
+	_cleanup_fclose_ FILE *log = tmpfile();
+	_cleanup_close_ int saved = -1;
+	int fd = log ? fileno(log) : -1;
+	struct lc_plugin_host *host;
+	struct lc_config *cfg;
+	uv_loop_t loop;
+
+	cfg = load_config(&sections);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(lc_plugin_host_new(&loop, list, ARRAY_SIZE(list), &host), 0);
+
+	/* What the plugins log goes to stderr, here a file. */
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	lc_log_set_max_level(LOG_INFO);
+	lc_log_set_ratelimit(false);
+	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	lc_log_set_ratelimit(true);
+	lc_log_set_max_level(LOG_CRIT);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+
+	assert_status(host, "[{\"name\":\"loud\",\"state\":\"failed\","
+			    "\"error\":\"init failed: failed to bind 127.0.0.1:8125: Address "
+			    "already in use\"},"
+			    "{\"name\":\"vague\",\"state\":\"failed\","
+			    "\"error\":\"init failed: \\\"listen\\\": expected HOST:PORT, got "
+			    "\\\"x\\\" (Invalid argument)\"},"
+			    "{\"name\":\"recovering\",\"state\":\"running\"}]");
+
+	/* Each line names its plugin once. */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(lc_read_fd(fd, 64 * 1024, &logged, NULL), 0);
+	assert_non_null(strstr(logged, "warning: loud: port 8125 looks busy\n"));
+	assert_non_null(strstr(
+		logged, "error: loud: failed to bind 127.0.0.1:8125: Address already in use.\n"));
+	assert_non_null(strstr(logged, "error: loud: giving up\n"));
+	assert_non_null(
+		strstr(logged, "error: vague: \"listen\": expected HOST:PORT, got \"x\".\n"));
+	assert_non_null(strstr(logged, "error: recovering: no thermal zones; reading none\n"));
+
+	lc_plugin_host_free(host);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	lc_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_timer_freed_from_its_callback),
+		cmocka_unit_test(test_timer_at_0ms_waits_for_the_clock),
 		cmocka_unit_test(test_watch_rejects_bad_arguments),
 		cmocka_unit_test(test_message_and_consent),
+		cmocka_unit_test(test_failure_reason_and_log_prefix),
 	};
 
 	lc_log_set_max_level(LOG_CRIT);

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include "config.h"
 #include "evidence.h"
 #include "fileio.h"
+#include "harness-fs.h"
+#include "harness-plugin.h"
 #include "last.h"
 #include "log.h"
 #include "macro.h"
@@ -21,7 +22,6 @@
 #include "pstore.h"
 #include "reboot-plugin.h"
 #include "reboot.h"
-#include "tmpdir.h"
 
 #define BOOT_OLD     "33333333-3333-3333-3333-333333333333"
 #define BOOT_PREV    "11111111-1111-1111-1111-111111111111"
@@ -38,23 +38,21 @@
 #define OOPS_RECORD  "Oops#1 Part1\n<4>[   3.000000] BUG: unable to handle page fault\n"
 
 struct fixture {
-	char *tmp;
-	char *root;  /* the sysroot */
-	char *state; /* the state directory */
+	/* The plugin in a host, as faultd runs it, with a fake core. */
+	struct plugin_harness *ph;
+	const char *root;  /* the sysroot: ph's tree's root */
+	const char *state; /* the state directory: ph's tree's state */
 	char *reason_file;
 	struct lc_boot_info boot;
 };
+
+static struct plugin_harness *reboot_harness(struct fixture *f);
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
-		return -1;
-	f->tmp = test_tmpdir_new("reboot");
-	if (!f->tmp || asprintf(&f->root, "%s/root", f->tmp) < 0 ||
-	    asprintf(&f->state, "%s/state", f->tmp) < 0 ||
-	    asprintf(&f->reason_file, "%s%s", f->root, REASON_FILE) < 0)
 		return -1;
 	/* An ordinary new boot after one faultd saw. */
 	f->boot = (struct lc_boot_info){
@@ -63,6 +61,11 @@ static int setup(void **state)
 		.boot_count = 5,
 		.new_boot = true,
 	};
+	f->ph = reboot_harness(f);
+	f->root = f->ph->tree->root;
+	f->state = f->ph->tree->state;
+	if (asprintf(&f->reason_file, "%s%s", f->root, REASON_FILE) < 0)
+		return -1;
 	*state = f;
 	return 0;
 }
@@ -70,69 +73,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int r = test_tmpdir_free(f->tmp);
 
-	free(f->root);
-	free(f->state);
+	plugin_harness_free(f->ph);
 	free(f->reason_file);
 	free(f);
-	return r;
-}
-
-/* Writes len bytes of data to dir/rel, creating the parents. */
-static void put_bytes(const char *dir, const char *rel, const void *data, size_t len)
-{
-	_cleanup_free_ char *path = NULL, *parent = NULL;
-
-	assert_true(asprintf(&path, "%s/%s", dir, rel) > 0);
-	parent = lc_path_dirname(path);
-	assert_int_equal(lc_mkdir_p(parent, 0755), 0);
-	assert_int_equal(lc_write_file_atomic(path, data, len, 0644), 0);
-}
-
-static void put(const char *dir, const char *rel, const char *text)
-{
-	put_bytes(dir, rel, text, strlen(text));
-}
-
-/* Makes dir/rel a directory: reading it as a file fails, even for root. */
-static void put_dir(const char *dir, const char *rel)
-{
-	_cleanup_free_ char *path = NULL;
-
-	assert_true(asprintf(&path, "%s/%s", dir, rel) > 0);
-	assert_int_equal(lc_mkdir_p(path, 0755), 0);
-}
-
-static bool exists(const char *dir, const char *rel)
-{
-	_cleanup_free_ char *path = NULL;
-	struct stat st;
-
-	assert_true(asprintf(&path, "%s/%s", dir, rel) > 0);
-	return lstat(path, &st) == 0;
-}
-
-static void rm(const char *dir, const char *rel)
-{
-	_cleanup_free_ char *path = NULL;
-
-	assert_true(asprintf(&path, "%s/%s", dir, rel) > 0);
-	assert_int_equal(unlink(path), 0);
-}
-
-/* The content of dir/rel (at most 1 MiB), owned by the caller. */
-static char *slurp(const char *dir, const char *rel, size_t *ret_size)
-{
-	_cleanup_free_ char *path = NULL;
-	char *text = NULL;
-	size_t size;
-
-	assert_true(asprintf(&path, "%s/%s", dir, rel) > 0);
-	assert_int_equal(lc_read_file(path, 1 << 20, &text, &size), 0);
-	if (ret_size)
-		*ret_size = size;
-	return text;
+	return 0;
 }
 
 static void declare(struct fixture *f, const char *boot_id, const char *reason)
@@ -147,38 +92,6 @@ static void declare(struct fixture *f, const char *boot_id, const char *reason)
 static void mark(struct fixture *f, const char *boot_id, bool poweroff)
 {
 	assert_int_equal(lc_reboot_mark_clean_shutdown(f->state, boot_id, poweroff), 0);
-}
-
-/* Standard error, captured while a test watches what is logged. */
-static int saved_stderr = -1;
-static char captured_path[128];
-
-static void capture_start(struct fixture *f)
-{
-	int fd;
-
-	snprintf(captured_path, sizeof(captured_path), "%s/stderr.log", f->tmp);
-	fd = open(captured_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	close(fd);
-}
-
-/* Stops capturing; returns what was logged (owned by the caller). */
-static char *capture_end(void)
-{
-	char *text = NULL;
-
-	fflush(stderr);
-	assert_int_equal(dup2(saved_stderr, STDERR_FILENO), STDERR_FILENO);
-	close(saved_stderr);
-	saved_stderr = -1;
-	assert_int_equal(lc_read_file(captured_path, 1 << 20, &text, NULL), 0);
-	unlink(captured_path);
-	return text;
 }
 
 static struct reboot_input input(struct fixture *f)
@@ -264,7 +177,7 @@ static void test_watchdog_bits(void **state)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		put(f->root, WATCHDOG0, cases[i].value);
+		tree_put(f->root, WATCHDOG0, cases[i].value);
 		assert_decides(f,
 			       streq(cases[i].reason, "UnknownError") ? REBOOT_SRC_NONE
 								      : REBOOT_SRC_WATCHDOG,
@@ -272,8 +185,8 @@ static void test_watchdog_bits(void **state)
 	}
 
 	/* The strongest cause over all watchdogs. */
-	put(f->root, WATCHDOG0, "32\n");
-	put(f->root, "sys/class/watchdog/watchdog1/bootstatus", "16");
+	tree_put(f->root, WATCHDOG0, "32\n");
+	tree_put(f->root, "sys/class/watchdog/watchdog1/bootstatus", "16");
 	assert_decides(f, REBOOT_SRC_WATCHDOG, "BrownOutReset");
 }
 
@@ -284,7 +197,7 @@ static void test_watchdog_detail(void **state)
 	struct reboot_decision d;
 	char line[1024];
 
-	put(f->root, WATCHDOG0, "48\n");
+	tree_put(f->root, WATCHDOG0, "48\n");
 	gather_decide(f, NULL, &ev, &d);
 	assert_string_equal(ev.src[REBOOT_SRC_WATCHDOG].detail,
 			    "watchdog0 bootstatus 0x30 (POWERUNDER|CARDRESET)");
@@ -340,9 +253,9 @@ static void test_pstore_panic(void **state)
 	struct reboot_evidence ev;
 	struct reboot_decision d;
 
-	put(f->root, RAMOOPS0, PANIC_RECORD);
-	put(f->root, "sys/fs/pstore/dmesg-ramoops-1", OOPS_RECORD);
-	put(f->root, "sys/fs/pstore/console-ramoops-0", "not a dmesg record");
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, "sys/fs/pstore/dmesg-ramoops-1", OOPS_RECORD);
+	tree_put(f->root, "sys/fs/pstore/console-ramoops-0", "not a dmesg record");
 	gather_decide(f, NULL, &ev, &d);
 	assert_int_equal(d.source, REBOOT_SRC_PSTORE);
 	assert_int_equal(d.reason.code, 0x8008);
@@ -360,7 +273,7 @@ static void test_pstore_oops(void **state)
 	char line[1024];
 
 	/* Without the clean-shutdown marker an Oops is the reason. */
-	put(f->root, RAMOOPS0, OOPS_RECORD);
+	tree_put(f->root, RAMOOPS0, OOPS_RECORD);
 	assert_decides(f, REBOOT_SRC_PSTORE, "!KernelOops");
 
 	/* With it, the Oops is not decisive: the marker decides, and the log says so. */
@@ -384,7 +297,7 @@ static void test_pstore_not_a_crash(void **state)
 	struct reboot_evidence ev;
 	struct reboot_decision d;
 
-	put(f->root, RAMOOPS0, "Shutdown#1 Part1\nbye\n");
+	tree_put(f->root, RAMOOPS0, "Shutdown#1 Part1\nbye\n");
 	gather_decide(f, NULL, &ev, &d);
 	assert_int_equal(d.source, REBOOT_SRC_NONE);
 	assert_int_equal(ev.src[REBOOT_SRC_PSTORE].state, REBOOT_EV_IGNORED);
@@ -395,8 +308,8 @@ static void test_systemd_pstore(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg-efi-170000000001001",
-	    PANIC_RECORD);
+	tree_put(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg-efi-170000000001001",
+		 PANIC_RECORD);
 	assert_decides(f, REBOOT_SRC_PSTORE, "KernelPanic");
 }
 
@@ -423,7 +336,7 @@ static void test_reason_file(void **state)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		put(f->root, REASON_REL, cases[i].text);
+		tree_put(f->root, REASON_REL, cases[i].text);
 		assert_decides(f, REBOOT_SRC_REASON_FILE, cases[i].reason);
 	}
 	/* A reason file not configured is not read. */
@@ -439,7 +352,7 @@ static void test_reason_file(void **state)
 		assert_false(ev.reason_file_present);
 		reboot_evidence_consume(&in, &ev);
 		reboot_evidence_done(&ev);
-		assert_true(exists(f->root, REASON_REL));
+		assert_true(tree_exists(f->root, REASON_REL));
 	}
 }
 
@@ -491,10 +404,10 @@ static void test_priority(void **state)
 	struct reboot_decision d;
 	char line[1024];
 
-	put(f->root, WATCHDOG0, "32");
-	put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, WATCHDOG0, "32");
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
 	declare(f, BOOT_PREV, "FirmwareUpdate");
-	put(f->root, REASON_REL, "LowPower");
+	tree_put(f->root, REASON_REL, "LowPower");
 	mark(f, BOOT_PREV, false);
 
 	gather_decide(f, NULL, &ev, &d);
@@ -506,13 +419,13 @@ static void test_priority(void **state)
 		"(0x0004), clean-shutdown marker: UserReset (0x0002).");
 	reboot_evidence_done(&ev);
 
-	put(f->root, WATCHDOG0, "0");
+	tree_put(f->root, WATCHDOG0, "0");
 	assert_decides(f, REBOOT_SRC_PSTORE, "KernelPanic");
-	rm(f->root, RAMOOPS0);
+	tree_unlink(f->root, RAMOOPS0);
 	assert_decides(f, REBOOT_SRC_DECLARED, "FirmwareUpdate");
-	rm(f->state, "reboot/declared.json");
+	tree_unlink(f->state, "reboot/declared.json");
 	assert_decides(f, REBOOT_SRC_REASON_FILE, "LowPower");
-	rm(f->root, REASON_REL);
+	tree_unlink(f->root, REASON_REL);
 	assert_decides(f, REBOOT_SRC_SHUTDOWN, "UserReset");
 }
 
@@ -526,9 +439,9 @@ static void test_stale_notes(void **state)
 	/* Notes of an older boot: warned about, not used, removed. */
 	declare(f, BOOT_OLD, "FirmwareUpdate");
 	mark(f, BOOT_OLD, false);
-	capture_start(f);
+	plugin_harness_log_start(f->ph);
 	gather_decide(f, NULL, &ev, &d);
-	log = capture_end();
+	log = plugin_harness_log_end(f->ph);
 	assert_int_equal(d.source, REBOOT_SRC_NONE);
 	assert_int_equal(ev.src[REBOOT_SRC_DECLARED].state, REBOOT_EV_IGNORED);
 	assert_int_equal(ev.src[REBOOT_SRC_SHUTDOWN].state, REBOOT_EV_IGNORED);
@@ -536,8 +449,8 @@ static void test_stale_notes(void **state)
 	assert_non_null(strstr(log, "shutdown.json: written during boot " BOOT_OLD));
 	reboot_evidence_done(&ev);
 	decide_consume(f);
-	assert_false(exists(f->state, "reboot/declared.json"));
-	assert_false(exists(f->state, "reboot/shutdown.json"));
+	assert_false(tree_exists(f->state, "reboot/declared.json"));
+	assert_false(tree_exists(f->state, "reboot/shutdown.json"));
 
 	/* Without a known previous boot no note can be about it. */
 	f->boot.prev_boot_id[0] = 0;
@@ -548,8 +461,8 @@ static void test_stale_notes(void **state)
 	declare(f, BOOT_CUR, "FirmwareUpdate");
 	mark(f, BOOT_CUR, false);
 	assert_int_equal(decide_consume(f).source, REBOOT_SRC_NONE);
-	assert_true(exists(f->state, "reboot/declared.json"));
-	assert_true(exists(f->state, "reboot/shutdown.json"));
+	assert_true(tree_exists(f->state, "reboot/declared.json"));
+	assert_true(tree_exists(f->state, "reboot/shutdown.json"));
 }
 
 static void test_consume(void **state)
@@ -558,57 +471,57 @@ static void test_consume(void **state)
 	_cleanup_free_ char *a = NULL, *b = NULL, *seen = NULL;
 	size_t size;
 
-	put(f->root, RAMOOPS0, PANIC_RECORD);
-	put(f->root, "sys/fs/pstore/dmesg-ramoops-1", OOPS_RECORD);
-	put(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg.txt", OOPS_RECORD);
-	put(f->root, "var/lib/systemd/pstore/dmesg-efi-1", OOPS_RECORD);
-	put(f->root, "var/lib/systemd/pstore/notes.txt", "not a record");
-	put(f->root, REASON_REL, "LowPower\n");
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, "sys/fs/pstore/dmesg-ramoops-1", OOPS_RECORD);
+	tree_put(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg.txt", OOPS_RECORD);
+	tree_put(f->root, "var/lib/systemd/pstore/dmesg-efi-1", OOPS_RECORD);
+	tree_put(f->root, "var/lib/systemd/pstore/notes.txt", "not a record");
+	tree_put(f->root, REASON_REL, "LowPower\n");
 	declare(f, BOOT_PREV, "FirmwareUpdate");
 	mark(f, BOOT_PREV, true);
 
 	assert_int_equal(decide_consume(f).source, REBOOT_SRC_PSTORE);
 
 	/* The kernel's records are archived with their content and released. */
-	a = slurp(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0", &size);
+	a = tree_read(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0", &size);
 	assert_int_equal(size, strlen(PANIC_RECORD));
 	assert_string_equal(a, PANIC_RECORD);
-	b = slurp(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-1", NULL);
+	b = tree_read(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-1", NULL);
 	assert_string_equal(b, OOPS_RECORD);
-	assert_false(exists(f->root, RAMOOPS0));
-	assert_false(exists(f->root, "sys/fs/pstore/dmesg-ramoops-1"));
+	assert_false(tree_exists(f->root, RAMOOPS0));
+	assert_false(tree_exists(f->root, "sys/fs/pstore/dmesg-ramoops-1"));
 	/* systemd's are archived too, but stay with systemd. */
-	assert_true(
-		exists(f->state, "reboot/pstore/" BOOT_PREV "/systemd-1700000000123456_dmesg.txt"));
-	assert_true(exists(f->state, "reboot/pstore/" BOOT_PREV "/systemd-dmesg-efi-1"));
-	assert_true(exists(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg.txt"));
-	assert_true(exists(f->root, "var/lib/systemd/pstore/dmesg-efi-1"));
-	seen = slurp(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, NULL);
+	assert_true(tree_exists(f->state,
+				"reboot/pstore/" BOOT_PREV "/systemd-1700000000123456_dmesg.txt"));
+	assert_true(tree_exists(f->state, "reboot/pstore/" BOOT_PREV "/systemd-dmesg-efi-1"));
+	assert_true(tree_exists(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg.txt"));
+	assert_true(tree_exists(f->root, "var/lib/systemd/pstore/dmesg-efi-1"));
+	seen = tree_read(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, NULL);
 	assert_string_equal(seen, "{\"seen\":[\"1700000000123456/dmesg.txt\",\"dmesg-efi-1\"]}");
 	/* The reason file and the notes are gone. */
-	assert_false(exists(f->root, REASON_REL));
-	assert_false(exists(f->state, "reboot/declared.json"));
-	assert_false(exists(f->state, "reboot/shutdown.json"));
+	assert_false(tree_exists(f->root, REASON_REL));
+	assert_false(tree_exists(f->state, "reboot/declared.json"));
+	assert_false(tree_exists(f->state, "reboot/shutdown.json"));
 
 	/* The next boot: systemd's records are not evidence again, a new one is. */
 	memcpy(f->boot.prev_boot_id, BOOT_CUR, 37);
 	memcpy(f->boot.boot_id, BOOT_NEXT, 37);
 	assert_decides(f, REBOOT_SRC_NONE, "UnknownError");
-	put(f->root, "var/lib/systemd/pstore/1700000099000000/dmesg.txt", PANIC_RECORD);
+	tree_put(f->root, "var/lib/systemd/pstore/1700000099000000/dmesg.txt", PANIC_RECORD);
 	assert_int_equal(decide_consume(f).source, REBOOT_SRC_PSTORE);
 	free(seen);
-	seen = slurp(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, NULL);
+	seen = tree_read(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, NULL);
 	assert_string_equal(seen, "{\"seen\":[\"1700000000123456/dmesg.txt\",\"dmesg-efi-1\","
 				  "\"1700000099000000/dmesg.txt\"]}");
 
 	/* Names systemd removed are forgotten, so the list stays bounded. */
-	rm(f->root, "var/lib/systemd/pstore/dmesg-efi-1");
-	rm(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg.txt");
+	tree_unlink(f->root, "var/lib/systemd/pstore/dmesg-efi-1");
+	tree_unlink(f->root, "var/lib/systemd/pstore/1700000000123456/dmesg.txt");
 	memcpy(f->boot.prev_boot_id, BOOT_NEXT, 37);
 	memcpy(f->boot.boot_id, BOOT_OLD, 37);
 	assert_int_equal(decide_consume(f).source, REBOOT_SRC_NONE);
 	free(seen);
-	seen = slurp(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, NULL);
+	seen = tree_read(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, NULL);
 	assert_string_equal(seen, "{\"seen\":[\"1700000099000000/dmesg.txt\"]}");
 }
 
@@ -626,11 +539,11 @@ static void test_pstore_limits(void **state)
 	assert_non_null(big);
 	memset(big, 'x', REBOOT_PSTORE_READ_MAX + 5000);
 	memcpy(big, "Panic#1 Part1\n", 14);
-	put_bytes(f->root, RAMOOPS0, big, REBOOT_PSTORE_READ_MAX + 5000);
+	tree_write(f->root, RAMOOPS0, big, REBOOT_PSTORE_READ_MAX + 5000, 0644);
 	/* More records than are taken per boot: the rest stay in place, but used up. */
 	for (int i = 1; i < REBOOT_PSTORE_RECORDS_MAX + 4; i++) {
 		snprintf(name, sizeof(name), "sys/fs/pstore/dmesg-ramoops-%02d", i);
-		put(f->root, name, OOPS_RECORD);
+		tree_put(f->root, name, OOPS_RECORD);
 	}
 	gather_decide(f, NULL, &ev, &d);
 	assert_int_equal(d.reason.code, 0x8008);
@@ -638,14 +551,14 @@ static void test_pstore_limits(void **state)
 	assert_int_equal(ev.pstore.deferred, 4);
 	reboot_evidence_consume(&in, &ev);
 	reboot_evidence_done(&ev);
-	copy = slurp(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0", &size);
+	copy = tree_read(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0", &size);
 	assert_int_equal(size, REBOOT_PSTORE_READ_MAX);
 	assert_memory_equal(copy, big, REBOOT_PSTORE_READ_MAX);
-	assert_false(exists(f->root, RAMOOPS0));
-	assert_false(exists(f->root, "sys/fs/pstore/dmesg-ramoops-15"));
+	assert_false(tree_exists(f->root, RAMOOPS0));
+	assert_false(tree_exists(f->root, "sys/fs/pstore/dmesg-ramoops-15"));
 	for (int i = 16; i < REBOOT_PSTORE_RECORDS_MAX + 4; i++) {
 		snprintf(name, sizeof(name), "sys/fs/pstore/dmesg-ramoops-%02d", i);
-		assert_true(exists(f->root, name));
+		assert_true(tree_exists(f->root, name));
 	}
 	/* They are not blamed on the end of the next boot. */
 	f->boot = (struct lc_boot_info){ .boot_id = "33333333-3333-3333-3333-333333333333",
@@ -671,25 +584,25 @@ static void test_archive_pruning(void **state)
 					 { .tv_sec = 1000000 + (time_t)i * 100 } };
 
 		snprintf(rel, sizeof(rel), "reboot/pstore/%s/dmesg-ramoops-0", old[i]);
-		put(f->state, rel, PANIC_RECORD);
+		tree_put(f->state, rel, PANIC_RECORD);
 		assert_true(asprintf(&path, "%s/reboot/pstore/%s", f->state, old[i]) > 0);
 		assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
 	}
-	put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
 	decide_consume(f);
 	/* This boot's archive and the three newest others are kept. */
-	assert_true(exists(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0"));
-	assert_false(exists(f->state, "reboot/pstore/boot-a"));
-	assert_false(exists(f->state, "reboot/pstore/boot-b"));
-	assert_true(exists(f->state, "reboot/pstore/boot-c/dmesg-ramoops-0"));
-	assert_true(exists(f->state, "reboot/pstore/boot-d"));
-	assert_true(exists(f->state, "reboot/pstore/boot-e"));
+	assert_true(tree_exists(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0"));
+	assert_false(tree_exists(f->state, "reboot/pstore/boot-a"));
+	assert_false(tree_exists(f->state, "reboot/pstore/boot-b"));
+	assert_true(tree_exists(f->state, "reboot/pstore/boot-c/dmesg-ramoops-0"));
+	assert_true(tree_exists(f->state, "reboot/pstore/boot-d"));
+	assert_true(tree_exists(f->state, "reboot/pstore/boot-e"));
 
 	/* Without a known previous boot the records go to "unknown". */
 	f->boot.prev_boot_id[0] = 0;
-	put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
 	decide_consume(f);
-	assert_true(exists(f->state, "reboot/pstore/unknown/dmesg-ramoops-0"));
+	assert_true(tree_exists(f->state, "reboot/pstore/unknown/dmesg-ramoops-0"));
 }
 
 static void test_reason_file_used_once(void **state)
@@ -700,7 +613,7 @@ static void test_reason_file_used_once(void **state)
 	struct reboot_decision d;
 
 	/* A reason file that could not be deleted is recognised by its identity. */
-	put(f->root, REASON_REL, "LowPower\n");
+	tree_put(f->root, REASON_REL, "LowPower\n");
 	gather_decide(f, NULL, &ev, &d);
 	assert_int_equal(d.source, REBOOT_SRC_REASON_FILE);
 	assert_true(ev.reason_file_id_valid);
@@ -715,7 +628,7 @@ static void test_reason_file_used_once(void **state)
 	reboot_evidence_done(&again);
 
 	/* Rewritten by the integrator, it counts again. */
-	put(f->root, REASON_REL, "ButtonReset\n");
+	tree_put(f->root, REASON_REL, "ButtonReset\n");
 	assert_int_equal(reboot_evidence_gather(&in, &again), 0);
 	reboot_decide(&again, &unknown_error, &d);
 	assert_int_equal(d.source, REBOOT_SRC_REASON_FILE);
@@ -735,21 +648,21 @@ static void test_garbage(void **state)
 	size_t size;
 
 	assert_non_null(huge);
-	put(f->root, WATCHDOG0, "abc\n");
-	put_dir(f->root, "sys/class/watchdog/watchdog1/bootstatus");
-	put_bytes(f->root, RAMOOPS0, binary, sizeof(binary));
-	put_dir(f->root, "sys/fs/pstore/dmesg-ramoops-1");
+	tree_put(f->root, WATCHDOG0, "abc\n");
+	tree_mkdir(f->root, "sys/class/watchdog/watchdog1/bootstatus");
+	tree_write(f->root, RAMOOPS0, binary, sizeof(binary), 0644);
+	tree_mkdir(f->root, "sys/fs/pstore/dmesg-ramoops-1");
 	memset(huge, '7', 10 << 20);
-	put_bytes(f->root, REASON_REL, huge, 10 << 20);
+	tree_write(f->root, REASON_REL, huge, 10 << 20, 0644);
 	memset(huge, ' ', 8192);
 	memcpy(huge, "{\"reason\": 3, ", 14);
-	put_bytes(f->state, "reboot/declared.json", huge, 8192);
-	put_dir(f->state, "reboot/shutdown.json");
+	tree_write(f->state, "reboot/declared.json", huge, 8192, 0644);
+	tree_mkdir(f->state, "reboot/shutdown.json");
 
-	capture_start(f);
+	plugin_harness_log_start(f->ph);
 	gather_decide(f, NULL, &ev, &d);
 	reboot_evidence_consume(&in, &ev);
-	log = capture_end();
+	log = plugin_harness_log_end(f->ph);
 
 	assert_int_equal(d.source, REBOOT_SRC_NONE);
 	assert_int_equal(d.reason.code, 0x8000);
@@ -769,24 +682,24 @@ static void test_garbage(void **state)
 	reboot_evidence_done(&ev);
 
 	/* Used up all the same: the binary record is archived as it was. */
-	archived = slurp(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0", &size);
+	archived = tree_read(f->state, "reboot/pstore/" BOOT_PREV "/dmesg-ramoops-0", &size);
 	assert_int_equal(size, sizeof(binary));
 	assert_memory_equal(archived, binary, sizeof(binary));
-	assert_false(exists(f->root, RAMOOPS0));
-	assert_false(exists(f->root, REASON_REL));
-	assert_false(exists(f->state, "reboot/declared.json"));
+	assert_false(tree_exists(f->root, RAMOOPS0));
+	assert_false(tree_exists(f->root, REASON_REL));
+	assert_false(tree_exists(f->state, "reboot/declared.json"));
 
 	/* More garbage in the reason file: not text, not a reason, a directory. */
-	put_bytes(f->root, REASON_REL, "Low\0Power", 9);
+	tree_write(f->root, REASON_REL, "Low\0Power", 9, 0644);
 	assert_decides(f, REBOOT_SRC_NONE, "UnknownError");
-	put(f->root, REASON_REL, "Bogus\n");
+	tree_put(f->root, REASON_REL, "Bogus\n");
 	assert_decides(f, REBOOT_SRC_NONE, "UnknownError");
-	rm(f->root, REASON_REL);
-	put_dir(f->root, REASON_REL);
+	tree_unlink(f->root, REASON_REL);
+	tree_mkdir(f->root, REASON_REL);
 	assert_decides(f, REBOOT_SRC_NONE, "UnknownError");
 	/* A damaged pstore-seen.json only means systemd's records may be used again. */
-	put(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, "[1, 2");
-	put(f->root, "var/lib/systemd/pstore/1/dmesg.txt", PANIC_RECORD);
+	tree_put(f->state, "reboot/" REBOOT_PSTORE_SEEN_FILE, "[1, 2");
+	tree_put(f->root, "var/lib/systemd/pstore/1/dmesg.txt", PANIC_RECORD);
 	assert_decides(f, REBOOT_SRC_PSTORE, "KernelPanic");
 }
 
@@ -848,48 +761,32 @@ static void fake_unexpected_reboot(void *userdata)
 	svc.unexpected++;
 }
 
-static const struct lc_cfg_key core_keys[] = {
-	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
-	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
-};
-static const struct lc_cfg_section core_section = { .keys = core_keys,
-						    .n_keys = ARRAY_SIZE(core_keys) };
-static const struct lc_plugin_ops *const plugins[] = { &reboot_plugin_ops };
-
-/* Loads a configuration for f's trees with extra members in the "reboot" section. Returns 0
- * with *ret and the sections it borrows in *ret_sections (free after the configuration), or the
- * error of lc_config_load() with its first message in *ret_error. */
-static int load_config(struct fixture *f, const char *extra, struct lc_config **ret,
-		       struct lc_cfg_section **ret_sections, char **ret_error)
+/* The harness of f's plugin: the core records through fake_record(). */
+static struct plugin_harness *reboot_harness(struct fixture *f)
 {
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
-	_cleanup_free_ char *text = NULL, *path = NULL;
-	struct lc_config_files files = { .skip_runtime = true };
+	struct plugin_harness *ph = plugin_harness_new(&reboot_plugin_ops, "reboot", NULL);
+
+	ph->services = (struct lc_plugin_services){
+		.record = fake_record,
+		.unexpected_reboot = fake_unexpected_reboot,
+		.boot = &f->boot,
+	};
+	return ph;
+}
+
+/* Loads a configuration for f's trees with extra members in the "reboot" section into the
+ * harness. Returns 0, or the error of lc_config_load() with its first message in *ret_error. */
+static int load_config(struct fixture *f, const char *extra, char **ret_error)
+{
+	_cleanup_free_ char *text = NULL;
 	const char *file =
 		extra && strstr(extra, "reason_file") ? "" : "\"reason_file\": \"" REASON_FILE "\"";
-	char **errors = NULL;
-	size_t n;
-	int r;
 
-	assert_true(asprintf(&path, "%s/faultd.conf", f->tmp) > 0);
 	assert_true(asprintf(&text,
 			     "{\"state_dir\": \"%s\", \"sysroot\": \"%s\", \"reboot\": {%s%s%s}}",
 			     f->state, f->root, file, file[0] && extra ? ", " : "",
 			     extra ? extra : "") > 0);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0600), 0);
-	files.main = path;
-	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
-						   &sections, &n),
-			 0);
-	r = lc_config_load(sections, n, &files, ret, &errors);
-	if (r < 0) {
-		assert_non_null(errors);
-		*ret_error = strdup(errors[0]);
-		strv_free(errors);
-		return r;
-	}
-	*ret_sections = TAKE_PTR(sections);
-	return 0;
+	return plugin_harness_load(f->ph, text, &f->ph->cfg, ret_error);
 }
 
 /* Starts and stops the plugin once for f->boot; returns its status as text (owned). Unless
@@ -897,41 +794,19 @@ static int load_config(struct fixture *f, const char *extra, struct lc_config **
  * watching it. */
 static char *run_plugin(struct fixture *f, const char *extra)
 {
-	struct lc_plugin_services services = {
-		.record = fake_record,
-		.unexpected_reboot = fake_unexpected_reboot,
-		.boot = &f->boot,
-	};
-	struct lc_plugin_host *host;
-	struct lc_config *cfg = NULL;
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
 	_cleanup_free_ char *error = NULL;
-	json_object *status, *item, *plugin_status;
+	json_object *status;
 	char *text;
-	uv_loop_t loop;
 
-	{
-		_cleanup_free_ char *last = NULL;
-
-		assert_true(asprintf(&last, "%s/reboot/last.json", f->state) > 0);
-		if (access(last, F_OK) < 0 && !f->boot.first_boot)
-			put(f->state, "reboot/last.json",
-			    "{\"boot_id\": \"" BOOT_PREV "\", \"source\": \"first-boot\"}");
-	}
-	assert_int_equal(load_config(f, extra, &cfg, &sections, &error), 0);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, plugins, ARRAY_SIZE(plugins), &host), 0);
-	lc_plugin_host_set_services(host, &services);
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
-	status = lc_plugin_host_status(host);
-	item = json_object_array_get_idx(status, 0);
-	assert_true(json_object_object_get_ex(item, "status", &plugin_status));
-	text = strdup(json_object_to_json_string_ext(plugin_status, JSON_C_TO_STRING_PLAIN));
+	if (!tree_exists(f->state, "reboot/last.json") && !f->boot.first_boot)
+		tree_put(f->state, "reboot/last.json",
+			 "{\"boot_id\": \"" BOOT_PREV "\", \"source\": \"first-boot\"}");
+	assert_int_equal(load_config(f, extra, &error), 0);
+	assert_int_equal(plugin_harness_start(f->ph), 1);
+	status = plugin_harness_status(f->ph);
+	text = strdup(json_object_to_json_string_ext(status, JSON_C_TO_STRING_PLAIN));
 	json_object_put(status);
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	plugin_harness_stop(f->ph);
 	return text;
 }
 
@@ -959,7 +834,7 @@ static void test_plugin_decides_once(void **state)
 	_cleanup_free_ char *status = NULL, *again = NULL, *last = NULL, *plain = NULL;
 
 	reset_svc();
-	put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
 	declare(f, BOOT_PREV, "FirmwareUpdate");
 	mark(f, BOOT_PREV, false);
 	status = run_plugin(f, NULL);
@@ -977,22 +852,22 @@ static void test_plugin_decides_once(void **state)
 			    "\"none\",\"declared\":\"FirmwareUpdate (0x0003)\",\"reason-file\":"
 			    "\"none\",\"clean-shutdown\":\"UserReset (0x0002)\"},\"entry\":\"" UUID
 			    "\"}");
-	last = slurp(f->state, "reboot/last.json", NULL);
+	last = tree_read(f->state, "reboot/last.json", NULL);
 	assert_non_null(strstr(last, "\"boot_id\":\"" BOOT_CUR "\""));
 	assert_non_null(strstr(last, "\"source\":\"pstore\""));
 	assert_non_null(strstr(last, "\"reason\":32776"));
-	assert_false(exists(f->root, RAMOOPS0));
-	assert_false(exists(f->state, "reboot/declared.json"));
-	assert_false(exists(f->state, "reboot/shutdown.json"));
+	assert_false(tree_exists(f->root, RAMOOPS0));
+	assert_false(tree_exists(f->state, "reboot/declared.json"));
+	assert_false(tree_exists(f->state, "reboot/shutdown.json"));
 
 	/* A restart of faultd in the same boot decides nothing and shows the same. */
 	f->boot.new_boot = false;
-	put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
 	again = run_plugin(f, NULL);
 	assert_int_equal(svc.records, 1);
 	assert_int_equal(svc.unexpected, 1);
 	assert_string_equal(again, status);
-	assert_true(exists(f->root, RAMOOPS0));
+	assert_true(tree_exists(f->root, RAMOOPS0));
 }
 
 static void test_plugin_expected(void **state)
@@ -1001,7 +876,7 @@ static void test_plugin_expected(void **state)
 	_cleanup_free_ char *status = NULL;
 
 	reset_svc();
-	put(f->root, REASON_REL, "!Unplugged");
+	tree_put(f->root, REASON_REL, "!Unplugged");
 	mark(f, BOOT_PREV, true);
 	status = run_plugin(f, NULL);
 	assert_string_equal(svc.metadata,
@@ -1009,7 +884,7 @@ static void test_plugin_expected(void **state)
 	assert_int_equal(svc.unexpected, 1);
 	assert_non_null(strstr(status, "\"last_reason\":\"!Unplugged\",\"name\":\"Unplugged\","
 				       "\"unexpected\":true,\"source\":\"reason-file\""));
-	assert_false(exists(f->root, REASON_REL));
+	assert_false(tree_exists(f->root, REASON_REL));
 
 	/* The next boot ended cleanly: expected, not reported to the ledger. */
 	memcpy(f->boot.prev_boot_id, BOOT_CUR, 37);
@@ -1036,10 +911,10 @@ static void test_plugin_drops_a_marker_of_this_boot(void **state)
 	assert_int_equal(svc.records, 1);
 	mark(f, BOOT_CUR, false);
 	f->boot.new_boot = false;
-	capture_start(f);
+	plugin_harness_log_start(f->ph);
 	again = run_plugin(f, NULL);
-	log = capture_end();
-	assert_false(exists(f->state, "reboot/shutdown.json"));
+	log = plugin_harness_log_end(f->ph);
+	assert_false(tree_exists(f->state, "reboot/shutdown.json"));
 	assert_non_null(strstr(log, "shutdown.json: written during this boot, which goes on"));
 	assert_int_equal(svc.records, 1);
 	assert_string_equal(again, status);
@@ -1068,8 +943,6 @@ static void test_plugin_unclean_reason(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_free_ char *status = NULL, *error = NULL;
-	struct lc_cfg_section *sections = NULL;
-	struct lc_config *cfg = NULL;
 
 	reset_svc();
 	status = run_plugin(f, "\"unclean_reason\": \"PowerOnReset\"");
@@ -1085,14 +958,12 @@ static void test_plugin_unclean_reason(void **state)
 	assert_int_equal(svc.unexpected, 1);
 
 	/* A reason that is none is refused when the configuration is loaded. */
-	assert_int_equal(load_config(f, "\"unclean_reason\": \"Bogus\"", &cfg, &sections, &error),
-			 -EINVAL);
+	assert_int_equal(load_config(f, "\"unclean_reason\": \"Bogus\"", &error), -EINVAL);
 	assert_non_null(strstr(error, "unclean_reason"));
 	assert_non_null(strstr(error, "unknown reason name"));
 	free(error);
 	error = NULL;
-	assert_int_equal(load_config(f, "\"reason_file\": \"relative\"", &cfg, &sections, &error),
-			 -EINVAL);
+	assert_int_equal(load_config(f, "\"reason_file\": \"relative\"", &error), -EINVAL);
 	assert_non_null(strstr(error, "expected an absolute path"));
 }
 
@@ -1104,14 +975,14 @@ static void test_plugin_consent_off(void **state)
 	/* Refused by consent: the ledger still hears of it, and the evidence is used up. */
 	reset_svc();
 	svc.record_ret = -EPERM;
-	put(f->root, WATCHDOG0, "32");
-	put(f->root, REASON_REL, "LowPower");
+	tree_put(f->root, WATCHDOG0, "32");
+	tree_put(f->root, REASON_REL, "LowPower");
 	status = run_plugin(f, NULL);
 	assert_int_equal(svc.records, 1);
 	assert_int_equal(svc.unexpected, 1);
 	assert_non_null(strstr(status, "\"not_recorded\":\"data collection is off\""));
-	assert_true(exists(f->state, "reboot/last.json"));
-	assert_false(exists(f->root, REASON_REL));
+	assert_true(tree_exists(f->state, "reboot/last.json"));
+	assert_false(tree_exists(f->root, REASON_REL));
 }
 
 static void test_plugin_record_fails(void **state)
@@ -1122,7 +993,7 @@ static void test_plugin_record_fails(void **state)
 	/* A spool that failed may work at the next start: nothing is used up. */
 	reset_svc();
 	svc.record_ret = -EIO;
-	put(f->root, REASON_REL, "LowPower");
+	tree_put(f->root, REASON_REL, "LowPower");
 	status = run_plugin(f, NULL);
 	assert_int_equal(svc.records, 1);
 	{
@@ -1132,7 +1003,7 @@ static void test_plugin_record_fails(void **state)
 		assert_int_equal(lc_read_file(path, 4096, &text, NULL), 0);
 		assert_non_null(strstr(text, BOOT_PREV)); /* not replaced */
 	}
-	assert_true(exists(f->root, REASON_REL));
+	assert_true(tree_exists(f->root, REASON_REL));
 
 	/* The next start in the same boot decides again. */
 	svc.record_ret = 0;
@@ -1141,8 +1012,8 @@ static void test_plugin_record_fails(void **state)
 	status = run_plugin(f, NULL);
 	assert_int_equal(svc.records, 2);
 	assert_string_equal(svc.metadata, "{\"reason\":4}");
-	assert_true(exists(f->state, "reboot/last.json"));
-	assert_false(exists(f->root, REASON_REL));
+	assert_true(tree_exists(f->state, "reboot/last.json"));
+	assert_false(tree_exists(f->root, REASON_REL));
 }
 
 static void test_plugin_first_boot(void **state)
@@ -1153,21 +1024,21 @@ static void test_plugin_first_boot(void **state)
 	reset_svc();
 	f->boot =
 		(struct lc_boot_info){ .boot_id = BOOT_CUR, .new_boot = true, .first_boot = true };
-	put(f->root, RAMOOPS0, PANIC_RECORD);
-	put(f->root, REASON_REL, "LowPower");
+	tree_put(f->root, RAMOOPS0, PANIC_RECORD);
+	tree_put(f->root, REASON_REL, "LowPower");
 	declare(f, BOOT_OLD, "FirmwareUpdate");
 	status = run_plugin(f, NULL);
 	assert_int_equal(svc.records, 0);
 	assert_int_equal(svc.unexpected, 0);
 	assert_non_null(strstr(status, "{\"last_reason\":null,\"source\":\"first-boot\""));
-	last = slurp(f->state, "reboot/last.json", NULL);
+	last = tree_read(f->state, "reboot/last.json", NULL);
 	assert_non_null(strstr(last, "\"source\":\"first-boot\""));
 	assert_null(strstr(last, "\"reason\":"));
 	/* The evidence is used up all the same. */
-	assert_true(exists(f->state, "reboot/pstore/unknown/dmesg-ramoops-0"));
-	assert_false(exists(f->root, RAMOOPS0));
-	assert_false(exists(f->root, REASON_REL));
-	assert_false(exists(f->state, "reboot/declared.json"));
+	assert_true(tree_exists(f->state, "reboot/pstore/unknown/dmesg-ramoops-0"));
+	assert_false(tree_exists(f->root, RAMOOPS0));
+	assert_false(tree_exists(f->root, REASON_REL));
+	assert_false(tree_exists(f->state, "reboot/declared.json"));
 
 	/* The next boot is decided normally. */
 	memcpy(f->boot.prev_boot_id, BOOT_CUR, 37);
@@ -1186,11 +1057,11 @@ static void test_plugin_reason_file_disabled(void **state)
 	_cleanup_free_ char *status = NULL;
 
 	reset_svc();
-	put(f->root, REASON_REL, "LowPower");
+	tree_put(f->root, REASON_REL, "LowPower");
 	status = run_plugin(f, "\"reason_file\": \"\"");
 	assert_string_equal(svc.metadata, "{\"reason\":32768}");
 	assert_non_null(strstr(status, "\"reason-file\":\"not configured\""));
-	assert_true(exists(f->root, REASON_REL));
+	assert_true(tree_exists(f->root, REASON_REL));
 }
 
 int main(void)

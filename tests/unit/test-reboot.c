@@ -2,8 +2,6 @@
 /* Reboot reasons as people write them, the notes left for the next boot, and how a shutdown of the
  * system is told: the SysV runlevel, BusyBox init's signal handlers. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fileio.h"
+#include "harness-fs.h"
 #include "reboot.h"
 #include "tmpdir.h"
 
@@ -218,21 +217,12 @@ static void test_notes(void **state)
 /* Writes a utmp file holding a boot record and, if runlevel is not 0, a runlevel record. */
 static void write_utmp(const char *sysroot, int runlevel)
 {
-	char path[256];
 	struct utmp u[2] = {};
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/var/run", sysroot);
-	assert_int_equal(lc_mkdir_p(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/var/run/utmp", sysroot);
 	u[0].ut_type = BOOT_TIME;
 	u[1].ut_type = RUN_LVL;
 	u[1].ut_pid = runlevel + 256 * 'N';
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, u, runlevel ? sizeof(u) : sizeof(u[0])),
-			 (ssize_t)(runlevel ? sizeof(u) : sizeof(u[0])));
-	close(fd);
+	tree_write(sysroot, "var/run/utmp", u, runlevel ? sizeof(u) : sizeof(u[0]), 0644);
 }
 
 static void test_runlevel(void **state)
@@ -260,26 +250,21 @@ static void test_runlevel(void **state)
 static void write_pid1_as(const char *sysroot, const char *exe, const char *argv0,
 			  const char *argv1, const char *sigcgt)
 {
-	char path[PATH_MAX], text[512], cmdline[128];
+	_cleanup_free_ char *exe_link = NULL;
+	char cmdline[128];
 	int len;
 
-	snprintf(path, sizeof(path), "%s/proc/1", sysroot);
-	assert_int_equal(lc_mkdir_p(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/proc/1/exe", sysroot);
-	(void)unlink(path);
-	assert_int_equal(symlink(exe, path), 0);
-	snprintf(text, sizeof(text),
-		 "Name:\tinit\nState:\tS (sleeping)\nPid:\t1\nSigPnd:\t0000000000000000\n"
-		 "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000006\n%s\n"
-		 "CapInh:\t0000000000000000\n",
-		 sigcgt);
-	snprintf(path, sizeof(path), "%s/proc/1/status", sysroot);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0644), 0);
-	snprintf(path, sizeof(path), "%s/proc/1/cmdline", sysroot);
+	tree_putf(sysroot, "proc/1/status",
+		  "Name:\tinit\nState:\tS (sleeping)\nPid:\t1\nSigPnd:\t0000000000000000\n"
+		  "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000006\n%s\n"
+		  "CapInh:\t0000000000000000\n",
+		  sigcgt);
+	exe_link = tree_path(sysroot, "proc/1/exe");
+	(void)unlink(exe_link);
+	assert_int_equal(symlink(exe, exe_link), 0);
 	/* NUL-separated, as the kernel writes it. */
 	len = snprintf(cmdline, sizeof(cmdline), "%s%c%s", argv0, 0, argv1 ? argv1 : "");
-	assert_int_equal(lc_write_file_atomic(path, cmdline, (size_t)len + (argv1 ? 1 : 0), 0644),
-			 0);
+	tree_write(sysroot, "proc/1/cmdline", cmdline, (size_t)len + (argv1 ? 1 : 0), 0644);
 }
 
 static void write_pid1(const char *sysroot, const char *exe, const char *sigcgt)

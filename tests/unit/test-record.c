@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fileio.h"
+#include "harness-fs.h"
 #include "macro.h"
 #include "record.h"
 #include "tmpdir.h"
@@ -157,23 +158,19 @@ static void test_manifest_shape(void **state)
 
 static void write_boot_id(const char *root, const char *id)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/proc/sys/kernel/random", root);
-	assert_int_equal(lc_mkdir_p(path, 0755), 0);
-	strcat(path, "/boot_id");
-	assert_int_equal(lc_write_file_atomic(path, id, strlen(id), 0644), 0);
+	tree_put(root, "proc/sys/kernel/random/boot_id", id);
 }
 
 static void test_boot_count(void **state)
 {
-	char *dir = test_tmpdir_new("record");
-	char root[128], st[128], path[160];
+	struct tree *t = tree_new("record");
+	const char *root, *st;
+	char path[160];
 	struct lc_boot_info b;
 
-	assert_non_null(dir);
-	snprintf(root, sizeof(root), "%s/root", dir);
-	snprintf(st, sizeof(st), "%s/state", dir);
+	assert_non_null(t);
+	root = t->root;
+	st = t->state;
 	assert_int_equal(lc_mkdir_p(st, 0700), 0);
 
 	write_boot_id(root, "11111111-2222-4333-8444-555555555555\n");
@@ -205,7 +202,7 @@ static void test_boot_count(void **state)
 	assert_int_equal(lc_boot_info_load(root, st, &b), 0);
 	assert_int_equal(strlen(b.boot_id), 36);
 	assert_int_equal(b.boot_id[14], '4');
-	assert_int_equal(test_tmpdir_free(dir), 0);
+	assert_int_equal(tree_free(t), 0);
 }
 
 static void test_commit_writes_manifest_to_spool(void **state)

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "fileio.h"
+#include "harness-plugin.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
@@ -26,51 +26,21 @@
 #include "statsd-pace.h"
 #include "statsd-parse.h"
 #include "statsd-plugin.h"
-#include "tmpdir.h"
-
-static const struct lc_cfg_key core_keys[] = {
-	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
-	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "" },
-};
-static const struct lc_cfg_section core_section = { .keys = core_keys,
-						    .n_keys = ARRAY_SIZE(core_keys) };
-
-static const struct lc_plugin_ops *const plugins[] = { &statsd_plugin_ops };
 
 struct fixture {
-	char *dir;
-	uv_loop_t loop;
-	struct lc_cfg_section *sections;
-	struct lc_config *cfg;
-	struct lc_metrics *metrics;
-	bool consent;
-	struct lc_plugin_services services;
-	struct lc_plugin_host *host;
+	struct plugin_harness *ph;
 	int client;
 };
-
-static struct lc_metrics *fixture_metrics(void *userdata)
-{
-	struct fixture *f = userdata;
-
-	return f->consent ? f->metrics : NULL;
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct lc_metrics_limits limits = { .max_keys = 100, .max_set_members = 100 };
-	size_t n;
 
 	if (!f)
 		return -1;
 	f->client = -1;
-	f->consent = true;
-	f->dir = test_tmpdir_new("statsd");
-	if (!f->dir || uv_loop_init(&f->loop) < 0 || lc_metrics_new(&limits, &f->metrics) < 0 ||
-	    lc_plugin_config_sections(&core_section, 1, plugins, 1, &f->sections, &n) < 0)
-		return -1;
-	f->services = (struct lc_plugin_services){ .metrics = fixture_metrics, .userdata = f };
+	f->ph = plugin_harness_new(&statsd_plugin_ops, "statsd", &limits);
 	*state = f;
 	return 0;
 }
@@ -80,76 +50,33 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	/* Stopping releases the watch and closes the socket: the loop ends with nothing open. */
-	lc_plugin_host_free(f->host);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&f->loop), 0);
-	lc_config_free(f->cfg);
-	lc_metrics_free(f->metrics);
-	free(f->sections);
+	plugin_harness_free(f->ph);
 	safe_close(f->client);
-	test_tmpdir_remove(f->dir);
-	free(f->dir);
 	free(f);
 	return 0;
 }
 
-/* Loads conf (the JSON of faultd.conf) into *ret; returns lc_config_load()'s result and, in
- * error (if not NULL), its first error. */
-static int load_config(struct fixture *f, const char *conf, struct lc_config **ret, char *error,
-		       size_t size)
-{
-	_cleanup_free_ char *path = NULL;
-	char **errors = NULL;
-	struct lc_config_files files = { .skip_runtime = true };
-	int r;
-
-	assert_true(asprintf(&path, "%s/faultd.conf", f->dir) > 0);
-	assert_int_equal(lc_write_file_atomic(path, conf, strlen(conf), 0600), 0);
-	files.main = path;
-	r = lc_config_load(f->sections, 2, &files, ret, &errors);
-	if (error)
-		snprintf(error, size, "%s", errors && errors[0] ? errors[0] : "");
-	strv_free(errors);
-	return r;
-}
-
-/* The statsd plugin's status object (borrowed from *holder, which the caller puts). */
-static json_object *plugin_status(struct fixture *f, json_object **holder)
-{
-	json_object *status;
-
-	*holder = lc_plugin_host_status(f->host);
-	assert_non_null(*holder);
-	assert_true(json_object_object_get_ex(json_object_array_get_idx(*holder, 0), "status",
-					      &status));
-	return status;
-}
-
 static uint64_t status_u64(struct fixture *f, const char *key)
 {
-	_cleanup_json_ json_object *holder = NULL;
-	json_object *v;
-
-	assert_true(json_object_object_get_ex(plugin_status(f, &holder), key, &v));
-	return json_object_get_uint64(v);
+	return (uint64_t)plugin_harness_status_int(f->ph, key);
 }
 
-/* Starts the host on conf, checks the plugin runs and connects a client to its address. */
+/* Starts the host on conf (the JSON of faultd.conf), checks the plugin runs and connects a
+ * client to its address. */
 static void start(struct fixture *f, const char *conf)
 {
-	_cleanup_json_ json_object *holder = NULL;
+	_cleanup_json_ json_object *status = NULL;
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
 	const char *listen, *why;
 	json_object *v;
 
-	assert_int_equal(load_config(f, conf, &f->cfg, NULL, 0), 0);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, 1, &f->host), 0);
-	lc_plugin_host_set_services(f->host, &f->services);
-	assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 1);
+	assert_int_equal(plugin_harness_load(f->ph, conf, &f->ph->cfg, NULL), 0);
+	assert_int_equal(plugin_harness_start(f->ph), 1);
 
 	/* Port 0 in the configuration; the status says which port the kernel chose. */
-	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
+	status = plugin_harness_status(f->ph);
+	assert_true(json_object_object_get_ex(status, "listen", &v));
 	listen = json_object_get_string(v);
 	assert_int_equal(lc_listen_address_parse(listen, &sa, &sa_len, &why), 0);
 	assert_int_not_equal(ntohs(((struct sockaddr_in *)&sa)->sin_port), 0);
@@ -169,35 +96,33 @@ static void send_str(struct fixture *f, const char *s)
 	send_n(f, s, strlen(s));
 }
 
+struct datagrams_seen {
+	struct fixture *f;
+	uint64_t n;
+};
+
+static bool datagrams_seen(void *userdata)
+{
+	struct datagrams_seen *d = userdata;
+
+	return status_u64(d->f, "datagrams") >= d->n;
+}
+
 /* Runs the loop until the plugin has seen n datagrams in all (at most about 5 seconds). */
 static void wait_datagrams(struct fixture *f, uint64_t n)
 {
-	for (int i = 0; i < 5000 && status_u64(f, "datagrams") < n; i++) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		if (status_u64(f, "datagrams") < n)
-			usleep(1000);
-	}
+	struct datagrams_seen d = { f, n };
+
+	plugin_harness_run_until(f->ph, UV_RUN_NOWAIT, 5000, datagrams_seen, &d);
 	assert_int_equal(status_u64(f, "datagrams"), n);
-}
-
-/* Closes the store's heartbeat; the caller puts the aggregates. */
-static json_object *heartbeat(struct fixture *f)
-{
-	json_object *o = json_object_new_object();
-
-	assert_non_null(o);
-	assert_int_equal(lc_metrics_close(f->metrics, o), 0);
-	return o;
 }
 
 static void assert_metric(json_object *o, const char *key, double expected)
 {
-	json_object *v;
+	double got = plugin_harness_reading(o, key);
 
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no \"%s\" in %s", key, json_object_to_json_string(o));
-	if (json_object_get_double(v) != expected)
-		fail_msg("\"%s\": %s, expected %g", key, json_object_to_json_string(v), expected);
+	if (got != expected)
+		fail_msg("\"%s\": %.17g, expected %g", key, got, expected);
 }
 
 static void test_readings(void **state)
@@ -224,7 +149,7 @@ static void test_readings(void **state)
 	assert_int_equal(status_u64(f, "receive_errors"), 0);
 	assert_int_equal(status_u64(f, "max_datagram_bytes"), 8192);
 
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_metric(hb, "hits", 5);
 	assert_metric(hb, "lat.count", 3);
 	assert_metric(hb, "lat.sum", 60);
@@ -255,7 +180,7 @@ static void test_truncated(void **state)
 	wait_datagrams(f, 3);
 	assert_int_equal(status_u64(f, "truncated"), 2);
 	assert_int_equal(status_u64(f, "lines"), 1);
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_metric(hb, "fits", 1);
 	assert_int_equal(json_object_object_length(hb), 1);
 }
@@ -265,7 +190,7 @@ static void test_consent_off(void **state)
 	struct fixture *f = *state;
 	_cleanup_json_ json_object *hb = NULL;
 
-	f->consent = false;
+	f->ph->collection_off = true;
 	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
 	send_str(f, "a:1|c\nb:1|g\nc:+1|g\nd:x|s\ne:1|ms");
 	wait_datagrams(f, 1);
@@ -273,7 +198,7 @@ static void test_consent_off(void **state)
 	assert_int_equal(status_u64(f, "lines"), 5);
 	assert_int_equal(status_u64(f, "not_collected"), 5);
 	assert_int_equal(status_u64(f, "rejected"), 0);
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_int_equal(json_object_object_length(hb), 0);
 }
 
@@ -284,17 +209,17 @@ static void test_store_rejects(void **state)
 	struct lc_metrics_counters counters;
 	_cleanup_json_ json_object *hb = NULL;
 
-	lc_metrics_set_limits(f->metrics, &limits);
+	lc_metrics_set_limits(f->ph->metrics, &limits);
 	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
 	/* Over the key cap, and a kind differing from the key's first. */
 	send_str(f, "a:1|c\nb:1|c\nc:1|c\nd:1|g\na:5|g\nb:x|s\na:2|c");
 	wait_datagrams(f, 1);
 	assert_int_equal(status_u64(f, "lines"), 7);
 	assert_int_equal(status_u64(f, "rejected"), 4);
-	lc_metrics_counters(f->metrics, &counters);
+	lc_metrics_counters(f->ph->metrics, &counters);
 	assert_int_equal(counters.over_key_cap, 2);
 	assert_int_equal(counters.rejected, 2);
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_metric(hb, "a", 3);
 	assert_metric(hb, "b", 1);
 	/* The store reports what it refused. */
@@ -326,12 +251,12 @@ static void test_burst_is_drained_fairly(void **state)
 		for (uint64_t i = 0; i < n; i++)
 			send_str(f, "burst:1|c");
 		/* One wakeup takes at most 64 batches of 32, then yields to the loop. */
-		uv_run(&f->loop, UV_RUN_NOWAIT);
+		uv_run(&f->ph->loop, UV_RUN_NOWAIT);
 		after_one = status_u64(f, "datagrams");
 		assert_int_equal(after_one, cap);
 		wait_datagrams(f, n);
 	}
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_metric(hb, "burst", (double)n);
 }
 
@@ -351,6 +276,14 @@ static bool kernel_tells_queue_fill(void)
 	return tells;
 }
 
+/* Whether the loop would wait for its watches alone: no timer to wake it. */
+static bool loop_sleeps(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return uv_backend_timeout(&f->ph->loop) == -1;
+}
+
 static void test_idle_and_resume(void **state)
 {
 	struct fixture *f = *state;
@@ -358,40 +291,37 @@ static void test_idle_and_resume(void **state)
 
 	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
 	/* Idle: only the watch, no timer to wake the loop. */
-	uv_run(&f->loop, UV_RUN_NOWAIT);
-	assert_int_equal(uv_backend_timeout(&f->loop), -1);
+	uv_run(&f->ph->loop, UV_RUN_NOWAIT);
+	assert_int_equal(uv_backend_timeout(&f->ph->loop), -1);
 	send_str(f, "a:1|c");
 	wait_datagrams(f, 1);
 	/* Datagrams flow: the socket is read on a timer; where the kernel cannot tell how full the
 	 * queue is, there are no pauses and the watch alone reads it. */
 	if (kernel_tells_queue_fill())
-		assert_true(uv_backend_timeout(&f->loop) >= 0);
+		assert_true(uv_backend_timeout(&f->ph->loop) >= 0);
 	else
-		assert_int_equal(uv_backend_timeout(&f->loop), -1);
+		assert_int_equal(uv_backend_timeout(&f->ph->loop), -1);
 	/* A trickle keeps being read. */
 	for (int i = 0; i < 40; i++) {
 		send_str(f, "a:1|c");
-		uv_run(&f->loop, UV_RUN_NOWAIT);
+		uv_run(&f->ph->loop, UV_RUN_NOWAIT);
 		usleep(500);
 	}
 	wait_datagrams(f, 41);
 	/* Once a read finds nothing, back to the watch alone: an idle loop does not wake. */
-	for (int i = 0; i < 1000 && uv_backend_timeout(&f->loop) != -1; i++) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		usleep(1000);
-	}
-	assert_int_equal(uv_backend_timeout(&f->loop), -1);
+	plugin_harness_run_until(f->ph, UV_RUN_NOWAIT, 1000, loop_sleeps, f);
+	assert_int_equal(uv_backend_timeout(&f->ph->loop), -1);
 	/* A heartbeat closing takes what waits in the socket, without the loop. */
 	send_str(f, "c:1|c");
 	for (int i = 0; i < 100 && status_u64(f, "datagrams") < 42; i++) {
-		lc_plugin_host_collect(f->host);
+		lc_plugin_host_collect(f->ph->host);
 		usleep(1000);
 	}
 	assert_int_equal(status_u64(f, "datagrams"), 42);
 	/* And the next datagram wakes it. */
 	send_str(f, "a:1|c\nb:2|g");
 	wait_datagrams(f, 43);
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_metric(hb, "a", 42);
 	assert_metric(hb, "b", 2);
 	assert_metric(hb, "c", 1);
@@ -401,7 +331,7 @@ static void test_idle_and_resume(void **state)
 static void test_ipv6(void **state)
 {
 	struct fixture *f = *state;
-	_cleanup_json_ json_object *hb = NULL, *holder = NULL;
+	_cleanup_json_ json_object *hb = NULL, *status = NULL;
 	int probe = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in6 lo = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	json_object *v;
@@ -412,11 +342,12 @@ static void test_ipv6(void **state)
 	}
 	safe_close(probe);
 	start(f, "{\"statsd\": {\"listen\": \"[::1]:0\"}}");
-	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
+	status = plugin_harness_status(f->ph);
+	assert_true(json_object_object_get_ex(status, "listen", &v));
 	assert_true(strncmp(json_object_get_string(v), "[::1]:", 6) == 0);
 	send_str(f, "six:6|g");
 	wait_datagrams(f, 1);
-	hb = heartbeat(f);
+	hb = plugin_harness_heartbeat(f->ph);
 	assert_metric(hb, "six", 6);
 }
 
@@ -426,9 +357,9 @@ static void assert_start_fails(struct fixture *f, const char *conf)
 	struct lc_plugin_host *host = NULL;
 	struct lc_config *cfg = NULL;
 
-	assert_int_equal(load_config(f, conf, &cfg, NULL, 0), 0);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, 1, &host), 0);
-	lc_plugin_host_set_services(host, &f->services);
+	assert_int_equal(plugin_harness_load(f->ph, conf, &cfg, NULL), 0);
+	assert_int_equal(lc_plugin_host_new(&f->ph->loop, f->ph->plugins, 1, &host), 0);
+	lc_plugin_host_set_services(host, &f->ph->services);
 	assert_int_equal(lc_plugin_host_start(host, cfg), 0);
 	assert_int_equal(lc_plugin_host_state(host, 0), LC_PLUGIN_FAILED);
 	lc_plugin_host_free(host);
@@ -438,13 +369,14 @@ static void assert_start_fails(struct fixture *f, const char *conf)
 static void test_bind_failures(void **state)
 {
 	struct fixture *f = *state;
-	_cleanup_json_ json_object *holder = NULL;
+	_cleanup_json_ json_object *status = NULL;
 	char conf[128];
 	json_object *v;
 
 	/* The port a first instance holds. */
 	start(f, "{\"statsd\": {\"listen\": \"127.0.0.1:0\"}}");
-	assert_true(json_object_object_get_ex(plugin_status(f, &holder), "listen", &v));
+	status = plugin_harness_status(f->ph);
+	assert_true(json_object_object_get_ex(status, "listen", &v));
 	snprintf(conf, sizeof(conf), "{\"statsd\": {\"listen\": \"%s\"}}",
 		 json_object_get_string(v));
 	assert_start_fails(f, conf);
@@ -459,19 +391,20 @@ static void test_disabled(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load_config(f, "{\"statsd\": {\"enabled\": false}}", &f->cfg, NULL, 0), 0);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, 1, &f->host), 0);
-	assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 0);
-	assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_DISABLED);
+	assert_int_equal(
+		plugin_harness_load(f->ph, "{\"statsd\": {\"enabled\": false}}", &f->ph->cfg, NULL),
+		0);
+	assert_int_equal(plugin_harness_start(f->ph), 0);
+	assert_int_equal(lc_plugin_host_state(f->ph->host, 0), LC_PLUGIN_DISABLED);
 }
 
 /* Asserts conf is refused with an error mentioning what. */
 static void assert_config_refused(struct fixture *f, const char *conf, const char *what)
 {
+	_cleanup_free_ char *error = NULL;
 	struct lc_config *cfg = NULL;
-	char error[512];
 
-	assert_int_equal(load_config(f, conf, &cfg, error, sizeof(error)), -EINVAL);
+	assert_int_equal(plugin_harness_load(f->ph, conf, &cfg, &error), -EINVAL);
 	assert_null(cfg);
 	if (!strstr(error, what))
 		fail_msg("\"%s\" not in \"%s\"", what, error);
@@ -491,11 +424,11 @@ static void test_config_checks(void **state)
 			      "receive_buffer_bytes");
 
 	/* The defaults. */
-	assert_int_equal(load_config(f, "{}", &f->cfg, NULL, 0), 0);
-	assert_true(lc_config_get_bool(f->cfg, "statsd.enabled"));
-	assert_string_equal(lc_config_get_string(f->cfg, "statsd.listen"), "127.0.0.1:8125");
-	assert_int_equal(lc_config_get_int(f->cfg, "statsd.receive_buffer_bytes"), 4194304);
-	assert_int_equal(lc_config_get_int(f->cfg, "statsd.max_datagram_bytes"), 8192);
+	assert_int_equal(plugin_harness_load(f->ph, "{}", &f->ph->cfg, NULL), 0);
+	assert_true(lc_config_get_bool(f->ph->cfg, "statsd.enabled"));
+	assert_string_equal(lc_config_get_string(f->ph->cfg, "statsd.listen"), "127.0.0.1:8125");
+	assert_int_equal(lc_config_get_int(f->ph->cfg, "statsd.receive_buffer_bytes"), 4194304);
+	assert_int_equal(lc_config_get_int(f->ph->cfg, "statsd.max_datagram_bytes"), 8192);
 }
 
 static void test_pace(void **state)

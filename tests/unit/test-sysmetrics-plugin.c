@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,35 +15,20 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "harness-fs.h"
+#include "harness-plugin.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
 #include "plugin-host.h"
 #include "sysmetrics-plugin.h"
-#include "tmpdir.h"
 
 struct fixture {
-	char *tmp;
-	char *root; /* the sysroot */
-	struct lc_metrics *store;
-	bool collection_off;
+	struct plugin_harness *ph;
+	const char *root; /* the sysroot: ph's tree's root */
 	long hz, page;
-
-	/* While running. */
-	uv_loop_t loop;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	struct lc_cfg_section *sections;
-	struct lc_plugin_services services;
 };
-
-static struct lc_metrics *fake_metrics(void *userdata)
-{
-	struct fixture *f = userdata;
-
-	return f->collection_off ? NULL : f->store;
-}
 
 static int setup(void **state)
 {
@@ -53,10 +37,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->tmp = test_tmpdir_new("sysmetrics-plugin");
-	if (!f->tmp || asprintf(&f->root, "%s/root", f->tmp) < 0 ||
-	    lc_metrics_new(&limits, &f->store) < 0)
-		return -1;
+	f->ph = plugin_harness_new(&sysmetrics_plugin_ops, "sysmetrics-plugin", &limits);
+	f->root = f->ph->tree->root;
 	f->hz = sysconf(_SC_CLK_TCK);
 	f->page = sysconf(_SC_PAGESIZE);
 	*state = f;
@@ -66,53 +48,21 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int r = test_tmpdir_free(f->tmp);
 
-	lc_metrics_free(f->store);
-	free(f->root);
+	plugin_harness_free(f->ph);
 	free(f);
-	return r;
+	return 0;
 }
 
 /* ---- the fake tree ---- */
 
-static void put(struct fixture *f, const char *rel, const char *fmt, ...) _printf_(3, 4);
-
-/* Writes the formatted text to <root>/rel, creating the parents. */
-static void put(struct fixture *f, const char *rel, const char *fmt, ...)
-{
-	_cleanup_free_ char *path = NULL, *parent = NULL, *text = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	assert_true(asprintf(&path, "%s/%s", f->root, rel) > 0);
-	parent = lc_path_dirname(path);
-	assert_int_equal(lc_mkdir_p(parent, 0755), 0);
-	assert_int_equal(lc_write_file_atomic(path, text, (size_t)n, 0644), 0);
-}
-
-/* Replaces <root>/rel (a file or a tree) by a directory, or removes it when as_dir is false. */
-static void wipe(struct fixture *f, const char *rel, bool as_dir)
-{
-	_cleanup_free_ char *path = NULL;
-
-	assert_true(asprintf(&path, "%s/%s", f->root, rel) > 0);
-	test_tmpdir_remove(path);
-	if (as_dir)
-		assert_int_equal(lc_mkdir_p(path, 0755), 0);
-}
-
 static void put_cpu(struct fixture *f, uint64_t user, uint64_t system, uint64_t idle)
 {
-	put(f, "proc/stat",
-	    "cpu  %llu 5 %llu %llu 40 0 30 0 0 0\n"
-	    "cpu0 1 2 3 4 5 6 7 0 0 0\n"
-	    "intr 1462898 0 1 0 0\nctxt 55\nbtime 1700000000\n",
-	    (unsigned long long)user, (unsigned long long)system, (unsigned long long)idle);
+	tree_putf(f->root, "proc/stat",
+		  "cpu  %llu 5 %llu %llu 40 0 30 0 0 0\n"
+		  "cpu0 1 2 3 4 5 6 7 0 0 0\n"
+		  "intr 1462898 0 1 0 0\nctxt 55\nbtime 1700000000\n",
+		  (unsigned long long)user, (unsigned long long)system, (unsigned long long)idle);
 }
 
 /* One /proc/net/dev line: the kept counters of interface name are base + their column. */
@@ -130,13 +80,14 @@ static void put_net(struct fixture *f, uint64_t eth0, uint64_t wlan0)
 {
 	char lo_line[160], eth_line[160], wlan_line[160];
 
-	put(f, "proc/net/dev",
-	    "Inter-|   Receive                                                |  Transmit\n"
-	    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets "
-	    "errs drop fifo colls carrier compressed\n%s%s%s",
-	    netdev_line(lo_line, sizeof(lo_line), "lo", 1000),
-	    eth0 ? netdev_line(eth_line, sizeof(eth_line), "eth0", eth0) : "",
-	    wlan0 ? netdev_line(wlan_line, sizeof(wlan_line), "wlan0", wlan0) : "");
+	tree_putf(f->root, "proc/net/dev",
+		  "Inter-|   Receive                                                |  Transmit\n"
+		  " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+		  "packets "
+		  "errs drop fifo colls carrier compressed\n%s%s%s",
+		  netdev_line(lo_line, sizeof(lo_line), "lo", 1000),
+		  eth0 ? netdev_line(eth_line, sizeof(eth_line), "eth0", eth0) : "",
+		  wlan0 ? netdev_line(wlan_line, sizeof(wlan_line), "wlan0", wlan0) : "");
 }
 
 static void put_pid(struct fixture *f, int pid, const char *comm, uint64_t utime, uint64_t stime,
@@ -145,11 +96,12 @@ static void put_pid(struct fixture *f, int pid, const char *comm, uint64_t utime
 	char rel[64];
 
 	snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
-	put(f, rel,
-	    "%d (%s) S 1 %d %d 0 -1 4194560 1000 0 0 0 %llu %llu 0 0 20 0 %u 0 %llu 10000000 %llu "
-	    "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
-	    pid, comm, pid, pid, (unsigned long long)utime, (unsigned long long)stime, threads,
-	    (unsigned long long)starttime, (unsigned long long)rss_pages);
+	tree_putf(f->root, rel,
+		  "%d (%s) S 1 %d %d 0 -1 4194560 1000 0 0 0 %llu %llu 0 0 20 0 %u 0 %llu 10000000 "
+		  "%llu "
+		  "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
+		  pid, comm, pid, pid, (unsigned long long)utime, (unsigned long long)stime,
+		  threads, (unsigned long long)starttime, (unsigned long long)rss_pages);
 }
 
 static void remove_pid(struct fixture *f, int pid)
@@ -157,77 +109,54 @@ static void remove_pid(struct fixture *f, int pid)
 	char rel[32];
 
 	snprintf(rel, sizeof(rel), "proc/%d", pid);
-	wipe(f, rel, false);
+	tree_remove(f->root, rel);
 }
 
 /* The first state of the tree: sample A. */
 static void put_tree(struct fixture *f)
 {
 	put_cpu(f, 1000, 300, 50000);
-	put(f, "proc/loadavg", "0.52 0.58 0.59 1/457 12345\n");
-	put(f, "proc/meminfo",
-	    "MemTotal:        1000 kB\nMemFree:          200 kB\nMemAvailable:     600 kB\n"
-	    "Buffers:           10 kB\nCached:           300 kB\nSwapTotal:        100 kB\n"
-	    "SwapFree:          75 kB\n");
-	put(f, "proc/uptime", "1000.50 3000.00\n");
+	tree_putf(f->root, "proc/loadavg", "0.52 0.58 0.59 1/457 12345\n");
+	tree_putf(f->root, "proc/meminfo",
+		  "MemTotal:        1000 kB\nMemFree:          200 kB\nMemAvailable:     600 kB\n"
+		  "Buffers:           10 kB\nCached:           300 kB\nSwapTotal:        100 kB\n"
+		  "SwapFree:          75 kB\n");
+	tree_putf(f->root, "proc/uptime", "1000.50 3000.00\n");
 	put_net(f, 5000, 9000);
 	put_pid(f, 100, "faultd", 40, 10, 3, 500, 500);
 	put_pid(f, 200, "worker", 100, 100, 2, 600, 10);
 	put_pid(f, 201, "worker", 1, 1, 4, 700, 20);
 	put_pid(f, 300, "bash", 5, 5, 1, 800, 99);
-	put(f, "proc/self/stat", "garbage that is never read\n");
-	put(f, "proc/net/snmp", "not a process\n");
-	put(f, "sys/class/thermal/thermal_zone0/type", "cpu-thermal\n");
-	put(f, "sys/class/thermal/thermal_zone0/temp", "45000\n");
-	put(f, "sys/class/thermal/thermal_zone1/type", "cpu-thermal\n"); /* same type */
-	put(f, "sys/class/thermal/thermal_zone1/temp", "-5000\n");
-	put(f, "sys/class/thermal/thermal_zone2/temp", "30500\n"); /* no type */
-	wipe(f, "sys/class/thermal/thermal_zone3/temp", true);	   /* unreadable */
-	put(f, "sys/class/thermal/thermal_zone3/type", "gpu\n");
-	put(f, "sys/class/thermal/cooling_device0/type", "fan\n");
-	wipe(f, "data", true);
+	tree_putf(f->root, "proc/self/stat", "garbage that is never read\n");
+	tree_putf(f->root, "proc/net/snmp", "not a process\n");
+	tree_putf(f->root, "sys/class/thermal/thermal_zone0/type", "cpu-thermal\n");
+	tree_putf(f->root, "sys/class/thermal/thermal_zone0/temp", "45000\n");
+	tree_putf(f->root, "sys/class/thermal/thermal_zone1/type", "cpu-thermal\n"); /* same type */
+	tree_putf(f->root, "sys/class/thermal/thermal_zone1/temp", "-5000\n");
+	tree_putf(f->root, "sys/class/thermal/thermal_zone2/temp", "30500\n"); /* no type */
+	/* Unreadable: a directory. */
+	tree_remove(f->root, "sys/class/thermal/thermal_zone3/temp");
+	tree_mkdir(f->root, "sys/class/thermal/thermal_zone3/temp");
+	tree_putf(f->root, "sys/class/thermal/thermal_zone3/type", "gpu\n");
+	tree_putf(f->root, "sys/class/thermal/cooling_device0/type", "fan\n");
+	tree_remove(f->root, "data");
+	tree_mkdir(f->root, "data");
 }
 
 /* ---- running the plugin ---- */
 
-static const struct lc_cfg_key core_keys[] = {
-	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
-	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
-};
-static const struct lc_cfg_section core_section = { .keys = core_keys,
-						    .n_keys = ARRAY_SIZE(core_keys) };
-static const struct lc_plugin_ops *const plugins[] = { &sysmetrics_plugin_ops };
-
-/* Loads a configuration with the sysroot (NULL: f->root) and the "sysmetrics" section's members
- * section (JSON members, may be ""). Returns 0, or the load's error with its first message in
- * *ret_error. */
+/* Loads a configuration with the sysroot (NULL: f->root) and the "sysmetrics" section's
+ * members section (JSON members, may be ""). Returns 0, or the load's error with its first message
+ * in *ret_error. */
 static int load_config(struct fixture *f, const char *sysroot, const char *section,
 		       char **ret_error)
 {
-	_cleanup_free_ char *text = NULL, *path = NULL;
-	struct lc_config_files files = { .skip_runtime = true };
-	char **errors = NULL;
-	size_t n;
-	int r;
+	_cleanup_free_ char *text = NULL;
 
-	assert_true(asprintf(&path, "%s/faultd.conf", f->tmp) > 0);
 	assert_true(asprintf(&text,
 			     "{\"state_dir\": \"%s\", \"sysroot\": \"%s\", \"sysmetrics\": {%s}}",
-			     f->tmp, sysroot ?: f->root, section) > 0);
-	assert_int_equal(lc_write_file_atomic(path, text, strlen(text), 0600), 0);
-	files.main = path;
-	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
-						   &f->sections, &n),
-			 0);
-	r = lc_config_load(f->sections, n, &files, &f->cfg, &errors);
-	if (r < 0) {
-		assert_non_null(errors);
-		*ret_error = strdup(errors[0]);
-		strv_free(errors);
-		free(f->sections);
-		f->sections = NULL;
-	}
-	return r;
+			     f->ph->tree->dir, sysroot ?: f->root, section) > 0);
+	return plugin_harness_load(f->ph, text, &f->ph->cfg, ret_error);
 }
 
 static void start(struct fixture *f, const char *sysroot, const char *section)
@@ -235,40 +164,15 @@ static void start(struct fixture *f, const char *sysroot, const char *section)
 	char *error = NULL;
 
 	assert_int_equal(load_config(f, sysroot, section, &error), 0);
-	f->services = (struct lc_plugin_services){ .metrics = fake_metrics, .userdata = f };
-	assert_int_equal(uv_loop_init(&f->loop), 0);
-	assert_int_equal(lc_plugin_host_new(&f->loop, plugins, ARRAY_SIZE(plugins), &f->host), 0);
-	lc_plugin_host_set_services(f->host, &f->services);
-	assert_int_equal(lc_plugin_host_start(f->host, f->cfg), 1);
-	assert_int_equal(lc_plugin_host_state(f->host, 0), LC_PLUGIN_RUNNING);
-}
-
-static void stop(struct fixture *f)
-{
-	lc_plugin_host_free(f->host);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&f->loop), 0);
-	f->host = NULL;
-	f->cfg = lc_config_free(f->cfg);
-	free(f->sections);
-	f->sections = NULL;
-}
-
-/* Closes the heartbeat in progress: its aggregates, owned by the caller. */
-static json_object *heartbeat(struct fixture *f)
-{
-	json_object *o = json_object_new_object();
-
-	assert_non_null(o);
-	assert_int_equal(lc_metrics_close(f->store, o), 0);
-	return o;
+	assert_int_equal(plugin_harness_start(f->ph), 1);
+	assert_int_equal(lc_plugin_host_state(f->ph->host, 0), LC_PLUGIN_RUNNING);
 }
 
 /* Takes a sample now, as when the heartbeat closes, and closes it. */
 static json_object *sample(struct fixture *f)
 {
-	lc_plugin_host_collect(f->host);
-	return heartbeat(f);
+	lc_plugin_host_collect(f->ph->host);
+	return plugin_harness_heartbeat(f->ph);
 }
 
 static bool has(json_object *o, const char *key)
@@ -276,18 +180,9 @@ static bool has(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, NULL);
 }
 
-static double num(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no \"%s\" in %s", key, json_object_to_json_string(o));
-	return json_object_get_double(v);
-}
-
 static void assert_num(json_object *o, const char *key, double want)
 {
-	double got = num(o, key);
+	double got = plugin_harness_reading(o, key);
 
 	if (fabs(got - want) > 1e-9 * fmax(1, fabs(want)))
 		fail_msg("\"%s\" is %.17g, expected %.17g", key, got, want);
@@ -306,28 +201,6 @@ static size_t count_prefix(json_object *o, const char *prefix)
 	return n;
 }
 
-/* The plugin's status member name, as a number (within "over_limits" for "over_limits.x"). */
-static int64_t status_num(struct fixture *f, const char *name)
-{
-	json_object *all = lc_plugin_host_status(f->host), *st, *v;
-	const char *dot = strchr(name, '.');
-	int64_t n;
-
-	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "status", &st));
-	if (dot) {
-		char outer[32];
-
-		snprintf(outer, sizeof(outer), "%.*s", (int)(dot - name), name);
-		assert_true(json_object_object_get_ex(st, outer, &st));
-		name = dot + 1;
-	}
-	if (!json_object_object_get_ex(st, name, &v))
-		fail_msg("no \"%s\" in the status", name);
-	n = json_object_get_int64(v);
-	json_object_put(all);
-	return n;
-}
-
 /* ---- tests ---- */
 
 static void test_samples(void **state)
@@ -343,7 +216,7 @@ static void test_samples(void **state)
 
 	/* The sample at start is only a baseline: it reports nothing (after an update, the old
 	 * version's heartbeat closes after the plugins start). */
-	h = heartbeat(f);
+	h = plugin_harness_heartbeat(f->ph);
 	assert_int_equal(json_object_object_length(h), 0);
 	json_object_put(h);
 
@@ -357,9 +230,10 @@ static void test_samples(void **state)
 	assert_num(h, "memory/free", 200 * 1024);
 	assert_num(h, "memory/swap_used", 25 * 1024);
 	assert_num(h, "uptime", 1000.5);
-	assert_true(num(h, "df/root/used") > 0);
-	assert_true(num(h, "df/root/free") >= 0);
-	assert_true(num(h, "df/root/used_pct") > 0 && num(h, "df/root/used_pct") <= 100);
+	assert_true(plugin_harness_reading(h, "df/root/used") > 0);
+	assert_true(plugin_harness_reading(h, "df/root/free") >= 0);
+	assert_true(plugin_harness_reading(h, "df/root/used_pct") > 0 &&
+		    plugin_harness_reading(h, "df/root/used_pct") <= 100);
 	assert_false(has(h, "df/data/used")); /* on the same filesystem as "/" */
 	assert_false(has(h, "df/missing/used"));
 	assert_num(h, "thermal/cpu-thermal", 45);
@@ -377,16 +251,16 @@ static void test_samples(void **state)
 	assert_num(h, "net/eth0/rx_bytes", 0);
 	assert_num(h, "proc/faultd/cpu", 0);
 	json_object_put(h);
-	assert_int_equal(status_num(f, "interfaces"), 2); /* lo left out */
-	assert_int_equal(status_num(f, "thermal_zones"), 4);
-	assert_int_equal(status_num(f, "processes"), 3);
-	assert_int_equal(status_num(f, "filesystems"), 1);
-	assert_int_equal(status_num(f, "polls"), 2);
-	assert_int_equal(status_num(f, "rejected_readings"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 2); /* lo left out */
+	assert_int_equal(plugin_harness_status_int(f->ph, "thermal_zones"), 4);
+	assert_int_equal(plugin_harness_status_int(f->ph, "processes"), 3);
+	assert_int_equal(plugin_harness_status_int(f->ph, "filesystems"), 1);
+	assert_int_equal(plugin_harness_status_int(f->ph, "polls"), 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "rejected_readings"), 0);
 
 	/* Sample B: time passes; wlan0 vanishes; worker 201 exits and 202 starts. */
 	put_cpu(f, 1100, 350, 51000);
-	put(f, "proc/uptime", "1010.50 3000.00\n");
+	tree_putf(f->root, "proc/uptime", "1010.50 3000.00\n");
 	put_net(f, 6000, 0);
 	put_pid(f, 100, "faultd", 45, 15, 3, 500, 510);
 	put_pid(f, 200, "worker", 110, 110, 2, 600, 10);
@@ -414,14 +288,14 @@ static void test_samples(void **state)
 	assert_num(h, "proc/ghost/cpu", 0);
 	assert_num(h, "uptime", 1010.5);
 	json_object_put(h);
-	assert_int_equal(status_num(f, "interfaces"), 1);
-	assert_int_equal(status_num(f, "processes"), 3);
+	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 1);
+	assert_int_equal(plugin_harness_status_int(f->ph, "processes"), 3);
 
 	/* Sample C: wlan0 is back with lower counters, eth0 was reset, idle went backwards, pid
 	 * 200 was reused by a new worker. */
 	put_cpu(f, 1150, 350, 50900);
 	put_net(f, 10, 20);
-	put(f, "proc/uptime", "1020.50 3000.00\n");
+	tree_putf(f->root, "proc/uptime", "1020.50 3000.00\n");
 	put_pid(f, 200, "worker", 2, 1, 1, (uint64_t)(1015 * hz), 5);
 	put_pid(f, 202, "worker", 5, 3, 1, (uint64_t)(1005 * hz), 5);
 	h = sample(f);
@@ -430,7 +304,7 @@ static void test_samples(void **state)
 	assert_int_equal(count_prefix(h, "net/"), 0);
 	assert_num(h, "proc/worker/cpu", (3 + 1) / hz);
 	json_object_put(h);
-	assert_int_equal(status_num(f, "interfaces"), 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 2);
 
 	/* Sample D: both interfaces count again from their new baselines. */
 	put_net(f, 15, 27);
@@ -444,28 +318,28 @@ static void test_samples(void **state)
 
 	/* Two collects in one heartbeat: counters add up, gauges keep the last reading. */
 	put_cpu(f, 1160, 350, 50900);
-	lc_plugin_host_collect(f->host);
+	lc_plugin_host_collect(f->ph->host);
 	put_cpu(f, 1190, 350, 50900);
-	put(f, "proc/loadavg", "1.00 2.00 3.00 1/1 1\n");
+	tree_putf(f->root, "proc/loadavg", "1.00 2.00 3.00 1/1 1\n");
 	h = sample(f);
 	assert_num(h, "cpu/user", 40 / hz);
 	assert_num(h, "load/1", 1);
 	json_object_put(h);
 	/* /missing and thermal_zone3 at each of the 7 samples. */
-	assert_int_equal(status_num(f, "polls"), 7);
-	assert_int_equal(status_num(f, "read_errors"), 2 * 7);
-	assert_int_equal(status_num(f, "malformed"), 0);
-	assert_int_equal(status_num(f, "rejected_readings"), 0);
-	stop(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "polls"), 7);
+	assert_int_equal(plugin_harness_status_int(f->ph, "read_errors"), 2 * 7);
+	assert_int_equal(plugin_harness_status_int(f->ph, "malformed"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "rejected_readings"), 0);
+	plugin_harness_stop(f->ph);
 }
 
-/* Counts the lines of file that contain needle. */
-static size_t count_lines(const char *file, const char *needle)
+/* Counts the lines of log that contain needle. */
+static size_t count_lines(const char *log, const char *needle)
 {
-	_cleanup_free_ char *text = NULL;
-	size_t size, n = 0;
+	_cleanup_free_ char *text = strdup(log);
+	size_t n = 0;
 
-	assert_int_equal(lc_read_file(file, 1 << 20, &text, &size), 0);
+	assert_non_null(text);
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
 		n += strstr(line, needle) != NULL;
 	return n;
@@ -475,28 +349,24 @@ static void test_hostile_tree(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_free_ char *log = NULL;
-	int saved = dup(STDERR_FILENO), fd;
 	json_object *h;
 
 	put_tree(f);
 	start(f, NULL, "\"interval_seconds\": 3600, \"filesystems\": [\"/\"]");
-	json_object_put(heartbeat(f));
+	json_object_put(plugin_harness_heartbeat(f->ph));
 
 	/* Garbage, a directory, a zero-length file, a truncated line, a thermal zone gone, a
 	 * process whose stat is garbage: each source is skipped, the others still report. */
-	put(f, "proc/meminfo", "MemTotal: lots\nMemFree: 1 kB\n");
-	wipe(f, "proc/loadavg", true);
-	put(f, "proc/net/dev", "%s", "");
-	put(f, "proc/stat", "cpu 1 2 3");
-	wipe(f, "sys/class/thermal/thermal_zone1", false);
-	put(f, "proc/100/stat", "100 (faultd) S 1 2 3\n");
+	tree_putf(f->root, "proc/meminfo", "MemTotal: lots\nMemFree: 1 kB\n");
+	tree_remove(f->root, "proc/loadavg");
+	tree_mkdir(f->root, "proc/loadavg");
+	tree_putf(f->root, "proc/net/dev", "%s", "");
+	tree_putf(f->root, "proc/stat", "cpu 1 2 3");
+	tree_remove(f->root, "sys/class/thermal/thermal_zone1");
+	tree_putf(f->root, "proc/100/stat", "100 (faultd) S 1 2 3\n");
 
 	/* Each failure is logged once, not at every sample. */
-	assert_true(asprintf(&log, "%s/stderr", f->tmp) > 0);
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0 && saved >= 0);
-	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	close(fd);
+	plugin_harness_log_start(f->ph);
 	for (int i = 0; i < 3; i++) {
 		h = sample(f);
 		assert_int_equal(count_prefix(h, "memory/"), 0);
@@ -509,23 +379,22 @@ static void test_hostile_tree(void **state)
 		assert_num(h, "proc/faultd/threads", 0);
 		json_object_put(h);
 	}
-	fflush(stderr);
-	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
+	log = plugin_harness_log_end(f->ph);
 	assert_int_equal(count_lines(log, "/proc/meminfo"), 1);
 	assert_int_equal(count_lines(log, "/proc/loadavg"), 1);
 	assert_int_equal(count_lines(log, "/proc/stat"), 1);
 	assert_int_equal(count_lines(log, "/proc/100/stat"), 1);
 	assert_int_equal(count_lines(log, "thermal_zone3"), 0); /* already logged at start */
 	assert_int_equal(count_lines(log, "thermal_zone1"), 0); /* gone is not an error */
-	assert_int_equal(status_num(f, "interfaces"), 0);
-	assert_int_equal(status_num(f, "thermal_zones"), 3);
+	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "thermal_zones"), 3);
 	/* zone3 at start; loadavg and zone3 at each sample. */
-	assert_int_equal(status_num(f, "read_errors"), 1 + 3 * 2);
-	assert_int_equal(status_num(f, "malformed"), 3 * 3); /* meminfo, stat, pid 100 */
+	assert_int_equal(plugin_harness_status_int(f->ph, "read_errors"), 1 + 3 * 2);
+	assert_int_equal(plugin_harness_status_int(f->ph, "malformed"),
+			 3 * 3); /* meminfo, stat, pid 100 */
 
 	/* Repaired: the readings come back (counters from a new baseline). */
-	wipe(f, "proc/loadavg", false);
+	tree_remove(f->root, "proc/loadavg");
 	put_tree(f);
 	h = sample(f);
 	assert_num(h, "memory/total", 1000 * 1024);
@@ -533,7 +402,7 @@ static void test_hostile_tree(void **state)
 	assert_num(h, "cpu/idle", 0);
 	assert_num(h, "proc/faultd/threads", 3);
 	json_object_put(h);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_empty_sysroot(void **state)
@@ -548,9 +417,9 @@ static void test_empty_sysroot(void **state)
 	assert_true(has(h, "df/root/used"));
 	assert_int_equal(json_object_object_length(h), 3);
 	json_object_put(h);
-	assert_int_equal(status_num(f, "thermal_zones"), 0);
-	assert_true(status_num(f, "read_errors") > 0);
-	stop(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "thermal_zones"), 0);
+	assert_true(plugin_harness_status_int(f->ph, "read_errors") > 0);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_state_filesystem(void **state)
@@ -562,13 +431,13 @@ static void test_state_filesystem(void **state)
 	put_tree(f);
 	start(f, NULL, "\"filesystems\": []");
 	h = sample(f);
-	assert_true(num(h, "df/state/used") > 0);
+	assert_true(plugin_harness_reading(h, "df/state/used") > 0);
 	assert_true(has(h, "df/state/free"));
 	assert_true(has(h, "df/state/used_pct"));
 	assert_int_equal(count_prefix(h, "df/"), 3);
 	json_object_put(h);
-	assert_int_equal(status_num(f, "filesystems"), 1);
-	stop(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "filesystems"), 1);
+	plugin_harness_stop(f->ph);
 
 	/* Here the sysroot and the state directory share one filesystem: only "root". */
 	start(f, NULL, "\"filesystems\": [\"/\"]");
@@ -576,7 +445,7 @@ static void test_state_filesystem(void **state)
 	assert_true(has(h, "df/root/used"));
 	assert_int_equal(count_prefix(h, "df/"), 3);
 	json_object_put(h);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_collection_off(void **state)
@@ -585,23 +454,23 @@ static void test_collection_off(void **state)
 	json_object *h;
 
 	put_tree(f);
-	f->collection_off = true;
+	f->ph->collection_off = true;
 	start(f, NULL, "");
 	put_cpu(f, 2000, 300, 50000);
-	lc_plugin_host_collect(f->host);
+	lc_plugin_host_collect(f->ph->host);
 	/* -EPERM is not a rejection; the samples go on as baselines. */
-	assert_int_equal(status_num(f, "rejected_readings"), 0);
-	assert_int_equal(status_num(f, "polls"), 2);
-	h = heartbeat(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "rejected_readings"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "polls"), 2);
+	h = plugin_harness_heartbeat(f->ph);
 	assert_int_equal(json_object_object_length(h), 0);
 	json_object_put(h);
 
-	f->collection_off = false;
+	f->ph->collection_off = false;
 	put_cpu(f, 2010, 300, 50000);
 	h = sample(f);
 	assert_num(h, "cpu/user", 10 / (double)f->hz);
 	json_object_put(h);
-	stop(f);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_limits(void **state)
@@ -621,24 +490,25 @@ static void test_limits(void **state)
 	assert_int_equal(fclose(m), 0);
 	len = strlen(net);
 	assert_true(len > 0);
-	put(f, "proc/net/dev", "%s", net);
-	wipe(f, "sys/class/thermal", true);
+	tree_putf(f->root, "proc/net/dev", "%s", net);
+	tree_remove(f->root, "sys/class/thermal");
+	tree_mkdir(f->root, "sys/class/thermal");
 	for (int i = 0; i < 40; i++) {
 		char rel[64];
 
 		snprintf(rel, sizeof(rel), "sys/class/thermal/thermal_zone%d/temp", i);
-		put(f, rel, "%d\n", i * 1000);
+		tree_putf(f->root, rel, "%d\n", i * 1000);
 	}
 	for (int i = 0; i < 70; i++)
 		put_pid(f, 1000 + i, "faultd", 1, 1, 1, 10, 1);
 	start(f, NULL, "\"interfaces_exclude\": []");
-	json_object_put(heartbeat(f));
-	assert_int_equal(status_num(f, "interfaces"), 64);
-	assert_int_equal(status_num(f, "over_limits.interfaces"), 6);
-	assert_int_equal(status_num(f, "thermal_zones"), 32);
-	assert_int_equal(status_num(f, "over_limits.thermal_zones"), 8);
-	assert_int_equal(status_num(f, "processes"), 71); /* with pid 100 */
-	assert_int_equal(status_num(f, "over_limits.processes"), 7);
+	json_object_put(plugin_harness_heartbeat(f->ph));
+	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 64);
+	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.interfaces"), 6);
+	assert_int_equal(plugin_harness_status_int(f->ph, "thermal_zones"), 32);
+	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.thermal_zones"), 8);
+	assert_int_equal(plugin_harness_status_int(f->ph, "processes"), 71); /* with pid 100 */
+	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.processes"), 7);
 
 	h = sample(f);
 	assert_int_equal(count_prefix(h, "net/"), 64 * 8);
@@ -646,8 +516,15 @@ static void test_limits(void **state)
 	/* Every process counts for memory and threads, even those whose CPU is not followed. */
 	assert_num(h, "proc/faultd/threads", 70 + 3);
 	json_object_put(h);
-	assert_int_equal(status_num(f, "over_limits.interfaces"), 12);
-	stop(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.interfaces"), 12);
+	plugin_harness_stop(f->ph);
+}
+
+static bool polled_three_times(void *userdata)
+{
+	struct fixture *f = userdata;
+
+	return plugin_harness_status_int(f->ph, "polls") >= 3;
 }
 
 static void test_timer(void **state)
@@ -656,12 +533,11 @@ static void test_timer(void **state)
 
 	put_tree(f);
 	start(f, NULL, "\"interval_seconds\": 1");
-	for (int i = 0; i < 100 && status_num(f, "polls") < 3; i++)
-		uv_run(&f->loop, UV_RUN_ONCE);
-	assert_int_equal(status_num(f, "polls"), 3);
-	assert_true(status_num(f, "last_poll_usec") > 0);
-	assert_int_equal(status_num(f, "interval_seconds"), 1);
-	stop(f);
+	plugin_harness_run_until(f->ph, UV_RUN_ONCE, 100, polled_three_times, f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "polls"), 3);
+	assert_true(plugin_harness_status_int(f->ph, "last_poll_usec") > 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "interval_seconds"), 1);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_real_system(void **state)
@@ -687,20 +563,20 @@ static void test_real_system(void **state)
 	assert_true(asprintf(&rss, "proc/%s/rss", comm) > 0);
 	assert_true(asprintf(&cpu, "proc/%s/cpu", comm) > 0);
 	start(f, "/", section);
-	json_object_put(heartbeat(f));
+	json_object_put(plugin_harness_heartbeat(f->ph));
 	h = sample(f);
-	assert_true(num(h, "memory/total") > 0);
+	assert_true(plugin_harness_reading(h, "memory/total") > 0);
 	assert_true(has(h, "cpu/user"));
 	assert_true(has(h, "load/1"));
-	assert_true(num(h, "uptime") > 0);
-	assert_true(num(h, "df/root/used_pct") >= 0);
-	assert_true(num(h, threads) >= 1);
-	assert_true(num(h, rss) > 0);
+	assert_true(plugin_harness_reading(h, "uptime") > 0);
+	assert_true(plugin_harness_reading(h, "df/root/used_pct") >= 0);
+	assert_true(plugin_harness_reading(h, threads) >= 1);
+	assert_true(plugin_harness_reading(h, rss) > 0);
 	assert_true(has(h, cpu));
 	json_object_put(h);
-	assert_int_equal(status_num(f, "malformed"), 0);
-	assert_int_equal(status_num(f, "rejected_readings"), 0);
-	stop(f);
+	assert_int_equal(plugin_harness_status_int(f->ph, "malformed"), 0);
+	assert_int_equal(plugin_harness_status_int(f->ph, "rejected_readings"), 0);
+	plugin_harness_stop(f->ph);
 }
 
 static void test_bad_config(void **state)

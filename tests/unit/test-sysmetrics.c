@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "harness-fs.h"
 #include "macro.h"
 #include "procfs.h"
 #include "tmpdir.h"
@@ -503,17 +504,6 @@ static void test_deltas(void **state)
 
 /* ---- reading files ---- */
 
-static void put(const char *dir, const char *rel, const char *text, size_t len)
-{
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-
-	assert_true(asprintf(&path, "%s/%s", dir, rel) > 0);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-}
-
 static void test_read(void **state)
 {
 	_cleanup_free_ char *dir = test_tmpdir_new("sysmetrics");
@@ -525,18 +515,18 @@ static void test_read(void **state)
 	assert_non_null(dir);
 	assert_true(asprintf(&path, "%s/f", dir) > 0);
 
-	put(dir, "f", "abc\n", 4);
+	tree_write(dir, "f", "abc\n", 4, 0644);
 	assert_int_equal(sysmetrics_read(path, buf, sizeof(buf), &len, &truncated), 0);
 	assert_int_equal(len, 4);
 	assert_string_equal(buf, "abc\n");
 	assert_false(truncated);
 
 	/* Exactly size - 1 bytes is whole; one more is truncated, the rest never read. */
-	put(dir, "f", "1234567", 7);
+	tree_write(dir, "f", "1234567", 7, 0644);
 	assert_int_equal(sysmetrics_read(path, buf, sizeof(buf), &len, &truncated), 0);
 	assert_int_equal(len, 7);
 	assert_false(truncated);
-	put(dir, "f", "12345678", 8);
+	tree_write(dir, "f", "12345678", 8, 0644);
 	assert_int_equal(sysmetrics_read(path, buf, sizeof(buf), &len, &truncated), 0);
 	assert_int_equal(len, 7);
 	assert_string_equal(buf, "1234567");
@@ -546,11 +536,11 @@ static void test_read(void **state)
 	assert_int_equal(len, 7);
 
 	/* A zero-length file; a NUL inside (parsers then see the text before it). */
-	put(dir, "f", "", 0);
+	tree_write(dir, "f", "", 0, 0644);
 	assert_int_equal(sysmetrics_read(path, buf, sizeof(buf), &len, &truncated), 0);
 	assert_int_equal(len, 0);
 	assert_string_equal(buf, "");
-	put(dir, "f", "a\0b", 3);
+	tree_write(dir, "f", "a\0b", 3, 0644);
 	assert_int_equal(sysmetrics_read(path, big, sizeof(big), &len, NULL), 0);
 	assert_int_equal(len, 3);
 	assert_string_equal(big, "a");
@@ -570,7 +560,7 @@ static void test_read(void **state)
 	{
 		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		put(dir, "d/stat", "xyz", 3);
+		tree_write(dir, "d/stat", "xyz", 3, 0644);
 		assert_true(dfd >= 0);
 		assert_int_equal(sysmetrics_read_at(dfd, "d/stat", buf, sizeof(buf), &len, NULL),
 				 0);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* The control commands, described once. See commands.h. */
+#include "commands.h"
+#include "macro.h"
+
+const struct lc_command lc_commands[] = {
+	{
+		.name = "status",
+		.runner = LC_COMMAND_DAEMON,
+		.usage = "",
+		.summary = "Show faultd's current state",
+		.help = "Prints faultd's version, pid and uptime, its configuration file and state\n"
+			"directory, whether data collection and developer mode are on, the device\n"
+			"identity, each plugin with its state and counters, the spool, the storage of\n"
+			"the state directory, uploads, the heartbeat in progress and the outcome of the\n"
+			"last reload. Anyone who can reach the control socket may run it.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "show-config",
+		.runner = LC_COMMAND_DAEMON,
+		.usage = "",
+		.summary = "Show the configuration faultd is running with",
+		.help = "Prints every configuration key with its value and where it came from: default,\n"
+			"or FILE:LINE of the file that set it. project_key is redacted. Anyone who can\n"
+			"reach the control socket may run it.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "enable-data-collection",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Allow faultd to record and upload data",
+		.help = "Gives consent at once. The switch is saved in STATE_DIR/runtime.conf, which\n"
+			"overrides enable_data_collection of the configuration files; the reply comes\n"
+			"once the file is written durably.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "disable-data-collection",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Stop recording and uploading data",
+		.help = "Withdraws consent at once: nothing is recorded or uploaded while data\n"
+			"collection is off. Saved in STATE_DIR/runtime.conf like\n"
+			"enable-data-collection.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "enable-dev-mode",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Turn developer mode on",
+		.help = "Developer mode acts as the highest fleet sampling level and lifts rate limits\n"
+			"such as the cores' one, for devices on a developer's desk. Saved in\n"
+			"STATE_DIR/runtime.conf.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "disable-dev-mode",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Turn developer mode off",
+		.help = "Returns to the fleet's sampling level and rate limits. Saved in\n"
+			"STATE_DIR/runtime.conf.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "sync",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Upload the spooled entries now and report the outcome",
+		.help = "Says what was uploaded, e.g. \"Uploaded 12 entries (48210 bytes) in 1 batch; 0\n"
+			"left in the spool.\" A sync during a scheduled upload joins it. Fails, with the\n"
+			"reason, when data collection is off, when base_url or project_key is empty, or\n"
+			"when the upload fails. Waits up to 900 s for the outcome unless --timeout,\n"
+			"before the command, says otherwise.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "write-attributes",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "KEY=VALUE...",
+		.summary = "Record device attributes: true/false, numbers, else strings; \"...\" forces "
+			   "a string",
+		.help = "Records a device-attributes entry.\n"
+			"\n"
+			"Arguments:\n"
+			"  KEY=VALUE  1 to 100 attributes, each KEY once. A KEY is 1 to 128 of\n"
+			"             A-Z a-z 0-9 _ . : / -, a VALUE at most 1024 bytes of printable\n"
+			"             UTF-8: true and false are booleans, JSON numbers are numbers,\n"
+			"             anything else is a string, and a value in double quotes always a\n"
+			"             string (zip='\"007\"'). One starting with '-' goes after \"--\".\n",
+	},
+	{
+		.name = "reboot",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "--reason R [--no-reboot]",
+		.summary = "Record why the system reboots (code, name or !custom), then reboot it",
+		.help = "Writes the reason durably, then runs reboot_command (by default reboot); when\n"
+			"that fails the reason is withdrawn and faultctl exits with status 1. At the\n"
+			"next boot the reboot plugin records the reason, unless stronger evidence (a\n"
+			"watchdog reset, a kernel panic) says otherwise. Codes with bit 0x8000 and\n"
+			"custom reasons (!name: 1 to 64 of A-Z a-z 0-9 _ . -) are unexpected: they\n"
+			"count against the fleet's stability.\n",
+		.options = {
+			{ "--reason", "R",
+			  "required: a code (0x0003), a name (FirmwareUpdate) or !name" },
+			{ "--no-reboot", NULL,
+			  "only record the reason, for a reboot another tool performs" },
+		},
+	},
+	{
+		.name = "report-crash",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "PROCESS [SIGNAL]",
+		.summary = "Count a process crash against this hour's crash-free time",
+		.help = "The whole heartbeat interval in progress becomes crash time and\n"
+			"operational_crashes grows. Refused while data collection is off.\n"
+			"faultd-core-handler reports the crashes it captures by itself; this is for\n"
+			"crashes it does not see.\n"
+			"\n"
+			"Arguments:\n"
+			"  PROCESS  the name of the process, 1 to 64 printable characters; one starting\n"
+			"           with '-' goes after \"--\" (faultctl report-crash -- -name)\n"
+			"  SIGNAL   the number of the signal that killed it, 1 to 64 (11 for SIGSEGV)\n",
+	},
+	{
+		.name = "crash-reported",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.internal = true,
+		.usage = "",
+		.summary = "Count the crashes faultd-core-handler left in the crash log (it sends this)",
+	},
+	{
+		.name = "write-metric",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "NAME=VALUE[:KIND]...",
+		.summary = "Record metric readings in the heartbeat in progress; KIND is counter, gauge "
+			   "(the default), histogram or set, whose VALUE is a member",
+		.help = "All or nothing: one bad reading, or one whose name already holds another kind,\n"
+			"refuses the call and names it. Fails while data collection is off.\n"
+			"\n"
+			"Arguments:\n"
+			"  NAME=VALUE[:KIND]  up to 100 readings. A NAME is at most 128 bytes; a VALUE a\n"
+			"                     finite number (temp=-3.5), or for a set the member; KIND\n"
+			"                     counter, gauge, histogram or set, or statsd's c, g, ms, h,\n"
+			"                     d, s. One starting with '-' goes after \"--\".\n",
+	},
+	{
+		.name = "request-metrics",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Report the metrics gathered so far now",
+		.help = "Records a heartbeat of the readings since the last one; the next upload (or\n"
+			"faultctl sync) sends it. The hours interval goes on: its hours (and crashes)\n"
+			"come with the heartbeat that ends it, and this one's hours are 0.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "trigger-coredump",
+		.runner = LC_COMMAND_CLIENT,
+		.usage = "[--signal NAME]",
+		.summary = "Crash a child with SIGSEGV (or ABRT, BUS, FPE, ILL) to check that cores "
+			   "reach faultd; runs without faultd",
+		.help = "The child, named faultd-trigger and dumpable, commits the fault that raises the\n"
+			"signal. faultctl warns when core_pattern does not pipe into faultd-core-handler,\n"
+			"waits for the child and says whether the kernel wrote a core, and if not, the\n"
+			"likeliest reason. Needs neither faultd nor privileges. Exit status 0 when the\n"
+			"child died of the signal asked for, 1 when it did not.\n",
+		.options = {
+			{ "--signal", "NAME",
+			  "SEGV (default), ABRT, BUS, FPE or ILL, any case, SIG optional" },
+		},
+	},
+	{
+		.name = "help",
+		.runner = LC_COMMAND_SERVER,
+		.usage = "",
+		.summary = "List the commands the running faultd accepts",
+		.help = "Asks faultd for its commands, each with a summary and [privileged] where it is.\n"
+			"The list includes crash-reported, which faultd-core-handler sends after each\n"
+			"crash and faultctl has no command for.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+};
+
+const size_t lc_commands_count = ARRAY_SIZE(lc_commands);
+
+const struct lc_command *lc_command_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(lc_commands); i++)
+		if (streq(lc_commands[i].name, name))
+			return &lc_commands[i];
+	return NULL;
+}

@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control commands' handlers: each command of lc_commands (control/commands.h) that faultd
+ * runs, on the core it was registered with. See core-commands.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "commands.h"
+#include "core-commands.h"
+#include "core-internal.h"
+#include "exec.h"
+#include "fileio.h"
+#include "json-util.h"
+#include "log.h"
+#include "reboot.h"
+
+static json_object *json_string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+/*
+ * "storage": how the state directory's filesystem is doing: {"state" (the worst of the problems,
+ * or "low-space" when the spool's free-space limits are biting), "free_bytes", "free_inodes",
+ * "write_failures", "problems": [the storage fault episodes going on]}.
+ */
+static json_object *storage_status(struct lc_core *c)
+{
+	const struct {
+		const char *what;
+		const struct lc_storage_fault *f;
+	} faults[] = {
+		{ "spool", lc_spool_fault(c->spool) },
+		{ "spool drop counters", lc_spool_drops_fault(c->spool) },
+		{ "hours ledger", c->heartbeat ? lc_heartbeat_fault(c->heartbeat) : NULL },
+	};
+	enum lc_storage_state state =
+		lc_spool_low_space(c->spool) ? LC_STORAGE_LOW_SPACE : LC_STORAGE_OK;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *problems = json_object_new_array();
+	struct statvfs st;
+
+	if (!o || !problems)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(faults); i++) {
+		if (!faults[i].f || faults[i].f->error == 0)
+			continue;
+		state = MAX(state, lc_storage_state_of(faults[i].f->error));
+		if (json_object_array_add(
+			    problems, lc_storage_fault_to_json(faults[i].f, faults[i].what)) < 0)
+			return NULL;
+	}
+	if (lc_json_add(o, "state", json_object_new_string(lc_storage_state_name(state))) < 0 ||
+	    lc_json_add(o, "write_failures",
+			json_object_new_int64((int64_t)lc_spool_write_failures(c->spool))) < 0)
+		return NULL;
+	if (statvfs(lc_config_get_string(c->cfg, "state_dir"), &st) == 0 &&
+	    (lc_json_add(o, "free_bytes",
+			 json_object_new_int64(
+				 (int64_t)((uint64_t)st.f_bavail * (uint64_t)st.f_frsize))) < 0 ||
+	     lc_json_add(o, "free_inodes", json_object_new_int64((int64_t)st.f_favail)) < 0))
+		return NULL;
+	if (lc_json_add(o, "problems", TAKE_PTR(problems)) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+static void cmd_status(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	json_object *o = json_object_new_object(), *src;
+
+	if (!o) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	json_object_object_add(o, "version", json_object_new_string(FAULTD_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(
+		o, "uptime_seconds",
+		json_object_new_int64((int64_t)((uv_hrtime() - c->start_ns) / 1000000000ULL)));
+	json_object_object_add(o, "config_file",
+			       json_object_new_string(lc_config_main_path(c->cfg)));
+	json_object_object_add(o, "state_dir",
+			       json_object_new_string(lc_config_get_string(c->cfg, "state_dir")));
+	json_object_object_add(
+		o, "data_collection",
+		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_data_collection")));
+	json_object_object_add(
+		o, "developer_mode",
+		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_dev_mode")));
+	json_object_object_add(o, "runtime_config_damage",
+			       json_string_or_null(lc_config_runtime_damage(c->cfg)));
+	json_object_object_add(o, "identity", lc_identity_to_json(&c->identity));
+	src = json_object_new_object();
+	for (int f = 0; src && f < _LC_ID_MAX; f++)
+		json_object_object_add(src, lc_id_field_name(f),
+				       json_string_or_null(c->identity.source[f]));
+	json_object_object_add(o, "identity_sources", src);
+	json_object_object_add(o, "plugins", lc_plugin_host_status(c->plugins));
+	if (c->spool) {
+		(void)lc_spool_refresh(c->spool);
+		json_object_object_add(o, "spool", lc_spool_status(c->spool));
+		json_object_object_add(o, "storage", storage_status(c));
+	}
+	if (c->uploader)
+		json_object_object_add(o, "upload", lc_uploader_status(c->uploader));
+	if (c->heartbeat)
+		json_object_object_add(o, "hours", lc_heartbeat_status(c->heartbeat));
+	json_object_object_add(o, "reloads", json_object_new_int64(c->reloads));
+	json_object_object_add(o, "last_reload", json_string_or_null(c->last_reload));
+	lc_control_call_reply(call, o);
+}
+
+static void cmd_show_config(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	json_object *o = lc_config_to_json(c->cfg, true, true);
+
+	if (!o) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	lc_control_call_reply(call, o);
+}
+
+/* Sets a runtime switch, persisted in runtime.conf, effective at once; the plugins are told of a
+ * change of consent. */
+static void set_switch(struct lc_core *c, struct lc_control_call *call, const char *key,
+		       const char *what, bool on)
+{
+	json_object *o;
+	char msg[128];
+	int r;
+
+	if (lc_config_get_bool(c->cfg, key) == on) {
+		snprintf(msg, sizeof(msg), "%s was already %s.", what, on ? "enabled" : "disabled");
+	} else {
+		r = lc_config_set_runtime_bool(c->cfg, key, on);
+		c->collecting = lc_config_get_bool(c->cfg, "enable_data_collection");
+		lc_heartbeat_set_collecting(c->heartbeat, c->collecting);
+		if (r < 0) {
+			log_error_errno(r, "Failed to save %s=%s in runtime.conf: %m", key,
+					on ? "true" : "false");
+			_cleanup_free_ char *path = lc_path_prefix(
+				lc_config_get_string(c->cfg, "state_dir"), "runtime.conf");
+
+			lc_control_call_fail(call, r, "failed to save the setting in %s: %s",
+					     path ? path : "runtime.conf", strerror(-r));
+			return;
+		}
+		log_notice("%s %s by uid %u (pid %d).", what, on ? "enabled" : "disabled",
+			   (unsigned)lc_control_call_uid(call), (int)lc_control_call_pid(call));
+		snprintf(msg, sizeof(msg), "%s %s.", what, on ? "enabled" : "disabled");
+		if (streq(key, "enable_data_collection"))
+			lc_plugin_host_consent(c->plugins, on);
+	}
+	o = json_object_new_object();
+	if (o) {
+		json_object_object_add(o, "message", json_object_new_string(msg));
+		json_object_object_add(o, key, json_object_new_boolean(on));
+	}
+	lc_control_call_reply(call, o);
+}
+
+static void cmd_enable_collection(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_data_collection", "Data collection", true);
+}
+
+static void cmd_disable_collection(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_data_collection", "Data collection", false);
+}
+
+static void cmd_enable_dev(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_dev_mode", "Developer mode", true);
+}
+
+static void cmd_disable_dev(struct lc_control_call *call, json_object *args, void *u)
+{
+	set_switch(u, call, "enable_dev_mode", "Developer mode", false);
+}
+
+#define ATTRIBUTES_MAX 100
+
+static void cmd_write_attributes(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	json_object *list, *items = NULL, *meta = NULL, *reply;
+	const char *why = NULL;
+	char uuid[37];
+	size_t n;
+	int r;
+
+	if (!json_object_object_get_ex(args, "attributes", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    (n = json_object_array_length(list)) == 0) {
+		lc_control_call_fail(call, EINVAL, "expected \"attributes\": [\"KEY=VALUE\", ...]");
+		return;
+	}
+	if (n > ATTRIBUTES_MAX) {
+		lc_control_call_fail(call, E2BIG, "at most %d attributes at once, got %zu",
+				     ATTRIBUTES_MAX, n);
+		return;
+	}
+	items = json_object_new_array();
+	for (size_t i = 0; items && i < n; i++) {
+		json_object *a = json_object_array_get_idx(list, i), *item = NULL, *key;
+
+		if (!json_object_is_type(a, json_type_string)) {
+			lc_control_call_fail(call, EINVAL, "attribute %zu: expected a string",
+					     i + 1);
+			goto out;
+		}
+		r = lc_attribute_parse(json_object_get_string(a), &item, &why);
+		if (r < 0) {
+			lc_control_call_fail(call, -r, "attribute %zu (\"%.40s\"): %s", i + 1,
+					     json_object_get_string(a), why);
+			goto out;
+		}
+		json_object_object_get_ex(item, "string_key", &key);
+		for (size_t j = 0; j < json_object_array_length(items); j++) {
+			json_object *k2;
+
+			json_object_object_get_ex(json_object_array_get_idx(items, j), "string_key",
+						  &k2);
+			if (streq(json_object_get_string(k2), json_object_get_string(key))) {
+				lc_control_call_fail(call, EINVAL,
+						     "attribute %zu: key \"%s\" given twice", i + 1,
+						     json_object_get_string(key));
+				json_object_put(item);
+				goto out;
+			}
+		}
+		json_object_array_add(items, item);
+	}
+	meta = json_object_new_object();
+	if (!items || !meta) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_object_add(meta, "attributes", TAKE_PTR(items));
+	r = core_record(c, "device-attributes", TAKE_PTR(meta), uuid, &why);
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "not recorded: %s", why);
+		goto out;
+	}
+	log_info("Recorded %zu device attribute%s as entry %s (uid %u).", n, n == 1 ? "" : "s",
+		 uuid, (unsigned)lc_control_call_uid(call));
+	reply = json_object_new_object();
+	if (reply) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "Recorded %zu attribute%s as entry %s.", n,
+			 n == 1 ? "" : "s", uuid);
+		json_object_object_add(reply, "message", json_object_new_string(msg));
+		json_object_object_add(reply, "entry", json_object_new_string(uuid));
+	}
+	lc_control_call_reply(call, reply);
+out:
+	json_object_put(items);
+	json_object_put(meta);
+}
+
+static void sync_done(const struct lc_upload_result *res, void *userdata)
+{
+	struct lc_control_call *call = userdata;
+	json_object *o;
+	char msg[256];
+
+	if (res->error < 0) {
+		lc_control_call_fail(call, -res->error, "upload failed: %s",
+				     res->message ? res->message : strerror(-res->error));
+		return;
+	}
+	if (res->entries == 0 && res->rejected == 0)
+		snprintf(msg, sizeof(msg), "Nothing to upload.");
+	else
+		snprintf(msg, sizeof(msg),
+			 "Uploaded %" PRIu64 " entr%s (%" PRIu64 " bytes) in %" PRIu64
+			 " batch%s%s; %" PRIu64 " left in the spool.",
+			 res->entries, res->entries == 1 ? "y" : "ies", res->bytes, res->batches,
+			 res->batches == 1 ? "" : "es",
+			 res->rejected ? "; the server refused some, which were dropped" : "",
+			 res->remaining);
+	o = json_object_new_object();
+	if (o) {
+		json_object_object_add(o, "message", json_object_new_string(msg));
+		json_object_object_add(o, "entries", json_object_new_int64((int64_t)res->entries));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res->bytes));
+		json_object_object_add(o, "batches", json_object_new_int64((int64_t)res->batches));
+		json_object_object_add(o, "rejected",
+				       json_object_new_int64((int64_t)res->rejected));
+		json_object_object_add(o, "remaining",
+				       json_object_new_int64((int64_t)res->remaining));
+	}
+	lc_control_call_reply(call, o);
+}
+
+static void cmd_sync(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	int r;
+
+	r = lc_uploader_sync(c->uploader, sync_done, call);
+	if (r < 0)
+		lc_control_call_fail(call, -r, "upload failed: %s", strerror(-r));
+}
+
+/* Replies {"message": msg} or fails with ENOMEM. */
+static void reply_message(struct lc_control_call *call, const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	if (o)
+		json_object_object_add(o, "message", json_object_new_string(msg));
+	lc_control_call_reply(call, o);
+}
+
+#define REBOOT_COMMAND_TIMEOUT_MS 30000
+
+static void cmd_reboot(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *state_dir = lc_config_get_string(c->cfg, "state_dir");
+	const char *command = lc_config_get_string(c->cfg, "reboot_command");
+	struct lc_reboot_reason reason;
+	_cleanup_free_ char *output = NULL;
+	json_object *v;
+	const char *why;
+	char name[96], msg[256];
+	bool reboot = true;
+	int r, status;
+
+	if (!json_object_object_get_ex(args, "reason", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		lc_control_call_fail(call, EINVAL,
+				     "expected \"reason\": a code, a name or \"!name\"");
+		return;
+	}
+	r = lc_reboot_reason_parse(json_object_get_string(v), &reason, &why);
+	if (r < 0) {
+		lc_control_call_fail(call, EINVAL, "reason \"%.64s\": %s",
+				     json_object_get_string(v), why);
+		return;
+	}
+	if (json_object_object_get_ex(args, "reboot", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			lc_control_call_fail(call, EINVAL, "\"reboot\": expected true or false");
+			return;
+		}
+		reboot = json_object_get_boolean(v);
+	}
+	lc_reboot_reason_format(&reason, name, sizeof(name));
+	r = lc_reboot_declare(state_dir, c->boot.boot_id, &reason);
+	if (r < 0) {
+		log_error_errno(r, "Failed to record the reboot reason %s: %m", name);
+		lc_control_call_fail(call, -r, "failed to record the reason in %s/reboot: %s",
+				     state_dir, strerror(-r));
+		return;
+	}
+	log_notice("Reboot reason %s declared by uid %u (pid %d)%s.", name,
+		   (unsigned)lc_control_call_uid(call), (int)lc_control_call_pid(call),
+		   reboot ? "; asking the system to reboot" : "");
+	if (!reboot) {
+		snprintf(msg, sizeof(msg), "Recorded %s as the reason for the next reboot.", name);
+		reply_message(call, msg);
+		return;
+	}
+	r = lc_run_capture(command, REBOOT_COMMAND_TIMEOUT_MS, 4096, &output, &status);
+	if (r >= 0 && WIFSIGNALED(status)) {
+		/* Killed, most likely by the shutdown it started: the reason stays. */
+		log_notice("reboot_command \"%s\" was killed by signal %d; keeping the reason.",
+			   command, WTERMSIG(status));
+		r = 0;
+	} else if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		r = -ECHILD;
+	}
+	if (r < 0) {
+		/* A reason left behind would be given to whatever ends this boot later. */
+		_cleanup_free_ char *path = NULL;
+
+		if (asprintf(&path, "%s/reboot/%s", state_dir, LC_REBOOT_DECLARED_FILE) >= 0)
+			(void)unlink(path);
+		log_error("reboot_command \"%s\" failed (%s); the reason was withdrawn.", command,
+			  r == -ECHILD ? "non-zero exit" : strerror(-r));
+		lc_control_call_fail(call, r == -ECHILD ? EIO : -r,
+				     "reboot_command \"%s\" failed (%s); the reason was withdrawn",
+				     command,
+				     r == -ECHILD ? (WIFEXITED(status) ? "non-zero exit status"
+								       : "killed by a signal")
+						  : strerror(-r));
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Recorded %s; the system is rebooting.", name);
+	reply_message(call, msg);
+}
+
+#define PROCESS_NAME_MAX 64
+
+static bool printable_ascii(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+static void cmd_report_crash(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *process = "?";
+	int64_t signo = 0;
+	json_object *v;
+	char msg[192];
+	int r;
+
+	if (json_object_object_get_ex(args, "process", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !printable_ascii(json_object_get_string(v), 1, PROCESS_NAME_MAX)) {
+			lc_control_call_fail(call, EINVAL,
+					     "\"process\": expected 1-%d printable characters",
+					     PROCESS_NAME_MAX);
+			return;
+		}
+		process = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(args, "signal", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 64) {
+			lc_control_call_fail(call, EINVAL, "\"signal\": expected 1-64");
+			return;
+		}
+		signo = json_object_get_int64(v);
+	}
+	/* One rule for every source of crashes: nothing is counted without consent. */
+	if (!c->collecting) {
+		lc_control_call_fail(call, EPERM,
+				     "data collection is disabled: the crash of %s is not counted",
+				     process);
+		return;
+	}
+	r = lc_heartbeat_crash(c->heartbeat, NULL, 0);
+	log_notice("Crash of %s (signal %" PRId64 ") counted in the hours ledger (uid %u).",
+		   process, signo, (unsigned)lc_control_call_uid(call));
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "counted, but the ledger could not be saved: %s",
+				     strerror(-r));
+		return;
+	}
+	snprintf(msg, sizeof(msg),
+		 "Crash of %s counted: this heartbeat interval is not crash-free.", process);
+	reply_message(call, msg);
+}
+
+/* faultd-core-handler left a report: count it now rather than at the next poll. */
+static void cmd_crash_reported(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	struct lc_crash_report rep;
+	struct core_crash_drain d;
+	json_object *o;
+	bool inline_report = false;
+	char msg[128];
+	int r;
+
+	/* A report the handler could not write (a full filesystem) comes in the request. */
+	if (args && json_object_object_get_ex(args, "report", &o)) {
+		if (lc_crash_report_from_json(o, &rep) < 0) {
+			lc_control_call_fail(call, EINVAL, "\"report\": not a crash report");
+			return;
+		}
+		inline_report = true;
+	}
+	r = core_crash_log_drain(c, &d);
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "cannot read the crash log in %s/crashes: %s",
+				     lc_config_get_string(c->cfg, "state_dir"), strerror(-r));
+		return;
+	}
+	if (inline_report)
+		core_crash_report(&rep, &d);
+	if (d.discarded)
+		snprintf(msg, sizeof(msg),
+			 "Counted %u crash%s; %u discarded: data collection is disabled.",
+			 d.counted, d.counted == 1 ? "" : "es", d.discarded);
+	else
+		snprintf(msg, sizeof(msg), "Counted %u crash%s.", d.counted,
+			 d.counted == 1 ? "" : "es");
+	o = json_object_new_object();
+	if (o && (lc_json_add(o, "message", json_object_new_string(msg)) < 0 ||
+		  lc_json_add(o, "counted", json_object_new_int64(d.counted)) < 0 ||
+		  lc_json_add(o, "discarded", json_object_new_int64(d.discarded)) < 0)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	lc_control_call_reply(call, o);
+}
+
+#define METRICS_WRITE_MAX 100
+
+/* Whether reading i keeps the kind its key has in the store and earlier in the same request. */
+static bool kind_fits(const struct lc_metrics *m, const struct lc_metric_assignment *a, size_t i)
+{
+	enum lc_metric_kind k;
+
+	if (lc_metrics_kind_of(m, a[i].key, a[i].key_len, &k) == 0 && k != a[i].kind)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (a[j].key_len == a[i].key_len && memcmp(a[j].key, a[i].key, a[i].key_len) == 0 &&
+		    a[j].kind != a[i].kind)
+			return false;
+	return true;
+}
+
+static void cmd_write_metric(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	struct lc_metric_assignment a[METRICS_WRITE_MAX];
+	size_t n, kept = 0, capped = 0, refused = 0;
+	const char *why = NULL;
+	json_object *list;
+	char msg[192];
+	int r;
+
+	if (!json_object_object_get_ex(args, "metrics", &list) ||
+	    !json_object_is_type(list, json_type_array) ||
+	    (n = json_object_array_length(list)) == 0) {
+		lc_control_call_fail(call, EINVAL,
+				     "expected \"metrics\": [\"NAME=VALUE[:KIND]\", ...]");
+		return;
+	}
+	if (n > METRICS_WRITE_MAX) {
+		lc_control_call_fail(call, E2BIG, "at most %d readings at once, got %zu",
+				     METRICS_WRITE_MAX, n);
+		return;
+	}
+	if (!lc_config_get_bool(c->cfg, "enable_data_collection")) {
+		lc_control_call_fail(call, EPERM, "not recorded: data collection is disabled");
+		return;
+	}
+	/* All or nothing: every reading is checked before any is taken. */
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(list, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			lc_control_call_fail(call, EINVAL, "reading %zu: expected a string", i + 1);
+			return;
+		}
+		r = lc_metric_assignment_parse(json_object_get_string(v), &a[i], &why);
+		if (r < 0) {
+			lc_control_call_fail(call, -r, "reading %zu (\"%.40s\"): %s", i + 1,
+					     json_object_get_string(v), why);
+			return;
+		}
+		if (!kind_fits(c->metrics, a, i)) {
+			lc_control_call_fail(call, EINVAL,
+					     "reading %zu: \"%.*s\" already holds another kind of "
+					     "metric in this heartbeat",
+					     i + 1, (int)a[i].key_len, a[i].key);
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].kind == LC_METRIC_SET)
+			r = lc_metrics_set_add(c->metrics, a[i].key, a[i].key_len, a[i].member,
+					       a[i].member_len);
+		else
+			r = lc_metrics_add(c->metrics, a[i].key, a[i].key_len, a[i].kind,
+					   a[i].value);
+		if (r == -ENOMEM) {
+			lc_control_call_fail(call, ENOMEM, "out of memory after %zu reading%s",
+					     kept, kept == 1 ? "" : "s");
+			return;
+		}
+		/* -EINVAL is left for names the heartbeat holds itself ("operational_hours",
+		 * "faultd/..."), and for histogram names too long for ".count". */
+		if (r == -ENOSPC)
+			capped++;
+		else if (r < 0)
+			refused++;
+		else
+			kept++;
+	}
+	if (capped || refused)
+		snprintf(msg, sizeof(msg),
+			 "Recorded %zu reading%s; not kept: %zu over metrics.max_keys, %zu with a "
+			 "name reserved for faultd or too long for its kind.",
+			 kept, kept == 1 ? "" : "s", capped, refused);
+	else
+		snprintf(msg, sizeof(msg), "Recorded %zu reading%s in the heartbeat in progress.",
+			 kept, kept == 1 ? "" : "s");
+	log_debug("%s (uid %u)", msg, (unsigned)lc_control_call_uid(call));
+	reply_message(call, msg);
+}
+
+static void cmd_request_metrics(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	char msg[256];
+	int r;
+
+	if (!c->collecting) {
+		reply_message(call, "Heartbeat not recorded: data collection is disabled.");
+		return;
+	}
+	r = lc_heartbeat_close_now(c->heartbeat);
+	if (r == -EPERM)
+		snprintf(msg, sizeof(msg),
+			 "Heartbeat closed, not recorded: data collection is disabled.");
+	else if (r == -ECANCELED)
+		snprintf(msg, sizeof(msg),
+			 "Heartbeat closed, not recorded: the fleet's sampling excludes "
+			 "heartbeats.");
+	else if (r < 0) {
+		lc_control_call_fail(call, -r, "the heartbeat could not be recorded: %s",
+				     strerror(-r));
+		return;
+	} else
+		snprintf(msg, sizeof(msg),
+			 "%s The hours of this interval come with the heartbeat that ends it, "
+			 "in %" PRIu64 " s.",
+			 r > 0 ? "Heartbeat closed; `faultctl sync` uploads it."
+			       : "Nothing to report since the last heartbeat.",
+			 (lc_heartbeat_next_in_ms(c->heartbeat) + 999) / 1000);
+	reply_message(call, msg);
+}
+
+const struct core_handler core_handlers[] = {
+	{ "status", cmd_status },
+	{ "show-config", cmd_show_config },
+	{ "enable-data-collection", cmd_enable_collection },
+	{ "disable-data-collection", cmd_disable_collection },
+	{ "enable-dev-mode", cmd_enable_dev },
+	{ "disable-dev-mode", cmd_disable_dev },
+	{ "sync", cmd_sync },
+	{ "write-attributes", cmd_write_attributes },
+	{ "reboot", cmd_reboot },
+	{ "report-crash", cmd_report_crash },
+	{ "crash-reported", cmd_crash_reported },
+	{ "write-metric", cmd_write_metric },
+	{ "request-metrics", cmd_request_metrics },
+};
+
+const size_t core_handlers_count = ARRAY_SIZE(core_handlers);
+
+static const struct core_handler *find_handler(const struct core_handler *handlers, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(handlers[i].name, name))
+			return &handlers[i];
+	return NULL;
+}
+
+int core_commands_bind(const struct core_handler *handlers, size_t n,
+		       struct lc_control_command **ret, size_t *ret_n, const char **ret_name,
+		       const char **ret_why)
+{
+	_cleanup_free_ struct lc_control_command *cmds = NULL;
+	size_t n_cmds = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lc_command *cmd = lc_command_find(handlers[i].name);
+
+		if (!cmd || cmd->runner != LC_COMMAND_DAEMON) {
+			*ret_name = handlers[i].name;
+			*ret_why = "has a handler but is no command faultd runs";
+			return -ENOENT;
+		}
+	}
+	cmds = calloc(lc_commands_count, sizeof(*cmds));
+	if (!cmds)
+		return -ENOMEM;
+	for (size_t i = 0; i < lc_commands_count; i++) {
+		const struct lc_command *cmd = &lc_commands[i];
+		const struct core_handler *h;
+
+		if (cmd->runner != LC_COMMAND_DAEMON)
+			continue;
+		h = find_handler(handlers, n, cmd->name);
+		if (!h) {
+			*ret_name = cmd->name;
+			*ret_why = "has no handler";
+			return -ENOENT;
+		}
+		cmds[n_cmds++] = (struct lc_control_command){
+			.name = cmd->name,
+			.privileged = cmd->privileged,
+			.handler = h->handler,
+			.summary = cmd->summary,
+		};
+	}
+	*ret = TAKE_PTR(cmds);
+	*ret_n = n_cmds;
+	return 0;
+}
