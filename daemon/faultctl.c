@@ -33,6 +33,7 @@
 #include "fileio.h"
 #include "json-util.h"
 #include "macro.h"
+#include "text.h"
 
 #define DEFAULT_TIMEOUT_SEC 10.0
 #define MAX_TIMEOUT_SEC	    86400.0
@@ -248,8 +249,7 @@ static int args_assignments(const struct lc_command *cmd, const struct verb_args
 			return -ENOMEM;
 		}
 	}
-	if (json_object_object_add(o, member, list) < 0) {
-		json_object_put(list);
+	if (lc_json_add(o, member, list) < 0) {
 		json_object_put(o);
 		fprintf(stderr, "faultctl: out of memory\n");
 		return -ENOMEM;
@@ -280,6 +280,15 @@ static json_object *new_args(void)
 	return o;
 }
 
+/* Frees o, a verb's arguments that could not be built, and says it is out of memory; returns
+ * -ENOMEM. */
+static int args_oom(json_object *o)
+{
+	json_object_put(o);
+	fprintf(stderr, "faultctl: out of memory\n");
+	return -ENOMEM;
+}
+
 /* --reason R [--no-reboot] -> {"reason": R, "reboot": bool}; faultd validates R. */
 static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
 		       json_object **ret_args)
@@ -300,9 +309,10 @@ static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
 	o = new_args();
 	if (!o)
 		return -ENOMEM;
-	json_object_object_add(o, "reason", json_object_new_string(reason));
-	json_object_object_add(o, "reboot",
-			       json_object_new_boolean(!option_value(cmd, a, "--no-reboot")));
+	if (lc_json_add(o, "reason", json_object_new_string(reason)) < 0 ||
+	    lc_json_add(o, "reboot",
+			json_object_new_boolean(!option_value(cmd, a, "--no-reboot"))) < 0)
+		return args_oom(o);
 	*ret_args = o;
 	return 0;
 }
@@ -331,9 +341,9 @@ static int args_report_crash(const struct lc_command *cmd, const struct verb_arg
 	o = new_args();
 	if (!o)
 		return -ENOMEM;
-	json_object_object_add(o, "process", json_object_new_string(a->operands[0]));
-	if (signo)
-		json_object_object_add(o, "signal", json_object_new_int64(signo));
+	if (lc_json_add(o, "process", json_object_new_string(a->operands[0])) < 0 ||
+	    (signo && lc_json_add(o, "signal", json_object_new_int64(signo)) < 0))
+		return args_oom(o);
 	*ret_args = o;
 	return 0;
 }
@@ -457,22 +467,17 @@ static int trigger_report(const struct lc_command *cmd, bool json, bool ok, cons
 {
 	if (json) {
 		_cleanup_json_ json_object *o = json_object_new_object();
-		json_object *data = json_object_new_object(), *pat = NULL;
+		_cleanup_json_ json_object *data = json_object_new_object();
 
-		if (pattern)
-			pat = json_object_new_string(pattern);
-		if (!o || (pattern && !pat) ||
-		    lc_json_add(o, "ok", json_object_new_boolean(ok)) < 0 || !data ||
+		if (lc_json_add(o, "ok", json_object_new_boolean(ok)) < 0 ||
 		    lc_json_add(data, "message", json_object_new_string(message)) < 0 ||
 		    lc_json_add(data, "pid", json_object_new_int64(pid)) < 0 ||
 		    lc_json_add(data, "signal", json_object_new_string(signame)) < 0 ||
 		    lc_json_add(data, "core_dumped", json_object_new_boolean(core_dumped)) < 0 ||
-		    json_object_object_add(data, "core_pattern", TAKE_PTR(pat)) < 0 ||
+		    lc_json_add_string_or_null(data, "core_pattern", pattern) < 0 ||
 		    lc_json_add(data, "pipes_into_faultd",
 				json_object_new_boolean(lc_core_pattern_is_faultd(pattern))) < 0 ||
 		    lc_json_add(o, "data", TAKE_PTR(data)) < 0) {
-			json_object_put(data);
-			json_object_put(pat);
 			fprintf(stderr, "faultctl: out of memory\n");
 			return EXIT_REFUSED;
 		}
@@ -653,16 +658,18 @@ static void usage(FILE *f)
 		FAULTD_CONTROL_SOCKET, DEFAULT_TIMEOUT_SEC);
 }
 
-/* Writes s with control characters (but newlines and tabs in multi-line text) replaced, so
- * that a reply cannot drive the terminal. */
+/* Writes s with control characters (but newlines and tabs in multi-line text) and bytes that are
+ * not UTF-8 as '?', so that a reply cannot drive the terminal. */
 static void put_text(FILE *f, const char *s, bool multiline)
 {
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		bool keep = multiline && (c == '\n' || c == '\t');
+	_cleanup_free_ char *t = s ? strdup(s) : NULL;
 
-		fputc((c < 0x20 || c == 0x7f) && !keep ? '?' : c, f);
-	}
+	if (!t)
+		return;
+	lc_text_scrub(t, strlen(t),
+		      LC_TEXT_KEEP_UTF8 |
+			      (multiline ? LC_TEXT_KEEP_NEWLINE | LC_TEXT_KEEP_TAB : 0));
+	fputs(t, f);
 }
 
 static void print_text(const char *s)

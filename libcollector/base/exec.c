@@ -26,20 +26,13 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "clock.h"
 #include "exec.h"
 #include "fileio.h"
 #include "macro.h"
 
 /* Upper bound of the sleep between checks while waiting for a command that closed stdout. */
 #define EXIT_POLL_MAX_MS 32
-
-static uint64_t now_msec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
-}
 
 /* The service manager's variables for the daemon itself: a command must not talk to it in the
  * daemon's name (under NotifyAccess=main systemd logs and drops what a child sends). */
@@ -142,7 +135,7 @@ static int read_bounded(int fd, size_t max, uint64_t deadline, char **ret, size_
 		if (k < 0)
 			return k;
 
-		now = now_msec();
+		now = lc_clock_ms(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		k = poll(&pfd, 1, (int)MIN(deadline - now, (uint64_t)INT_MAX));
@@ -192,7 +185,7 @@ static int wait_exited(pid_t pid, uint64_t deadline)
 		if (si.si_pid == pid)
 			return 0;
 
-		now = now_msec();
+		now = lc_clock_ms(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return -ETIMEDOUT;
 
@@ -234,7 +227,7 @@ int lc_run_capture(const char *command, unsigned timeout_ms, size_t max_output, 
 	    !ret_output || !ret_status)
 		return -EINVAL;
 
-	deadline = now_msec() + timeout_ms;
+	deadline = lc_clock_ms(CLOCK_MONOTONIC) + timeout_ms;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return negative_errno();

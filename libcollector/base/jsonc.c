@@ -13,6 +13,7 @@
 
 #include "jsonc.h"
 #include "macro.h"
+#include "utf8.h"
 
 /* No decoded string may be longer than this; configuration values are far shorter. */
 #define JSONC_MAX_STRING (1024 * 1024)
@@ -77,7 +78,7 @@ static void advance(struct parser *ps)
 	if (*ps->p == '\n') {
 		ps->line++;
 		ps->column = 1;
-	} else if (((unsigned char)*ps->p & 0xC0) != 0x80) {
+	} else if (!lc_utf8_is_continuation((unsigned char)*ps->p)) {
 		ps->column++;
 	}
 	ps->p++;
@@ -103,43 +104,6 @@ static int fail_oom(struct parser *ps)
 	return fail_at(ps, -ENOMEM, ps->line, ps->column, "out of memory");
 }
 
-size_t lc_utf8_sequence_len(const unsigned char *s, size_t avail)
-{
-	unsigned c = s[0];
-	uint32_t cp, min;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0) {
-		n = 2;
-		cp = c & 0x1F;
-		min = 0x80;
-	} else if (c < 0xF0) {
-		n = 3;
-		cp = c & 0x0F;
-		min = 0x800;
-	} else if (c < 0xF5) {
-		n = 4;
-		cp = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 /* Describes the character at the current position for "got ..." in messages. */
 static const char *describe_next(const struct parser *ps, char *buf, size_t size)
 {
@@ -157,7 +121,7 @@ static const char *describe_next(const struct parser *ps, char *buf, size_t size
 		snprintf(buf, size, "control character 0x%02x", c);
 		return buf;
 	}
-	n = lc_utf8_sequence_len((const unsigned char *)ps->p, (size_t)(ps->end - ps->p));
+	n = lc_utf8_decode(ps->p, (size_t)(ps->end - ps->p), NULL);
 	if (n == 0)
 		snprintf(buf, size, "byte 0x%02x (not UTF-8)", c);
 	else
@@ -278,33 +242,9 @@ static int parse_hex4(struct parser *ps, unsigned *ret)
 	return 0;
 }
 
-static size_t utf8_encode(uint32_t cp, char out[static 4])
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* Decodes the escape after a backslash (the backslash is consumed) into out. */
 static int parse_escape(struct parser *ps, unsigned esc_line, unsigned esc_column,
-			char out[static 4], size_t *ret_len)
+			char out[static LC_UTF8_MAX], size_t *ret_len)
 {
 	unsigned cp, low;
 	char c;
@@ -363,7 +303,7 @@ static int parse_escape(struct parser *ps, unsigned esc_line, unsigned esc_colum
 					       cp);
 			cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
 		}
-		*ret_len = utf8_encode(cp, out);
+		*ret_len = lc_utf8_encode(cp, out);
 		return 0;
 	default: {
 		char buf[48];
@@ -422,7 +362,7 @@ static int parse_string(struct parser *ps, char **ret)
 				    c);
 		if (c == '\\') {
 			unsigned esc_line = ps->line, esc_column = ps->column;
-			char out[4];
+			char out[LC_UTF8_MAX];
 			size_t n = 0;
 
 			advance(ps);
@@ -434,8 +374,7 @@ static int parse_string(struct parser *ps, char **ret)
 			if (text_buf_append(&b, out, n) < 0)
 				return fail_oom(ps);
 		} else {
-			size_t n = lc_utf8_sequence_len((const unsigned char *)ps->p,
-							(size_t)(ps->end - ps->p));
+			size_t n = lc_utf8_decode(ps->p, (size_t)(ps->end - ps->p), NULL);
 
 			if (n == 0)
 				return fail(ps, "invalid UTF-8 in a string (byte 0x%02x)", c);

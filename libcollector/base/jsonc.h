@@ -60,7 +60,3 @@ struct lc_json_node *lc_json_node_free(struct lc_json_node *n);
 
 /* "null", "boolean", "integer", "number", "string", "array", "object". */
 const char *lc_json_type_name(enum lc_json_type t);
-
-/* Length of the valid UTF-8 sequence at s (at most avail bytes, avail > 0), or 0 if it is not
- * valid: overlong forms, surrogates and values above U+10FFFF are invalid. */
-size_t lc_utf8_sequence_len(const unsigned char *s, size_t avail);

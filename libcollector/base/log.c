@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "build-config.h"
+#include "clock.h"
 #include "log.h"
 #include "ratelimit.h"
 
@@ -116,14 +116,6 @@ static const char *level_name(int level)
 	}
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
-}
-
 /* Returns false when this call site is over its limit; *ret_suppressed counts what it refused. */
 static bool site_allowed(const char *file, int line, unsigned *ret_suppressed)
 {
@@ -140,7 +132,7 @@ static bool site_allowed(const char *file, int line, unsigned *ret_suppressed)
 		s->rl.interval_usec = RL_INTERVAL_USEC;
 		s->rl.burst = RL_BURST;
 	}
-	return lc_ratelimit_below(&s->rl, now_usec(), ret_suppressed);
+	return lc_ratelimit_below(&s->rl, lc_clock_us(CLOCK_MONOTONIC), ret_suppressed);
 }
 
 static void emit(int level, int error, const char *file, int line, const char *func,

@@ -100,21 +100,3 @@ json_object *lc_storage_fault_to_json(const struct lc_storage_fault *f, const ch
 	}
 	return o;
 }
-
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t lc_storage_now_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-uint64_t lc_storage_monotonic_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}

@@ -60,7 +60,3 @@ bool lc_storage_fault_clear(struct lc_storage_fault *f);
  * "last" (RFC 3339), "failures"}; NULL when no episode is going on, or on OOM.
  */
 json_object *lc_storage_fault_to_json(const struct lc_storage_fault *f, const char *what);
-
-/* Unix time now, in ms; CLOCK_MONOTONIC now, in ms. */
-uint64_t lc_storage_now_ms(void);
-uint64_t lc_storage_monotonic_ms(void);

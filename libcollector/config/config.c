@@ -16,9 +16,11 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "jsonc.h"
 #include "log.h"
 #include "macro.h"
+#include "utf8.h"
 
 #define CFG_MAX_FILE_SIZE      (1024 * 1024)
 #define CFG_MAX_DROPINS	       1024
@@ -145,14 +147,10 @@ static void sb_append_quoted(struct strbuf *sb, const char *s)
 /* Cuts sb to at most max bytes plus "...", never inside a UTF-8 sequence. */
 static void sb_truncate(struct strbuf *sb, size_t max)
 {
-	size_t n = max;
-
 	if (sb->oom || sb->n <= max)
 		return;
-	while (n > 0 && ((unsigned char)sb->s[n] & 0xC0) == 0x80)
-		n--;
-	sb->n = n;
-	sb->s[n] = 0;
+	sb->n = lc_utf8_cut(sb->s, sb->n, max);
+	sb->s[sb->n] = 0;
 	sb_append(sb, "...");
 }
 
@@ -1276,8 +1274,7 @@ static int json_add_path(json_object *root, const char *path, json_object *leaf)
 		*dot = 0;
 		if (!json_object_object_get_ex(parent, seg, &child)) {
 			child = json_object_new_object();
-			if (!child || json_object_object_add(parent, seg, child) < 0) {
-				json_object_put(child);
+			if (lc_json_add(parent, seg, child) < 0) {
 				json_object_put(leaf);
 				return -ENOMEM;
 			}
@@ -1288,11 +1285,7 @@ static int json_add_path(json_object *root, const char *path, json_object *leaf)
 		}
 		parent = child;
 	}
-	if (json_object_object_add(parent, seg, leaf) < 0) {
-		json_object_put(leaf);
-		return -ENOMEM;
-	}
-	return 0;
+	return lc_json_add(parent, seg, leaf);
 }
 
 json_object *lc_config_to_json(const struct lc_config *cfg, bool with_origin, bool redact)
@@ -1307,16 +1300,10 @@ json_object *lc_config_to_json(const struct lc_config *cfg, bool with_origin, bo
 
 		if (leaf && with_origin) {
 			json_object *wrap = json_object_new_object();
-			json_object *origin = json_object_new_string(v->origin);
 
-			if (!wrap || !origin || json_object_object_add(wrap, "value", leaf) < 0) {
+			if (lc_json_add(wrap, "value", leaf) < 0 ||
+			    lc_json_add(wrap, "origin", json_object_new_string(v->origin)) < 0) {
 				json_object_put(wrap);
-				json_object_put(origin);
-				json_object_put(leaf);
-				leaf = NULL;
-			} else if (json_object_object_add(wrap, "origin", origin) < 0) {
-				json_object_put(wrap);
-				json_object_put(origin);
 				leaf = NULL;
 			} else {
 				leaf = wrap;

@@ -26,6 +26,7 @@
 #include "exec.h"
 #include "fileio.h"
 #include "identity.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 
@@ -852,22 +853,11 @@ json_object *lc_identity_to_json(const struct lc_identity *id)
 	o = json_object_new_object();
 	if (!o)
 		return NULL;
-	for (size_t f = 0; f < _LC_ID_MAX; f++) {
-		json_object *v = NULL;
-
-		/* A missing value is null rather than "", which the server would refuse anyway. */
-		if (id->value[f]) {
-			v = json_object_new_string(id->value[f]);
-			if (!v) {
-				json_object_put(o);
-				return NULL;
-			}
-		}
-		if (json_object_object_add(o, fields[f].name, v) < 0) {
-			json_object_put(v);
+	/* A missing value is null rather than "", which the server would refuse anyway. */
+	for (size_t f = 0; f < _LC_ID_MAX; f++)
+		if (lc_json_add_string_or_null(o, fields[f].name, id->value[f]) < 0) {
 			json_object_put(o);
 			return NULL;
 		}
-	}
 	return o;
 }

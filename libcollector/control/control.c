@@ -8,11 +8,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "jsonc.h"
 #include "macro.h"
 
@@ -235,23 +236,12 @@ bool lc_control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_
 	return false;
 }
 
-/* Looks a group up by name (when name is not NULL) or else by gid, growing the buffer while
- * getgr*_r asks for more. Returns 0 with *ret_gid and/or *ret_name (owned), -ENOENT for no
- * such group, or -errno. */
-static int64_t now_msec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until fd is ready for events or the deadline passes (-ETIMEDOUT). */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
-		int64_t left = deadline - now_msec();
+		int64_t left = deadline - (int64_t)lc_clock_ms(CLOCK_MONOTONIC);
 		int n;
 
 		if (left <= 0)
@@ -288,9 +278,11 @@ static int connect_deadline(int fd, const struct sockaddr_un *sa, int64_t deadli
 		if (errno != EAGAIN)
 			return negative_errno();
 		/* The listener's backlog is full: Unix sockets do not queue the attempt, retry. */
-		if (now_msec() >= deadline)
+		if ((int64_t)lc_clock_ms(CLOCK_MONOTONIC) >= deadline)
 			return -ETIMEDOUT;
-		(void)poll(NULL, 0, (int)MIN(10, MAX(deadline - now_msec(), (int64_t)1)));
+		(void)poll(NULL, 0,
+			   (int)MIN(10, MAX(deadline - (int64_t)lc_clock_ms(CLOCK_MONOTONIC),
+					    (int64_t)1)));
 	}
 }
 
@@ -437,13 +429,13 @@ int lc_control_request(const char *path, const char *command, json_object *args,
 	if (len >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, len + 1);
-	deadline = now_msec() + timeout_ms;
+	deadline = (int64_t)lc_clock_ms(CLOCK_MONOTONIC) + timeout_ms;
 
 	req = json_object_new_object();
 	if (!req)
 		return -ENOMEM;
-	if (json_object_object_add(req, "command", json_object_new_string(command)) < 0 ||
-	    (args && json_object_object_add(req, "args", json_object_get(args)) < 0)) {
+	if (lc_json_add(req, "command", json_object_new_string(command)) < 0 ||
+	    (args && lc_json_add(req, "args", json_object_get(args)) < 0)) {
 		json_object_put(req);
 		return -ENOMEM;
 	}
@@ -463,7 +455,8 @@ int lc_control_request(const char *path, const char *command, json_object *args,
 		r = request_once(&sa, line, len + 1, deadline, &reply);
 		if (r < 0)
 			return r;
-		if (!reply_is_busy(reply) || now_msec() + delay_ms >= deadline)
+		if (!reply_is_busy(reply) ||
+		    (int64_t)lc_clock_ms(CLOCK_MONOTONIC) + delay_ms >= deadline)
 			break;
 		json_object_put(reply);
 		reply = NULL;

@@ -2,8 +2,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "fileio.h"
 #include "heartbeat.h"
 #include "hours.h"
@@ -30,7 +30,7 @@ struct lc_heartbeat {
 	struct lc_heartbeat_timing timing;
 	struct lc_metrics *metrics;
 	void (*collect)(json_object *metrics, void *userdata);
-	void (*before_close)(void *userdata);
+	void (*before_roll)(void *userdata);
 	lc_heartbeat_commit_t commit;
 	void *userdata;
 	uint64_t (*now_ms)(void);
@@ -38,19 +38,11 @@ struct lc_heartbeat {
 	struct lc_hours hours;
 	uv_timer_t due, checkpoint;
 	bool started;
-	bool closing; /* in before_close: no close may start inside it */
+	bool rolling; /* in before_roll: no roll-over may start inside it */
 	unsigned open_handles;
 	int last_checkpoint_error;
 	struct lc_storage_fault fault; /* failed saves, retried at every checkpoint */
 };
-
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void advance(struct lc_heartbeat *hb)
 {
@@ -78,8 +70,8 @@ int lc_heartbeat_checkpoint(struct lc_heartbeat *hb)
 	r = text ? lc_write_file_atomic(hb->path, text, strlen(text), 0600) : -ENOMEM;
 	json_object_put(o);
 	/* Logged once per episode (and per errno), not at every retry. */
-	if (r < 0 && lc_storage_fault_set(&hb->fault, r, "save", hb->path, lc_storage_now_ms(),
-					  hb->now_ms()))
+	if (r < 0 && lc_storage_fault_set(&hb->fault, r, "save", hb->path,
+					  lc_clock_ms(CLOCK_REALTIME), hb->now_ms()))
 		log_error_errno(r, "Failed to save the hours ledger to %s, will retry: %m",
 				hb->path);
 	if (r >= 0 && hb->fault.error < 0) {
@@ -174,10 +166,10 @@ int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat *
 	hb->timing = o->timing;
 	hb->metrics = o->metrics;
 	hb->collect = o->collect;
-	hb->before_close = o->before_close;
+	hb->before_roll = o->before_roll;
 	hb->commit = o->commit;
 	hb->userdata = o->userdata;
-	hb->now_ms = o->now_ms ? o->now_ms : monotonic_ms;
+	hb->now_ms = o->now_ms ? o->now_ms : lc_clock_monotonic_ms;
 	hb->boot_start_ms = o->boot_start_ms;
 	hb->collecting = was_collecting = o->collecting;
 	hb->path = lc_path_prefix(o->state_dir, "/hours.json");
@@ -253,7 +245,7 @@ static int build_metrics(struct lc_heartbeat *hb, const struct lc_hours_report *
 			json_object_new_int64((int64_t)rep->crashes)) < 0)
 		return -ENOMEM;
 	/* Last, as it resets the store: nothing may fail after it. */
-	if (hb->metrics && lc_metrics_close(hb->metrics, metrics) < 0)
+	if (hb->metrics && lc_metrics_roll(hb->metrics, metrics) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(metrics);
 	return 0;
@@ -282,13 +274,13 @@ static int report(struct lc_heartbeat *hb, uint64_t end_ms, bool hours)
 		struct lc_hours copy = hb->hours;
 
 		/* On a copy: nothing is closed until the metrics are built. */
-		lc_hours_close(&copy, end_ms, &rep);
+		lc_hours_roll(&copy, end_ms, &rep);
 	}
 	if (build_metrics(hb, &rep, &metrics) < 0)
 		return log_oom();
 	/* The store is closed: from here the report is closed whatever happens. */
 	if (hours)
-		lc_hours_close(&hb->hours, end_ms, &rep);
+		lc_hours_roll(&hb->hours, end_ms, &rep);
 	hb->report_start_ms = MAX(hb->report_start_ms, end_ms);
 	if (lc_json_add(md, "metrics", metrics) < 0) {
 		(void)lc_heartbeat_checkpoint(hb);
@@ -308,22 +300,22 @@ static int report(struct lc_heartbeat *hb, uint64_t end_ms, bool hours)
 	return hb->commit(TAKE_PTR(md), hb->software_version, hb->userdata);
 }
 
-/* Crashes waiting to be counted are placed before any interval closes. */
+/* Crashes waiting to be counted are placed before any interval rolls over. */
 static void take_crashes(struct lc_heartbeat *hb)
 {
-	if (!hb->before_close || hb->closing)
+	if (!hb->before_roll || hb->rolling)
 		return;
-	hb->closing = true;
-	hb->before_close(hb->userdata);
-	hb->closing = false;
+	hb->rolling = true;
+	hb->before_roll(hb->userdata);
+	hb->rolling = false;
 }
 
-/* Closes every interval that ended at or before the odometer position limit. */
-static void close_due(struct lc_heartbeat *hb, uint64_t limit)
+/* Rolls over every interval that ended at or before the odometer position limit. */
+static void roll_due(struct lc_heartbeat *hb, uint64_t limit)
 {
 	uint64_t end;
 
-	while ((end = lc_hours_next_close(&hb->hours, hb->timing.interval_ms)) != 0 &&
+	while ((end = lc_hours_next_roll(&hb->hours, hb->timing.interval_ms)) != 0 &&
 	       end <= limit) {
 		uint64_t start = hb->hours.start_ms;
 
@@ -334,13 +326,13 @@ static void close_due(struct lc_heartbeat *hb, uint64_t limit)
 }
 
 /* Ends the interval of the older software version at end_ms, as that version. */
-static void close_old_version(struct lc_heartbeat *hb, uint64_t end_ms)
+static void roll_old_version(struct lc_heartbeat *hb, uint64_t end_ms)
 {
 	if (!hb->pending_version)
 		return;
 	log_info("Software version changed from %s to %s: the interval in progress ends as %s.",
 		 hb->software_version, hb->pending_version, hb->software_version);
-	close_due(hb, end_ms);
+	roll_due(hb, end_ms);
 	if (end_ms > hb->hours.start_ms || hb->hours.unplaced > 0)
 		(void)report(hb, end_ms, true);
 	free(hb->software_version);
@@ -369,11 +361,11 @@ static void on_due(uv_timer_t *t)
 	struct lc_heartbeat *hb = t->data;
 
 	advance(hb);
-	/* Timers can fire a little early; close only once the odometer got there. */
-	if (lc_hours_next_close(&hb->hours, hb->timing.interval_ms) != 0) {
+	/* Timers can fire a little early; roll over only once the odometer got there. */
+	if (lc_hours_next_roll(&hb->hours, hb->timing.interval_ms) != 0) {
 		take_crashes(hb);
 		advance(hb);
-		close_due(hb, hb->hours.odometer_ms);
+		roll_due(hb, hb->hours.odometer_ms);
 	}
 	schedule(hb);
 }
@@ -421,8 +413,8 @@ int lc_heartbeat_start(struct lc_heartbeat *hb)
 	advance(hb);
 	take_crashes(hb);
 	advance(hb);
-	close_old_version(hb, hb->pending_end_ms);
-	close_due(hb, hb->hours.odometer_ms);
+	roll_old_version(hb, hb->pending_end_ms);
+	roll_due(hb, hb->hours.odometer_ms);
 	(void)lc_heartbeat_checkpoint(hb);
 	schedule(hb);
 	schedule_checkpoint(hb);
@@ -455,7 +447,7 @@ void lc_heartbeat_set_software_version(struct lc_heartbeat *hb, const char *soft
 		advance(hb);
 		take_crashes(hb);
 		advance(hb);
-		close_old_version(hb, hb->hours.odometer_ms);
+		roll_old_version(hb, hb->hours.odometer_ms);
 		schedule(hb);
 	}
 }
@@ -494,7 +486,7 @@ int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb)
 	return lc_heartbeat_checkpoint(hb);
 }
 
-int lc_heartbeat_close_now(struct lc_heartbeat *hb)
+int lc_heartbeat_report_now(struct lc_heartbeat *hb)
 {
 	int r;
 
@@ -523,52 +515,50 @@ const struct lc_storage_fault *lc_heartbeat_fault(const struct lc_heartbeat *hb)
 json_object *lc_heartbeat_status(struct lc_heartbeat *hb)
 {
 	struct lc_hours_report rep;
-	json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *o = json_object_new_object();
 	uint64_t due;
+	int r = 0;
 
-	if (!o)
-		return NULL;
 	advance(hb);
 	lc_hours_peek(&hb->hours, &rep);
 	due = lc_hours_due_ms(&hb->hours, hb->timing.interval_ms);
-	json_object_object_add(o, "operational_hours",
-			       json_object_new_double(rep.operational_ms / MS_PER_HOUR));
-	json_object_object_add(o, "operational_crashfree_hours",
-			       json_object_new_double(rep.crashfree_ms / MS_PER_HOUR));
-	json_object_object_add(o, "operational_crashes",
-			       json_object_new_int64((int64_t)rep.crashes));
-	json_object_object_add(o, "odometer_hours",
-			       json_object_new_double(hb->hours.odometer_ms / MS_PER_HOUR));
-	json_object_object_add(
+	lc_json_add_sticky(o, "operational_hours",
+			   json_object_new_double(rep.operational_ms / MS_PER_HOUR), &r);
+	lc_json_add_sticky(o, "operational_crashfree_hours",
+			   json_object_new_double(rep.crashfree_ms / MS_PER_HOUR), &r);
+	lc_json_add_sticky(o, "operational_crashes", json_object_new_int64((int64_t)rep.crashes),
+			   &r);
+	lc_json_add_sticky(o, "odometer_hours",
+			   json_object_new_double(hb->hours.odometer_ms / MS_PER_HOUR), &r);
+	lc_json_add_sticky(
 		o, "next_in_seconds",
 		json_object_new_int64(
 			(int64_t)((due > hb->hours.odometer_ms ? due - hb->hours.odometer_ms : 0) /
-				  1000)));
-	json_object_object_add(o, "software_version", json_object_new_string(hb->software_version));
+				  1000)),
+		&r);
+	lc_json_add_sticky(o, "software_version", json_object_new_string(hb->software_version), &r);
 	if (hb->last_checkpoint_error < 0)
-		json_object_object_add(
-			o, "last_checkpoint_error",
-			json_object_new_string(strerror(-hb->last_checkpoint_error)));
+		lc_json_add_sticky(o, "last_checkpoint_error",
+				   json_object_new_string(strerror(-hb->last_checkpoint_error)),
+				   &r);
 	if (hb->metrics) {
 		struct lc_metrics_counters c;
 		json_object *m = json_object_new_object();
 
 		lc_metrics_counters(hb->metrics, &c);
-		if (lc_json_add(o, "metrics", m) < 0 ||
-		    lc_json_add(m, "keys",
-				json_object_new_int64((int64_t)lc_metrics_n_keys(hb->metrics))) <
-			    0 ||
-		    lc_json_add(m, "readings", json_object_new_int64((int64_t)c.readings)) < 0 ||
-		    lc_json_add(m, "over_key_cap", json_object_new_int64((int64_t)c.over_key_cap)) <
-			    0 ||
-		    lc_json_add(m, "rejected", json_object_new_int64((int64_t)c.rejected)) < 0 ||
-		    lc_json_add(m, "set_overflow", json_object_new_int64((int64_t)c.set_overflow)) <
-			    0) {
-			json_object_put(o);
-			return NULL;
-		}
+		lc_json_add_sticky(m, "keys",
+				   json_object_new_int64((int64_t)lc_metrics_n_keys(hb->metrics)),
+				   &r);
+		lc_json_add_sticky(m, "readings", json_object_new_int64((int64_t)c.readings), &r);
+		lc_json_add_sticky(m, "over_key_cap",
+				   json_object_new_int64((int64_t)c.over_key_cap), &r);
+		lc_json_add_sticky(m, "rejected", json_object_new_int64((int64_t)c.rejected), &r);
+		lc_json_add_sticky(m, "set_overflow",
+				   json_object_new_int64((int64_t)c.set_overflow), &r);
+		lc_json_add_sticky(o, "metrics", m, &r);
 	}
-	return o;
+	/* Whole or not at all, as the contract says. */
+	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
 static void free_heartbeat(struct lc_heartbeat *hb)

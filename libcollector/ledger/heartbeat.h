@@ -3,11 +3,12 @@
  * Heartbeats: the periodic linux-metric-report. This module drives the hours ledger (hours.h)
  * and the metric store (metrics.h) from the event loop: it restores both from
  * <state_dir>/hours.json, checkpoints them together (often early in a boot, then every checkpoint
- * period, and at stop), and closes a heartbeat each time an hours interval ends, handing its
- * metadata (the store's aggregates and the hours) to a commit callback. Before any interval
- * closes, the caller hands over the crashes waiting to be counted (before_close), so each lands in
- * the interval it happened in. An interval begun under another software version (an update
- * happened) ends where that version stopped running and is reported as that version.
+ * period, and at stop), and rolls over to the next heartbeat each time an hours interval ends,
+ * handing the metadata of the one that ended (the store's aggregates and the hours) to a commit
+ * callback. Before any interval rolls over, the caller hands over the crashes waiting to be
+ * counted (before_roll), so each lands in the interval it happened in. An interval begun under
+ * another software version (an update happened) ends where that version stopped running and is
+ * reported as that version.
  */
 #pragma once
 
@@ -40,12 +41,12 @@ struct lc_heartbeat_options {
 	bool collecting;	      /* data collection is on */
 	struct lc_heartbeat_timing timing;
 	struct lc_metrics *metrics; /* borrowed, must outlive the heartbeat; NULL: hours only */
-	/* Called as a heartbeat closes, before the store is: last readings go into the store,
+	/* Called as a heartbeat rolls over, before the store does: last readings go into the store,
 	 * and the caller's own numbers (spool drops) into metrics. Optional. */
 	void (*collect)(json_object *metrics, void *userdata);
-	/* Called before an interval closes: the caller counts the crashes waiting for it with
-	 * lc_heartbeat_crash() (no interval closes inside it). Optional. */
-	void (*before_close)(void *userdata);
+	/* Called before an interval rolls over: the caller counts the crashes waiting for it with
+	 * lc_heartbeat_crash() (no interval rolls over inside it). Optional. */
+	void (*before_roll)(void *userdata);
 	lc_heartbeat_commit_t commit;
 	void *userdata;
 	uint64_t (*now_ms)(void); /* CLOCK_MONOTONIC in ms; NULL for the real clock */
@@ -59,8 +60,8 @@ struct lc_heartbeat_options {
  */
 int lc_heartbeat_new(const struct lc_heartbeat_options *o, struct lc_heartbeat **ret);
 
-/* Counts the waiting crashes (before_close), ends the interval left over from another software
- * version, then closes any that is overdue, and starts the timers. Returns 0 or -errno. */
+/* Counts the waiting crashes (before_roll), ends the interval left over from another software
+ * version, then rolls over any that is overdue, and starts the timers. Returns 0 or -errno. */
 int lc_heartbeat_start(struct lc_heartbeat *hb);
 
 /* Applies new timing (configuration reload) and reschedules. */
@@ -89,7 +90,7 @@ int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb);
  * heartbeat that ends it. Nothing is committed when no operating time passed and nothing was read
  * since the last report. Returns 1 when a report was committed, 0 when there was none, or the
  * commit's -errno. */
-int lc_heartbeat_close_now(struct lc_heartbeat *hb);
+int lc_heartbeat_report_now(struct lc_heartbeat *hb);
 
 /* Operating time until the interval in progress ends. */
 uint64_t lc_heartbeat_next_in_ms(struct lc_heartbeat *hb);

@@ -72,7 +72,7 @@ uint64_t lc_hours_due_ms(const struct lc_hours *h, uint64_t interval_ms)
 	return h->start_ms + MAX(interval_ms, 1ULL);
 }
 
-uint64_t lc_hours_next_close(const struct lc_hours *h, uint64_t interval_ms)
+uint64_t lc_hours_next_roll(const struct lc_hours *h, uint64_t interval_ms)
 {
 	uint64_t limit = h->odometer_ms, k;
 
@@ -121,7 +121,7 @@ void lc_hours_peek(const struct lc_hours *h, struct lc_hours_report *ret)
 		ret->crashfree_ms = 0;
 }
 
-void lc_hours_close(struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret)
+void lc_hours_roll(struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret)
 {
 	unsigned n;
 

@@ -86,15 +86,15 @@ void lc_hours_unexpected_reboot(struct lc_hours *h);
 uint64_t lc_hours_due_ms(const struct lc_hours *h, uint64_t interval_ms);
 
 /*
- * Where to close next when intervals are overdue (faultd was not running while the device was),
- * or 0 when the interval in progress has not ended. Overdue intervals without a crash are closed
- * together, one report for all of them; each one with a crash alone.
+ * Where to roll over next when intervals are overdue (faultd was not running while the device
+ * was), or 0 when the interval in progress has not ended. Overdue intervals without a crash roll
+ * over together, one report for all of them; each one with a crash alone.
  */
-uint64_t lc_hours_next_close(const struct lc_hours *h, uint64_t interval_ms);
+uint64_t lc_hours_next_roll(const struct lc_hours *h, uint64_t interval_ms);
 
-/* Ends the interval in progress at odometer position end_ms (clamped to [start, odometer]),
- * reports it with the crashes placed before end_ms, and starts the next one there. */
-void lc_hours_close(struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret);
+/* Rolls over: ends the interval in progress at odometer position end_ms (clamped to [start,
+ * odometer]), reports it with the crashes placed before end_ms, and starts the next one there. */
+void lc_hours_roll(struct lc_hours *h, uint64_t end_ms, struct lc_hours_report *ret);
 
 /* Forgets the interval in progress and starts a new one at the current odometer, counting no
  * crash: data collection was just turned on, and nothing before it is reported. */

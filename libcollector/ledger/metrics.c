@@ -565,7 +565,7 @@ static int add_counters(const struct lc_metrics_counters *c, json_object *o)
 	return 0;
 }
 
-int lc_metrics_close(struct lc_metrics *m, json_object *metrics)
+int lc_metrics_roll(struct lc_metrics *m, json_object *metrics)
 {
 	size_t kept = 0;
 

@@ -115,10 +115,10 @@ void lc_metrics_counters(const struct lc_metrics *m, struct lc_metrics_counters 
 /* Adds the heartbeat's aggregates to metrics (a JSON object of numbers, as in the heartbeat's
  * "metrics"), and "faultd/metrics_over_key_cap", "faultd/metrics_rejected" and
  * "faultd/metrics_set_overflow" when not zero; a name already in metrics or longer than
- * LC_METRIC_KEY_MAX (a gauge's ".mean") is left out and counted as rejected. Then starts a new
- * heartbeat: readings and counters are cleared, gauges keep their last value for deltas. Returns
- * 0 or -ENOMEM (the store is then left unchanged). */
-int lc_metrics_close(struct lc_metrics *m, json_object *metrics);
+ * LC_METRIC_KEY_MAX (a gauge's ".mean") is left out and counted as rejected. Then rolls over to a
+ * new heartbeat: readings and counters are cleared, gauges keep their last value for deltas.
+ * Returns 0 or -ENOMEM (the store is then left unchanged). */
+int lc_metrics_roll(struct lc_metrics *m, json_object *metrics);
 
 /* The whole state (aggregates, set hashes, gauge bases, counters) as JSON; NULL on OOM. */
 json_object *lc_metrics_to_json(const struct lc_metrics *m);

@@ -29,7 +29,7 @@ struct lc_plugin_ops {
 	const char *name;		       /* [a-z0-9_], also the configuration section */
 	const struct lc_cfg_section *config;   /* NULL when the plugin has no settings */
 	int (*init)(struct lc_plugin *p);      /* 0, or -errno after logging why */
-	void (*collect)(struct lc_plugin *p);  /* optional: add readings now (heartbeat closing) */
+	void (*collect)(struct lc_plugin *p);  /* optional: add readings now (heartbeat rolling) */
 	void (*shutdown)(struct lc_plugin *p); /* optional: free what init allocated; its
 						* timers and watches are already released */
 	json_object *(*status)(struct lc_plugin *p); /* optional: shown by `faultctl status` */

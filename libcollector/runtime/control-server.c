@@ -25,9 +25,10 @@
 
 #include "control-server.h"
 #include "fileio.h"
-#include "jsonc.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "text.h"
 
 /* The phrase below is static, so it spells the limit out; keep them in step. */
 _Static_assert(LC_CONTROL_REQUEST_MAX == 65536, "update the \"request exceeds\" phrase");
@@ -102,6 +103,9 @@ struct lc_control_call {
 	pid_t pid;
 };
 
+/* Looks a group up by name (when name is not NULL) or else by gid, growing the buffer while
+ * getgr*_r asks for more. Returns 0 with *ret_gid and/or *ret_name (owned), -ENOENT for no
+ * such group, or -errno. */
 static int group_lookup(const char *name, gid_t gid, gid_t *ret_gid, char **ret_name)
 {
 	long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
@@ -304,11 +308,11 @@ static json_object *error_reply(int error, const char *message)
 		return NULL;
 	if (error < 0)
 		error = -error;
-	if (json_object_object_add(reply, "ok", json_object_new_boolean(false)) < 0 ||
-	    json_object_object_add(reply, "error", json_object_new_string(message)) < 0 ||
-	    json_object_object_add(
-		    reply, "errno",
-		    json_object_new_string(lc_control_errno_name(error, num, sizeof(num)))) < 0) {
+	if (lc_json_add(reply, "ok", json_object_new_boolean(false)) < 0 ||
+	    lc_json_add(reply, "error", json_object_new_string(message)) < 0 ||
+	    lc_json_add(reply, "errno",
+			json_object_new_string(lc_control_errno_name(error, num, sizeof(num)))) <
+		    0) {
 		json_object_put(reply);
 		return NULL;
 	}
@@ -386,16 +390,12 @@ static void client_fail(struct client *c, int error, const char *message)
 /* Sends {"ok": true, "data": data}; takes ownership of data (NULL: {}). */
 static void send_ok(struct client *c, json_object *data)
 {
+	_cleanup_json_ json_object *d = data ?: json_object_new_object();
 	json_object *reply = json_object_new_object();
 
-	if (!data)
-		data = json_object_new_object();
-	/* A failed add leaves data with us, so on every failure below reply does not own it. */
-	if (!reply || !data ||
-	    json_object_object_add(reply, "ok", json_object_new_boolean(true)) < 0 ||
-	    json_object_object_add(reply, "data", data) < 0) {
+	if (lc_json_add(reply, "ok", json_object_new_boolean(true)) < 0 ||
+	    lc_json_add(reply, "data", TAKE_PTR(d)) < 0) {
 		json_object_put(reply);
-		json_object_put(data);
 		log_oom();
 		client_fail(c, ENOMEM, "out of memory");
 		return;
@@ -422,10 +422,8 @@ static void reply_help(struct client *c)
 {
 	json_object *data = json_object_new_object(), *list = json_object_new_array();
 
-	if (!data || !list || json_object_object_add(data, "commands", list) < 0) {
-		json_object_put(list);
+	if (lc_json_add(data, "commands", list) < 0)
 		goto oom;
-	}
 	/* list is owned by data from here on. */
 	for (size_t i = 0; i < c->ctl->n_regs; i++)
 		for (size_t j = 0; j < c->ctl->regs[i].n; j++) {
@@ -436,12 +434,11 @@ static void reply_help(struct client *c)
 				json_object_put(o);
 				goto oom;
 			}
-			if (json_object_object_add(o, "name", json_object_new_string(cmd->name)) <
+			if (lc_json_add(o, "name", json_object_new_string(cmd->name)) < 0 ||
+			    lc_json_add(o, "privileged", json_object_new_boolean(cmd->privileged)) <
 				    0 ||
-			    json_object_object_add(o, "privileged",
-						   json_object_new_boolean(cmd->privileged)) < 0 ||
-			    json_object_object_add(o, "summary",
-						   json_object_new_string(cmd->summary ?: "")) < 0)
+			    lc_json_add(o, "summary", json_object_new_string(cmd->summary ?: "")) <
+				    0)
 				goto oom;
 		}
 	send_ok(c, data);
@@ -939,26 +936,6 @@ void lc_control_call_reply(struct lc_control_call *call, json_object *data)
 	send_ok(c, data);
 }
 
-/* Messages quote what a client sent: bytes that are not UTF-8 (or a character vsnprintf() cut in
- * half) and control characters become '?', so that a reply is always valid JSON text. */
-static void scrub_message(char *msg)
-{
-	size_t len = strlen(msg);
-
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)msg[i];
-		size_t n = c < 0x20 || c == 0x7f
-				   ? 0
-				   : lc_utf8_sequence_len((unsigned char *)msg + i, len - i);
-
-		if (n == 0) {
-			msg[i++] = '?';
-			continue;
-		}
-		i += n;
-	}
-}
-
 void lc_control_call_fail(struct lc_control_call *call, int error, const char *fmt, ...)
 {
 	char msg[FAIL_MESSAGE_MAX];
@@ -976,7 +953,9 @@ void lc_control_call_fail(struct lc_control_call *call, int error, const char *f
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	scrub_message(msg);
+	/* Messages quote what a client sent: bytes that are not UTF-8 (or a character vsnprintf()
+	 * cut in half) and control characters become '?', so that a reply is always valid JSON. */
+	lc_text_scrub(msg, strlen(msg), LC_TEXT_KEEP_UTF8);
 	/* EBUSY means "turned away unread, ask again" (control.h): a handler's would be retried. */
 	if (error == EBUSY || error == -EBUSY)
 		error = EIO;

@@ -21,11 +21,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "reboot.h"
-
-static json_object *json_string_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
+#include "text.h"
 
 /*
  * "storage": how the state directory's filesystem is doing: {"state" (the worst of the problems,
@@ -77,46 +73,53 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 {
 	struct lc_core *c = userdata;
 	json_object *o = json_object_new_object(), *src;
+	int r = 0;
 
 	if (!o) {
 		lc_control_call_fail(call, ENOMEM, "out of memory");
 		return;
 	}
-	json_object_object_add(o, "version", json_object_new_string(FAULTD_VERSION));
-	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
-	json_object_object_add(
+	lc_json_add_sticky(o, "version", json_object_new_string(FAULTD_VERSION), &r);
+	lc_json_add_sticky(o, "pid", json_object_new_int64(getpid()), &r);
+	lc_json_add_sticky(
 		o, "uptime_seconds",
-		json_object_new_int64((int64_t)((uv_hrtime() - c->start_ns) / 1000000000ULL)));
-	json_object_object_add(o, "config_file",
-			       json_object_new_string(lc_config_main_path(c->cfg)));
-	json_object_object_add(o, "state_dir",
-			       json_object_new_string(lc_config_get_string(c->cfg, "state_dir")));
-	json_object_object_add(
+		json_object_new_int64((int64_t)((uv_hrtime() - c->start_ns) / 1000000000ULL)), &r);
+	lc_json_add_sticky(o, "config_file", json_object_new_string(lc_config_main_path(c->cfg)),
+			   &r);
+	lc_json_add_sticky(o, "state_dir",
+			   json_object_new_string(lc_config_get_string(c->cfg, "state_dir")), &r);
+	lc_json_add_sticky(
 		o, "data_collection",
-		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_data_collection")));
-	json_object_object_add(
-		o, "developer_mode",
-		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_dev_mode")));
-	json_object_object_add(o, "runtime_config_damage",
-			       json_string_or_null(lc_config_runtime_damage(c->cfg)));
-	json_object_object_add(o, "identity", lc_identity_to_json(&c->identity));
+		json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_data_collection")), &r);
+	lc_json_add_sticky(o, "developer_mode",
+			   json_object_new_boolean(lc_config_get_bool(c->cfg, "enable_dev_mode")),
+			   &r);
+	lc_json_sticky(lc_json_add_string_or_null(o, "runtime_config_damage",
+						  lc_config_runtime_damage(c->cfg)),
+		       &r);
+	lc_json_add_sticky(o, "identity", lc_identity_to_json(&c->identity), &r);
 	src = json_object_new_object();
-	for (int f = 0; src && f < _LC_ID_MAX; f++)
-		json_object_object_add(src, lc_id_field_name(f),
-				       json_string_or_null(c->identity.source[f]));
-	json_object_object_add(o, "identity_sources", src);
-	json_object_object_add(o, "plugins", lc_plugin_host_status(c->plugins));
+	for (int f = 0; f < _LC_ID_MAX; f++)
+		lc_json_sticky(
+			lc_json_add_string_or_null(src, lc_id_field_name(f), c->identity.source[f]),
+			&r);
+	lc_json_add_sticky(o, "identity_sources", src, &r);
+	lc_json_add_sticky(o, "plugins", lc_plugin_host_status(c->plugins), &r);
 	if (c->spool) {
 		(void)lc_spool_refresh(c->spool);
-		json_object_object_add(o, "spool", lc_spool_status(c->spool));
-		json_object_object_add(o, "storage", storage_status(c));
+		lc_json_add_sticky(o, "spool", lc_spool_status(c->spool), &r);
+		lc_json_add_sticky(o, "storage", storage_status(c), &r);
 	}
 	if (c->uploader)
-		json_object_object_add(o, "upload", lc_uploader_status(c->uploader));
+		lc_json_add_sticky(o, "upload", lc_uploader_status(c->uploader), &r);
 	if (c->heartbeat)
-		json_object_object_add(o, "hours", lc_heartbeat_status(c->heartbeat));
-	json_object_object_add(o, "reloads", json_object_new_int64(c->reloads));
-	json_object_object_add(o, "last_reload", json_string_or_null(c->last_reload));
+		lc_json_add_sticky(o, "hours", lc_heartbeat_status(c->heartbeat), &r);
+	lc_json_add_sticky(o, "reloads", json_object_new_int64(c->reloads), &r);
+	lc_json_sticky(lc_json_add_string_or_null(o, "last_reload", c->last_reload), &r);
+	/* A status with gaps says more than none. */
+	if (r < 0)
+		log_warning_errno(r, "Failed to build the whole status reply, sending it with "
+				     "members missing: %m");
 	lc_control_call_reply(call, o);
 }
 
@@ -137,7 +140,7 @@ static void cmd_show_config(struct lc_control_call *call, json_object *args, voi
 static void set_switch(struct lc_core *c, struct lc_control_call *call, const char *key,
 		       const char *what, bool on)
 {
-	json_object *o;
+	_cleanup_json_ json_object *o = NULL;
 	char msg[128];
 	int r;
 
@@ -164,11 +167,12 @@ static void set_switch(struct lc_core *c, struct lc_control_call *call, const ch
 			lc_plugin_host_consent(c->plugins, on);
 	}
 	o = json_object_new_object();
-	if (o) {
-		json_object_object_add(o, "message", json_object_new_string(msg));
-		json_object_object_add(o, key, json_object_new_boolean(on));
+	if (lc_json_add(o, "message", json_object_new_string(msg)) < 0 ||
+	    lc_json_add(o, key, json_object_new_boolean(on)) < 0) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
 	}
-	lc_control_call_reply(call, o);
+	lc_control_call_reply(call, TAKE_PTR(o));
 }
 
 static void cmd_enable_collection(struct lc_control_call *call, json_object *args, void *u)
@@ -198,7 +202,7 @@ static void cmd_write_attributes(struct lc_control_call *call, json_object *args
 	struct lc_core *c = userdata;
 	json_object *list, *items = NULL, *meta = NULL, *reply;
 	const char *why = NULL;
-	char uuid[37];
+	char uuid[37], msg[128];
 	size_t n;
 	int r;
 
@@ -245,11 +249,10 @@ static void cmd_write_attributes(struct lc_control_call *call, json_object *args
 		json_object_array_add(items, item);
 	}
 	meta = json_object_new_object();
-	if (!items || !meta) {
+	if (!items || lc_json_add(meta, "attributes", TAKE_PTR(items)) < 0) {
 		lc_control_call_fail(call, ENOMEM, "out of memory");
 		goto out;
 	}
-	json_object_object_add(meta, "attributes", TAKE_PTR(items));
 	r = core_record(c, "device-attributes", TAKE_PTR(meta), uuid, &why);
 	if (r < 0) {
 		lc_control_call_fail(call, -r, "not recorded: %s", why);
@@ -257,14 +260,15 @@ static void cmd_write_attributes(struct lc_control_call *call, json_object *args
 	}
 	log_info("Recorded %zu device attribute%s as entry %s (uid %u).", n, n == 1 ? "" : "s",
 		 uuid, (unsigned)lc_control_call_uid(call));
+	snprintf(msg, sizeof(msg), "Recorded %zu attribute%s as entry %s.", n, n == 1 ? "" : "s",
+		 uuid);
 	reply = json_object_new_object();
-	if (reply) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "Recorded %zu attribute%s as entry %s.", n,
-			 n == 1 ? "" : "s", uuid);
-		json_object_object_add(reply, "message", json_object_new_string(msg));
-		json_object_object_add(reply, "entry", json_object_new_string(uuid));
+	if (lc_json_add(reply, "message", json_object_new_string(msg)) < 0 ||
+	    lc_json_add(reply, "entry", json_object_new_string(uuid)) < 0) {
+		json_object_put(reply);
+		lc_control_call_fail(call, ENOMEM,
+				     "recorded as entry %s, but out of memory for the reply", uuid);
+		goto out;
 	}
 	lc_control_call_reply(call, reply);
 out:
@@ -275,7 +279,7 @@ out:
 static void sync_done(const struct lc_upload_result *res, void *userdata)
 {
 	struct lc_control_call *call = userdata;
-	json_object *o;
+	_cleanup_json_ json_object *o = NULL;
 	char msg[256];
 
 	if (res->error < 0) {
@@ -294,17 +298,16 @@ static void sync_done(const struct lc_upload_result *res, void *userdata)
 			 res->rejected ? "; the server refused some, which were dropped" : "",
 			 res->remaining);
 	o = json_object_new_object();
-	if (o) {
-		json_object_object_add(o, "message", json_object_new_string(msg));
-		json_object_object_add(o, "entries", json_object_new_int64((int64_t)res->entries));
-		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res->bytes));
-		json_object_object_add(o, "batches", json_object_new_int64((int64_t)res->batches));
-		json_object_object_add(o, "rejected",
-				       json_object_new_int64((int64_t)res->rejected));
-		json_object_object_add(o, "remaining",
-				       json_object_new_int64((int64_t)res->remaining));
+	if (lc_json_add(o, "message", json_object_new_string(msg)) < 0 ||
+	    lc_json_add(o, "entries", json_object_new_int64((int64_t)res->entries)) < 0 ||
+	    lc_json_add(o, "bytes", json_object_new_int64((int64_t)res->bytes)) < 0 ||
+	    lc_json_add(o, "batches", json_object_new_int64((int64_t)res->batches)) < 0 ||
+	    lc_json_add(o, "rejected", json_object_new_int64((int64_t)res->rejected)) < 0 ||
+	    lc_json_add(o, "remaining", json_object_new_int64((int64_t)res->remaining)) < 0) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
 	}
-	lc_control_call_reply(call, o);
+	lc_control_call_reply(call, TAKE_PTR(o));
 }
 
 static void cmd_sync(struct lc_control_call *call, json_object *args, void *userdata)
@@ -322,8 +325,11 @@ static void reply_message(struct lc_control_call *call, const char *msg)
 {
 	json_object *o = json_object_new_object();
 
-	if (o)
-		json_object_object_add(o, "message", json_object_new_string(msg));
+	if (lc_json_add(o, "message", json_object_new_string(msg)) < 0) {
+		json_object_put(o);
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
 	lc_control_call_reply(call, o);
 }
 
@@ -408,18 +414,6 @@ static void cmd_reboot(struct lc_control_call *call, json_object *args, void *us
 
 #define PROCESS_NAME_MAX 64
 
-static bool printable_ascii(const char *s, size_t min, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n < min || n > max)
-		return false;
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			return false;
-	return true;
-}
-
 static void cmd_report_crash(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -430,8 +424,12 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 	int r;
 
 	if (json_object_object_get_ex(args, "process", &v)) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    !printable_ascii(json_object_get_string(v), 1, PROCESS_NAME_MAX)) {
+		size_t n = json_object_is_type(v, json_type_string)
+				   ? strlen(json_object_get_string(v))
+				   : 0;
+
+		if (n < 1 || n > PROCESS_NAME_MAX ||
+		    !lc_text_printable(json_object_get_string(v), n)) {
 			lc_control_call_fail(call, EINVAL,
 					     "\"process\": expected 1-%d printable characters",
 					     PROCESS_NAME_MAX);
@@ -618,7 +616,7 @@ static void cmd_request_metrics(struct lc_control_call *call, json_object *args,
 		reply_message(call, "Heartbeat not recorded: data collection is disabled.");
 		return;
 	}
-	r = lc_heartbeat_close_now(c->heartbeat);
+	r = lc_heartbeat_report_now(c->heartbeat);
 	if (r == -EPERM)
 		snprintf(msg, sizeof(msg),
 			 "Heartbeat closed, not recorded: data collection is disabled.");

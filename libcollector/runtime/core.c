@@ -257,7 +257,7 @@ static struct lc_metrics *plugin_metrics(void *userdata)
 	return c->collecting ? c->metrics : NULL;
 }
 
-/* A heartbeat closes: the plugins' last readings, and the spool's drops since it was created
+/* A heartbeat rolls over: the plugins' last readings, and the spool's drops since it was created
  * (persistent, so a restart does not hide them). */
 static void heartbeat_collect(json_object *metrics, void *userdata)
 {
@@ -359,8 +359,8 @@ static void on_crash_poll(uv_timer_t *t)
 	(void)core_crash_log_drain(t->data, &d);
 }
 
-/* Before an hours interval closes, the crashes waiting in the crash log are placed in it. */
-static void heartbeat_before_close(void *userdata)
+/* Before an hours interval rolls over, the crashes waiting in the crash log are placed in it. */
+static void heartbeat_before_roll(void *userdata)
 {
 	struct core_crash_drain d;
 
@@ -737,7 +737,7 @@ static int spool_start(struct lc_core *c)
 			.collecting = c->collecting,
 			.metrics = c->metrics,
 			.collect = heartbeat_collect,
-			.before_close = heartbeat_before_close,
+			.before_roll = heartbeat_before_roll,
 			.commit = heartbeat_commit,
 			.userdata = c,
 		};

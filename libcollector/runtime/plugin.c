@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "plugin-host.h"
 
@@ -552,6 +553,7 @@ static const char *state_name(enum lc_plugin_state s)
 json_object *lc_plugin_host_status(struct lc_plugin_host *h)
 {
 	json_object *a = json_object_new_array();
+	int r = 0;
 
 	if (!a)
 		return NULL;
@@ -559,18 +561,24 @@ json_object *lc_plugin_host_status(struct lc_plugin_host *h)
 		struct lc_plugin *p = &h->plugins[i];
 		json_object *o = json_object_new_object();
 
-		if (!o)
+		if (!o) {
+			lc_json_sticky(-ENOMEM, &r);
 			continue;
-		json_object_object_add(o, "name", json_object_new_string(p->ops->name));
-		json_object_object_add(o, "state", json_object_new_string(state_name(p->state)));
+		}
+		lc_json_add_sticky(o, "name", json_object_new_string(p->ops->name), &r);
+		lc_json_add_sticky(o, "state", json_object_new_string(state_name(p->state)), &r);
 		if (p->error)
-			json_object_object_add(o, "error", json_object_new_string(p->error));
+			lc_json_add_sticky(o, "error", json_object_new_string(p->error), &r);
 		if (p->state == LC_PLUGIN_RUNNING && p->message)
-			json_object_object_add(o, "message", json_object_new_string(p->message));
+			lc_json_add_sticky(o, "message", json_object_new_string(p->message), &r);
 		if (p->state == LC_PLUGIN_RUNNING && p->ops->status)
-			json_object_object_add(o, "status", p->ops->status(p));
+			lc_json_add_sticky(o, "status", p->ops->status(p), &r);
 		json_object_array_add(a, o);
 	}
+	/* Some plugins, or some of what they say, are better than none. */
+	if (r < 0)
+		log_warning_errno(r, "Failed to report the status of every plugin in full, "
+				     "leaving gaps: %m");
 	return a;
 }
 

@@ -16,6 +16,8 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "text.h"
+#include "uuid.h"
 
 #define REPORT_MAX 4096 /* bytes of one report file */
 
@@ -37,15 +39,6 @@ static size_t count_reports(DIR *d)
 		if (is_report_name(de->d_name))
 			n++;
 	return n;
-}
-
-static void copy_printable(char *dst, size_t size, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src[i] && i + 1 < size; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = 0;
 }
 
 int lc_crash_log_append(const char *state_dir, const struct lc_crash_report *r)
@@ -144,10 +137,12 @@ json_object *lc_crash_report_to_json(const struct lc_crash_report *r)
 static int get_string(json_object *o, const char *key, char *dst, size_t size)
 {
 	json_object *v;
+	const char *s;
 
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
 		return -EBADMSG;
-	copy_printable(dst, size, json_object_get_string(v));
+	s = json_object_get_string(v);
+	lc_text_printable_copy(dst, size, s, strlen(s));
 	return 0;
 }
 

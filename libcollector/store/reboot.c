@@ -13,11 +13,13 @@
 #include <utmp.h>
 
 #include "build-config.h"
+#include "clock.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "reboot.h"
+#include "uuid.h"
 
 #if HAVE_SYSTEMD
 #include <systemd/sd-bus.h>
@@ -154,8 +156,8 @@ json_object *lc_reboot_reason_to_json(const struct lc_reboot_reason *r)
 	o = json_object_new_object();
 	if (!o)
 		return NULL;
-	if (json_object_object_add(o, "unexpected", json_object_new_boolean(true)) < 0 ||
-	    json_object_object_add(o, "name", json_object_new_string(r->name)) < 0)
+	if (lc_json_add(o, "unexpected", json_object_new_boolean(true)) < 0 ||
+	    lc_json_add(o, "name", json_object_new_string(r->name)) < 0)
 		return json_object_put(o), NULL;
 	return o;
 }
@@ -188,14 +190,6 @@ int lc_reboot_reason_from_json(json_object *o, struct lc_reboot_reason *ret)
 	return 0;
 }
 
-static uint64_t realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int note_write(const char *state_dir, const char *file, const char *boot_id,
 		      const struct lc_reboot_reason *r)
 {
@@ -216,7 +210,8 @@ static int note_write(const char *state_dir, const char *file, const char *boot_
 	}
 	if (lc_json_add(o, "reason", lc_reboot_reason_to_json(r)) < 0 ||
 	    lc_json_add(o, "boot_id", json_object_new_string(boot_id)) < 0 ||
-	    lc_json_add(o, "realtime_ms", json_object_new_int64((int64_t)realtime_ms())) < 0) {
+	    lc_json_add(o, "realtime_ms",
+			json_object_new_int64((int64_t)lc_clock_ms(CLOCK_REALTIME))) < 0) {
 		json_object_put(o);
 		return -ENOMEM;
 	}
@@ -260,7 +255,7 @@ int lc_reboot_note_read(const char *path, struct lc_reboot_note *ret, const char
 	    lc_reboot_reason_from_json(reason, &n.reason) < 0 ||
 	    !json_object_object_get_ex(o, "boot_id", &id) ||
 	    !json_object_is_type(id, json_type_string) ||
-	    strlen(json_object_get_string(id)) != 36 ||
+	    !lc_uuid_valid(json_object_get_string(id)) ||
 	    !json_object_object_get_ex(o, "realtime_ms", &t) ||
 	    !json_object_is_type(t, json_type_int) || json_object_get_int64(t) < 0) {
 		json_object_put(o);

@@ -6,50 +6,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "build-config.h"
+#include "clock.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "record.h"
+#include "utf8.h"
+#include "uuid.h"
 
 #define BOOT_JSON_MAX 4096
 
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	if (clock_gettime(id, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
-}
-
 void lc_clock_sample_now(struct lc_clock_sample *ret)
 {
-	ret->realtime_ms = clock_ms(CLOCK_REALTIME);
-	ret->monotonic_ms = clock_ms(CLOCK_MONOTONIC);
-	ret->boottime_ms = clock_ms(CLOCK_BOOTTIME);
-}
-
-static void random_uuid(char ret[37])
-{
-	uint8_t b[16];
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
-		/* Not cryptographic, only distinct: the kernel's pool is the normal source. */
-		uint64_t x = clock_ms(CLOCK_REALTIME) ^ (clock_ms(CLOCK_MONOTONIC) << 20);
-
-		for (size_t i = 0; i < sizeof(b); i++, x = x * 6364136223846793005ULL + 1)
-			b[i] = (uint8_t)(x >> 33);
-	}
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
+	ret->realtime_ms = lc_clock_ms(CLOCK_REALTIME);
+	ret->monotonic_ms = lc_clock_ms(CLOCK_MONOTONIC);
+	ret->boottime_ms = lc_clock_ms(CLOCK_BOOTTIME);
 }
 
 /* Seconds since the boot began, from <sysroot>/proc/uptime; -1 when it cannot be read. */
@@ -91,7 +66,9 @@ static int fallback_boot_id(const char *sysroot, bool persist, char ret[37])
 	}
 	if (!persist)
 		return r < 0 ? r : -ESTALE;
-	random_uuid(id);
+	r = lc_uuid_random(id);
+	if (r < 0)
+		return r;
 	if (asprintf(&out, "%s %.0f\n", id, up < 0 ? 0.0 : up) < 0)
 		return -ENOMEM;
 	r = lc_mkdir_p(dir, 0755);
@@ -103,19 +80,20 @@ static int fallback_boot_id(const char *sysroot, bool persist, char ret[37])
 	return 0;
 }
 
-static void read_boot_id(const char *sysroot, bool persist, char ret[37])
+/* Returns 0, or -errno (logged) when no boot id can be read, kept or made. */
+static int read_boot_id(const char *sysroot, bool persist, char ret[37])
 {
 	_cleanup_free_ char *path = lc_path_prefix(sysroot, "/proc/sys/kernel/random/boot_id");
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int r, k;
+	int r, k, u;
 
 	r = path ? lc_read_file(path, 64, &text, &len) : -ENOMEM;
 	if (r >= 0) {
 		text[strcspn(text, "\n")] = 0;
 		if (lc_uuid_valid(text)) {
 			memcpy(ret, text, 37);
-			return;
+			return 0;
 		}
 		r = -EBADMSG;
 	}
@@ -126,20 +104,27 @@ static void read_boot_id(const char *sysroot, bool persist, char ret[37])
 			"Failed to read the boot id from %s (%m); using %s, kept in "
 			"/run/faultd/boot_id for this boot.",
 			path ? path : "/proc/sys/kernel/random/boot_id", ret);
-		return;
+		return 0;
 	}
-	random_uuid(ret);
+	u = lc_uuid_random(ret);
+	if (u < 0)
+		return log_error_errno(u,
+				       "Failed to read the boot id from %s (%s), to keep one in "
+				       "/run/faultd/boot_id (%s) and to make one: %m",
+				       path ? path : "/proc/sys/kernel/random/boot_id",
+				       strerror(-r), strerror(-k));
 	log_warning_errno(r,
 			  "Failed to read the boot id from %s (%m) and to keep one in "
 			  "/run/faultd/boot_id (%s); using %s for this run.",
 			  path ? path : "/proc/sys/kernel/random/boot_id", strerror(-k), ret);
+	return 0;
 }
 
 /* The monotonic reading at which this boot began, from the seconds /proc/uptime says have passed
  * since; 0 when it cannot be read. */
 static uint64_t boot_start_ms(const char *sysroot)
 {
-	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+	uint64_t now = lc_clock_ms(CLOCK_MONOTONIC);
 	double up = uptime_seconds(sysroot);
 
 	if (up < 0 || up * 1000.0 >= (double)now)
@@ -159,7 +144,9 @@ static int boot_info(const char *sysroot, const char *state_dir, bool persist,
 
 	if (!path)
 		return -ENOMEM;
-	read_boot_id(sysroot, persist, b.boot_id);
+	r = read_boot_id(sysroot, persist, b.boot_id);
+	if (r < 0)
+		return r;
 	b.start_ms = boot_start_ms(sysroot);
 	r = lc_read_file(path, BOOT_JSON_MAX, &text, &len);
 	if (r == -ENOENT) {
@@ -327,37 +314,15 @@ static bool key_char(char c)
 	       strchr("_.:/-", c);
 }
 
-/* Valid UTF-8 (no overlong forms, no surrogates) without control characters. */
-static bool text_ok(const unsigned char *s, size_t len)
+/* Valid UTF-8 without control characters (C0, DEL, C1). */
+static bool text_ok(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len;) {
-		unsigned c = s[i], n, cp;
+	for (size_t i = 0, n; i < len; i += n) {
+		uint32_t cp;
 
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
+		n = lc_utf8_decode(s + i, len - i, &cp);
+		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return false;
-		if (i + n >= len)
-			return false;
-		for (unsigned k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0))
-			return false;
-		i += n + 1;
 	}
 	return true;
 }
@@ -445,7 +410,7 @@ int lc_attribute_parse(const char *assignment, json_object **ret, const char **r
 		*ret_why = "expected a value of at most 1024 bytes";
 		return -EINVAL;
 	}
-	if (!text_ok((const unsigned char *)eq + 1, vlen)) {
+	if (!text_ok(eq + 1, vlen)) {
 		*ret_why = "expected a value of printable UTF-8 text";
 		return -EINVAL;
 	}

@@ -38,8 +38,8 @@ struct lc_boot_info {
  * <state_dir>/boot.json, and persists the count, incremented when the boot id changed, with the
  * previous boot id. An unreadable boot id is replaced by one made for this boot and kept in
  * <sysroot>/run/faultd/boot_id (logged; random for this run if that cannot be written); a
- * damaged boot.json restarts the count (logged). Returns 0 or -errno when boot.json cannot be
- * written.
+ * damaged boot.json restarts the count (logged). Returns 0, or -errno when out of memory or when
+ * no boot id can be read, kept or made (logged).
  */
 int lc_boot_info_load(const char *sysroot, const char *state_dir, struct lc_boot_info *ret);
 

@@ -20,22 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "clock.h"
 #include "evict.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "spool.h"
 #include "storage.h"
+#include "uuid.h"
 
 #define ENTRY_FILES_MAX	    64 /* files in one entry */
 #define FILE_NAME_MAX	    100
 #define DROPS_FILE_MAX	    (64 * 1024)
-#define UUID_LEN	    36
 #define CREATED_DIGITS	    13 /* zero-padded, so that names sort by time until the year 2286 */
 #define CREATED_DIGITS_MAX  20
 #define MANIFEST	    "manifest.json"
@@ -116,8 +117,8 @@ struct txn_file {
 
 struct lc_spool_txn {
 	struct lc_spool *spool;
-	char uuid[UUID_LEN + 1];
-	char tmp[sizeof(TMP_PREFIX) + UUID_LEN];
+	char uuid[LC_UUID_LEN + 1];
+	char tmp[sizeof(TMP_PREFIX) + LC_UUID_LEN];
 	const char *type; /* static, from entry_types */
 	enum lc_entry_class cls;
 	int dir_fd; /* the temporary directory, flocked so that no lc_spool_open() removes it */
@@ -147,7 +148,7 @@ _printf_(4, 5) static int spool_fail(struct lc_spool *s, int error, const char *
 	va_end(ap);
 	s->write_failures++;
 	if (lc_storage_fault_set(streq(op, "save") ? &s->drops_fault : &s->fault, error, op, path,
-				 lc_storage_now_ms(), lc_storage_monotonic_ms()))
+				 lc_clock_ms(CLOCK_REALTIME), lc_clock_ms(CLOCK_MONOTONIC)))
 		return log_error_errno(error, "Failed to %s %s: %m", op, path);
 	return log_debug_errno(error, "Failed to %s %s, again: %m", op, path);
 }
@@ -203,59 +204,6 @@ const char *lc_drop_reason_name(enum lc_drop_reason r)
 
 /* ---- names ---- */
 
-static int make_uuid(char ret[static UUID_LEN + 1])
-{
-	uint8_t b[16];
-	size_t got = 0;
-
-	/* Non-blocking: early at boot the pool may not be ready, and an entry id needs no more than
-	 * /dev/urandom gives. */
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, GRND_NONBLOCK);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < sizeof(b)) {
-		_cleanup_close_ int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-		if (fd < 0)
-			return negative_errno();
-		while (got < sizeof(b)) {
-			ssize_t n = read(fd, b + got, sizeof(b) - got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? negative_errno() : -EIO;
-			got += (size_t)n;
-		}
-	}
-	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
-	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-	snprintf(ret, UUID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
-	return 0;
-}
-
-bool lc_uuid_valid(const char *s)
-{
-	for (size_t i = 0; i < UUID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-			return false;
-		}
-	}
-	return s[UUID_LEN] == 0;
-}
-
 static bool file_name_valid(const char *name)
 {
 	size_t n = strlen(name);
@@ -292,7 +240,7 @@ static int entry_name_parse(const char *name, struct lc_spool_entry *ret)
 	const char *type, *uuid;
 	int cls;
 
-	if (digits == 0 || len >= sizeof(e.name) || len < digits + 1 + 1 + 1 + UUID_LEN)
+	if (digits == 0 || len >= sizeof(e.name) || len < digits + 1 + 1 + 1 + LC_UUID_LEN)
 		return -EINVAL;
 	for (size_t i = 0; i < digits; i++) {
 		unsigned d = (unsigned)(name[i] - '0');
@@ -301,7 +249,7 @@ static int entry_name_parse(const char *name, struct lc_spool_entry *ret)
 			return -EINVAL;
 		e.created_ms = e.created_ms * 10 + d;
 	}
-	uuid = name + len - UUID_LEN;
+	uuid = name + len - LC_UUID_LEN;
 	if (uuid[-1] != '_' || !lc_uuid_valid(uuid))
 		return -EINVAL;
 	type = name + digits + 1;
@@ -313,7 +261,7 @@ static int entry_name_parse(const char *name, struct lc_spool_entry *ret)
 	if (cls < 0)
 		return -EINVAL;
 	e.cls = (enum lc_entry_class)cls;
-	memcpy(e.uuid, uuid, UUID_LEN + 1);
+	memcpy(e.uuid, uuid, LC_UUID_LEN + 1);
 	memcpy(e.name, name, len + 1);
 	*ret = e;
 	return 0;
@@ -487,16 +435,13 @@ static json_object *drops_to_json(const struct lc_spool *s, bool skip_zero, uint
 			continue;
 		o = json_object_new_object();
 
-		if (!o || json_object_object_add(root, class_names[c], o) < 0) {
-			json_object_put(o);
+		if (lc_json_add(root, class_names[c], o) < 0) {
 			json_object_put(root);
 			return NULL;
 		}
 		for (size_t r = 0; r < _LC_DROP_MAX; r++) {
-			json_object *v = json_object_new_uint64(s->drops[c][r]);
-
-			if (!v || json_object_object_add(o, reason_names[r], v) < 0) {
-				json_object_put(v);
+			if (lc_json_add(o, reason_names[r],
+					json_object_new_uint64(s->drops[c][r])) < 0) {
 				json_object_put(root);
 				return NULL;
 			}
@@ -647,10 +592,10 @@ static int dir_remove(int dir_fd, const char *name, int fd)
  */
 static int entry_dir_delete(struct lc_spool *s, const char *name)
 {
-	char uuid[UUID_LEN + 1], del[sizeof(DEL_PREFIX) + UUID_LEN];
+	char uuid[LC_UUID_LEN + 1], del[sizeof(DEL_PREFIX) + LC_UUID_LEN];
 	int r;
 
-	r = make_uuid(uuid);
+	r = lc_uuid_random(uuid);
 	if (r < 0)
 		return log_error_errno(r, "Failed to make a UUID: %m");
 	snprintf(del, sizeof(del), DEL_PREFIX "%s", uuid);
@@ -1349,7 +1294,7 @@ static ssize_t index_find_uuid(const struct lc_spool *s, const char *uuid, size_
 
 int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n, int reason)
 {
-	char(*dels)[sizeof(DEL_PREFIX) + UUID_LEN] = NULL;
+	char(*dels)[sizeof(DEL_PREFIX) + LC_UUID_LEN] = NULL;
 	uint64_t counted[_LC_CLASS_MAX] = { 0 };
 	size_t n_del = 0, from = 0;
 	int r;
@@ -1388,11 +1333,11 @@ int lc_spool_remove_many(struct lc_spool *s, const char *const *uuids, size_t n,
 	for (size_t k = 0; k < n; k++) {
 		ssize_t i = index_find_uuid(s, uuids[k], &from);
 		enum lc_entry_class c;
-		char uuid[UUID_LEN + 1];
+		char uuid[LC_UUID_LEN + 1];
 
 		if (i < 0)
 			continue;
-		r = make_uuid(uuid);
+		r = lc_uuid_random(uuid);
 		if (r < 0) {
 			log_error_errno(r, "Failed to make a UUID: %m");
 			break;
@@ -1515,17 +1460,6 @@ int lc_spool_add_drops(struct lc_spool *s, const uint32_t in[_LC_CLASS_MAX][_LC_
 	return r;
 }
 
-static int json_add_u64(json_object *o, const char *key, uint64_t v)
-{
-	json_object *j = json_object_new_uint64(v);
-
-	if (!j || json_object_object_add(o, key, j) < 0) {
-		json_object_put(j);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 json_object *lc_spool_status(const struct lc_spool *s)
 {
 	json_object *root = NULL, *by_class = NULL, *drops = NULL;
@@ -1537,15 +1471,16 @@ json_object *lc_spool_status(const struct lc_spool *s)
 	if (!by_class)
 		return NULL;
 	for (size_t c = 0; c < _LC_CLASS_MAX; c++)
-		if (json_add_u64(by_class, class_names[c], counts[c]) < 0)
+		if (lc_json_add(by_class, class_names[c], json_object_new_uint64(counts[c])) < 0)
 			goto oom;
 	drops = drops_to_json(s, true, &total);
 	root = json_object_new_object();
-	if (!drops || !root || json_add_u64(root, "entries", s->n) < 0 ||
-	    json_add_u64(root, "bytes", s->bytes) < 0)
+	if (!drops || lc_json_add(root, "entries", json_object_new_uint64(s->n)) < 0 ||
+	    lc_json_add(root, "bytes", json_object_new_uint64(s->bytes)) < 0)
 		goto oom;
-	if (s->n > 0 ? json_add_u64(root, "oldest_ms", index_at(s, 0)->created_ms) < 0
-		     : json_object_object_add(root, "oldest_ms", NULL) < 0)
+	if (s->n > 0 ? lc_json_add(root, "oldest_ms",
+				   json_object_new_uint64(index_at(s, 0)->created_ms)) < 0
+		     : lc_json_add_null(root, "oldest_ms") < 0)
 		goto oom;
 	if (s->n > 0) {
 		time_t secs = (time_t)(index_at(s, 0)->created_ms / 1000);
@@ -1553,18 +1488,15 @@ json_object *lc_spool_status(const struct lc_spool *s)
 		struct tm tm;
 
 		if (gmtime_r(&secs, &tm) &&
-		    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
-			json_object_object_add(root, "oldest", json_object_new_string(stamp));
-	} else {
-		json_object_object_add(root, "oldest", NULL);
+		    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) &&
+		    lc_json_add(root, "oldest", json_object_new_string(stamp)) < 0)
+			goto oom;
+	} else if (lc_json_add_null(root, "oldest") < 0) {
+		goto oom;
 	}
-	if (json_object_object_add(root, "by_class", by_class) < 0)
-		goto oom;
-	by_class = NULL;
-	if (json_object_object_add(root, "drops", drops) < 0)
-		goto oom;
-	drops = NULL;
-	if (json_add_u64(root, "drops_total", total) < 0)
+	if (lc_json_add(root, "by_class", TAKE_PTR(by_class)) < 0 ||
+	    lc_json_add(root, "drops", TAKE_PTR(drops)) < 0 ||
+	    lc_json_add(root, "drops_total", json_object_new_uint64(total)) < 0)
 		goto oom;
 	return root;
 oom:
@@ -1682,7 +1614,7 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 	t->type = entry_type_static(type);
 	t->cls = (enum lc_entry_class)cls;
 	t->dir_fd = -1;
-	r = make_uuid(t->uuid);
+	r = lc_uuid_random(t->uuid);
 	if (r < 0) {
 		free(t);
 		return log_error_errno(r, "Failed to make a UUID: %m");
@@ -1726,7 +1658,7 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 	spool_unlock(s);
 
 	if (ret_uuid)
-		memcpy(ret_uuid, t->uuid, UUID_LEN + 1);
+		memcpy(ret_uuid, t->uuid, LC_UUID_LEN + 1);
 	*ret = t;
 	return 0;
 }

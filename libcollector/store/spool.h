@@ -101,9 +101,6 @@ void lc_spool_set_statvfs(struct lc_spool *s, lc_spool_statvfs_t fn, void *userd
 /* A commit in progress: a temporary directory collecting the entry's files. */
 struct lc_spool_txn;
 
-/* Whether s is a lowercase UUID (8-4-4-4-12 hexadecimal digits), as entries and boots are named. */
-bool lc_uuid_valid(const char *s);
-
 /* Starts an entry of type (a known type, see lc_entry_class_from_type). *ret_uuid, if not NULL,
  * receives the new entry's UUID (37 bytes with the NUL). Returns 0 or -errno. */
 int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn **ret,

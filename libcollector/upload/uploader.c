@@ -11,7 +11,9 @@
 #include "backoff.h"
 #include "batch.h"
 #include "build-config.h"
+#include "clock.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "schema.h"
@@ -124,14 +126,6 @@ static uint32_t random_u32(void)
 	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x))
 		x = (uint32_t)(uv_hrtime() ^ (uv_hrtime() >> 29));
 	return x;
-}
-
-static uint64_t realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
 /* libcurl's codes, translated in this one place. */
@@ -573,7 +567,7 @@ static void run_end(struct lc_uploader *u, int error, uint64_t retry_after_ms)
 	memcpy(u->last_message, u->run_message, sizeof(u->last_message));
 	u->last.message = error < 0 ? u->last_message : NULL;
 	u->have_last = true;
-	u->last_time_ms = realtime_ms();
+	u->last_time_ms = lc_clock_ms(CLOCK_REALTIME);
 	u->last_run_end_ms = uv_now(u->loop);
 	u->totals.runs++;
 
@@ -621,15 +615,6 @@ static char *body_from(json_object *o)
 	return s;
 }
 
-/* Adds key: v (reference taken) to o; false, with v released, on failure or when v is NULL. */
-static bool put(json_object *o, const char *key, json_object *v)
-{
-	if (o && v && json_object_object_add(o, key, v) == 0)
-		return true;
-	json_object_put(v);
-	return false;
-}
-
 static char *api_url(const struct lc_uploader *u, const char *path)
 {
 	const char *base = lc_config_get_string(u->cfg, "base_url");
@@ -664,7 +649,7 @@ static void start_device_config(struct lc_uploader *u)
 	json_object *o = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
-	if (put(o, "device", lc_identity_to_json(u->record->identity)))
+	if (lc_json_add(o, "device", lc_identity_to_json(u->record->identity)) >= 0)
 		body = body_from(TAKE_PTR(o));
 	json_object_put(o);
 	send_api(u, LC_STEP_DEVICE_CONFIG, "/api/v0/device-config", body);
@@ -678,10 +663,11 @@ static void confirm_revision(struct lc_uploader *u)
 	int r;
 
 	lc_clock_sample_now(&t);
-	if (meta)
-		json_object_object_add(meta, "revision",
-				       json_object_new_int64(u->sampling.revision));
-	r = lc_record_commit(u->spool, u->record, &t, "device-config", meta, NULL);
+	r = lc_json_add(meta, "revision", json_object_new_int64(u->sampling.revision));
+	if (r < 0)
+		json_object_put(meta);
+	else
+		r = lc_record_commit(u->spool, u->record, &t, "device-config", meta, NULL);
 	if (r < 0) {
 		log_warning_errno(r,
 				  "Failed to record the confirmation of device configuration "
@@ -739,10 +725,10 @@ static void start_prepare(struct lc_uploader *u)
 	json_object *o = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
-	if (put(o, "kind", json_object_new_string("MAR")) &&
-	    put(o, "size", json_object_new_int64((int64_t)lc_batch_size(u->batch))) &&
-	    json_object_object_add(o, "content_encoding", NULL) == 0 &&
-	    put(o, "device", lc_identity_to_json(u->record->identity)))
+	if (lc_json_add(o, "kind", json_object_new_string("MAR")) >= 0 &&
+	    lc_json_add(o, "size", json_object_new_int64((int64_t)lc_batch_size(u->batch))) >= 0 &&
+	    lc_json_add_null(o, "content_encoding") >= 0 &&
+	    lc_json_add(o, "device", lc_identity_to_json(u->record->identity)) >= 0)
 		body = body_from(TAKE_PTR(o));
 	json_object_put(o);
 	send_api(u, LC_STEP_PREPARE, "/api/v0/upload", body);
@@ -768,7 +754,8 @@ static void start_commit(struct lc_uploader *u)
 	json_object *o = lc_identity_to_json(u->record->identity), *file = json_object_new_object();
 	_cleanup_free_ char *body = NULL;
 
-	if (put(file, "token", json_object_new_string(u->token)) && put(o, "file", TAKE_PTR(file)))
+	if (lc_json_add(file, "token", json_object_new_string(u->token)) >= 0 &&
+	    lc_json_add(o, "file", TAKE_PTR(file)) >= 0)
 		body = body_from(TAKE_PTR(o));
 	json_object_put(file);
 	json_object_put(o);
@@ -1133,7 +1120,7 @@ static void run_begin(struct lc_uploader *u)
 		return;
 	}
 	(void)lc_spool_refresh(u->spool);
-	(void)lc_spool_expire(u->spool, realtime_ms());
+	(void)lc_spool_expire(u->spool, lc_clock_ms(CLOCK_REALTIME));
 	if (u->config_due_ms == 0 || uv_now(u->loop) >= u->config_due_ms) {
 		start_device_config(u);
 		return;
@@ -1304,85 +1291,73 @@ const struct lc_sampling *lc_uploader_sampling(const struct lc_uploader *u)
 
 static json_object *result_json(const struct lc_upload_result *r, uint64_t time_ms)
 {
-	json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *o = json_object_new_object();
 	time_t secs = (time_t)(time_ms / 1000);
 	struct tm tm;
 	char stamp[64] = "";
+	int e = 0;
 
-	if (!o)
-		return NULL;
 	if (gmtime_r(&secs, &tm))
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_object_add(o, "time", json_object_new_string(stamp));
-	json_object_object_add(o, "result", json_object_new_string(r->error < 0 ? "failed" : "ok"));
+	lc_json_add_sticky(o, "time", json_object_new_string(stamp), &e);
+	lc_json_add_sticky(o, "result", json_object_new_string(r->error < 0 ? "failed" : "ok"), &e);
 	if (r->error < 0)
-		json_object_object_add(o, "error", json_object_new_string(r->message));
-	json_object_object_add(o, "entries", json_object_new_int64((int64_t)r->entries));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)r->bytes));
-	json_object_object_add(o, "batches", json_object_new_int64((int64_t)r->batches));
-	json_object_object_add(o, "rejected", json_object_new_int64((int64_t)r->rejected));
-	return o;
+		lc_json_add_sticky(o, "error", json_object_new_string(r->message), &e);
+	lc_json_add_sticky(o, "entries", json_object_new_int64((int64_t)r->entries), &e);
+	lc_json_add_sticky(o, "bytes", json_object_new_int64((int64_t)r->bytes), &e);
+	lc_json_add_sticky(o, "batches", json_object_new_int64((int64_t)r->batches), &e);
+	lc_json_add_sticky(o, "rejected", json_object_new_int64((int64_t)r->rejected), &e);
+	return e < 0 ? NULL : TAKE_PTR(o);
 }
 
 json_object *lc_uploader_status(const struct lc_uploader *u)
 {
-	json_object *o = json_object_new_object(), *s, *t;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *s, *t;
+	int r = 0;
 
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "state",
-			       json_object_new_string(u->running ? "uploading" : "idle"));
-	json_object_object_add(o, "last_attempt",
-			       u->have_last ? result_json(&u->last, u->last_time_ms) : NULL);
+	lc_json_add_sticky(o, "state", json_object_new_string(u->running ? "uploading" : "idle"),
+			   &r);
+	if (u->have_last)
+		lc_json_add_sticky(o, "last_attempt", result_json(&u->last, u->last_time_ms), &r);
+	else
+		lc_json_sticky(lc_json_add_null(o, "last_attempt"), &r);
 	if (u->next_due_ms) {
 		uint64_t now = uv_now(u->loop);
+		uint64_t wait_ms = u->next_due_ms > now ? u->next_due_ms - now : 0;
 
-		json_object_object_add(
-			o, "next_attempt_in_seconds",
-			json_object_new_int64(
-				(int64_t)((u->next_due_ms > now ? u->next_due_ms - now : 0) /
-					  1000)));
+		lc_json_add_sticky(o, "next_attempt_in_seconds",
+				   json_object_new_int64((int64_t)(wait_ms / 1000)), &r);
 	} else {
-		json_object_object_add(o, "next_attempt_in_seconds", NULL);
+		lc_json_sticky(lc_json_add_null(o, "next_attempt_in_seconds"), &r);
 	}
-	json_object_object_add(o, "consecutive_failures", json_object_new_int64(u->failures));
+	lc_json_add_sticky(o, "consecutive_failures", json_object_new_int64(u->failures), &r);
 	s = json_object_new_object();
-	if (s) {
-		json_object_object_add(
-			s, "debugging",
-			json_object_new_string(lc_resolution_name(u->sampling.debugging)));
-		json_object_object_add(
-			s, "logging",
-			json_object_new_string(lc_resolution_name(u->sampling.logging)));
-		json_object_object_add(
-			s, "monitoring",
-			json_object_new_string(lc_resolution_name(u->sampling.monitoring)));
-		json_object_object_add(s, "revision",
-				       u->sampling.revision < 0
-					       ? NULL
-					       : json_object_new_int64(u->sampling.revision));
-	}
-	json_object_object_add(o, "sampling", s);
+	lc_json_add_sticky(s, "debugging",
+			   json_object_new_string(lc_resolution_name(u->sampling.debugging)), &r);
+	lc_json_add_sticky(s, "logging",
+			   json_object_new_string(lc_resolution_name(u->sampling.logging)), &r);
+	lc_json_add_sticky(s, "monitoring",
+			   json_object_new_string(lc_resolution_name(u->sampling.monitoring)), &r);
+	if (u->sampling.revision < 0)
+		lc_json_sticky(lc_json_add_null(s, "revision"), &r);
+	else
+		lc_json_add_sticky(s, "revision", json_object_new_int64(u->sampling.revision), &r);
+	lc_json_add_sticky(o, "sampling", s, &r);
 	t = json_object_new_object();
-	if (t) {
-		json_object_object_add(t, "runs", json_object_new_int64((int64_t)u->totals.runs));
-		json_object_object_add(t, "entries",
-				       json_object_new_int64((int64_t)u->totals.entries));
-		json_object_object_add(t, "bytes", json_object_new_int64((int64_t)u->totals.bytes));
-		json_object_object_add(t, "batches",
-				       json_object_new_int64((int64_t)u->totals.batches));
-		json_object_object_add(t, "rejected",
-				       json_object_new_int64((int64_t)u->totals.rejected));
-		json_object_object_add(t, "requests",
-				       json_object_new_int64((int64_t)u->totals.requests));
-		json_object_object_add(t, "http_bytes_sent",
-				       json_object_new_int64((int64_t)u->totals.http_bytes_sent));
-		json_object_object_add(
-			t, "http_bytes_received",
-			json_object_new_int64((int64_t)u->totals.http_bytes_received));
-	}
-	json_object_object_add(o, "totals", t);
-	return o;
+	lc_json_add_sticky(t, "runs", json_object_new_int64((int64_t)u->totals.runs), &r);
+	lc_json_add_sticky(t, "entries", json_object_new_int64((int64_t)u->totals.entries), &r);
+	lc_json_add_sticky(t, "bytes", json_object_new_int64((int64_t)u->totals.bytes), &r);
+	lc_json_add_sticky(t, "batches", json_object_new_int64((int64_t)u->totals.batches), &r);
+	lc_json_add_sticky(t, "rejected", json_object_new_int64((int64_t)u->totals.rejected), &r);
+	lc_json_add_sticky(t, "requests", json_object_new_int64((int64_t)u->totals.requests), &r);
+	lc_json_add_sticky(t, "http_bytes_sent",
+			   json_object_new_int64((int64_t)u->totals.http_bytes_sent), &r);
+	lc_json_add_sticky(t, "http_bytes_received",
+			   json_object_new_int64((int64_t)u->totals.http_bytes_received), &r);
+	lc_json_add_sticky(o, "totals", t, &r);
+	/* Whole or not at all, as the contract says. */
+	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
 void lc_uploader_close(struct lc_uploader *u)

@@ -10,6 +10,7 @@
 #include "collectd-parse.h"
 #include "json-util.h"
 #include "macro.h"
+#include "text.h"
 
 /* A table that is full is pruned at most this often, so that a flood of new keys costs one scan
  * per period rather than one per value. */
@@ -170,17 +171,6 @@ static int _printf_(3, 4) collectd_fail(char *why, size_t size, const char *fmt,
 static const char *collectd_type_name(json_object *v)
 {
 	return v ? json_type_to_name(json_object_get_type(v)) : "null";
-}
-
-/* The start of s as printable ASCII for a message, in buf: the reason ends up in logs. */
-static const char *collectd_printable(const char *s, char *buf, size_t size)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 1 < size; i++)
-		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
 }
 
 /* The string member name of o: NULL with *ret_len 0 when absent (optional) or an error. */
@@ -399,11 +389,11 @@ static int collectd_check_list(json_object *o, bool store_rates, struct collectd
 			if (streq(s, collectd_ds_names[k]))
 				break;
 		if (k == ARRAY_SIZE(collectd_ds_names)) {
-			char shown[33];
+			char shown[33]; /* the start of s: the reason ends up in logs */
 
-			return collectd_fail(why, size,
-					     "\"dstypes\"[%zu]: unknown data-source type \"%s\"", i,
-					     collectd_printable(s, shown, sizeof(shown)));
+			return collectd_fail(
+				why, size, "\"dstypes\"[%zu]: unknown data-source type \"%s\"", i,
+				lc_text_printable_copy(shown, sizeof(shown), s, strlen(s)));
 		}
 		l->ds[i] = (enum collectd_ds)k;
 
@@ -586,7 +576,7 @@ static int collectd_prescan(const char *body, size_t len, char *why, size_t size
 		return collectd_fail(why, size, "empty body, expected a JSON array");
 	if (body[i] != '[')
 		return collectd_fail(why, size, "expected a JSON array, got '%c' at byte %zu",
-				     body[i] >= 0x20 && body[i] < 0x7f ? body[i] : '?', i);
+				     lc_text_printable(body + i, 1) ? body[i] : '?', i);
 	for (; i < len; i++) {
 		char c = body[i];
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "collectd-parse.h"
 #include "collectd-plugin.h"
 #include "json-util.h"
@@ -156,14 +156,6 @@ static void _printf_(2, 0) collectd_mhd_log(void *cls, const char *fmt, va_list 
 	lc_plugin_log(((struct collectd_data *)cls)->plugin, LOG_WARNING, "libmicrohttpd: %s", buf);
 }
 
-static uint64_t collectd_now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
 /* Queues status with o (taken) as the JSON body; allow adds "Allow: POST". */
 static enum MHD_Result collectd_reply(struct MHD_Connection *c, unsigned status, json_object *o,
 				      bool allow)
@@ -233,7 +225,8 @@ static enum MHD_Result collectd_process(struct collectd_data *d, struct MHD_Conn
 	int r;
 
 	r = collectd_parse_body(req->body ? req->body : "", req->size, d->store_rates, d->table,
-				collectd_now_sec(), collectd_on_reading, d, &res, why, sizeof(why));
+				lc_clock_ms(CLOCK_MONOTONIC) / 1000, collectd_on_reading, d, &res,
+				why, sizeof(why));
 	if (r == -ENOMEM) {
 		log_oom();
 		return collectd_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory",
@@ -391,8 +384,6 @@ static void collectd_arm(struct collectd_data *d)
 		d->timer = lc_timer_free(d->timer);
 		return;
 	}
-	/* At least 1 ms: libuv before 1.48 runs a timer re-armed at 0 again in the same pass. */
-	ms = MAX(ms, (MHD_UNSIGNED_LONG_LONG)1);
 	if (d->timer)
 		r = lc_timer_restart(d->timer, ms, 0);
 	else
@@ -536,7 +527,7 @@ static void collectd_collect(struct lc_plugin *p)
 	struct collectd_data *d = lc_plugin_get_data(p);
 	size_t n;
 
-	n = collectd_table_prune(d->table, collectd_now_sec());
+	n = collectd_table_prune(d->table, lc_clock_ms(CLOCK_MONOTONIC) / 1000);
 	if (n > 0)
 		lc_plugin_log(p, LOG_DEBUG, "forgot %zu counters not seen for %d seconds.", n,
 			      COLLECTD_COUNTER_MAX_AGE_SEC);
@@ -572,25 +563,18 @@ static json_object *collectd_status(struct lc_plugin *p)
 		{ "readings_not_collected", s->readings_not_collected },
 		{ "counters_tracked", collectd_table_size(d->table) },
 	};
-	json_object *o = json_object_new_object();
-	int r;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	int r = 0;
 
-	if (!o)
-		return NULL;
 	info = MHD_get_daemon_info(d->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-	r = lc_json_add(o, "listen", json_object_new_string(d->listen));
-	if (r >= 0)
-		r = lc_json_add(o, "store_rates", json_object_new_boolean(d->store_rates));
-	if (r >= 0)
-		r = lc_json_add(o, "connections",
-				json_object_new_int64(info ? info->num_connections : 0));
-	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(counts); i++)
-		r = lc_json_add(o, counts[i].name, json_object_new_int64((int64_t)counts[i].value));
-	if (r < 0) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	lc_json_add_sticky(o, "listen", json_object_new_string(d->listen), &r);
+	lc_json_add_sticky(o, "store_rates", json_object_new_boolean(d->store_rates), &r);
+	lc_json_add_sticky(o, "connections",
+			   json_object_new_int64(info ? info->num_connections : 0), &r);
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++)
+		lc_json_add_sticky(o, counts[i].name,
+				   json_object_new_int64((int64_t)counts[i].value), &r);
+	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
 const struct lc_plugin_ops collectd_plugin_ops = {

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "build-config.h"
 #include "capture.h"
+#include "clock.h"
 #include "compress.h"
 #include "control.h"
 #include "coretrim.h"
@@ -45,14 +45,6 @@ bool capture_rate_allows(const uint64_t *times, size_t n, uint64_t now_ms, uint6
 		if (times[i] <= now_ms && now_ms - times[i] < interval_ms)
 			recent++;
 	return recent < count;
-}
-
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
 /*
@@ -229,7 +221,7 @@ static int trim_setup(const struct lc_config *cfg, const struct capture_request 
 		.full_max_bytes = (uint64_t)lc_config_get_int(cfg, "coredump.full_max_mib") << 20,
 		.crashing_tid = (uint32_t)req->tid,
 		.deadline_usec =
-			clock_ms(CLOCK_MONOTONIC) * 1000 +
+			lc_clock_ms(CLOCK_MONOTONIC) * 1000 +
 			(uint64_t)lc_config_get_int(cfg, "coredump.time_limit_seconds") * 1000000,
 		.mem_read = pi->mem_fd >= 0 ? proc_mem_read : NULL,
 		.mem_userdata = pi,
@@ -441,7 +433,7 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 				(int)req->pid);
 		goto out;
 	}
-	r = lc_spool_txn_commit(TAKE_PTR(txn), clock_ms(CLOCK_REALTIME));
+	r = lc_spool_txn_commit(TAKE_PTR(txn), lc_clock_ms(CLOCK_REALTIME));
 	if (r == -ENOSPC) {
 		*ret_core = LC_CRASH_CORE_NO_SPACE;
 		log_error("The spool has no room for the core of %s[%d] (%" PRIu64
@@ -476,7 +468,7 @@ static void report_crash(const struct lc_config *cfg, const struct capture_reque
 	struct lc_crash_report rep = {
 		.pid = (uint32_t)req->pid,
 		.signal = req->signal,
-		.time_ms = req->time ? req->time * 1000 : clock_ms(CLOCK_REALTIME),
+		.time_ms = req->time ? req->time * 1000 : lc_clock_ms(CLOCK_REALTIME),
 	};
 	json_object *reply = NULL, *args = NULL;
 	int r, k;
@@ -579,7 +571,7 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	}
 	if (!dev_mode) {
 		r = rate_limit_take(
-			state_dir, clock_ms(CLOCK_REALTIME),
+			state_dir, lc_clock_ms(CLOCK_REALTIME),
 			(uint64_t)lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds") *
 				1000,
 			(unsigned)lc_config_get_int(cfg, "coredump.rate_limit_count"));

@@ -726,16 +726,10 @@ static json_object *crashes_status(const struct coredump_data *data)
 static json_object *pattern_status(const struct coredump_data *data)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
-	json_object *value = NULL;
 
-	if (!o || lc_json_add(o, "ours", json_object_new_boolean(data->ours)) < 0)
+	if (lc_json_add(o, "ours", json_object_new_boolean(data->ours)) < 0 ||
+	    lc_json_add_string_or_null(o, "value", data->current) < 0)
 		return NULL;
-	if (data->current && !(value = json_object_new_string(data->current)))
-		return NULL;
-	if (json_object_object_add(o, "value", value) < 0) {
-		json_object_put(value);
-		return NULL;
-	}
 	if (data->read_error &&
 	    lc_json_add(o, "error", json_object_new_string(strerror(-data->read_error))) < 0)
 		return NULL;
@@ -746,18 +740,13 @@ static json_object *coredump_status(struct lc_plugin *p)
 {
 	struct coredump_data *data = lc_plugin_get_data(p);
 	_cleanup_json_ json_object *o = json_object_new_object();
-	json_object *limit = NULL;
 
-	if (!o || lc_json_add(o, "core_pattern", pattern_status(data)) < 0 ||
-	    lc_json_add(o, "expected", json_object_new_string(data->pattern)) < 0)
-		return NULL;
-	if (data->limit >= 0 && !(limit = json_object_new_int64(data->limit)))
-		return NULL;
-	if (json_object_object_add(o, "core_pipe_limit", limit) < 0) {
-		json_object_put(limit);
-		return NULL;
-	}
-	if (lc_json_add(o, "crashes", crashes_status(data)) < 0)
+	if (lc_json_add(o, "core_pattern", pattern_status(data)) < 0 ||
+	    lc_json_add(o, "expected", json_object_new_string(data->pattern)) < 0 ||
+	    (data->limit >= 0
+		     ? lc_json_add(o, "core_pipe_limit", json_object_new_int64(data->limit))
+		     : lc_json_add_null(o, "core_pipe_limit")) < 0 ||
+	    lc_json_add(o, "crashes", crashes_status(data)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "coretrim.h"
 #include "elfcore.h"
 #include "macro.h"
@@ -101,14 +101,6 @@ static _printf_(3, 4) int refuse(struct trim *t, int error, const char *fmt, ...
 	return error;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
-}
-
 /* Waits until the input has bytes or the deadline passes: 0, or -ETIME. */
 static int input_wait(struct input *in)
 {
@@ -119,7 +111,7 @@ static int input_wait(struct input *in)
 	if (in->seekable || in->deadline_usec == 0)
 		return 0;
 	for (;;) {
-		now = now_usec();
+		now = lc_clock_us(CLOCK_MONOTONIC);
 		if (now >= in->deadline_usec) {
 			in->timed_out = true;
 			return -ETIME;

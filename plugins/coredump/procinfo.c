@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "procinfo.h"
+#include "text.h"
 
 static char *proc_path(const char *sysroot, pid_t pid, const char *name)
 {
@@ -17,16 +18,6 @@ static char *proc_path(const char *sysroot, pid_t pid, const char *name)
 
 	snprintf(rel, sizeof(rel), "/proc/%d/%s", (int)pid, name);
 	return lc_path_prefix(sysroot, rel);
-}
-
-static void make_printable(char *s, size_t len, char nul)
-{
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == 0)
-			s[i] = nul;
-		else if (((unsigned char)s[i] < 0x20 && s[i] != '\n') ||
-			 (unsigned char)s[i] >= 0x7f)
-			s[i] = '?';
 }
 
 int proc_info_read(const char *sysroot, pid_t pid, struct proc_info *ret)
@@ -47,7 +38,7 @@ int proc_info_read(const char *sysroot, pid_t pid, struct proc_info *ret)
 		return -ENOMEM;
 	if (lc_read_file_head(comm_path, 16, &text, &len, &more) >= 0) {
 		len = strcspn(text, "\n");
-		make_printable(text, len, '?');
+		lc_text_scrub(text, len, LC_TEXT_KEEP_NEWLINE);
 		memcpy(p.comm, text, len);
 		free(text);
 		text = NULL;
@@ -55,7 +46,7 @@ int proc_info_read(const char *sysroot, pid_t pid, struct proc_info *ret)
 	n = readlink(exe_path, link, sizeof(link) - 1);
 	if (n > 0) {
 		link[n] = 0;
-		make_printable(link, (size_t)n, '?');
+		lc_text_scrub(link, (size_t)n, LC_TEXT_KEEP_NEWLINE);
 		p.exe = strdup(link);
 		if (!p.exe)
 			goto oom;
@@ -64,10 +55,10 @@ int proc_info_read(const char *sysroot, pid_t pid, struct proc_info *ret)
 		while (len > 0 && p.cmdline[len - 1] == 0)
 			len--;
 		p.cmdline[len] = 0;
-		make_printable(p.cmdline, len, ' ');
+		lc_text_scrub(p.cmdline, len, LC_TEXT_KEEP_NEWLINE | LC_TEXT_NUL_AS_SPACE);
 	}
 	if (lc_read_file_head(maps_path, PROC_MAPS_MAX, &p.maps, &len, &p.maps_truncated) >= 0)
-		make_printable(p.maps, len, ' ');
+		lc_text_scrub(p.maps, len, LC_TEXT_KEEP_NEWLINE | LC_TEXT_NUL_AS_SPACE);
 	p.mem_fd = open(mem_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	*ret = p;
 	return 0;

@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "text.h"
 
 #define BOOTSTATUS_MAX 64 /* "4294967295\n" with room to spare */
 #define WATCHDOGS_MAX  32 /* watchdog devices looked at */
@@ -55,15 +56,11 @@ static const struct {
 	{ WDIOF_EXTERN2, "EXTERN2", 0, "ExternalReset2" },
 };
 
-/* Up to size - 1 bytes of s for a log message, each unprintable byte as '?'. Returns buf. */
+/* Up to size - 1 bytes of s's first line for a log message, each unprintable byte as '?'.
+ * Returns buf. */
 static const char *excerpt(const char *s, char *buf, size_t size)
 {
-	size_t i;
-
-	for (i = 0; s[i] && s[i] != '\n' && i + 1 < size; i++)
-		buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	buf[i] = 0;
-	return buf;
+	return lc_text_printable_copy(buf, size, s, strcspn(s, "\n"));
 }
 
 static void set_ev(struct reboot_source_ev *ev, enum reboot_ev_state state, const char *fmt, ...)

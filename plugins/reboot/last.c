@@ -183,7 +183,7 @@ json_object *reboot_last_status(json_object *last)
 		return NULL;
 	if (!last || !json_object_object_get_ex(last, "reason", &v) ||
 	    lc_reboot_reason_from_json(v, &reason) < 0) {
-		if (json_object_object_add(o, "last_reason", NULL) < 0)
+		if (lc_json_add_null(o, "last_reason") < 0)
 			return NULL;
 	} else {
 		if (lc_json_add(o, "last_reason",

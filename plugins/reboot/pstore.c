@@ -457,8 +457,7 @@ static void seen_write(const char *state_dir, char *const *kept, size_t n_kept, 
 	const char *text;
 	int r;
 
-	if (!path || !o || !list || json_object_object_add(o, "seen", list) < 0) {
-		json_object_put(list);
+	if (lc_json_add(o, "seen", list) < 0 || !path) {
 		log_oom();
 		return;
 	}

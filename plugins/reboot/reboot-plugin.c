@@ -4,6 +4,7 @@
 
 #include "build-config.h"
 #include "evidence.h"
+#include "json-util.h"
 #include "last.h"
 #include "log.h"
 #include "macro.h"
@@ -63,12 +64,10 @@ static int reboot_record(struct lc_plugin *p, const struct reboot_decision *d, c
 			 const char **ret_why)
 {
 	json_object *metadata = json_object_new_object();
-	json_object *reason = lc_reboot_reason_to_json(&d->reason);
 	int r;
 
-	if (!metadata || !reason || json_object_object_add(metadata, "reason", reason) < 0) {
+	if (lc_json_add(metadata, "reason", lc_reboot_reason_to_json(&d->reason)) < 0) {
 		json_object_put(metadata);
-		json_object_put(reason);
 		*ret_why = "out of memory";
 		return log_oom();
 	}

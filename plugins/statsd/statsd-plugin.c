@@ -8,8 +8,8 @@
 #include <string.h>
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "clock.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
@@ -18,6 +18,7 @@
 #include "statsd-pace.h"
 #include "statsd-parse.h"
 #include "statsd-plugin.h"
+#include "text.h"
 
 _Static_assert(STATSD_NAME_MAX == LC_METRIC_KEY_MAX, "statsd names are metric keys");
 
@@ -156,35 +157,17 @@ static void statsd_on_reading(void *userdata, const struct statsd_reading *rd)
 		d->counters.rejected++;
 }
 
-/* Copies up to STATSD_EXCERPT_MAX bytes of line into buf with unprintable bytes as '?'. */
-static const char *statsd_excerpt(const char *line, size_t len, char *buf, size_t size)
-{
-	size_t n = MIN(len, MIN(size - 1, (size_t)STATSD_EXCERPT_MAX));
-
-	for (size_t i = 0; i < n; i++)
-		buf[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
-	buf[n] = '\0';
-	return buf;
-}
-
 static void statsd_on_malformed(void *userdata, const char *line, size_t len, const char *why)
 {
-	char buf[STATSD_EXCERPT_MAX + 1];
+	char buf[STATSD_EXCERPT_MAX + 1]; /* the line's first bytes, unprintable ones as '?' */
 
 	/* At statsd rates, only a debugging session wants each line; skip the copy otherwise. */
 	if (lc_log_get_max_level() < LOG_DEBUG)
 		return;
 	lc_plugin_log(((struct statsd_data *)userdata)->plugin, LOG_DEBUG,
-		      "refused the line \"%s%s\": %s.", statsd_excerpt(line, len, buf, sizeof(buf)),
+		      "refused the line \"%s%s\": %s.",
+		      lc_text_printable_copy(buf, sizeof(buf), line, len),
 		      len > STATSD_EXCERPT_MAX ? "..." : "", why);
-}
-
-static uint64_t statsd_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
 }
 
 /* Warns, at most once per STATSD_WARN_INTERVAL_USEC, about input refused since the last warning. */
@@ -196,7 +179,7 @@ static void statsd_warn(struct statsd_data *d)
 		     c->rejected == w->rejected && c->receive_errors == w->receive_errors &&
 		     d->kernel_drops == d->warned_kernel_drops))
 		return;
-	if (!lc_ratelimit_below(&d->warn_limit, statsd_now_usec(), NULL))
+	if (!lc_ratelimit_below(&d->warn_limit, lc_clock_us(CLOCK_MONOTONIC), NULL))
 		return;
 	if (c->receive_errors != w->receive_errors)
 		lc_plugin_log_errno(d->plugin, LOG_WARNING, d->last_error,
@@ -281,11 +264,9 @@ static void statsd_on_readable(struct lc_plugin *p, int fd, unsigned events, int
 			       void *userdata);
 static void statsd_on_tick(struct lc_plugin *p, void *userdata);
 
-/* Arms the pause timer for ms, at least 1: libuv before 1.48 runs a timer re-armed at 0 again in
- * the same pass, which would starve the rest of the loop. Returns 0 or -errno. */
+/* Arms the pause timer for ms (the host waits at least 1 ms). Returns 0 or -errno. */
 static int statsd_arm(struct statsd_data *d, unsigned ms)
 {
-	ms = MAX(ms, 1U);
 	if (d->timer)
 		return lc_timer_restart(d->timer, ms, 0);
 	return lc_plugin_timer_add(d->plugin, ms, 0, statsd_on_tick, d, &d->timer);
@@ -374,7 +355,8 @@ static void statsd_data_freep(struct statsd_data **d)
 }
 
 /* Asks for a receive buffer of want bytes; stores what the kernel granted in *ret_granted. */
-static void statsd_set_receive_buffer(int fd, int want, const char *listen, int *ret_granted)
+static void statsd_set_receive_buffer(struct lc_plugin *p, int fd, int want, const char *listen,
+				      int *ret_granted)
 {
 	socklen_t len = sizeof(int);
 	int v = want;
@@ -383,10 +365,9 @@ static void statsd_set_receive_buffer(int fd, int want, const char *listen, int 
 	 * SO_RCVBUF is the best there is. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)
-		log_warning_errno(errno,
-				  "statsd: failed to set the receive buffer of %s: %m, "
-				  "ignoring.",
-				  listen);
+		lc_plugin_log_errno(p, LOG_WARNING, errno,
+				    "failed to set the receive buffer of %s: %m, ignoring.",
+				    listen);
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0) {
 		*ret_granted = -1;
 		return;
@@ -394,9 +375,10 @@ static void statsd_set_receive_buffer(int fd, int want, const char *listen, int 
 	/* Linux reports twice the size asked for, the other half being its bookkeeping. */
 	*ret_granted = v / 2;
 	if (*ret_granted < want)
-		log_info("statsd: the kernel granted a receive buffer of %d bytes instead of %d "
-			 "(net.core.rmem_max); a burst beyond it is dropped by the kernel.",
-			 *ret_granted, want);
+		lc_plugin_log(p, LOG_INFO,
+			      "the kernel granted a receive buffer of %d bytes instead of %d "
+			      "(net.core.rmem_max); a burst beyond it is dropped by the kernel.",
+			      *ret_granted, want);
 }
 
 /* The socket's bound address, as the configuration writes it. */
@@ -454,7 +436,8 @@ static int statsd_init(struct lc_plugin *p)
 		return lc_plugin_log_errno(p, LOG_ERR, errno,
 					   "failed to create a UDP socket for %s: %m", listen);
 	if (receive_buffer > 0)
-		statsd_set_receive_buffer(d->fd, (int)receive_buffer, listen, &d->receive_buffer);
+		statsd_set_receive_buffer(p, d->fd, (int)receive_buffer, listen,
+					  &d->receive_buffer);
 	if (bind(d->fd, (const struct sockaddr *)&sa, sa_len) < 0)
 		return lc_plugin_log_errno(p, LOG_ERR, errno, "failed to bind %s: %m", listen);
 	r = statsd_bound_address(d->fd, d->address, sizeof(d->address));

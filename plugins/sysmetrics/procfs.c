@@ -5,6 +5,7 @@
 
 #include "macro.h"
 #include "procfs.h"
+#include "text.h"
 
 static int read_fd(int fd, char *buf, size_t size, size_t *ret_len, bool *ret_truncated)
 {
@@ -418,18 +419,14 @@ int sysmetrics_parse_millicelsius(const char *text, double *ret)
 
 size_t sysmetrics_parse_thermal_type(const char *text, char *buf, size_t size)
 {
-	size_t len = 0;
+	size_t len = strcspn(text, "\n");
 
 	if (size == 0)
 		return 0;
-	for (const char *p = text; *p && *p != '\n'; p++) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
-			len = 0;
-			break;
-		}
-		if (len < size - 1)
-			buf[len++] = *p;
-	}
+	if (!lc_text_printable(text, len))
+		len = 0;
+	len = MIN(len, size - 1);
+	memcpy(buf, text, len);
 	while (len > 0 && buf[len - 1] == ' ')
 		len--;
 	buf[len] = 0;

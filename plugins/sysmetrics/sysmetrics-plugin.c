@@ -55,8 +55,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 
+#include "clock.h"
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
@@ -294,12 +294,12 @@ static void sysmetrics_unusable(struct sysmetrics *s, bool *warned, int error, c
 			    "cannot use %s: %m; skipping it until it is usable.", path);
 }
 
-static void sysmetrics_usable(bool *warned, const char *path)
+static void sysmetrics_usable(struct sysmetrics *s, bool *warned, const char *path)
 {
 	if (!*warned)
 		return;
 	*warned = false;
-	log_info("sysmetrics: %s is usable again.", path);
+	lc_plugin_log(s->p, LOG_INFO, "%s is usable again.", path);
 }
 
 static void sysmetrics_limit_hit(struct sysmetrics *s, enum sysmetrics_limit l)
@@ -364,7 +364,7 @@ static int sysmetrics_parsed(struct sysmetrics *s, enum sysmetrics_source src, i
 	if (r < 0)
 		sysmetrics_unusable(s, &s->warned[src], r, s->path);
 	else
-		sysmetrics_usable(&s->warned[src], s->path);
+		sysmetrics_usable(s, &s->warned[src], s->path);
 	return r;
 }
 
@@ -464,7 +464,7 @@ static void sysmetrics_poll_fs(struct sysmetrics *s)
 			sysmetrics_unusable(s, &f->warned, r, f->path);
 			continue;
 		}
-		sysmetrics_usable(&f->warned, f->path);
+		sysmetrics_usable(s, &f->warned, f->path);
 		f->dev = st.st_dev;
 		f->seen = s->generation;
 		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)df.used, "df/%s/used", f->name);
@@ -549,7 +549,7 @@ static void sysmetrics_poll_net(struct sysmetrics *s)
 				      malformed);
 		s->warned[SYSMETRICS_SRC_NETDEV] = true;
 	} else {
-		sysmetrics_usable(&s->warned[SYSMETRICS_SRC_NETDEV], s->path);
+		sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_NETDEV], s->path);
 	}
 	for (size_t i = 0; i < SYSMETRICS_MAX_IFACES; i++) {
 		struct sysmetrics_iface *it = &s->ifaces[i];
@@ -591,7 +591,7 @@ static void sysmetrics_scan_zones(struct sysmetrics *s)
 					    s->thermal);
 		return;
 	}
-	sysmetrics_usable(&s->warned[SYSMETRICS_SRC_THERMAL], s->thermal);
+	sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_THERMAL], s->thermal);
 	while ((de = readdir(d))) {
 		int z = sysmetrics_parse_numbered(de->d_name, "thermal_zone");
 
@@ -647,7 +647,7 @@ static void sysmetrics_poll_thermal(struct sysmetrics *s)
 			/* Some sensors fail reads while they are not ready (EAGAIN, ENODATA). */
 			sysmetrics_unusable(s, &z->warned, r, s->path);
 		} else {
-			sysmetrics_usable(&z->warned, s->path);
+			sysmetrics_usable(s, &z->warned, s->path);
 			sysmetrics_emit(s, LC_METRIC_GAUGE, celsius, "%s", z->key);
 		}
 		s->zones[kept++] = *z;
@@ -726,7 +726,7 @@ static int sysmetrics_scan_processes(struct sysmetrics *s, double prev_uptime)
 		/* Rewinding lists /proc afresh without a new directory stream and its buffer. */
 		rewinddir(s->proc_dir);
 	}
-	sysmetrics_usable(&s->warned[SYSMETRICS_SRC_PROC], s->proc);
+	sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_PROC], s->proc);
 	while ((de = readdir(s->proc_dir))) {
 		struct sysmetrics_pidstat st;
 		char rel[32];
@@ -788,19 +788,11 @@ static void sysmetrics_poll_processes(struct sysmetrics *s, double prev_uptime)
 	}
 }
 
-static uint64_t sysmetrics_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
-}
-
 /* Takes one sample of everything. */
 static void sysmetrics_poll(struct sysmetrics *s)
 {
 	double prev_uptime = s->have_uptime ? s->uptime : -1;
-	uint64_t begin = sysmetrics_now_usec();
+	uint64_t begin = lc_clock_us(CLOCK_MONOTONIC);
 
 	s->generation++;
 	sysmetrics_poll_cpu(s);
@@ -812,7 +804,7 @@ static void sysmetrics_poll(struct sysmetrics *s)
 	sysmetrics_poll_thermal(s);
 	sysmetrics_poll_processes(s, prev_uptime);
 	s->polls++;
-	s->last_poll_usec = sysmetrics_now_usec() - begin;
+	s->last_poll_usec = lc_clock_us(CLOCK_MONOTONIC) - begin;
 }
 
 static void sysmetrics_tick(struct lc_plugin *p, void *userdata)
@@ -962,21 +954,22 @@ static json_object *sysmetrics_status(struct lc_plugin *p)
 
 	if (!s || !o)
 		return NULL;
-	r |= lc_json_add(o, "interval_seconds", json_object_new_int64(s->interval));
-	r |= lc_json_add(o, "polls", json_object_new_int64((int64_t)s->polls));
-	r |= lc_json_add(o, "last_poll_usec", json_object_new_int64((int64_t)s->last_poll_usec));
-	r |= lc_json_add(o, "filesystems", json_object_new_int64(s->n_fs_found));
-	r |= lc_json_add(o, "interfaces", json_object_new_int64(s->n_ifaces));
-	r |= lc_json_add(o, "thermal_zones", json_object_new_int64((int64_t)s->n_zones));
-	r |= lc_json_add(o, "processes", json_object_new_int64(s->n_pids));
-	r |= lc_json_add(o, "read_errors", json_object_new_int64((int64_t)s->read_errors));
-	r |= lc_json_add(o, "malformed", json_object_new_int64((int64_t)s->malformed));
-	r |= lc_json_add(o, "rejected_readings", json_object_new_int64((int64_t)s->rejected));
+	lc_json_add_sticky(o, "interval_seconds", json_object_new_int64(s->interval), &r);
+	lc_json_add_sticky(o, "polls", json_object_new_int64((int64_t)s->polls), &r);
+	lc_json_add_sticky(o, "last_poll_usec", json_object_new_int64((int64_t)s->last_poll_usec),
+			   &r);
+	lc_json_add_sticky(o, "filesystems", json_object_new_int64(s->n_fs_found), &r);
+	lc_json_add_sticky(o, "interfaces", json_object_new_int64(s->n_ifaces), &r);
+	lc_json_add_sticky(o, "thermal_zones", json_object_new_int64((int64_t)s->n_zones), &r);
+	lc_json_add_sticky(o, "processes", json_object_new_int64(s->n_pids), &r);
+	lc_json_add_sticky(o, "read_errors", json_object_new_int64((int64_t)s->read_errors), &r);
+	lc_json_add_sticky(o, "malformed", json_object_new_int64((int64_t)s->malformed), &r);
+	lc_json_add_sticky(o, "rejected_readings", json_object_new_int64((int64_t)s->rejected), &r);
 	limits = json_object_new_object();
 	for (size_t i = 0; limits && i < _SYSMETRICS_LIMIT_MAX; i++)
-		r |= lc_json_add(limits, limit_names[i],
-				 json_object_new_int64((int64_t)s->limit_hits[i]));
-	r |= lc_json_add(o, "over_limits", limits);
+		lc_json_add_sticky(limits, limit_names[i],
+				   json_object_new_int64((int64_t)s->limit_hits[i]), &r);
+	lc_json_add_sticky(o, "over_limits", limits, &r);
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 

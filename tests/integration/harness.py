@@ -518,6 +518,14 @@ class DaemonTestCase(unittest.TestCase):
         self.daemons.append(d)
         return d
 
+    def ok(self, d, *args):
+        """Runs faultctl args against d and returns its output; fails the test, with d's log,
+        unless it succeeds."""
+        r = d.ctl(*args, timeout=120)
+        self.assertEqual(r.returncode, 0, f"faultctl {' '.join(args)}: {r.stdout}{r.stderr}\n"
+                         + d.log())
+        return r.stdout
+
     def tearDown(self):
         for d in self.daemons:
             try:

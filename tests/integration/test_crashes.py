@@ -66,12 +66,6 @@ class CrashTestCase(DaemonTestCase):
         base.update(config)
         return self.daemon(config=self.rx.daemon_config(**base))
 
-    def ok(self, d, *args):
-        r = d.ctl(*args, timeout=120)
-        self.assertEqual(r.returncode, 0, f"faultctl {' '.join(args)}: {r.stdout}{r.stderr}\n"
-                         + d.log())
-        return r.stdout
-
     def poke(self, d):
         reply = d.request("crash-reported")
         self.assertTrue(reply["ok"], f"{reply}\n{d.log()}")

@@ -35,12 +35,6 @@ class FleetTest(DaemonTestCase):
             reboot_command="true")
         return self.daemon(config=config)
 
-    def ok(self, d, *args):
-        r = d.ctl(*args, timeout=120)
-        self.assertEqual(r.returncode, 0, f"faultctl {' '.join(args)}: {r.stdout}{r.stderr}\n"
-                         + d.log())
-        return r.stdout
-
     def finish(self, d):
         """Waits for the interval in progress to end (its hours come with the heartbeat that
         ends it) and uploads everything."""

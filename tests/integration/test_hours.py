@@ -49,12 +49,6 @@ class HoursTestCase(DaemonTestCase):
         base.update(config)
         return self.daemon(config=self.rx.daemon_config(**base))
 
-    def ok(self, d, *args):
-        r = d.ctl(*args, timeout=120)
-        self.assertEqual(r.returncode, 0, f"faultctl {' '.join(args)}: {r.stdout}{r.stderr}\n"
-                         + d.log())
-        return r.stdout
-
 
 class HeartbeatTest(HoursTestCase):
     def test_heartbeats_close_on_the_interval_and_carry_the_hours(self):

@@ -38,12 +38,6 @@ class MetricsTestCase(DaemonTestCase):
         base.update(config)
         return self.daemon(config=self.rx.daemon_config(**base))
 
-    def ok(self, d, *args):
-        r = d.ctl(*args, timeout=120)
-        self.assertEqual(r.returncode, 0, f"faultctl {' '.join(args)}: {r.stdout}{r.stderr}\n"
-                         + d.log())
-        return r.stdout
-
     def heartbeat(self, d):
         """Closes the heartbeat in progress, uploads it and returns its metrics."""
         before = len(heartbeats(self.rx))

@@ -77,12 +77,6 @@ class StableHoursTestCase(DaemonTestCase):
         base.update(config)
         return self.daemon(config=self.rx.daemon_config(**base))
 
-    def ok(self, d, *args):
-        r = d.ctl(*args, timeout=120)
-        self.assertEqual(r.returncode, 0, f"faultctl {' '.join(args)}: {r.stdout}{r.stderr}\n"
-                         + d.log())
-        return r.stdout
-
     def update(self, d, version):
         """The next start runs version, as after an update."""
         d.config["device"] = dict(d.config["device"], software_version=version)

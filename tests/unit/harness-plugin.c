@@ -30,25 +30,34 @@ static struct lc_metrics *harness_metrics(void *userdata)
 	return h->collection_off ? NULL : h->metrics;
 }
 
-struct plugin_harness *plugin_harness_new(const struct lc_plugin_ops *ops, const char *name,
-					  const struct lc_metrics_limits *limits)
+struct plugin_harness *plugin_harness_new_list(const struct lc_plugin_ops *const *ops, size_t n,
+					       const char *name,
+					       const struct lc_metrics_limits *limits)
 {
 	struct plugin_harness *h = calloc(1, sizeof(*h));
 
 	assert_non_null(h);
-	h->plugins[0] = ops;
+	assert_in_range(n, 1, PLUGIN_HARNESS_MAX);
+	for (size_t i = 0; i < n; i++)
+		h->plugins[i] = ops[i];
+	h->n_plugins = n;
 	h->tree = tree_new(name);
 	assert_non_null(h->tree);
 	h->conf = tree_path(h->tree->dir, "faultd.conf");
-	assert_int_equal(lc_plugin_config_sections(&core_section, 1, h->plugins,
-						   ARRAY_SIZE(h->plugins), &h->sections,
-						   &h->n_sections),
+	assert_int_equal(lc_plugin_config_sections(&core_section, 1, h->plugins, h->n_plugins,
+						   &h->sections, &h->n_sections),
 			 0);
 	if (limits)
 		assert_int_equal(lc_metrics_new(limits, &h->metrics), 0);
 	h->services = (struct lc_plugin_services){ .metrics = harness_metrics, .userdata = h };
 	h->saved_stderr = -1;
 	return h;
+}
+
+struct plugin_harness *plugin_harness_new(const struct lc_plugin_ops *ops, const char *name,
+					  const struct lc_metrics_limits *limits)
+{
+	return plugin_harness_new_list(&ops, 1, name, limits);
 }
 
 struct plugin_harness *plugin_harness_free(struct plugin_harness *h)
@@ -97,8 +106,7 @@ unsigned plugin_harness_start(struct plugin_harness *h)
 {
 	assert_null(h->host);
 	assert_int_equal(uv_loop_init(&h->loop), 0);
-	assert_int_equal(lc_plugin_host_new(&h->loop, h->plugins, ARRAY_SIZE(h->plugins), &h->host),
-			 0);
+	assert_int_equal(lc_plugin_host_new(&h->loop, h->plugins, h->n_plugins, &h->host), 0);
 	lc_plugin_host_set_services(h->host, &h->services);
 	return lc_plugin_host_start(h->host, h->cfg);
 }
@@ -159,7 +167,7 @@ json_object *plugin_harness_heartbeat(struct plugin_harness *h)
 	json_object *o = json_object_new_object();
 
 	assert_non_null(o);
-	assert_int_equal(lc_metrics_close(h->metrics, o), 0);
+	assert_int_equal(lc_metrics_roll(h->metrics, o), 0);
 	return o;
 }
 

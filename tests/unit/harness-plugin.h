@@ -2,7 +2,8 @@
 /*
  * One plugin run as faultd runs it, for unit tests: a plugin host on a libuv loop, a configuration
  * of faultd's core keys and the plugin's section written in a temporary tree (harness-fs.h), and a
- * fake core whose only service is the metric store of the heartbeat in progress. Every function
+ * fake core whose only service is the metric store of the heartbeat in progress. The host may run
+ * a few plugins instead, for the tests of the host itself. Every function
  * fails the running cmocka test when the host, the loop, the configuration or the tree misbehaves
  * where the test cannot expect it.
  */
@@ -19,8 +20,14 @@
 #include "metrics.h"
 #include "plugin-host.h"
 
+/* The most plugins one harness hosts. */
+#define PLUGIN_HARNESS_MAX 4
+
 struct plugin_harness {
-	const struct lc_plugin_ops *plugins[1]; /* the plugin under test, index 0 in the host */
+	/* The plugins under test, in the host's order; the status functions below report the
+	 * first. */
+	const struct lc_plugin_ops *plugins[PLUGIN_HARNESS_MAX];
+	size_t n_plugins;
 	struct tree *tree; /* the test's files: its sysroot, its state directory, ... */
 	char *conf;	   /* <tree's dir>/faultd.conf: plugin_harness_load() writes it */
 	struct lc_cfg_section *sections; /* the core's keys and the plugin's section */
@@ -48,6 +55,11 @@ struct plugin_harness {
 struct plugin_harness *plugin_harness_new(const struct lc_plugin_ops *ops, const char *name,
 					  const struct lc_metrics_limits *limits);
 
+/* As plugin_harness_new() for the n (at most PLUGIN_HARNESS_MAX) plugins ops, in this order. */
+struct plugin_harness *plugin_harness_new_list(const struct lc_plugin_ops *const *ops, size_t n,
+					       const char *name,
+					       const struct lc_metrics_limits *limits);
+
 /* Stops h if it is started, removes its tree and frees it; accepts NULL and returns NULL. */
 struct plugin_harness *plugin_harness_free(struct plugin_harness *h);
 
@@ -64,8 +76,8 @@ int plugin_harness_load(struct plugin_harness *h, const char *text, struct lc_co
 			char **ret_error);
 
 /*
- * Starts a loop and a host on it with the plugin, h->services and h->cfg; returns how many plugins
- * run (1, or 0 when the plugin is disabled or its init failed).
+ * Starts a loop and a host on it with the plugins, h->services and h->cfg; returns how many plugins
+ * run (with one plugin: 1, or 0 when it is disabled or its init failed).
  */
 unsigned plugin_harness_start(struct plugin_harness *h);
 
@@ -90,7 +102,7 @@ json_object *plugin_harness_member(json_object *o, const char *path);
 /* The running plugin's status member at a dotted path, as an integer. */
 int64_t plugin_harness_status_int(struct plugin_harness *h, const char *path);
 
-/* Closes the heartbeat in progress: its aggregates (owned). */
+/* Rolls the metric store over: the aggregates of the heartbeat in progress (owned). */
 json_object *plugin_harness_heartbeat(struct plugin_harness *h);
 
 /* The reading key of a heartbeat's aggregates; fails the test when absent. */

@@ -20,8 +20,8 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "clock.h"
 #include "collectd-plugin.h"
 #include "config.h"
 #include "harness-plugin.h"
@@ -56,14 +56,6 @@ struct fixture {
 	bool finished;
 	struct exchange *exchanges;
 };
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Loads a configuration with extra members (a JSON fragment, may be "") in the "collectd"
  * section; returns lc_config_load()'s result, its first error in *ret_error. */
@@ -172,13 +164,13 @@ static int connect_local(unsigned port)
 /* Seconds until the server closes fd (EOF or reset), at most limit; -1 if it stays open. */
 static double wait_closed(int fd, double limit)
 {
-	double begin = now_seconds();
+	uint64_t begin = lc_clock_us(CLOCK_MONOTONIC);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char c;
 
 	if (poll(&p, 1, (int)(limit * 1000)) != 1 || read(fd, &c, 1) > 0)
 		return -1;
-	return now_seconds() - begin;
+	return (double)(lc_clock_us(CLOCK_MONOTONIC) - begin) / 1e6;
 }
 
 static double cpu_seconds(void)

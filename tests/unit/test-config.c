@@ -15,11 +15,11 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "harness-conf.h"
 #include "harness-fs.h"
 #include "jsonc.h"
 #include "log.h"
 #include "macro.h"
-#include "tmpdir.h"
 
 /* ---- the schema under test: a core section and a plugin-like "statsd" section ---- */
 
@@ -96,40 +96,18 @@ static const struct lc_cfg_section sections[] = {
 
 /* ---- fixture: a temporary directory holding faultd.conf, faultd.conf.d/ and state/ ---- */
 
-struct fixture {
-	char dir[64];
-	char main[128];
-	char dropins[128];
-	char state[128];
-	char runtime[160];
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_non_null(test_tmpdir_make(f->dir, sizeof(f->dir), "config"));
-	snprintf(f->main, sizeof(f->main), "%s/faultd.conf", f->dir);
-	snprintf(f->dropins, sizeof(f->dropins), "%s/faultd.conf.d", f->dir);
-	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
-	snprintf(f->runtime, sizeof(f->runtime), "%s/runtime.conf", f->state);
-	assert_int_equal(mkdir(f->state, 0755), 0);
-	*state = f;
-	return 0;
+	return conf_fixture_setup(state, "config");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	assert_int_equal(test_tmpdir_remove(f->dir), 0);
-	free(f);
-	return 0;
+	return conf_fixture_teardown(state);
 }
 
 /* Returns pattern with every "$D" replaced by the fixture's directory. */
-static char *expand(const struct fixture *f, const char *pattern)
+static char *expand(const struct conf_fixture *f, const char *pattern)
 {
 	size_t n = strlen(pattern) + 1, dlen = strlen(f->dir);
 	char *out, *o;
@@ -152,14 +130,14 @@ static char *expand(const struct fixture *f, const char *pattern)
 }
 
 /* Writes content (with "$D" expanded) to the file name relative to the fixture directory. */
-static void write_at(const struct fixture *f, const char *name, const char *content)
+static void write_at(const struct conf_fixture *f, const char *name, const char *content)
 {
 	_cleanup_free_ char *text = expand(f, content);
 
 	tree_put(f->dir, name, text);
 }
 
-static int load(const struct fixture *f, bool skip_runtime, struct lc_config **ret,
+static int load(const struct conf_fixture *f, bool skip_runtime, struct lc_config **ret,
 		char ***ret_errors)
 {
 	struct lc_config_files files = { .main = f->main, .skip_runtime = skip_runtime };
@@ -167,7 +145,7 @@ static int load(const struct fixture *f, bool skip_runtime, struct lc_config **r
 	return lc_config_load(sections, ARRAY_SIZE(sections), &files, ret, ret_errors);
 }
 
-static struct lc_config *load_ok(const struct fixture *f)
+static struct lc_config *load_ok(const struct conf_fixture *f)
 {
 	struct lc_config *cfg = NULL;
 	char **errors = NULL;
@@ -182,7 +160,7 @@ static struct lc_config *load_ok(const struct fixture *f)
 
 /* Loads and asserts that exactly the expected errors (NULL-terminated, "$D" expanded) come back,
  * in order. */
-static void assert_load_errors(const struct fixture *f, bool skip_runtime, ...)
+static void assert_load_errors(const struct conf_fixture *f, bool skip_runtime, ...)
 {
 	struct lc_config *sentinel = (struct lc_config *)0x1, *cfg = sentinel;
 	_cleanup_strv_free_ char **errors = NULL;
@@ -208,7 +186,7 @@ static void assert_load_errors(const struct fixture *f, bool skip_runtime, ...)
 }
 
 /* Writes content as the main file and asserts that loading it yields exactly one error. */
-static void check_one_error(const struct fixture *f, const char *content, const char *expected)
+static void check_one_error(const struct conf_fixture *f, const char *content, const char *expected)
 {
 	write_at(f, "faultd.conf", content);
 	assert_load_errors(f, true, expected, NULL);
@@ -218,7 +196,7 @@ static void check_one_error(const struct fixture *f, const char *content, const 
 
 static void test_defaults(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config_files files = { .main = f->main, .main_optional = true };
 	struct lc_config *cfg = NULL;
 	char **errors = (char **)0x1;
@@ -248,7 +226,7 @@ static void test_defaults(void **state)
 
 static void test_file_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	_cleanup_free_ char *big = NULL;
 	size_t n = 1024 * 1024;
 	struct lc_config *cfg;
@@ -284,7 +262,7 @@ static void test_file_errors(void **state)
 
 static void test_syntax_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	check_one_error(
 		f, "{\n  \"log_level\": \"info\",\n  \"upload_interval_seconds\" 2\n}",
@@ -302,7 +280,7 @@ static void test_syntax_errors(void **state)
 
 static void test_empty_files_set_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config *cfg;
 
 	/* A touched main file and a fully commented-out drop-in load as if absent. */
@@ -317,7 +295,7 @@ static void test_empty_files_set_nothing(void **state)
 
 static void test_type_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	check_one_error(
 		f, "{\n  \"upload_interval_seconds\": \"abc\"\n}",
@@ -386,7 +364,7 @@ static void test_type_errors(void **state)
 
 static void test_value_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	check_one_error(
 		f, "{\"device\": {\"serial\": \"0123456789abcdefX\"}}",
@@ -412,7 +390,7 @@ static void test_value_errors(void **state)
 
 static void test_unknown_keys(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	check_one_error(f, "{\n\"upload_interval_secs\": 5}",
 			"$D/faultd.conf:2: upload_interval_secs: unknown key; did you mean "
@@ -432,7 +410,7 @@ static void test_unknown_keys(void **state)
 
 static void test_three_mistakes(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	write_at(f, "faultd.conf",
 		 "// three mistakes, one per line 2, 5 and 8\n"
@@ -454,7 +432,7 @@ static void test_three_mistakes(void **state)
 
 static void test_errors_from_every_file(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	write_at(f, "faultd.conf", "{\"state_dir\": \"$D/state\",\n \"log_level\": \"loud\"}");
 	tree_mkdir(f->dir, "faultd.conf.d");
@@ -483,7 +461,7 @@ static void test_errors_from_every_file(void **state)
 
 static void test_error_count_is_bounded(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	_cleanup_strv_free_ char **errors = NULL;
 	struct lc_config *cfg = NULL;
 	FILE *m = fopen(f->main, "we");
@@ -504,7 +482,7 @@ static void test_error_count_is_bounded(void **state)
 
 static void test_merge_order(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config *cfg;
 	const char *const *tags;
 	_cleanup_free_ char *o = NULL;
@@ -581,7 +559,7 @@ static void test_merge_order(void **state)
 
 static void test_explicit_dropin_dir(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config_files files = { .main = f->main, .skip_runtime = true };
 	_cleanup_free_ char *dir = expand(f, "$D/other.d");
 	struct lc_config *cfg = NULL;
@@ -599,7 +577,7 @@ static void test_explicit_dropin_dir(void **state)
 
 static void test_dotted_member_names(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config *cfg;
 
 	/* A member may spell a nested key with dots; it names the same key. */
@@ -612,8 +590,8 @@ static void test_dotted_member_names(void **state)
 	lc_config_free(cfg);
 }
 
-static void assert_origin(const struct fixture *f, const struct lc_config *cfg, const char *key,
-			  const char *pattern)
+static void assert_origin(const struct conf_fixture *f, const struct lc_config *cfg,
+			  const char *key, const char *pattern)
 {
 	_cleanup_free_ char *o = expand(f, pattern);
 
@@ -622,7 +600,7 @@ static void assert_origin(const struct fixture *f, const struct lc_config *cfg, 
 
 static void test_runtime_round_trip(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	_cleanup_free_ char *text = NULL;
 	struct lc_config *cfg, *again;
 	size_t size;
@@ -694,7 +672,7 @@ static void test_runtime_damage(void **state)
 		"$D/state/runtime.conf:1: log_level: may not be set in runtime.conf",
 		"$D/state/runtime.conf:1: no settings (faultd never writes it empty)",
 	};
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(damaged); i++) {
 		_cleanup_free_ char *prefix = expand(f, why[i]);
@@ -731,7 +709,7 @@ static void test_runtime_damage(void **state)
 
 static void test_runtime_set_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	_cleanup_free_ char *before = NULL;
 	struct lc_config *cfg;
 
@@ -756,7 +734,7 @@ static void test_runtime_set_refusals(void **state)
 
 static void test_to_json_and_redaction(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config *cfg;
 	json_object *j, *o, *leaf;
 	_cleanup_free_ char *origin = NULL;
@@ -814,7 +792,7 @@ static char *print_to_string(const struct lc_config *cfg)
 
 static void test_print(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	_cleanup_free_ char *out = NULL, *line = NULL;
 	struct lc_config *cfg, *again;
 
@@ -904,7 +882,7 @@ static void assert_all_defaults(const struct lc_config *cfg, bool with_default_o
 
 static void test_template(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	_cleanup_free_ char *out = template_to_string();
 	_cleanup_free_ char *uncommented = malloc(strlen(out) + 1);
 	struct lc_config *cfg;
@@ -1013,7 +991,7 @@ static void get_right(const struct lc_config *cfg)
 
 static void test_getters_abort_on_misuse(void **state)
 {
-	struct fixture *f = *state;
+	struct conf_fixture *f = *state;
 	struct lc_config_files files = { .main = f->main, .main_optional = true };
 	struct lc_config *cfg = NULL;
 

@@ -27,9 +27,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "compress.h"
 #include "coretrim.h"
 #include "elfcore.h"
@@ -60,14 +60,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	return test_tmpdir_free(tmpdir);
-}
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
 }
 
 /* The process's memory: every address has its own recognisable byte. */
@@ -594,9 +586,9 @@ static void run_trim(const uint8_t *in, size_t len, enum feed feed, const struct
 		break;
 	}
 
-	t0 = now_usec();
+	t0 = lc_clock_us(CLOCK_MONOTONIC);
 	ret->r = ct_trim(in_fd, o, w, &ret->res, ret->why, sizeof(ret->why));
-	ret->end_usec = now_usec();
+	ret->end_usec = lc_clock_us(CLOCK_MONOTONIC);
 	ret->usec = ret->end_usec - t0;
 	if (ret->r == 0)
 		assert_int_equal(cz_finish(w), 0);
@@ -1394,7 +1386,7 @@ static void test_deadline(void **state)
 	size_t n;
 
 	/* A pipe that never gets a byte. */
-	o.deadline_usec = now_usec() + 50000;
+	o.deadline_usec = lc_clock_us(CLOCK_MONOTONIC) + 50000;
 	run_trim(NULL, 0, FEED_STALL, &o, 0, &run);
 	assert_int_equal(run.r, -EINVAL);
 	assert_string_equal(run.why, "time limit reached before the core began");
@@ -1406,7 +1398,7 @@ static void test_deadline(void **state)
 	/* A deadline already passed, with the whole header waiting. */
 	build_process(&c, 64, EM_X86_64, false);
 	core_build(&c, ORDER_KERNEL);
-	o.deadline_usec = now_usec() - 1;
+	o.deadline_usec = lc_clock_us(CLOCK_MONOTONIC) - 1;
 	run_trim(c.buf, 4096, FEED_STALL, &o, 0, &run);
 	assert_int_equal(run.r, -EINVAL);
 	assert_non_null(strstr(run.why, "time limit reached"));
@@ -1414,7 +1406,7 @@ static void test_deadline(void **state)
 	run_free(&run);
 
 	/* Stalled within the notes. */
-	o.deadline_usec = now_usec() + 50000;
+	o.deadline_usec = lc_clock_us(CLOCK_MONOTONIC) + 50000;
 	run_trim(c.buf, c.notes_off + 100, FEED_STALL, &o, 0, &run);
 	assert_int_equal(run.r, -EINVAL);
 	assert_string_equal(run.why, "time limit reached while reading the core's headers");
@@ -1428,7 +1420,7 @@ static void test_deadline(void **state)
 		char expect[160];
 
 		assert_true(avail <= 65536);
-		o.deadline_usec = now_usec() + 50000;
+		o.deadline_usec = lc_clock_us(CLOCK_MONOTONIC) + 50000;
 		run_trim(c.buf, avail, FEED_STALL, &o, 0, &run);
 		n = wants_process(&c, false, want);
 		json_object_put(check_trimmed(&c, avail, &run, want, n, CAPTURE));
@@ -1445,7 +1437,7 @@ static void test_deadline(void **state)
 	/* The full strategy stops at the deadline too, with what it had. */
 	build_process(&c, 64, EM_RISCV, false);
 	core_build(&c, ORDER_KERNEL);
-	o.deadline_usec = now_usec() + 50000;
+	o.deadline_usec = lc_clock_us(CLOCK_MONOTONIC) + 50000;
 	run_trim(c.buf, 20000, FEED_STALL, &o, 0, &run);
 	assert_int_equal(run.r, 0);
 	assert_int_equal(run.res.strategy, CT_STRATEGY_FULL);

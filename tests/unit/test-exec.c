@@ -14,28 +14,12 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "clock.h"
 #include "exec.h"
 #include "fileio.h"
+#include "harness-proc.h"
 #include "macro.h"
 #include "tmpdir.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The test process has no children left, running or zombie. */
-static void assert_no_children(void)
-{
-	int status;
-
-	errno = 0;
-	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
-	assert_int_equal(errno, ECHILD);
-}
 
 /* True once pid has exited (gone, or a zombie of whoever adopted it), polling up to 2 s. */
 static bool process_dead(pid_t pid)
@@ -162,12 +146,12 @@ static void test_stdin_is_dev_null(void **state)
 {
 	_cleanup_free_ char *out = NULL;
 	int status = -1;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = lc_clock_monotonic_ms();
 
 	/* cat would wait forever on an inherited terminal or pipe. */
 	assert_int_equal(lc_run_capture("cat; echo end", 5000, 1024, &out, &status), 0);
 	assert_string_equal(out, "end\n");
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(lc_clock_monotonic_ms() - t0 < 2000);
 }
 
 static void test_signals_reset_in_child(void **state)
@@ -208,10 +192,10 @@ static void test_timeout_kills_and_reaps(void **state)
 {
 	char *out = (char *)"untouched";
 	int status = 12345;
-	uint64_t t0 = now_ms(), dt;
+	uint64_t t0 = lc_clock_monotonic_ms(), dt;
 
 	assert_int_equal(lc_run_capture("sleep 5", 200, 1024, &out, &status), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = lc_clock_monotonic_ms() - t0;
 	assert_true(dt >= 190);
 	assert_true(dt < 1000);
 	assert_string_equal(out, "untouched");
@@ -223,12 +207,12 @@ static void test_timeout_after_stdout_closed(void **state)
 {
 	char *out = NULL;
 	int status;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = lc_clock_monotonic_ms();
 
 	/* End of file on stdout does not end the time limit: the command must also exit. */
 	assert_int_equal(lc_run_capture("echo early; exec >&-; sleep 5", 300, 1024, &out, &status),
 			 -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 1500);
+	assert_true(lc_clock_monotonic_ms() - t0 < 1500);
 	assert_null(out);
 	assert_no_children();
 }
@@ -259,12 +243,12 @@ static void test_grandchild_holding_pipe_is_killed(void **state)
 	char *out = NULL;
 	int status;
 	pid_t grandchild;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = lc_clock_monotonic_ms();
 
 	/* The shell exits at once, but the backgrounded sleep keeps stdout open. */
 	assert_true(asprintf(&cmd, "sleep 30 & echo $! > '%s/pid'; echo hi", dir) > 0);
 	assert_int_equal(lc_run_capture(cmd, 300, 1024, &out, &status), -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 1500);
+	assert_true(lc_clock_monotonic_ms() - t0 < 1500);
 	assert_null(out);
 	assert_no_children();
 

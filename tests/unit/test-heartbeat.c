@@ -65,7 +65,7 @@ static int commit(json_object *md, const char *version, void *userdata)
 	return 0;
 }
 
-/* The crash log of the test: crashes handed over when the heartbeat asks, before a close. */
+/* The crash log of the test: crashes handed over when the heartbeat asks, before a roll-over. */
 static struct waiting {
 	const char *boot;
 	uint64_t mono_ms;
@@ -78,7 +78,7 @@ struct run {
 	struct lc_metrics *metrics;
 };
 
-static void before_close(void *userdata)
+static void before_roll(void *userdata)
 {
 	struct run *r = userdata;
 
@@ -102,7 +102,7 @@ static void run_start_full(struct run *r, const char *dir, const char *boot, con
 		.software_version = version,
 		.collecting = collecting,
 		.timing = { .interval_ms = HOUR_MS, .checkpoint_ms = 300000 },
-		.before_close = before_close,
+		.before_roll = before_roll,
 		.commit = commit,
 		.userdata = r,
 		.now_ms = now_ms,
@@ -146,12 +146,12 @@ static void test_request_metrics_leaves_the_interval_whole(void **state)
 	run_start(&r, dir, BOOT_A, "1.0");
 	assert_int_equal(n_commits, 0);
 	/* No time, nothing read: nothing to report. */
-	assert_int_equal(lc_heartbeat_close_now(r.hb), 0);
+	assert_int_equal(lc_heartbeat_report_now(r.hb), 0);
 	assert_int_equal(n_commits, 0);
 	fake_now += 20 * MIN_MS;
 	reading(&r);
-	assert_int_equal(lc_heartbeat_close_now(r.hb), 1);
-	assert_int_equal(lc_heartbeat_close_now(r.hb), 0);
+	assert_int_equal(lc_heartbeat_report_now(r.hb), 1);
+	assert_int_equal(lc_heartbeat_report_now(r.hb), 0);
 	assert_int_equal(n_commits, 1);
 	assert_true(commits[0].hours); /* present, as the device API wants, and zero */
 	assert_true(commits[0].op_hours == 0.0);

@@ -47,15 +47,15 @@ static unsigned run_until(struct lc_hours *h, uint64_t from_ms, uint64_t now_ms,
 
 	for (uint64_t t = from_ms; t <= now_ms; t += step_ms) {
 		lc_hours_advance(h, t);
-		while ((end = lc_hours_next_close(h, interval_ms)) != 0) {
+		while ((end = lc_hours_next_roll(h, interval_ms)) != 0) {
 			assert_true(n < max);
-			lc_hours_close(h, end, &reports[n++]);
+			lc_hours_roll(h, end, &reports[n++]);
 		}
 	}
 	lc_hours_advance(h, now_ms);
-	while ((end = lc_hours_next_close(h, interval_ms)) != 0) {
+	while ((end = lc_hours_next_roll(h, interval_ms)) != 0) {
 		assert_true(n < max);
-		lc_hours_close(h, end, &reports[n++]);
+		lc_hours_roll(h, end, &reports[n++]);
 	}
 	return n;
 }
@@ -76,15 +76,15 @@ static void test_crash_at_minute_30(void **state)
 	crash_now(&h);
 	assert_int_equal(lc_hours_due_ms(&h, HOUR_MS), HOUR_MS);
 	lc_hours_advance(&h, 5000 + HOUR_MS);
-	assert_int_equal(lc_hours_next_close(&h, HOUR_MS), HOUR_MS);
-	lc_hours_close(&h, HOUR_MS, &r);
+	assert_int_equal(lc_hours_next_roll(&h, HOUR_MS), HOUR_MS);
+	lc_hours_roll(&h, HOUR_MS, &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, 0);
 	assert_int_equal(r.crashes, 1);
 
 	/* The next hour is clean again. */
 	lc_hours_advance(&h, 5000 + 2 * HOUR_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
@@ -142,8 +142,8 @@ static void test_unexpected_reboot_every_40_minutes(void **state)
 		/* Checkpoints at 5, 10, ... 35 minutes; it dies at 40, just before the next. */
 		for (uint64_t t = 5 * MIN_MS; t <= 35 * MIN_MS; t += 5 * MIN_MS) {
 			lc_hours_advance(&h, t);
-			while ((end = lc_hours_next_close(&h, HOUR_MS)) != 0)
-				lc_hours_close(&h, end, &reports[n++]);
+			while ((end = lc_hours_next_roll(&h, HOUR_MS)) != 0)
+				lc_hours_roll(&h, end, &reports[n++]);
 			persist(&h);
 		}
 	}
@@ -222,7 +222,7 @@ static void test_daemon_restart_mid_hour(void **state)
 	lc_hours_advance(&h, 25 * MIN_MS); /* twice the same reading counts nothing */
 	lc_hours_advance(&h, 24 * MIN_MS); /* nor does one from the past */
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
@@ -243,7 +243,7 @@ static void test_clean_reboot(void **state)
 	lc_hours_advance(&h, 20 * 1000); /* faultd up 20 s into the new boot: counted */
 	assert_int_equal(h.odometer_ms, 30 * MIN_MS + 20 * 1000);
 	lc_hours_advance(&h, 30 * MIN_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
@@ -342,12 +342,12 @@ static void test_update_ends_the_interval(void **state)
 	persist(&h);
 	lc_hours_resume(&h, BOOT_B, 0);
 	lc_hours_advance(&h, 30000);
-	lc_hours_close(&h, h.boot_odometer_ms, &r); /* as 1.0 */
+	lc_hours_roll(&h, h.boot_odometer_ms, &r); /* as 1.0 */
 	assert_int_equal(r.operational_ms, 55 * MIN_MS);
 	assert_int_equal(r.crashfree_ms, 0);
 	assert_int_equal(r.crashes, 1);
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r); /* as 2.0 */
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r); /* as 2.0 */
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 0);
@@ -365,7 +365,7 @@ static void test_crashes_in_one_interval(void **state)
 		crash_now(&h);
 	}
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.crashes, 5);
 	assert_int_equal(r.crashfree_ms, 0);
 	assert_int_equal(r.operational_ms, HOUR_MS);
@@ -373,7 +373,7 @@ static void test_crashes_in_one_interval(void **state)
 
 /* An unexpected reboot whose interval was already reported lands in the interval in progress;
  * one whose interval is open lands there, even after a restart decided it again. */
-static void test_unexpected_reboot_after_close(void **state)
+static void test_unexpected_reboot_after_roll(void **state)
 {
 	struct lc_hours h;
 	struct lc_hours_report r;
@@ -382,29 +382,29 @@ static void test_unexpected_reboot_after_close(void **state)
 	lc_hours_advance(&h, 59 * MIN_MS);
 	lc_hours_resume(&h, BOOT_B, 0);
 	lc_hours_advance(&h, 2 * MIN_MS); /* odometer 61: the first hour is due */
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.crashes, 0);
 	lc_hours_unexpected_reboot(&h); /* the boot ended at 59, in the hour just reported */
 	persist(&h);
 	lc_hours_unexpected_reboot(&h); /* decided again after a restart: not counted twice */
 	lc_hours_advance(&h, 61 * MIN_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.crashes, 1);
 	assert_int_equal(r.crashfree_ms, 0);
 
 	/* A boot that ended at exactly a whole hour is charged to the hour it ended in. */
 	lc_hours_init(&h, BOOT_A, 0);
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, HOUR_MS, &r);
+	lc_hours_roll(&h, HOUR_MS, &r);
 	lc_hours_advance(&h, 2 * HOUR_MS);
 	lc_hours_resume(&h, BOOT_B, 0);
 	lc_hours_unexpected_reboot(&h);
 	lc_hours_advance(&h, MIN_MS);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashes, 1);
 	lc_hours_advance(&h, HOUR_MS);
-	lc_hours_close(&h, HOUR_MS * 3, &r);
+	lc_hours_roll(&h, HOUR_MS * 3, &r);
 	assert_int_equal(r.crashes, 0);
 }
 
@@ -422,8 +422,8 @@ static void test_restart_forgets_the_interval(void **state)
 	assert_int_equal(r.operational_ms, 0);
 	assert_int_equal(r.crashes, 0);
 	lc_hours_advance(&h, 100 * MIN_MS);
-	assert_int_equal(lc_hours_next_close(&h, HOUR_MS), 100 * MIN_MS);
-	lc_hours_close(&h, 100 * MIN_MS, &r);
+	assert_int_equal(lc_hours_next_roll(&h, HOUR_MS), 100 * MIN_MS);
+	lc_hours_roll(&h, 100 * MIN_MS, &r);
 	assert_int_equal(r.operational_ms, HOUR_MS);
 	assert_int_equal(r.crashfree_ms, HOUR_MS);
 }
@@ -441,11 +441,11 @@ static void test_crash_positions_overflow(void **state)
 	assert_int_equal(h.n_marks, LC_HOURS_CRASHES_MAX);
 	assert_int_equal(h.unplaced, 50);
 	persist(&h);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	/* The first nine hours are crash-free, in one report, and carry the 50 unplaced. */
 	assert_int_equal(r.operational_ms, 9 * HOUR_MS);
 	assert_int_equal(r.crashes, 50);
-	lc_hours_close(&h, lc_hours_next_close(&h, HOUR_MS), &r);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
 	assert_int_equal(r.crashes, LC_HOURS_CRASHES_MAX);
 	assert_int_equal(r.crashfree_ms, 0);
 }
@@ -531,7 +531,7 @@ int main(void)
 		cmocka_unit_test(test_crashes_while_faultd_was_down),
 		cmocka_unit_test(test_update_ends_the_interval),
 		cmocka_unit_test(test_crashes_in_one_interval),
-		cmocka_unit_test(test_unexpected_reboot_after_close),
+		cmocka_unit_test(test_unexpected_reboot_after_roll),
 		cmocka_unit_test(test_restart_forgets_the_interval),
 		cmocka_unit_test(test_crash_positions_overflow),
 		cmocka_unit_test(test_from_json_earlier_form),

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
 
+#include "clock.h"
 #include "harness-fs.h"
+#include "harness-proc.h"
 #include "identity.h"
 #include "log.h"
 #include "macro.h"
@@ -56,13 +56,6 @@ static int teardown_root(void **state)
 	return test_tmpdir_free(*state);
 }
 
-static void assert_no_children(void)
-{
-	errno = 0;
-	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
-	assert_int_equal(errno, ECHILD);
-}
-
 static size_t count(char **l)
 {
 	size_t n = 0;
@@ -77,14 +70,6 @@ static void assert_field(const struct lc_identity *id, enum lc_id_field f, const
 {
 	assert_string_equal(id->value[f], value);
 	assert_string_equal(id->source[f], source);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- validation ---- */
@@ -555,10 +540,10 @@ static void test_resolve_command_failures_use_fallbacks(void **state)
 		};
 		struct lc_identity id = { 0 };
 		_cleanup_strv_free_ char **errors = NULL;
-		uint64_t t0 = now_ms();
+		uint64_t t0 = lc_clock_monotonic_ms();
 
 		assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
-		assert_true(now_ms() - t0 < 2000);
+		assert_true(lc_clock_monotonic_ms() - t0 < 2000);
 		assert_int_equal(count(errors), 1);
 		assert_string_equal(errors[0], cases[i].error);
 		assert_field(&id, LC_ID_DEVICE_SERIAL, MACHINE_ID, "/etc/machine-id");

@@ -26,11 +26,11 @@ static struct lc_metrics *store(size_t max_keys, size_t max_members)
 }
 
 /* Closes the heartbeat and returns its report (caller puts it). */
-static json_object *close_report(struct lc_metrics *m)
+static json_object *roll_report(struct lc_metrics *m)
 {
 	json_object *o = json_object_new_object();
 
-	assert_int_equal(lc_metrics_close(m, o), 0);
+	assert_int_equal(lc_metrics_roll(m, o), 0);
 	return o;
 }
 
@@ -58,7 +58,7 @@ static void test_counter_sums(void **state)
 	assert_int_equal(ADD(m, "requests", LC_METRIC_COUNTER, 3), 0);
 	assert_int_equal(ADD(m, "requests", LC_METRIC_COUNTER, 4.5), 0);
 	assert_int_equal(ADD(m, "requests", LC_METRIC_COUNTER, -0.5), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_int_equal(json_object_object_length(r), 1);
 	assert_true(num(r, "requests") == 7.0);
 	/* Integral sums are written as integers, the rest compactly. */
@@ -67,12 +67,12 @@ static void test_counter_sums(void **state)
 	json_object_put(r);
 
 	/* A new heartbeat starts from zero, and a key without readings is not reported. */
-	r = close_report(m);
+	r = roll_report(m);
 	assert_int_equal(json_object_object_length(r), 0);
 	json_object_put(r);
 	assert_int_equal(ADD(m, "requests", LC_METRIC_COUNTER, 0.1), 0);
 	assert_int_equal(ADD(m, "requests", LC_METRIC_COUNTER, 0.2), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_string_equal(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
 			    "{\"requests\":0.3}");
 	json_object_put(r);
@@ -91,7 +91,7 @@ static void test_gauge_last_and_statistics(void **state)
 		assert_int_equal(ADD(m, "temp", LC_METRIC_GAUGE, 10 * i), 0);
 	}
 	assert_int_equal(ADD(m, "load/1", LC_METRIC_GAUGE, 0.5), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "load/1") == 0.5);
 	assert_true(num(r, "load/1.min") == 0.5);
 	assert_true(num(r, "load/1.max") == 4);
@@ -112,37 +112,37 @@ static void test_gauge_deltas(void **state)
 	/* From zero for a new key, then from the last value. */
 	assert_int_equal(lc_metrics_gauge_delta(m, "queue", 5, 5), 0);
 	assert_int_equal(lc_metrics_gauge_delta(m, "queue", 5, -2), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "queue") == 3);
 	json_object_put(r);
 
 	/* The last value is the base for deltas in the next heartbeat... */
 	assert_int_equal(lc_metrics_gauge_delta(m, "queue", 5, 1), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "queue") == 4);
 	json_object_put(r);
 
 	/* ...and survives one heartbeat without readings, unreported. */
-	r = close_report(m);
+	r = roll_report(m);
 	assert_false(has(r, "queue"));
 	json_object_put(r);
 	assert_int_equal(lc_metrics_n_keys(m), 0);
 	assert_int_equal(lc_metrics_gauge_delta(m, "queue", 5, 1), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "queue") == 5);
 	json_object_put(r);
 
 	/* After a second one it is gone: deltas start from zero again. */
-	json_object_put(close_report(m));
-	json_object_put(close_report(m));
+	json_object_put(roll_report(m));
+	json_object_put(roll_report(m));
 	assert_int_equal(lc_metrics_gauge_delta(m, "queue", 5, 1), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "queue") == 1);
 	json_object_put(r);
 
 	/* A counter may take over a key that was only a gauge's base. */
 	assert_int_equal(ADD(m, "queue", LC_METRIC_COUNTER, 2), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "queue") == 2);
 	json_object_put(r);
 
@@ -166,7 +166,7 @@ static void test_histogram(void **state)
 
 	for (size_t i = 0; i < 5; i++)
 		assert_int_equal(ADD(m, "rpc.latency_ms", LC_METRIC_HISTOGRAM, v[i]), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "rpc.latency_ms.count") == 5);
 	assert_true(num(r, "rpc.latency_ms.sum") == 125);
 	assert_true(num(r, "rpc.latency_ms.min") == 2.5);
@@ -193,14 +193,14 @@ static void test_set_counts_distinct_members(void **state)
 	assert_int_equal(lc_metrics_set_add(m, "ips", 3, "10.0.0.1", 8), 0);
 	lc_metrics_counters(m, &c);
 	assert_int_equal(c.set_overflow, 2);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "users") == 5);
 	assert_true(num(r, "ips") == 0);
 	json_object_put(r);
 
 	/* A new heartbeat has room again. */
 	assert_int_equal(lc_metrics_set_add(m, "ips", 3, "10.0.0.1", 8), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "ips") == 1);
 	json_object_put(r);
 	lc_metrics_free(m);
@@ -232,7 +232,7 @@ static void test_keys_are_normalised_and_bounded(void **state)
 	assert_int_equal(c.rejected, 7);
 	assert_int_equal(c.readings, 4);
 
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "cpu_load_1__avg_") == 1);
 	assert_true(num(r, "caf__") == 1);
 	assert_true(num(r, "abc") == 2);
@@ -273,7 +273,7 @@ static void test_reserved_and_colliding_names(void **state)
 	assert_int_equal(lc_metrics_add(m, key, LC_METRIC_KEY_MAX - 3, LC_METRIC_GAUGE, 1), 0);
 	assert_int_equal(ADD(m, "g.min", LC_METRIC_COUNTER, 42), 0);
 	assert_int_equal(ADD(m, "g", LC_METRIC_GAUGE, 5), 0);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "g.min") == 42);
 	assert_true(num(r, "g") == 5);
 	assert_true(num(r, "g.max") == 5);
@@ -292,7 +292,7 @@ static void test_refused_delta_leaves_no_trace(void **state)
 	json_object *r, *saved;
 
 	assert_int_equal(ADD(m, "g", LC_METRIC_GAUGE, 1.7e308), 0);
-	json_object_put(close_report(m));
+	json_object_put(roll_report(m));
 	/* The base is 1.7e308: this delta would overflow. */
 	assert_int_equal(lc_metrics_gauge_delta(m, "g", 1, 1.7e308), -EINVAL);
 	assert_int_equal(lc_metrics_n_keys(m), 0);
@@ -301,7 +301,7 @@ static void test_refused_delta_leaves_no_trace(void **state)
 	saved = lc_metrics_to_json(m);
 	assert_int_equal(lc_metrics_from_json(m, saved, &why), 0);
 	json_object_put(saved);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_false(has(r, "g"));
 	assert_true(num(r, "other") == 5);
 	assert_true(num(r, "faultd/metrics_rejected") == 1);
@@ -320,7 +320,7 @@ static void test_kind_of(void **state)
 	assert_int_equal(k, LC_METRIC_HISTOGRAM);
 	/* A gauge's base from the heartbeat before has no kind yet in this one. */
 	assert_int_equal(ADD(m, "g", LC_METRIC_GAUGE, 1), 0);
-	json_object_put(close_report(m));
+	json_object_put(roll_report(m));
 	assert_int_equal(lc_metrics_kind_of(m, "g", 1, &k), -ENOENT);
 	assert_int_equal(lc_metrics_kind_of(m, "", 0, &k), -ENOENT);
 	lc_metrics_free(m);
@@ -344,7 +344,7 @@ static void test_key_cap(void **state)
 	lc_metrics_counters(m, &c);
 	assert_int_equal(c.over_key_cap, 7);
 	assert_int_equal(c.readings, 4);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_true(num(r, "k0") == 2);
 	assert_false(has(r, "k3"));
 	assert_true(num(r, "faultd/metrics_over_key_cap") == 7);
@@ -360,7 +360,7 @@ static void test_key_cap(void **state)
 		snprintf(key, sizeof(key), "n%d", i);
 		assert_int_equal(ADD(m, key, LC_METRIC_GAUGE, i), i < 4 ? 0 : -ENOSPC);
 	}
-	json_object_put(close_report(m));
+	json_object_put(roll_report(m));
 
 	/* Gauge bases do not take a live key's place. */
 	for (int i = 0; i < 4; i++) {
@@ -382,7 +382,7 @@ static void test_many_keys(void **state)
 			assert_int_equal(ADD(m, key, LC_METRIC_COUNTER, i), 0);
 		}
 	assert_int_equal(lc_metrics_n_keys(m), 5000);
-	r = close_report(m);
+	r = roll_report(m);
 	assert_int_equal(json_object_object_length(r), 5000);
 	assert_true(num(r, "key4999") == 3 * 4999);
 	json_object_put(r);
@@ -413,7 +413,7 @@ static void test_checkpoint_round_trip(void **state)
 	lc_metrics_set_gauge_stats(b, patterns);
 	/* A gauge base from the heartbeat before, then readings of every kind. */
 	assert_int_equal(ADD(a, "base", LC_METRIC_GAUGE, 7), 0);
-	json_object_put(close_report(a));
+	json_object_put(roll_report(a));
 	fill(a);
 
 	saved = lc_metrics_to_json(a);
@@ -437,8 +437,8 @@ static void test_checkpoint_round_trip(void **state)
 	assert_int_equal(lc_metrics_set_add(b, "s", 1, "a", 1), 0);
 	assert_int_equal(lc_metrics_gauge_delta(a, "base", 4, 1), 0);
 	assert_int_equal(lc_metrics_gauge_delta(b, "base", 4, 1), 0);
-	ra = close_report(a);
-	rb = close_report(b);
+	ra = roll_report(a);
+	rb = roll_report(b);
 	assert_string_equal(json_object_to_json_string(ra), json_object_to_json_string(rb));
 	assert_true(num(rb, "s") == 2);
 	assert_true(num(rb, "base") == 8);
@@ -517,7 +517,7 @@ static void test_restore_rejects_damage(void **state)
 		assert_non_null(why);
 		/* A failed restore leaves the store empty, not half-filled. */
 		assert_int_equal(lc_metrics_n_keys(m), 0);
-		r = close_report(m);
+		r = roll_report(m);
 		assert_int_equal(json_object_object_length(r), 0);
 		json_object_put(r);
 		json_object_put(o);

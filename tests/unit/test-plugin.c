@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "fileio.h"
+#include "harness-plugin.h"
 #include "log.h"
 #include "macro.h"
 #include "plugin-host.h"
@@ -131,13 +131,6 @@ static void mute_consent(struct lc_plugin *p, bool on)
 	record("consent:mute");
 }
 
-static const struct lc_cfg_key core_keys[] = {
-	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
-	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/fake/root" },
-};
-static const struct lc_cfg_section core_section = { .keys = core_keys,
-						    .n_keys = ARRAY_SIZE(core_keys) };
-
 static const struct lc_cfg_key good_keys[] = {
 	{ .name = "enabled", .type = LC_CFG_BOOL, .def_bool = true },
 	{ .name = "interval_ms", .type = LC_CFG_INT, .def_int = 5, .min = 1, .max = 1000 },
@@ -198,25 +191,14 @@ static const struct lc_plugin_ops mute_ops = {
 
 static const struct lc_plugin_ops *const plugins[] = { &good_ops, &bad_ops, &plain_ops, &off_ops };
 
-static struct lc_config *load_config(struct lc_cfg_section **ret_sections)
+/* A harness for the n plugins of list, configured with the sysroot /fake/root and every other key
+ * at its default; not started. */
+static struct plugin_harness *harness(const struct lc_plugin_ops *const *list, size_t n)
 {
-	struct lc_cfg_section *sections;
-	size_t n;
-	struct lc_config *cfg = NULL;
-	char **errors = NULL;
-	struct lc_config_files files = { .main = "/nonexistent/faultd.conf",
-					 .main_optional = true,
-					 .skip_runtime = true };
+	struct plugin_harness *h = plugin_harness_new_list(list, n, "plugin", NULL);
 
-	assert_int_equal(lc_plugin_config_sections(&core_section, 1, plugins, ARRAY_SIZE(plugins),
-						   &sections, &n),
-			 0);
-	/* plain has no section: core + good + bad + off. */
-	assert_int_equal(n, 4);
-	assert_int_equal(lc_config_load(sections, n, &files, &cfg, &errors), 0);
-	assert_null(errors);
-	*ret_sections = sections;
-	return cfg;
+	assert_int_equal(plugin_harness_load(h, "{\"sysroot\": \"/fake/root\"}", &h->cfg, NULL), 0);
+	return h;
 }
 
 static void run_until(uv_loop_t *loop, int *counter, int target)
@@ -228,20 +210,19 @@ static void run_until(uv_loop_t *loop, int *counter, int target)
 
 static void test_lifecycle(void **state)
 {
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct plugin_harness *h;
 	struct lc_plugin_host *host;
-	struct lc_config *cfg;
 	json_object *status;
-	uv_loop_t loop;
 
 	trace[0] = 0;
 	ticks_good = ticks_bad = watch_hits = 0;
 	assert_int_equal(pipe(pipe_fds), 0);
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, plugins, ARRAY_SIZE(plugins), &host), 0);
+	h = harness(plugins, ARRAY_SIZE(plugins));
+	/* plain has no section: core + good + bad + off. */
+	assert_int_equal(h->n_sections, 4);
 
-	assert_int_equal(lc_plugin_host_start(host, cfg), 2);
+	assert_int_equal(plugin_harness_start(h), 2);
+	host = h->host;
 	assert_string_equal(trace, "init:good init:bad init:plain ");
 	assert_int_equal(lc_plugin_host_state(host, 0), LC_PLUGIN_RUNNING);
 	assert_int_equal(lc_plugin_host_state(host, 1), LC_PLUGIN_FAILED);
@@ -258,9 +239,9 @@ static void test_lifecycle(void **state)
 	json_object_put(status);
 
 	/* Timers and watches of the running plugin fire; the failed plugin's timer never does. */
-	run_until(&loop, &ticks_good, 3);
+	run_until(&h->loop, &ticks_good, 3);
 	assert_int_equal(write(pipe_fds[1], "ab", 2), 2);
-	run_until(&loop, &watch_hits, 2);
+	run_until(&h->loop, &watch_hits, 2);
 	assert_int_equal(ticks_bad, 0);
 
 	trace[0] = 0;
@@ -276,13 +257,10 @@ static void test_lifecycle(void **state)
 
 	/* A reload starts them again, the failed one included. */
 	trace[0] = 0;
-	assert_int_equal(lc_plugin_host_start(host, cfg), 2);
+	assert_int_equal(lc_plugin_host_start(host, h->cfg), 2);
 	assert_string_equal(trace, "init:good init:bad init:plain ");
 
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	plugin_harness_free(h);
 	close(pipe_fds[0]);
 	close(pipe_fds[1]);
 }
@@ -291,21 +269,11 @@ static void test_lifecycle(void **state)
  * checks that stopping leaves nothing open. */
 static void run_single(const struct lc_plugin_ops *ops)
 {
-	const struct lc_plugin_ops *const list[] = { ops };
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	uv_loop_t loop;
+	struct plugin_harness *h = harness(&ops, 1);
 
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	assert_int_equal(plugin_harness_start(h), 1);
+	uv_run(&h->loop, UV_RUN_DEFAULT);
+	plugin_harness_free(h);
 }
 
 static struct lc_timer *once_timer;
@@ -353,38 +321,30 @@ static void test_timer_at_0ms_waits_for_the_clock(void **state)
 {
 	static const struct lc_plugin_ops eager_ops = { .name = "eager", .init = eager_init };
 	const struct lc_plugin_ops *const list[] = { &eager_ops };
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
+	struct plugin_harness *h = harness(list, 1);
 	uint64_t start;
-	uv_loop_t loop;
 
 	eager_hits = 0;
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, list, 1, &host), 0);
-	start = uv_now(&loop); /* what the timers are armed against */
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	assert_int_equal(plugin_harness_start(h), 1);
+	/* What the timers were armed against: starting the host does not move the loop's clock. */
+	start = uv_now(&h->loop);
 
 	/* One pass of the loop runs the timer at most once: libuv before 1.48 would run a timer
 	 * re-armed at 0 ms again and again in the same pass, and nothing else would run. */
-	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_run(&h->loop, UV_RUN_NOWAIT);
 	assert_in_range(eager_hits, 0, 1);
 
 	/* And across passes it runs at most once per millisecond of the loop's clock, however
 	 * fast the passes come. */
 	for (int i = 0; i < 1000; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
-	uv_update_time(&loop);
-	assert_in_range(eager_hits, 0, uv_now(&loop) - start);
+		uv_run(&h->loop, UV_RUN_NOWAIT);
+	uv_update_time(&h->loop);
+	assert_in_range(eager_hits, 0, uv_now(&h->loop) - start);
 
 	/* It still runs. */
-	run_until(&loop, &eager_hits, eager_hits + 3);
+	run_until(&h->loop, &eager_hits, eager_hits + 3);
 
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	plugin_harness_free(h);
 }
 
 static int args_init(struct lc_plugin *p)
@@ -415,16 +375,12 @@ static void assert_status(struct lc_plugin_host *host, const char *want)
 static void test_message_and_consent(void **state)
 {
 	const struct lc_plugin_ops *const list[] = { &told_ops, &mute_ops };
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct plugin_harness *h = harness(list, ARRAY_SIZE(list));
 	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	uv_loop_t loop;
 
 	trace[0] = 0;
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, list, ARRAY_SIZE(list), &host), 0);
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	assert_int_equal(plugin_harness_start(h), 1);
+	host = h->host;
 	assert_status(host, "[{\"name\":\"told\",\"state\":\"running\","
 			    "\"message\":\"Waiting for consent.\"},"
 			    "{\"name\":\"mute\",\"state\":\"failed\","
@@ -447,10 +403,7 @@ static void test_message_and_consent(void **state)
 			    "{\"name\":\"mute\",\"state\":\"failed\","
 			    "\"error\":\"init failed: Input/output error\"}]");
 
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	plugin_harness_free(h);
 }
 
 static int loud_init(struct lc_plugin *p)
@@ -483,44 +436,27 @@ static void test_failure_reason_and_log_prefix(void **state)
 	static const struct lc_plugin_ops recovering_ops = { .name = "recovering",
 							     .init = recovering_init };
 	const struct lc_plugin_ops *const list[] = { &loud_ops, &vague_ops, &recovering_ops };
-	_cleanup_free_ struct lc_cfg_section *sections = NULL;
+	struct plugin_harness *h = harness(list, ARRAY_SIZE(list));
 	_cleanup_free_ char *logged = NULL;
-	_cleanup_fclose_ FILE *log = tmpfile();
-	_cleanup_close_ int saved = -1;
-	int fd = log ? fileno(log) : -1;
-	struct lc_plugin_host *host;
-	struct lc_config *cfg;
-	uv_loop_t loop;
-
-	cfg = load_config(&sections);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(lc_plugin_host_new(&loop, list, ARRAY_SIZE(list), &host), 0);
 
 	/* What the plugins log goes to stderr, here a file. */
-	assert_true(fd >= 0);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	plugin_harness_log_start(h);
 	lc_log_set_max_level(LOG_INFO);
 	lc_log_set_ratelimit(false);
-	assert_int_equal(lc_plugin_host_start(host, cfg), 1);
+	assert_int_equal(plugin_harness_start(h), 1);
 	lc_log_set_ratelimit(true);
 	lc_log_set_max_level(LOG_CRIT);
-	fflush(stderr);
-	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	logged = plugin_harness_log_end(h);
 
-	assert_status(host, "[{\"name\":\"loud\",\"state\":\"failed\","
-			    "\"error\":\"init failed: failed to bind 127.0.0.1:8125: Address "
-			    "already in use\"},"
-			    "{\"name\":\"vague\",\"state\":\"failed\","
-			    "\"error\":\"init failed: \\\"listen\\\": expected HOST:PORT, got "
-			    "\\\"x\\\" (Invalid argument)\"},"
-			    "{\"name\":\"recovering\",\"state\":\"running\"}]");
+	assert_status(h->host, "[{\"name\":\"loud\",\"state\":\"failed\","
+			       "\"error\":\"init failed: failed to bind 127.0.0.1:8125: Address "
+			       "already in use\"},"
+			       "{\"name\":\"vague\",\"state\":\"failed\","
+			       "\"error\":\"init failed: \\\"listen\\\": expected HOST:PORT, got "
+			       "\\\"x\\\" (Invalid argument)\"},"
+			       "{\"name\":\"recovering\",\"state\":\"running\"}]");
 
 	/* Each line names its plugin once. */
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(lc_read_fd(fd, 64 * 1024, &logged, NULL), 0);
 	assert_non_null(strstr(logged, "warning: loud: port 8125 looks busy\n"));
 	assert_non_null(strstr(
 		logged, "error: loud: failed to bind 127.0.0.1:8125: Address already in use.\n"));
@@ -529,10 +465,7 @@ static void test_failure_reason_and_log_prefix(void **state)
 		strstr(logged, "error: vague: \"listen\": expected HOST:PORT, got \"x\".\n"));
 	assert_non_null(strstr(logged, "error: recovering: no thermal zones; reading none\n"));
 
-	lc_plugin_host_free(host);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	lc_config_free(cfg);
+	plugin_harness_free(h);
 }
 
 int main(void)

@@ -12,52 +12,38 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "harness-conf.h"
 #include "macro.h"
 #include "reload.h"
 #include "schema.h"
-#include "tmpdir.h"
-
-struct fixture {
-	char dir[256];
-	char path[300];
-};
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_non_null(test_tmpdir_make(f->dir, sizeof(f->dir), "reload"));
-	snprintf(f->path, sizeof(f->path), "%s/faultd.conf", f->dir);
-	*state = f;
-	return 0;
+	return conf_fixture_setup(state, "reload");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	assert_int_equal(test_tmpdir_remove(f->dir), 0);
-	free(f);
-	return 0;
+	return conf_fixture_teardown(state);
 }
 
 /* The configuration of the file text (runtime.conf left out). */
-static struct lc_config *load(const struct fixture *f, const char *text)
+static struct lc_config *load(const struct conf_fixture *f, const char *text)
 {
-	struct lc_config_files files = { .main = f->path, .skip_runtime = true };
+	struct lc_config_files files = { .main = f->main, .skip_runtime = true };
 	struct lc_config *cfg = NULL;
 	char **errors = NULL;
 	int r;
 
-	assert_int_equal(lc_write_file_atomic(f->path, text, strlen(text), 0644), 0);
+	assert_int_equal(lc_write_file_atomic(f->main, text, strlen(text), 0644), 0);
 	r = lc_config_load(&lc_core_config_section, 1, &files, &cfg, &errors);
 	if (r < 0)
 		fail_msg("%s: %s", text, errors && errors[0] ? errors[0] : "failed");
 	return cfg;
 }
 
-static struct lc_reload_plan plan_of(const struct fixture *f, const char *old, const char *next)
+static struct lc_reload_plan plan_of(const struct conf_fixture *f, const char *old,
+				     const char *next)
 {
 	struct lc_config *a = load(f, old), *b = load(f, next);
 	struct lc_reload_plan plan;
