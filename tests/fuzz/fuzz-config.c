@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the configuration files (libcollector/config/config.c and its parser jsonc.c),
- * with faultd's real schema: the core keys and the sections of every compiled-in plugin. The input
- * is loaded twice, as the main file and as runtime.conf (the layer faultctl writes) under a valid
- * main file. Checked beyond crashes: a refused file gets at least one error and every error names
- * the file it is about; an accepted one prints and converts to JSON.
+ * libFuzzer target for the configuration files (libcollector/config/config.c and its parser
+ * jsonc.c), with faultd's real schema: the core keys and the sections of every compiled-in plugin.
+ * The input is loaded twice, as the main file and as runtime.conf (the layer faultctl writes) under
+ * a valid main file. Checked beyond crashes: a refused file gets at least one error and every error
+ * names the file it is about; an accepted one prints and converts to JSON.
  */
 #include <errno.h>
 #include <stdio.h>

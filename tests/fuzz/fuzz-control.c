@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the control socket's request parser (lc_control_parse_request() in
- * libcollector/control/control.c): the input is one request line as a client sends it. Checked beyond
- * crashes: a refusal says why, an oversized or NUL-holding request is refused, and an accepted
- * one has a valid command name, the whole of the one sent (no "\u0000" cutting it short), and
- * an object of arguments.
+ * libcollector/control/control.c): the input is one request line as a client sends it. Checked
+ * beyond crashes: a refusal says why, an oversized or NUL-holding request is refused, and an
+ * accepted one has a valid command name, the whole of the one sent (no "\u0000" cutting it short),
+ * and an object of arguments.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for crash reports (libcollector/store/crashlog.c): the report faultd-core-handler
- * writes to <state_dir>/crashes/ or sends inline in "crash-reported". Its process name is the
- * crashed process's comm, which any process sets for itself. The input is parsed as the control
- * command parses its argument (json_tokener_parse(), lc_crash_report_from_json()), then written
- * as a report file and drained as faultd drains the crash log at start. Checked beyond crashes:
- * an accepted report holds terminated, printable strings and values in range, and survives
- * lc_crash_report_to_json() and back unchanged; a drain hands over exactly the reports the
- * parser accepts and leaves no file behind, valid or not.
+ * libFuzzer target for crash reports (libcollector/store/crashlog.c): the report
+ * faultd-core-handler writes to <state_dir>/crashes/ or sends inline in "crash-reported". Its
+ * process name is the crashed process's comm, which any process sets for itself. The input is
+ * parsed as the control command parses its argument (json_tokener_parse(),
+ * lc_crash_report_from_json()), then written as a report file and drained as faultd drains the
+ * crash log at start. Checked beyond crashes: an accepted report holds terminated, printable
+ * strings and values in range, and survives lc_crash_report_to_json() and back unchanged; a drain
+ * hands over exactly the reports the parser accepts and leaves no file behind, valid or not.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the device identity (libcollector/config/identity.c): the input is the output of
- * the device-info command, then every fallback file under a scratch sysroot (/etc/os-release,
- * /etc/machine-id, the device-tree model), then the four configured values. Checked beyond
- * crashes: whatever a parse or a resolution accepts passes the field's own validation, and a
- * failed resolution says why.
+ * libFuzzer target for the device identity (libcollector/config/identity.c): the input is the
+ * output of the device-info command, then every fallback file under a scratch sysroot
+ * (/etc/os-release, /etc/machine-id, the device-tree model), then the four configured values.
+ * Checked beyond crashes: whatever a parse or a resolution accepts passes the field's own
+ * validation, and a failed resolution says why.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the server's JSON replies: the input is given to the device-config reply
- * parser (lc_sampling_parse_reply(), libcollector/store/sampling.c), to the upload prepare reply parser
- * (lc_uploader_parse_prepare(), libcollector/upload/uploader.c) and, written to a file, to the sampling
- * cache's loader, which reads the same document back. The commit reply is only a status: its
- * body is never parsed. Checked beyond crashes: a refusal says why, accepted values are in range,
- * the upload URL is https (or loopback http) and the token 1 to 4096 bytes.
+ * parser (lc_sampling_parse_reply(), libcollector/store/sampling.c), to the upload prepare reply
+ * parser (lc_uploader_parse_prepare(), libcollector/upload/uploader.c) and, written to a file, to
+ * the sampling cache's loader, which reads the same document back. The commit reply is only a
+ * status: its body is never parsed. Checked beyond crashes: a refusal says why, accepted values are
+ * in range, the upload URL is https (or loopback http) and the token 1 to 4096 bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
