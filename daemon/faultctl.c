@@ -8,10 +8,13 @@
  * there and one more builder here. Every command shows its help for -h or --help and does nothing
  * else; a word starting with '-' is always an option, never data, unless it follows "--". Replies
  * are printed generically (a "message" string, or the data as an indented tree), so new status
- * fields need no change here.
+ * fields need no change here; status alone gets a summary line first. Every error is said once,
+ * by fail(): "faultctl: ..." on standard error, or with --json a reply object on standard output.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build-config.h"
@@ -44,6 +48,46 @@ enum {
 	EXIT_USAGE = 2,	      /* bad command line */
 	EXIT_UNREACHABLE = 3, /* faultd could not be reached or did not answer in time */
 };
+
+/* --json: errors too are printed as reply objects on standard output. */
+static bool arg_json;
+
+static void put_text(FILE *f, const char *s, bool multiline);
+
+/* Says what went wrong and returns status, the exit status it stands for: "faultctl: MESSAGE" on
+ * standard error, or with --json {"ok": false, "error": MESSAGE, "errno": errname,
+ * "exit_status": status} on standard output, as faultd's refusals are printed. */
+_printf_(3, 4) static int fail(int status, const char *errname, const char *format, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	if (arg_json) {
+		_cleanup_json_ json_object *o = json_object_new_object();
+
+		if (lc_json_add(o, "ok", json_object_new_boolean(false)) == 0 &&
+		    lc_json_add(o, "error", json_object_new_string(message)) == 0 &&
+		    lc_json_add(o, "errno", json_object_new_string(errname)) == 0 &&
+		    lc_json_add(o, "exit_status", json_object_new_int(status)) == 0) {
+			puts(json_object_to_json_string_ext(
+				o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+			return status;
+		}
+	}
+	fputs("faultctl: ", stderr);
+	put_text(stderr, message, false);
+	fputc('\n', stderr);
+	return status;
+}
+
+/* fail() for an allocation that failed. */
+static int fail_oom(void)
+{
+	return fail(EXIT_REFUSED, "ENOMEM", "out of memory");
+}
 
 /* A command's arguments, sorted by verb_parse_args() as its entry of lc_commands declares them. */
 struct verb_args {
@@ -73,13 +117,14 @@ struct verb {
 /* Prints a usage error of command cmd: what was wrong, and where to read how cmd is used. */
 _printf_(2, 3) static void verb_usage_error(const struct lc_command *cmd, const char *format, ...)
 {
+	char what[768];
 	va_list ap;
 
-	fprintf(stderr, "faultctl: %s: ", cmd->name);
 	va_start(ap, format);
-	vfprintf(stderr, format, ap);
+	vsnprintf(what, sizeof(what), format, ap);
 	va_end(ap);
-	fprintf(stderr, "; see 'faultctl %s --help'\n", cmd->name);
+	(void)fail(EXIT_USAGE, "EINVAL", "%s: %s; see 'faultctl %s --help'", cmd->name, what,
+		   cmd->name);
 }
 
 /* Whether -h or --help is among a command's arguments before any "--": then the command shows
@@ -211,8 +256,6 @@ static int args_none(const struct lc_command *cmd, const struct verb_args *a,
 	return 0;
 }
 
-static void print_help_reply(json_object *data);
-
 /* KEY=VALUE... -> {member: ["KEY=VALUE", ...]}; the daemon parses each. */
 static int args_assignments(const struct lc_command *cmd, const struct verb_args *a,
 			    const char *member, const char *form, json_object **ret_args)
@@ -235,7 +278,7 @@ static int args_assignments(const struct lc_command *cmd, const struct verb_args
 	if (!o || !list) {
 		json_object_put(o);
 		json_object_put(list);
-		fprintf(stderr, "faultctl: out of memory\n");
+		(void)fail_oom();
 		return -ENOMEM;
 	}
 	for (int i = 0; i < argc; i++) {
@@ -245,13 +288,13 @@ static int args_assignments(const struct lc_command *cmd, const struct verb_args
 			json_object_put(s);
 			json_object_put(list);
 			json_object_put(o);
-			fprintf(stderr, "faultctl: out of memory\n");
+			(void)fail_oom();
 			return -ENOMEM;
 		}
 	}
 	if (lc_json_add(o, member, list) < 0) {
 		json_object_put(o);
-		fprintf(stderr, "faultctl: out of memory\n");
+		(void)fail_oom();
 		return -ENOMEM;
 	}
 	*ret_args = o;
@@ -276,7 +319,7 @@ static json_object *new_args(void)
 	json_object *o = json_object_new_object();
 
 	if (!o)
-		fprintf(stderr, "faultctl: out of memory\n");
+		(void)fail_oom();
 	return o;
 }
 
@@ -285,11 +328,12 @@ static json_object *new_args(void)
 static int args_oom(json_object *o)
 {
 	json_object_put(o);
-	fprintf(stderr, "faultctl: out of memory\n");
+	(void)fail_oom();
 	return -ENOMEM;
 }
 
-/* --reason R [--no-reboot] -> {"reason": R, "reboot": bool}; faultd validates R. */
+/* --reason R [--no-reboot] -> {"reason": R, "reboot": bool}, faultd validating R; --cancel ->
+ * {"cancel": true}. */
 static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
 		       json_object **ret_args)
 {
@@ -299,6 +343,19 @@ static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
 	if (a->n_operands > 0) {
 		verb_usage_error(cmd, "unexpected argument '%s'", a->operands[0]);
 		return -EINVAL;
+	}
+	if (option_value(cmd, a, "--cancel")) {
+		if (reason || option_value(cmd, a, "--no-reboot")) {
+			verb_usage_error(cmd, "--cancel takes neither --reason nor --no-reboot");
+			return -EINVAL;
+		}
+		o = new_args();
+		if (!o)
+			return -ENOMEM;
+		if (lc_json_add(o, "cancel", json_object_new_boolean(true)) < 0)
+			return args_oom(o);
+		*ret_args = o;
+		return 0;
 	}
 	if (!reason || !reason[0]) {
 		verb_usage_error(
@@ -317,26 +374,70 @@ static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
 	return 0;
 }
 
-/* PROCESS [SIGNAL] -> {"process": PROCESS, "signal": SIGNAL}. */
+/* The signals faultctl knows by name, as kill -l lists them. */
+static const struct {
+	const char *name;
+	int signo;
+} signal_names[] = {
+	{ "HUP", SIGHUP },	 { "INT", SIGINT },   { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },	 { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+	{ "IOT", SIGIOT },	 { "BUS", SIGBUS },   { "FPE", SIGFPE },
+	{ "KILL", SIGKILL },	 { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },	 { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM },
+#ifdef SIGSTKFLT
+	{ "STKFLT", SIGSTKFLT },
+#endif
+	{ "CHLD", SIGCHLD },	 { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+	{ "URG", SIGURG },	 { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },	 { "POLL", SIGPOLL }, { "PWR", SIGPWR },
+	{ "SYS", SIGSYS },
+};
+
+/* A signal as people write it: a number from 1 to 64, or a name of signal_names in any case,
+ * with or without "SIG" ("11", "SEGV", "sigsegv"). Returns 0 or -EINVAL. */
+static int parse_signal(const char *s, int *ret)
+{
+	long n;
+	char *end;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		n = strtol(s, &end, 10);
+		if (errno || *end || n < 1 || n > 64)
+			return -EINVAL;
+		*ret = (int)n;
+		return 0;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (size_t i = 0; i < ARRAY_SIZE(signal_names); i++)
+		if (strcasecmp(s, signal_names[i].name) == 0) {
+			*ret = signal_names[i].signo;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* PROCESS [SIGNAL] -> {"process": PROCESS, "signal": SIGNAL}, SIGNAL as its number. */
 static int args_report_crash(const struct lc_command *cmd, const struct verb_args *a,
 			     json_object **ret_args)
 {
 	json_object *o;
-	long signo = 0;
-	char *end;
+	int signo = 0;
 
 	if (a->n_operands < 1 || a->n_operands > 2) {
 		verb_usage_error(cmd, "expected %s", cmd->usage);
 		return -EINVAL;
 	}
-	if (a->n_operands == 2) {
-		errno = 0;
-		signo = strtol(a->operands[1], &end, 10);
-		if (errno || *end || signo < 1 || signo > 64) {
-			verb_usage_error(cmd, "SIGNAL: expected a number from 1 to 64, got '%s'",
-					 a->operands[1]);
-			return -EINVAL;
-		}
+	if (a->n_operands == 2 && parse_signal(a->operands[1], &signo) < 0) {
+		verb_usage_error(cmd,
+				 "SIGNAL: expected a number from 1 to 64 or a name such as SEGV or "
+				 "SIGSEGV, got '%s'",
+				 a->operands[1]);
+		return -EINVAL;
 	}
 	o = new_args();
 	if (!o)
@@ -349,8 +450,6 @@ static int args_report_crash(const struct lc_command *cmd, const struct verb_arg
 }
 
 /* ---- trigger-coredump: a child that crashes for real, so the kernel dumps its core ---- */
-
-static void put_text(FILE *f, const char *s, bool multiline);
 
 #define CORE_PATTERN_PATH "/proc/sys/kernel/core_pattern"
 #define CORE_HANDLER_NAME "faultd-core-handler"
@@ -434,14 +533,16 @@ _noreturn_ static void trigger_child(int signo)
 	trigger_fault(signo);
 }
 
-/* --signal NAME: SEGV, ABRT, BUS, FPE or ILL, with or without "SIG", any case. */
+/* --signal NAME: SEGV, ABRT, BUS, FPE or ILL, written as parse_signal() takes signals. */
 static int trigger_parse_signal(const char *s, int *ret)
 {
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
+	int signo;
+
+	if (parse_signal(s, &signo) < 0)
+		return -EINVAL;
 	for (size_t i = 0; i < ARRAY_SIZE(trigger_signals); i++)
-		if (strcasecmp(s, trigger_signals[i].name) == 0) {
-			*ret = trigger_signals[i].signo;
+		if (trigger_signals[i].signo == signo) {
+			*ret = signo;
 			return 0;
 		}
 	return -EINVAL;
@@ -477,10 +578,10 @@ static int trigger_report(const struct lc_command *cmd, bool json, bool ok, cons
 		    lc_json_add_string_or_null(data, "core_pattern", pattern) < 0 ||
 		    lc_json_add(data, "pipes_into_faultd",
 				json_object_new_boolean(lc_core_pattern_is_faultd(pattern))) < 0 ||
-		    lc_json_add(o, "data", TAKE_PTR(data)) < 0) {
-			fprintf(stderr, "faultctl: out of memory\n");
-			return EXIT_REFUSED;
-		}
+		    lc_json_add(o, "data", TAKE_PTR(data)) < 0)
+			return fail_oom();
+		if (!ok && lc_json_add(o, "exit_status", json_object_new_int(EXIT_REFUSED)) < 0)
+			return fail_oom();
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (ok) {
@@ -537,16 +638,15 @@ static int run_trigger_coredump(const struct lc_command *cmd, const struct verb_
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "faultctl: %s: cannot fork: %s\n", cmd->name, strerror(errno));
-		return EXIT_REFUSED;
+		return fail(EXIT_REFUSED, "EAGAIN", "%s: cannot fork: %s", cmd->name,
+			    strerror(errno));
 	}
 	if (pid == 0)
 		trigger_child(signo);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			fprintf(stderr, "faultctl: %s: cannot wait for child %d: %s\n", cmd->name,
-				(int)pid, strerror(errno));
-			return EXIT_REFUSED;
+			return fail(EXIT_REFUSED, "ECHILD", "%s: cannot wait for child %d: %s",
+				    cmd->name, (int)pid, strerror(errno));
 		}
 
 	if (WIFSIGNALED(status) && WTERMSIG(status) == signo) {
@@ -573,9 +673,12 @@ static int run_trigger_coredump(const struct lc_command *cmd, const struct verb_
 	return trigger_report(cmd, json, false, message, pid, want, false, pattern);
 }
 
+static int run_help(const struct lc_command *cmd, const struct verb_args *a, bool json);
+static void print_status(json_object *data);
+
 /* One entry for each command of lc_commands that is not internal. */
 static const struct verb verbs[] = {
-	{ .name = "status", .build_args = args_none },
+	{ .name = "status", .build_args = args_none, .print = print_status },
 	{ .name = "show-config", .build_args = args_none },
 	{ .name = "enable-data-collection", .build_args = args_none },
 	{ .name = "disable-data-collection", .build_args = args_none },
@@ -588,7 +691,7 @@ static const struct verb verbs[] = {
 	{ .name = "write-metric", .build_args = args_metrics },
 	{ .name = "request-metrics", .build_args = args_none },
 	{ .name = "trigger-coredump", .run = run_trigger_coredump },
-	{ .name = "help", .build_args = args_none, .print = print_help_reply },
+	{ .name = "help", .run = run_help },
 };
 
 /* The command called name that faultctl offers, with what faultctl does for it; NULL for an
@@ -644,11 +747,16 @@ static void usage(FILE *f)
 		"group.\n"
 		"\n"
 		"Options:\n"
-		"      --socket PATH      control socket (default: %s)\n"
-		"      --json             print faultd's whole reply as JSON, and nothing else\n"
+		"      --socket PATH      control socket (default: $FAULTD_SOCKET if set, else\n"
+		"                         %s)\n"
+		"      --json             print faultd's whole reply as JSON, and nothing else;\n"
+		"                         errors too, on standard output\n"
 		"      --timeout SECONDS  how long to wait for faultd (default: %g, sync: 900)\n"
 		"  -h, --help             show this help\n"
 		"      --version          show the version\n"
+		"\n"
+		"Environment:\n"
+		"  FAULTD_SOCKET  the control socket, when --socket does not say\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"
@@ -682,18 +790,117 @@ static void indent(unsigned n)
 	printf("%*s", (int)n, "");
 }
 
-static void print_scalar(json_object *v)
+/* Set while printing status: numbers are rounded for people (--json keeps them exact). */
+static bool arg_human;
+
+/* Whether v stands for nothing: null, "", or an empty object or array, all printed "-". */
+static bool is_nothing(json_object *v)
 {
 	switch (json_object_get_type(v)) {
 	case json_type_null:
+		return true;
+	case json_type_string:
+		return json_object_get_string_len(v) == 0;
+	case json_type_object:
+		return json_object_object_length(v) == 0;
+	case json_type_array:
+		return json_object_array_length(v) == 0;
+	default:
+		return false;
+	}
+}
+
+/* Writes seconds as people say them: "45 s", "4 min", "2 h 5 min", "3 d 4 h". */
+static void put_duration(FILE *f, int64_t sec)
+{
+	if (sec < 0)
+		sec = 0;
+	if (sec < 120)
+		fprintf(f, "%" PRId64 " s", sec);
+	else if (sec < 2 * 3600)
+		fprintf(f, "%" PRId64 " min", (sec + 30) / 60);
+	else if (sec < 2 * 86400)
+		fprintf(f, "%" PRId64 " h %" PRId64 " min", sec / 3600, sec % 3600 / 60);
+	else
+		fprintf(f, "%" PRId64 " d %" PRId64 " h", sec / 86400, sec % 86400 / 3600);
+}
+
+/* Writes a byte count as people read it: "512 B", "48.2 KiB", "78.3 GiB". */
+static void put_bytes(FILE *f, int64_t n)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)n;
+	size_t u = 0;
+
+	if (n < 1024) {
+		fprintf(f, "%" PRId64 " B", n);
+		return;
+	}
+	for (d /= 1024; d >= 1024 && u + 1 < ARRAY_SIZE(units); u++)
+		d /= 1024;
+	fprintf(f, "%.1f %s", d, units[u]);
+}
+
+/* Writes a fraction with at most two decimals, without trailing zeros: 0.25, 3, "< 0.01". */
+static void put_rounded(FILE *f, double d)
+{
+	char buf[64];
+	size_t len;
+
+	snprintf(buf, sizeof(buf), "%.2f", d);
+	if (strchr(buf, '.')) {
+		len = strlen(buf);
+		while (buf[len - 1] == '0')
+			buf[--len] = 0;
+		if (buf[len - 1] == '.')
+			buf[--len] = 0;
+	}
+	if (d != 0 && (streq(buf, "0") || streq(buf, "-0")))
+		fputs(d > 0 ? "< 0.01" : "> -0.01", f);
+	else
+		fputs(buf, f);
+}
+
+/* Whether key ends with suffix. */
+static bool key_ends_with(const char *key, const char *suffix)
+{
+	size_t k = strlen(key), n = strlen(suffix);
+
+	return k >= n && streq(key + k - n, suffix);
+}
+
+/* Prints a scalar member; with arg_human, a number the way people read it by what its key says it
+ * is (seconds, bytes, a fraction). */
+static void print_scalar(const char *key, json_object *v)
+{
+	if (is_nothing(v)) {
 		fputs("-", stdout);
-		break;
+		return;
+	}
+	switch (json_object_get_type(v)) {
 	case json_type_boolean:
 		fputs(json_object_get_boolean(v) ? "yes" : "no", stdout);
 		break;
 	case json_type_string:
 		print_text(json_object_get_string(v));
 		break;
+	case json_type_double:
+		if (arg_human) {
+			put_rounded(stdout, json_object_get_double(v));
+			break;
+		}
+		fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), stdout);
+		break;
+	case json_type_int:
+		if (arg_human && key && key_ends_with(key, "seconds")) {
+			put_duration(stdout, json_object_get_int64(v));
+			break;
+		}
+		if (arg_human && key && key_ends_with(key, "bytes")) {
+			put_bytes(stdout, json_object_get_int64(v));
+			break;
+		}
+		/* fall through */
 	default:
 		fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), stdout);
 		break;
@@ -703,12 +910,6 @@ static void print_scalar(json_object *v)
 static bool is_container(json_object *v)
 {
 	return json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array);
-}
-
-static bool is_empty(json_object *v)
-{
-	return json_object_is_type(v, json_type_object) ? json_object_object_length(v) == 0
-							: json_object_array_length(v) == 0;
 }
 
 static void print_object(json_object *o, unsigned level, bool first_inline);
@@ -723,17 +924,14 @@ static void print_array(json_object *a, unsigned level)
 
 		indent(level);
 		fputs("- ", stdout);
-		if (json_object_is_type(v, json_type_object) && !is_empty(v)) {
+		if (json_object_is_type(v, json_type_object) && !is_nothing(v)) {
 			/* The first member shares the dash's line, the rest align under it. */
 			print_object(v, level + 2, true);
-		} else if (json_object_is_type(v, json_type_array) && !is_empty(v)) {
+		} else if (json_object_is_type(v, json_type_array) && !is_nothing(v)) {
 			putchar('\n');
 			print_array(v, level + 2);
 		} else {
-			if (is_container(v))
-				fputs("(none)", stdout);
-			else
-				print_scalar(v);
+			print_scalar(NULL, v);
 			putchar('\n');
 		}
 	}
@@ -752,7 +950,7 @@ static void print_object(json_object *o, unsigned level, bool first_inline)
 		first = false;
 		put_text(stdout, key, false);
 		putchar(':');
-		if (is_container(v) && !is_empty(v)) {
+		if (is_container(v) && !is_nothing(v)) {
 			putchar('\n');
 			if (json_object_is_type(v, json_type_object))
 				print_object(v, level + 2, false);
@@ -760,10 +958,7 @@ static void print_object(json_object *o, unsigned level, bool first_inline)
 				print_array(v, level + 2);
 		} else {
 			putchar(' ');
-			if (is_container(v))
-				fputs("(none)", stdout);
-			else
-				print_scalar(v);
+			print_scalar(key, v);
 			putchar('\n');
 		}
 	}
@@ -782,42 +977,144 @@ static void print_data(json_object *data)
 	print_object(data, 0, false);
 }
 
-/* `help`: one line per command, like --help; falls back to the tree for an unexpected shape. */
-static void print_help_reply(json_object *data)
+/* The member of o at the path of keys, NULL-terminated; NULL when one is missing. */
+static json_object *member(json_object *o, ...)
 {
-	json_object *list;
-	size_t n;
-	int width = 0;
+	const char *key;
+	va_list ap;
 
-	if (!json_object_object_get_ex(data, "commands", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		print_data(data);
-		return;
+	va_start(ap, o);
+	while (o && (key = va_arg(ap, const char *)))
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, key, &o))
+			o = NULL;
+	va_end(ap);
+	return o;
+}
+
+/* The integer at a member, or def when it is missing or not one. */
+static int64_t member_int(json_object *v, int64_t def)
+{
+	return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : def;
+}
+
+/* The seconds since a UTC time written "2024-05-01T12:00:00Z", or -1 when it is not one. */
+static int64_t seconds_since(const char *stamp)
+{
+	struct tm tm = { 0 };
+	const char *end = stamp ? strptime(stamp, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+
+	if (!end || (*end != 'Z' && *end != '.'))
+		return -1;
+	return (int64_t)(time(NULL) - timegm(&tm));
+}
+
+/* Appends to problems, "; "-separated. */
+_printf_(3, 4) static void add_problem(char *problems, size_t size, const char *format, ...)
+{
+	size_t len = strlen(problems);
+	va_list ap;
+
+	if (len > 0 && len + 2 < size) {
+		strcpy(problems + len, "; ");
+		len += 2;
 	}
-	n = json_object_array_length(list);
-	for (size_t i = 0; i < n; i++) {
-		json_object *name;
+	va_start(ap, format);
+	vsnprintf(problems + len, size - len, format, ap);
+	va_end(ap);
+}
 
-		if (json_object_object_get_ex(json_object_array_get_idx(list, i), "name", &name) &&
-		    json_object_is_type(name, json_type_string))
-			width = MAX(width, json_object_get_string_len(name));
+/* The first line of status: whether all is well and, if not, what is wrong. */
+static void print_status_summary(json_object *data)
+{
+	json_object *last = member(data, "upload", "last_attempt", NULL), *plugins, *v;
+	int64_t waiting = member_int(member(data, "spool", "entries", NULL), -1);
+	int64_t failures = member_int(member(data, "upload", "consecutive_failures", NULL), 0);
+	char problems[512] = "";
+
+	fputs("faultd ", stdout);
+	print_scalar(NULL, member(data, "version", NULL));
+	fputs(": ", stdout);
+	v = member(data, "data_collection", NULL);
+	fputs(json_object_get_boolean(v) ? "collecting" : "not collecting (data collection is off)",
+	      stdout);
+	if (json_object_is_type(last, json_type_object)) {
+		json_object *result = member(last, "result", NULL);
+		int64_t ago = seconds_since(json_object_get_string(member(last, "time", NULL)));
+		bool ok = result && streq(json_object_get_string(result), "ok");
+
+		fputs("; last upload ", stdout);
+		if (ago >= 0) {
+			put_duration(stdout, ago);
+			fputs(" ago ", stdout);
+		}
+		fputs(ok ? "OK" : "FAILED", stdout);
+		if (!ok)
+			add_problem(problems, sizeof(problems),
+				    "%" PRId64 " failed upload%s in a row", failures,
+				    failures == 1 ? "" : "s");
+	} else {
+		fputs("; no upload yet", stdout);
 	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(list, i), *name, *summary, *priv;
+	if (waiting >= 0)
+		printf("; %" PRId64 " entr%s waiting", waiting, waiting == 1 ? "y" : "ies");
+	printf("; %" PRId64 " dropped", member_int(member(data, "spool", "drops_total", NULL), 0));
 
-		if (!json_object_object_get_ex(c, "name", &name) ||
-		    !json_object_is_type(name, json_type_string))
-			continue;
-		put_text(stdout, json_object_get_string(name), false);
-		indent((unsigned)(width - json_object_get_string_len(name) + 2));
-		if (json_object_object_get_ex(c, "summary", &summary) &&
-		    json_object_is_type(summary, json_type_string))
-			print_text(json_object_get_string(summary));
-		if (json_object_object_get_ex(c, "privileged", &priv) &&
-		    json_object_get_boolean(priv))
-			fputs(" [privileged]", stdout);
+	v = member(data, "storage", "state", NULL);
+	if (json_object_is_type(v, json_type_string) && !streq(json_object_get_string(v), "ok"))
+		add_problem(problems, sizeof(problems), "storage %s", json_object_get_string(v));
+	if (!is_nothing(member(data, "runtime_config_damage", NULL)))
+		add_problem(problems, sizeof(problems), "runtime.conf is damaged");
+	plugins = member(data, "plugins", NULL);
+	for (size_t i = 0;
+	     json_object_is_type(plugins, json_type_array) && i < json_object_array_length(plugins);
+	     i++) {
+		json_object *p = json_object_array_get_idx(plugins, i);
+		json_object *state = member(p, "state", NULL);
+
+		if (state && streq(json_object_get_string(state), "failed"))
+			add_problem(problems, sizeof(problems), "plugin %s failed",
+				    json_object_get_string(member(p, "name", NULL)));
+	}
+	if (problems[0]) {
+		fputs("; needs attention: ", stdout);
+		put_text(stdout, problems, false);
+	} else {
+		fputs("; all well", stdout);
+	}
+	putchar('\n');
+}
+
+/* status: a summary line, the next heartbeat and the declared reboot reason on lines of their
+ * own, then the rest as a tree with numbers rounded for people. */
+static void print_status(json_object *data)
+{
+	json_object *next = member(data, "hours", "next_in_seconds", NULL);
+	json_object *declared = member(data, "reboot_declared", NULL);
+
+	arg_human = true;
+	print_status_summary(data);
+	if (next) {
+		fputs("next heartbeat: in ", stdout);
+		put_duration(stdout, member_int(next, 0));
 		putchar('\n');
+		json_object_object_del(member(data, "hours", NULL), "next_in_seconds");
 	}
+	if (declared) {
+		fputs("reboot declared: ", stdout);
+		if (member(declared, "reason", NULL))
+			print_scalar(NULL, member(declared, "reason", NULL));
+		else if (member(declared, "damaged", NULL)) {
+			fputs("damaged, ignored at the next boot: ", stdout);
+			print_scalar(NULL, member(declared, "damaged", NULL));
+		} else
+			print_scalar(NULL, declared);
+		fputs(" (faultctl reboot --cancel withdraws it)\n", stdout);
+	} else {
+		fputs("reboot declared: -\n", stdout);
+	}
+	json_object_object_del(data, "reboot_declared");
+	print_object(data, 0, false);
 }
 
 /* Parses --timeout: a positive number of seconds, fractions allowed. */
@@ -834,39 +1131,157 @@ static int parse_timeout(const char *s, double *ret_sec)
 	return 0;
 }
 
+/* The edit distance between a and b, a swap of two neighbours counting as one edit (optimal
+ * string alignment), over at most 31 characters of each. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned d[32][32];
+	size_t m = MIN(strlen(a), (size_t)31), n = MIN(strlen(b), (size_t)31);
+
+	for (size_t i = 0; i <= m; i++)
+		d[i][0] = (unsigned)i;
+	for (size_t j = 0; j <= n; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= m; i++)
+		for (size_t j = 1; j <= n; j++) {
+			unsigned cost = a[i - 1] != b[j - 1];
+
+			d[i][j] =
+				MIN(MIN(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+				d[i][j] = MIN(d[i][j], d[i - 2][j - 2] + 1);
+		}
+	return d[m][n];
+}
+
+/* Says that name is no command of faultctl's, suggesting the closest one when it is near enough to
+ * be a typing mistake; returns EXIT_USAGE. */
+static int fail_unknown_command(const char *name)
+{
+	const char *best = NULL;
+	unsigned best_d = UINT_MAX;
+
+	for (size_t i = 0; i < lc_commands_count; i++) {
+		unsigned d;
+
+		if (lc_commands[i].internal)
+			continue;
+		d = edit_distance(name, lc_commands[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = lc_commands[i].name;
+		}
+	}
+	/* Two mistakes in a long word, one in a short one: beyond that, a guess misleads. */
+	if (best && best_d <= (strlen(name) > 5 ? 2u : 1u))
+		return fail(EXIT_USAGE, "EINVAL",
+			    "unknown command '%s'; did you mean '%s'? (see 'faultctl --help')",
+			    name, best);
+	return fail(EXIT_USAGE, "EINVAL", "unknown command '%s' (see 'faultctl --help')", name);
+}
+
+/* {"name", "usage", "summary", "privileged", "internal"} of cmd, or NULL without memory. */
+static json_object *command_to_json(const struct lc_command *cmd)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+
+	if (lc_json_add(o, "name", json_object_new_string(cmd->name)) < 0 ||
+	    lc_json_add(o, "usage", json_object_new_string(cmd->usage)) < 0 ||
+	    lc_json_add(o, "summary", json_object_new_string(cmd->summary)) < 0 ||
+	    lc_json_add(o, "privileged", json_object_new_boolean(cmd->privileged)) < 0 ||
+	    lc_json_add(o, "internal", json_object_new_boolean(cmd->internal)) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+/* `help [COMMAND]`: answered from the command table, without faultd. */
+static int run_help(const struct lc_command *cmd, const struct verb_args *a, bool json)
+{
+	const struct lc_command *about = NULL;
+	_cleanup_json_ json_object *o = NULL;
+	json_object *list = NULL, *data = NULL;
+
+	if (a->n_operands > 1) {
+		verb_usage_error(cmd, "unexpected argument '%s'", a->operands[1]);
+		return EXIT_USAGE;
+	}
+	if (a->n_operands == 1) {
+		about = lc_command_find(a->operands[0]);
+		if (!about || about->internal)
+			return fail_unknown_command(a->operands[0]);
+	}
+	if (!json) {
+		if (about)
+			verb_help(about, stdout);
+		else
+			usage(stdout);
+		return EXIT_OK;
+	}
+	o = json_object_new_object();
+	if (lc_json_add(o, "ok", json_object_new_boolean(true)) < 0 ||
+	    lc_json_add(o, "data", data = json_object_new_object()) < 0 ||
+	    lc_json_add(data, "commands", list = json_object_new_array()) < 0)
+		return fail_oom();
+	for (size_t i = 0; i < lc_commands_count; i++) {
+		json_object *c;
+
+		if (about && about != &lc_commands[i])
+			continue;
+		c = command_to_json(&lc_commands[i]);
+		if (!c || json_object_array_add(list, c) < 0) {
+			json_object_put(c);
+			return fail_oom();
+		}
+	}
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	return EXIT_OK;
+}
+
 static int report_request_error(const char *command, const char *path, int r, double timeout_sec)
 {
+	char name[32];
+	const char *e = lc_control_errno_name(-r, name, sizeof(name));
+
 	switch (-r) {
 	case ENOENT:
 	case ECONNREFUSED:
-		fprintf(stderr, "faultctl: cannot connect to %s: %s (is faultd running?)\n", path,
-			strerror(-r));
-		break;
+		return fail(EXIT_UNREACHABLE, e, "cannot connect to %s: %s (is faultd running?)",
+			    path, strerror(-r));
 	case EACCES:
 	case EPERM:
 	case ENOTDIR:
 	case ENAMETOOLONG:
-		fprintf(stderr, "faultctl: cannot connect to %s: %s\n", path, strerror(-r));
-		break;
+		return fail(EXIT_UNREACHABLE, e, "cannot connect to %s: %s", path, strerror(-r));
 	case ETIMEDOUT:
-		fprintf(stderr, "faultctl: %s: faultd did not answer within %g s\n", command,
-			timeout_sec);
-		break;
+		return fail(EXIT_UNREACHABLE, e, "%s: faultd did not answer within %g s", command,
+			    timeout_sec);
 	case ECONNRESET:
 	case EPIPE:
-		fprintf(stderr, "faultctl: %s: faultd closed the connection without answering\n",
-			command);
-		break;
+		return fail(EXIT_UNREACHABLE, e,
+			    "%s: faultd closed the connection without answering", command);
 	case EBADMSG:
-		fprintf(stderr, "faultctl: %s: faultd sent a reply that is not a JSON object\n",
-			command);
-		break;
+		return fail(EXIT_UNREACHABLE, e,
+			    "%s: faultd sent a reply that is not a JSON object", command);
 	default:
-		fprintf(stderr, "faultctl: %s: talking to faultd on %s failed: %s\n", command, path,
-			strerror(-r));
-		break;
+		return fail(EXIT_UNREACHABLE, e, "%s: talking to faultd on %s failed: %s", command,
+			    path, strerror(-r));
 	}
-	return EXIT_UNREACHABLE;
+}
+
+/* Whether --json is among the options before the command: known before any of them is taken,
+ * so that every error, even one about them, is printed as --json asks. */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (streq(argv[i], "--"))
+			break;
+		if (streq(argv[i], "--json"))
+			return true;
+		if (streq(argv[i], "--socket") || streq(argv[i], "--timeout"))
+			i++;
+	}
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -880,37 +1295,40 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{},
 	};
-	const char *path = FAULTD_CONTROL_SOCKET;
+	const char *path = getenv("FAULTD_SOCKET");
 	double timeout_sec = 0;
 	json_object *args = NULL, *reply = NULL, *ok, *data, *error;
 	const struct lc_command *cmd = NULL;
 	const struct verb *v;
 	struct verb_args a;
-	bool json = false;
 	int c, r, ret;
 
+	if (!path || !path[0])
+		path = FAULTD_CONTROL_SOCKET;
+	arg_json = wants_json(argc, argv);
+	/* faultctl says what is wrong itself, under its own name rather than argv[0]. */
+	opterr = 0;
 	/* "+": stop at the command, so that its own options (e.g. "reboot --reason") are its. */
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+		const char *word = argv[optind - 1];
+
 		switch (c) {
 		case OPT_SOCKET:
-			if (!optarg[0]) {
-				fprintf(stderr, "faultctl: --socket needs a path\n");
-				return EXIT_USAGE;
-			}
+			if (!optarg[0])
+				return fail(EXIT_USAGE, "EINVAL",
+					    "--socket needs a path; see 'faultctl --help'");
 			path = optarg;
 			break;
 		case OPT_JSON:
-			json = true;
+			arg_json = true;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_timeout(optarg, &timeout_sec) < 0) {
-				fprintf(stderr,
-					"faultctl: --timeout: expected a positive number of "
-					"seconds "
-					"up to %g, got '%s'\n",
+			if (parse_timeout(optarg, &timeout_sec) < 0)
+				return fail(
+					EXIT_USAGE, "EINVAL",
+					"--timeout: expected a positive number of seconds up to "
+					"%g, got '%s'",
 					MAX_TIMEOUT_SEC, optarg);
-				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -918,24 +1336,30 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			printf("faultctl %s\n", FAULTD_VERSION);
 			return EXIT_OK;
+		case ':':
+			return fail(EXIT_USAGE, "EINVAL",
+				    "option '%s' needs a value; see 'faultctl --help'", word);
 		default:
-			/* getopt_long has said what was wrong. */
-			fprintf(stderr, "Try 'faultctl --help' for more information.\n");
-			return EXIT_USAGE;
+			if (optopt)
+				return fail(EXIT_USAGE, "EINVAL",
+					    "unknown option '-%c'; see 'faultctl --help'", optopt);
+			return fail(EXIT_USAGE, "EINVAL",
+				    "unknown option '%.*s'; see 'faultctl --help'",
+				    (int)strcspn(word, "="), word);
 		}
 	}
 
 	if (optind >= argc) {
+		if (arg_json)
+			return fail(EXIT_USAGE, "EINVAL",
+				    "no command given; see 'faultctl --help'");
 		fprintf(stderr, "faultctl: no command given\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	v = find_verb(argv[optind], &cmd);
-	if (!v) {
-		fprintf(stderr, "faultctl: unknown command '%s' (see 'faultctl --help')\n",
-			argv[optind]);
-		return EXIT_USAGE;
-	}
+	if (!v)
+		return fail_unknown_command(argv[optind]);
 	argc -= optind + 1;
 	argv += optind + 1;
 	if (verb_wants_help(argc, argv)) {
@@ -945,10 +1369,10 @@ int main(int argc, char **argv)
 	if (verb_parse_args(cmd, argc, argv, &a) < 0)
 		return EXIT_USAGE;
 	if (v->run)
-		return v->run(cmd, &a, json);
+		return v->run(cmd, &a, arg_json);
 	r = v->build_args(cmd, &a, &args);
 	if (r < 0)
-		return EXIT_USAGE;
+		return r == -ENOMEM ? EXIT_REFUSED : EXIT_USAGE;
 	if (timeout_sec == 0)
 		timeout_sec = v->timeout_sec > 0 ? v->timeout_sec : DEFAULT_TIMEOUT_SEC;
 
@@ -959,13 +1383,18 @@ int main(int argc, char **argv)
 
 	if (!json_object_object_get_ex(reply, "ok", &ok) ||
 	    !json_object_is_type(ok, json_type_boolean)) {
-		fprintf(stderr, "faultctl: %s: faultd sent a reply without \"ok\"\n", v->name);
 		json_object_put(reply);
-		return EXIT_UNREACHABLE;
+		return fail(EXIT_UNREACHABLE, "EBADMSG", "%s: faultd sent a reply without \"ok\"",
+			    v->name);
 	}
 
 	ret = json_object_get_boolean(ok) ? EXIT_OK : EXIT_REFUSED;
-	if (json) {
+	if (arg_json) {
+		if (ret != EXIT_OK &&
+		    lc_json_add(reply, "exit_status", json_object_new_int(ret)) < 0) {
+			json_object_put(reply);
+			return fail_oom();
+		}
 		puts(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (ret == EXIT_OK) {
@@ -976,17 +1405,14 @@ int main(int argc, char **argv)
 		if (!json_object_object_get_ex(reply, "error", &error) ||
 		    !json_object_is_type(error, json_type_string))
 			error = NULL;
-		fprintf(stderr, "faultctl: %s: ", v->name);
-		put_text(stderr,
-			 error ? json_object_get_string(error) : "failed without saying why",
-			 false);
-		fputc('\n', stderr);
+		(void)fail(ret, "EIO", "%s: %s", v->name,
+			   error ? json_object_get_string(error) : "failed without saying why");
 	}
 	json_object_put(reply);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "faultctl: cannot write the output: %s\n", strerror(errno));
-		return EXIT_REFUSED;
+		arg_json = false;
+		return fail(EXIT_REFUSED, "EIO", "cannot write the output: %s", strerror(errno));
 	}
 	return ret;
 }

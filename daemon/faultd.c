@@ -37,6 +37,8 @@ static void help(void)
 	       "      --print-default-config\n"
 	       "                            print the documented configuration file: every key,\n"
 	       "                            its meaning and its default\n"
+	       "      --log-level LEVEL     log at debug, info, notice, warning or error,\n"
+	       "                            whatever the configuration's log_level says\n"
 	       "      --log-target TARGET   log to auto, journal, syslog or stderr, whatever\n"
 	       "                            the configuration's log_target says\n"
 	       "  -h, --help                show this help\n"
@@ -56,6 +58,7 @@ int main(int argc, char *argv[])
 		{ "print-config", no_argument, NULL, 'P' },
 		{ "print-default-config", no_argument, NULL, 'D' },
 		{ "log-target", required_argument, NULL, 'L' },
+		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
@@ -95,6 +98,17 @@ int main(int argc, char *argv[])
 				return 2;
 			}
 			opts.log_target = optarg;
+			break;
+		case 'l':
+			if (lc_log_level_from_string(optarg) < 0) {
+				fprintf(stderr,
+					"faultd: --log-level: '%s' is not one of debug, info, "
+					"notice, "
+					"warning, error.\n",
+					optarg);
+				return 2;
+			}
+			opts.log_level = optarg;
 			break;
 		case 'h':
 			help();
@@ -153,7 +167,20 @@ int main(int argc, char *argv[])
 				"applied; data collection and developer mode stay off until "
 				"faultctl enables them.\n",
 				lc_config_runtime_damage(cfg));
-		printf("Configuration is valid.\n");
+		{
+			size_t n;
+			const char *const *read = lc_config_files_read(cfg, &n);
+
+			if (n == 0)
+				printf("No configuration file was read (%s does not exist); the "
+				       "built-in defaults are valid.\n",
+				       lc_config_main_path(cfg));
+			else {
+				printf("Configuration is valid. Read, in order:\n");
+				for (size_t i = 0; i < n; i++)
+					printf("  %s\n", read[i]);
+			}
+		}
 		r = 0;
 		break;
 	case ACTION_PRINT:

@@ -51,6 +51,8 @@ struct lc_config {
 	char *main_path;
 	char *runtime_path;   /* NULL when state_dir is empty */
 	char *runtime_damage; /* why runtime.conf was not applied; NULL when it was */
+	char **files_read;    /* the files that were read, in order */
+	size_t n_files_read;
 	struct cfg_value *values;
 	size_t n_values;
 };
@@ -220,6 +222,9 @@ struct lc_config *lc_config_free(struct lc_config *cfg)
 	for (size_t i = 0; i < cfg->n_values; i++)
 		cfg_value_done(&cfg->values[i]);
 	free(cfg->values);
+	for (size_t i = 0; i < cfg->n_files_read; i++)
+		free(cfg->files_read[i]);
+	free(cfg->files_read);
 	free(cfg->main_path);
 	free(cfg->runtime_path);
 	free(cfg->runtime_damage);
@@ -739,6 +744,22 @@ static void load_file(struct loader *ld, const char *path, bool optional, bool r
 		add_error(ld, "%s: cannot read: %s", path, strerror_r(-r, buf, sizeof(buf)));
 		return;
 	}
+	{
+		char **v = realloc(ld->cfg->files_read,
+				   (ld->cfg->n_files_read + 1) * sizeof(*ld->cfg->files_read));
+
+		if (!v) {
+			ld->oom = true;
+			return;
+		}
+		ld->cfg->files_read = v;
+		v[ld->cfg->n_files_read] = strdup(path);
+		if (!v[ld->cfg->n_files_read]) {
+			ld->oom = true;
+			return;
+		}
+		ld->cfg->n_files_read++;
+	}
 
 	r = lc_jsonc_parse(text, size, &root, &jerr);
 	if (r == -ENOMEM) {
@@ -998,6 +1019,12 @@ const char *lc_config_origin(const struct lc_config *cfg, const char *key)
 	if (!v)
 		config_bug("%s(): unknown key \"%s\"", __func__, key);
 	return v->origin;
+}
+
+const char *const *lc_config_files_read(const struct lc_config *cfg, size_t *ret_n)
+{
+	*ret_n = cfg->n_files_read;
+	return (const char *const *)cfg->files_read;
 }
 
 const char *lc_config_main_path(const struct lc_config *cfg)

@@ -97,6 +97,10 @@ const char *lc_config_runtime_damage(const struct lc_config *cfg);
 /* The main file's path as given at load time. */
 const char *lc_config_main_path(const struct lc_config *cfg);
 
+/* The files that were read (main file, drop-ins, runtime.conf), in the order they were applied;
+ * *ret_n may be 0 (only the built-in defaults). Borrowed from cfg. */
+const char *const *lc_config_files_read(const struct lc_config *cfg, size_t *ret_n);
+
 /*
  * Sets an LC_CFG_RUNTIME boolean key and persists every runtime-set key to
  * <state_dir>/runtime.conf atomically (see fileio.h). On failure the configuration is unchanged.

@@ -109,19 +109,22 @@ const struct lc_command lc_commands[] = {
 		.name = "reboot",
 		.runner = LC_COMMAND_DAEMON,
 		.privileged = true,
-		.usage = "--reason R [--no-reboot]",
+		.usage = "--reason R [--no-reboot] | --cancel",
 		.summary = "Record why the system reboots (code, name or !custom), then reboot it",
 		.help = "Writes the reason durably, then runs reboot_command (by default reboot); when\n"
 			"that fails the reason is withdrawn and faultctl exits with status 1. At the\n"
 			"next boot the reboot plugin records the reason, unless stronger evidence (a\n"
 			"watchdog reset, a kernel panic) says otherwise. Codes with bit 0x8000 and\n"
 			"custom reasons (!name: 1 to 64 of A-Z a-z 0-9 _ . -) are unexpected: they\n"
-			"count against the fleet's stability.\n",
+			"count against the fleet's stability. faultctl status shows the reason declared\n"
+			"for the coming reboot; --cancel withdraws it.\n",
 		.options = {
 			{ "--reason", "R",
 			  "required: a code (0x0003), a name (FirmwareUpdate) or !name" },
 			{ "--no-reboot", NULL,
 			  "only record the reason, for a reboot another tool performs" },
+			{ "--cancel", NULL,
+			  "withdraw the reason declared for the coming reboot; reboots nothing" },
 		},
 	},
 	{
@@ -138,7 +141,8 @@ const struct lc_command lc_commands[] = {
 			"Arguments:\n"
 			"  PROCESS  the name of the process, 1 to 64 printable characters; one starting\n"
 			"           with '-' goes after \"--\" (faultctl report-crash -- -name)\n"
-			"  SIGNAL   the number of the signal that killed it, 1 to 64 (11 for SIGSEGV)\n",
+			"  SIGNAL   the signal that killed it: a number from 1 to 64 or a name, any\n"
+			"           case, SIG optional (11, SEGV and SIGSEGV are the same)\n",
 	},
 	{
 		.name = "crash-reported",
@@ -153,16 +157,18 @@ const struct lc_command lc_commands[] = {
 		.runner = LC_COMMAND_DAEMON,
 		.privileged = true,
 		.usage = "NAME=VALUE[:KIND]...",
-		.summary = "Record metric readings in the heartbeat in progress; KIND is counter, gauge "
-			   "(the default), histogram or set, whose VALUE is a member",
+		.summary = "Record metric readings in the heartbeat in progress; KIND is counter (c), "
+			   "gauge (g, the default), histogram (h, ms, timer, d) or set (s), whose VALUE "
+			   "is a member",
 		.help = "All or nothing: one bad reading, or one whose name already holds another kind,\n"
-			"refuses the call and names it. Fails while data collection is off.\n"
+			"refuses the call and names it. Fails while data collection is off, and when\n"
+			"faultd keeps none of the readings (a name reserved for faultd, too many keys).\n"
 			"\n"
 			"Arguments:\n"
 			"  NAME=VALUE[:KIND]  up to 100 readings. A NAME is at most 128 bytes; a VALUE a\n"
 			"                     finite number (temp=-3.5), or for a set the member; KIND\n"
-			"                     counter, gauge, histogram or set, or statsd's c, g, ms, h,\n"
-			"                     d, s. One starting with '-' goes after \"--\".\n",
+			"                     counter (c), gauge (g), histogram (h, ms, timer, d) or\n"
+			"                     set (s). One starting with '-' goes after \"--\".\n",
 	},
 	{
 		.name = "request-metrics",
@@ -195,13 +201,16 @@ const struct lc_command lc_commands[] = {
 	{
 		.name = "help",
 		.runner = LC_COMMAND_SERVER,
-		.usage = "",
-		.summary = "List the commands the running faultd accepts",
-		.help = "Asks faultd for its commands, each with a summary and [privileged] where it is.\n"
-			"The list includes crash-reported, which faultd-core-handler sends after each\n"
-			"crash and faultctl has no command for.\n"
+		.usage = "[COMMAND]",
+		.summary = "List the commands, or show one command's help; runs without faultd",
+		.help = "Without arguments, the same as faultctl --help; with a COMMAND, the same as\n"
+			"faultctl COMMAND --help. faultctl answers from its own table and asks faultd\n"
+			"nothing. With --json it prints {\"ok\": true, \"data\": {\"commands\": [...]}},\n"
+			"each command with its name, summary, privileged and internal (a command\n"
+			"only faultd's own programs send, such as crash-reported).\n"
 			"\n"
-			"Takes no arguments.\n",
+			"Arguments:\n"
+			"  COMMAND  the command whose help to show\n",
 	},
 };
 

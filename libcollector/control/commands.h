@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LC_COMMAND_OPTIONS_MAX 2
+#define LC_COMMAND_OPTIONS_MAX 3
 
 /* An option of a command, as faultctl takes it and its --help lists it. */
 struct lc_command_option {
@@ -23,7 +23,8 @@ struct lc_command_option {
 /* Who runs a command. */
 enum lc_command_runner {
 	LC_COMMAND_DAEMON, /* faultd, through the handler it attaches by name */
-	LC_COMMAND_SERVER, /* the control server itself, for every daemon ("help") */
+	LC_COMMAND_SERVER, /* the control server itself, for every daemon ("help"); faultctl
+			    * answers it from this table without asking */
 	LC_COMMAND_CLIENT, /* faultctl alone, without faultd ("trigger-coredump") */
 };
 

@@ -69,6 +69,52 @@ static json_object *storage_status(struct lc_core *c)
 	return TAKE_PTR(o);
 }
 
+/* The path of the reason declared for the coming reboot, or NULL without memory. */
+static char *declared_reboot_path(struct lc_core *c)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/reboot/%s", lc_config_get_string(c->cfg, "state_dir"),
+		     LC_REBOOT_DECLARED_FILE) < 0)
+		return NULL;
+	return path;
+}
+
+/*
+ * "reboot_declared": the reason `faultctl reboot` declared for the coming reboot, {"reason" (as
+ * people write it), "unexpected", "declared_ms"}, or null when there is none; a damaged note is
+ * {"damaged": why}, since the next boot will ignore it.
+ */
+static int add_declared_reboot(struct lc_core *c, json_object *o)
+{
+	_cleanup_free_ char *path = declared_reboot_path(c);
+	_cleanup_json_ json_object *d = NULL;
+	struct lc_reboot_note note;
+	const char *why;
+	char name[96];
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = lc_reboot_note_read(path, &note, &why);
+	if (r == -ENOENT)
+		return lc_json_add_null(o, "reboot_declared");
+	d = json_object_new_object();
+	if (r < 0) {
+		if (lc_json_add(d, "damaged", json_object_new_string(why)) < 0)
+			return -ENOMEM;
+	} else if (lc_json_add(d, "reason",
+			       json_object_new_string(lc_reboot_reason_format(&note.reason, name,
+									      sizeof(name)))) < 0 ||
+		   lc_json_add(d, "unexpected",
+			       json_object_new_boolean(lc_reboot_reason_unexpected(&note.reason))) <
+			   0 ||
+		   lc_json_add(d, "declared_ms", json_object_new_int64((int64_t)note.realtime_ms)) <
+			   0)
+		return -ENOMEM;
+	return lc_json_add(o, "reboot_declared", TAKE_PTR(d));
+}
+
 static void cmd_status(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -114,6 +160,7 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 		lc_json_add_sticky(o, "upload", lc_uploader_status(c->uploader), &r);
 	if (c->heartbeat)
 		lc_json_add_sticky(o, "hours", lc_heartbeat_status(c->heartbeat), &r);
+	lc_json_sticky(add_declared_reboot(c, o), &r);
 	lc_json_add_sticky(o, "reloads", json_object_new_int64(c->reloads), &r);
 	lc_json_sticky(lc_json_add_string_or_null(o, "last_reload", c->last_reload), &r);
 	/* A status with gaps says more than none. */
@@ -335,6 +382,38 @@ static void reply_message(struct lc_control_call *call, const char *msg)
 
 #define REBOOT_COMMAND_TIMEOUT_MS 30000
 
+/* `reboot --cancel`: withdraws the reason declared for the coming reboot, if any. */
+static void reboot_cancel(struct lc_core *c, struct lc_control_call *call)
+{
+	_cleanup_free_ char *path = declared_reboot_path(c);
+	struct lc_reboot_note note;
+	const char *why;
+	char name[96] = "a damaged declaration", msg[192];
+	int r;
+
+	if (!path) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	r = lc_reboot_note_read(path, &note, &why);
+	if (r == -ENOENT) {
+		reply_message(call, "No reboot reason was declared: nothing to withdraw.");
+		return;
+	}
+	if (r >= 0)
+		lc_reboot_reason_format(&note.reason, name, sizeof(name));
+	if (unlink(path) < 0 && errno != ENOENT) {
+		r = -errno;
+		log_error_errno(r, "Failed to withdraw the reboot reason %s: %m", name);
+		lc_control_call_fail(call, -r, "cannot remove %s: %s", path, strerror(-r));
+		return;
+	}
+	log_notice("Reboot reason %s withdrawn by uid %u (pid %d).", name,
+		   (unsigned)lc_control_call_uid(call), (int)lc_control_call_pid(call));
+	snprintf(msg, sizeof(msg), "Withdrew %s, the reason declared for the coming reboot.", name);
+	reply_message(call, msg);
+}
+
 static void cmd_reboot(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -348,6 +427,16 @@ static void cmd_reboot(struct lc_control_call *call, json_object *args, void *us
 	bool reboot = true;
 	int r, status;
 
+	if (json_object_object_get_ex(args, "cancel", &v)) {
+		if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v) ||
+		    json_object_object_length(args) != 1) {
+			lc_control_call_fail(call, EINVAL,
+					     "\"cancel\": expected true, and nothing else");
+			return;
+		}
+		reboot_cancel(c, call);
+		return;
+	}
 	if (!json_object_object_get_ex(args, "reason", &v) ||
 	    !json_object_is_type(v, json_type_string)) {
 		lc_control_call_fail(call, EINVAL,
@@ -510,6 +599,22 @@ static void cmd_crash_reported(struct lc_control_call *call, json_object *args, 
 }
 
 #define METRICS_WRITE_MAX 100
+#define METRIC_KINDS	  "counter (c), gauge (g), histogram (h, ms, timer, d) or set (s)"
+
+/* Whether the reading s, refused, ends in ":WORD" that names no kind: then the mistake is more
+ * likely the kind than the number before it ("x=1:bogus"). */
+static bool unknown_kind(const char *s)
+{
+	const char *eq = strchr(s, '='), *colon = strrchr(s, ':');
+	enum lc_metric_kind k;
+
+	if (!eq || !colon || colon < eq || !colon[1])
+		return false;
+	for (const char *p = colon + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return false;
+	return lc_metric_kind_parse(colon + 1, &k) < 0;
+}
 
 /* Whether reading i keeps the kind its key has in the store and earlier in the same request. */
 static bool kind_fits(const struct lc_metrics *m, const struct lc_metric_assignment *a, size_t i)
@@ -560,6 +665,15 @@ static void cmd_write_metric(struct lc_control_call *call, json_object *args, vo
 			return;
 		}
 		r = lc_metric_assignment_parse(json_object_get_string(v), &a[i], &why);
+		if (r < 0 && unknown_kind(json_object_get_string(v))) {
+			const char *colon = strrchr(json_object_get_string(v), ':');
+
+			lc_control_call_fail(call, EINVAL,
+					     "reading %zu (\"%.40s\"): KIND \"%.20s\" is unknown; "
+					     "KIND is " METRIC_KINDS,
+					     i + 1, json_object_get_string(v), colon + 1);
+			return;
+		}
 		if (r < 0) {
 			lc_control_call_fail(call, -r, "reading %zu (\"%.40s\"): %s", i + 1,
 					     json_object_get_string(v), why);
@@ -593,6 +707,16 @@ static void cmd_write_metric(struct lc_control_call *call, json_object *args, vo
 			refused++;
 		else
 			kept++;
+	}
+	if (kept == 0) {
+		/* Nothing was taken: a failure, not a success that recorded nothing. */
+		lc_control_call_fail(
+			call, capped ? ENOSPC : EINVAL,
+			"nothing recorded: %zu reading%s over metrics.max_keys, %zu with "
+			"a name reserved for faultd (operational_*, faultd/...) or too "
+			"long for its kind",
+			capped, capped == 1 ? "" : "s", refused);
+		return;
 	}
 	if (capped || refused)
 		snprintf(msg, sizeof(msg),

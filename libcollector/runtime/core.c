@@ -105,7 +105,8 @@ static void apply_logging(const struct lc_core *c, const struct lc_config *cfg)
 	const char *t =
 		c->opts->log_target ? c->opts->log_target : lc_config_get_string(cfg, "log_target");
 	int target = lc_log_target_from_string(t);
-	int level = lc_log_level_from_string(lc_config_get_string(cfg, "log_level"));
+	int level = lc_log_level_from_string(
+		c->opts->log_level ? c->opts->log_level : lc_config_get_string(cfg, "log_level"));
 
 	if (target >= 0)
 		lc_log_open(NULL, (enum lc_log_target)target);

@@ -15,6 +15,7 @@ struct lc_core_options {
 	const struct lc_plugin_ops *const *plugins; /* compiled-in plugins, in start order */
 	size_t n_plugins;
 	const char *log_target; /* NULL: the configuration's log_target; else one of its values */
+	const char *log_level;	/* NULL: the configuration's log_level; else one of its values */
 };
 
 struct lc_core;

@@ -220,6 +220,31 @@ class ValueTest(unittest.TestCase):
         self.assertEqual(complete("faultctl report-crash -- "), [])
         self.assertEqual(set(complete("faultctl report-crash -- -weird ")), expected)
 
+    def test_report_crash_signal_names(self):
+        # faultctl takes names too (SEGV, SIGSEGV, any case): offered once a letter is typed.
+        self.assertEqual(set(complete("faultctl report-crash gatewayd S")), {"SEGV"})
+        self.assertEqual(set(complete("faultctl report-crash gatewayd SIG")),
+                         {"SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL"})
+        self.assertEqual(complete("faultctl report-crash gatewayd ab"), ["ABRT"])
+        self.assertEqual(complete("faultctl report-crash gatewayd SEGV "), [])
+
+    def test_write_metric_offers_every_kind_faultctl_names(self):
+        r = subprocess.run([FAULTCTL, "write-metric", "--help"], capture_output=True, text=True,
+                           timeout=10)
+        named = set(re.findall(r"\b(counter|gauge|histogram|set|timer|ms|[cghds])\b",
+                               r.stdout.split("KIND", 1)[1]))
+        self.assertIn("timer", named)
+        self.assertEqual(set(complete("faultctl write-metric temp=21.5:")), named)
+
+    def test_reboot_cancel_goes_alone(self):
+        self.assertEqual(complete("faultctl reboot --c"), ["--cancel"])
+        self.assertEqual(complete("faultctl reboot --cancel "), [])
+        self.assertEqual(set(complete("faultctl reboot --reason UserReset ")), {"--no-reboot"})
+
+    def test_help_takes_a_command(self):
+        self.assertEqual(complete("faultctl help stat"), ["status"])
+        self.assertEqual(complete("faultctl help status "), [])
+
     def test_write_metric_kinds(self):
         with open(os.path.join(SOURCE_ROOT, "libcollector", "ledger", "metrics.c")) as f:
             source = f.read()

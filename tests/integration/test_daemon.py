@@ -309,30 +309,23 @@ class LifecycleTest(DaemonTestCase):
         d.start()
         self.assertEqual(d.ctl("status").returncode, 0)
 
-    def test_faultctl_survives_a_malformed_help_reply(self):
+    def test_help_asks_no_daemon(self):
+        # faultctl answers help from its own table: a server that would answer is never asked.
         d = self.daemon()
         path = os.path.join(d.dir, "fake.sock")
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(path)
         server.listen(1)
-
-        def serve():
-            conn, _ = server.accept()
-            conn.recv(65536)
-            conn.sendall(b'{"ok": true, "data": {"commands": [{"name": null, "summary": 3}, '
-                         b'{"name": "real", "summary": null, "privileged": true}]}}\n')
-            conn.close()
-
-        t = threading.Thread(target=serve)
-        t.start()
+        server.settimeout(0.5)
         try:
             r = subprocess.run([FAULTCTL, "--socket", path, "help"], capture_output=True,
                                text=True, timeout=20)
+            with self.assertRaises(socket.timeout):
+                server.accept()
         finally:
-            t.join()
             server.close()
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("real", r.stdout)
+        self.assertIn("status", r.stdout)
 
     def test_faultctl_without_daemon(self):
         r = subprocess.run([FAULTCTL, "--socket", "/nonexistent/faultd.sock", "status"],
@@ -521,6 +514,47 @@ class CommandLineTest(DaemonTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("valid", r.stdout)
 
+    def test_check_config_names_the_files_it_read(self):
+        d = self.daemon(dropins={"20-a.conf": '{"upload_interval_seconds": 60}'})
+        r = self.run_faultd("--config", d.config_path, "--check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "Configuration is valid. Read, in order:")
+        self.assertEqual([l.strip() for l in lines[1:]],
+                         [d.config_path, os.path.join(d.config_path + ".d", "20-a.conf")])
+
+    @unittest.skipIf(os.path.exists("/etc/faultd.conf") or os.path.exists("/etc/faultd.conf.d")
+                     or os.path.exists("/var/lib/faultd/runtime.conf"),
+                     "this machine has a configuration of faultd's")
+    def test_check_config_says_when_it_read_nothing(self):
+        r = self.run_faultd("--check-config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("No configuration file was read (/etc/faultd.conf does not exist); the "
+                      "built-in defaults are valid.", r.stdout)
+        self.assertNotIn("Configuration is valid", r.stdout)
+
+    def test_log_level_overrides_the_configuration(self):
+        d = self.daemon(config={"log_level": "warning"})
+        d.start()
+        d.stop()
+        self.assertNotIn("debug:", d.log())
+        with open(os.path.join(d.dir, "debug.log"), "w+") as err:
+            p = subprocess.Popen([FAULTD, "--config", d.config_path, "--log-level", "debug"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                wait_for(lambda: subprocess.run([FAULTCTL, "--socket", d.socket, "status"],
+                                                capture_output=True).returncode == 0,
+                         what="faultd --log-level debug to answer")
+            finally:
+                p.terminate()
+                p.wait(timeout=20)
+            err.seek(0)
+            self.assertIn("faultd: debug:", err.read())
+        r = self.run_faultd("--log-level", "loud", "--check-config")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("faultd: --log-level: 'loud' is not one of debug, info, notice, warning, "
+                      "error.", r.stderr)
+
     def test_shipped_config_is_valid_and_changes_nothing(self):
         shipped = os.path.join(SOURCE_ROOT, "config", "faultd.conf")
         r = self.run_faultd("--config", shipped, "--print-config")
@@ -565,6 +599,194 @@ class CommandLineTest(DaemonTestCase):
         self.assertIn("enable-data-collection", r.stdout)
         r = subprocess.run([FAULTCTL], capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
+
+
+class FaultctlTest(DaemonTestCase):
+    """faultctl's own words: local help, one program name, errors as JSON, FAULTD_SOCKET."""
+
+    def run_faultctl(self, *args, env=None):
+        return subprocess.run([FAULTCTL] + list(args), capture_output=True, text=True,
+                              timeout=20, env=env)
+
+    def nowhere(self):
+        nothing = os.path.join(tempfile.mkdtemp(prefix="faultd-it-"), "nothing.sock")
+        self.addCleanup(os.rmdir, os.path.dirname(nothing))
+        return nothing
+
+    def test_help_is_local_and_lists_no_internal_command(self):
+        nothing = self.nowhere()
+        r = self.run_faultctl("--socket", nothing, "help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, self.run_faultctl("--help").stdout)
+        self.assertNotIn("crash-reported", r.stdout)
+        r = self.run_faultctl("--socket", nothing, "help", "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, self.run_faultctl("status", "--help").stdout)
+        r = self.run_faultctl("--socket", nothing, "--json", "help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        commands = {c["name"]: c for c in json.loads(r.stdout)["data"]["commands"]}
+        self.assertTrue(commands["crash-reported"]["internal"])
+        self.assertFalse(commands["status"]["internal"])
+        self.assertTrue(commands["reboot"]["privileged"])
+        r = self.run_faultctl("help", "crash-reported")
+        self.assertEqual(r.returncode, 2)
+
+    def test_a_mistyped_command_gets_a_suggestion(self):
+        for typed, meant in (("stauts", "status"), ("rebot", "reboot"),
+                             ("write-metrics", "write-metric"), ("hlep", "help")):
+            with self.subTest(typed=typed):
+                r = self.run_faultctl(typed)
+                self.assertEqual(r.returncode, 2)
+                self.assertIn(f"faultctl: unknown command '{typed}'; did you mean '{meant}'?",
+                              r.stderr)
+        r = self.run_faultctl("frobnicate")
+        self.assertNotIn("did you mean", r.stderr)
+        # The internal command is not offered, not even as a suggestion.
+        self.assertNotIn("crash-reported", self.run_faultctl("crash-reportd").stderr)
+
+    def test_messages_name_the_program_not_its_path(self):
+        self.assertTrue(os.path.isabs(FAULTCTL) or os.sep in FAULTCTL, FAULTCTL)
+        for args in (["--bogus"], ["--socket"], ["--timeout=x", "status"], ["-x"], [],
+                     ["status", "--bogus"]):
+            with self.subTest(args=args):
+                r = self.run_faultctl(*args)
+                self.assertEqual(r.returncode, 2)
+                self.assertTrue(r.stderr.startswith("faultctl: "), r.stderr)
+                self.assertNotIn(FAULTCTL, r.stderr)
+        self.assertIn("unknown option '--bogus'", self.run_faultctl("--bogus").stderr)
+        self.assertIn("option '--socket' needs a value", self.run_faultctl("--socket").stderr)
+
+    def test_json_errors_go_to_stdout_with_the_exit_status(self):
+        nothing = self.nowhere()
+        cases = [
+            (["--json", "--bogus"], 2, "unknown option"),
+            (["--json", "stauts"], 2, "did you mean"),
+            (["--json", "report-crash"], 2, "report-crash: expected"),
+            (["--json", "--timeout", "0", "status"], 2, "--timeout"),
+            (["--json"], 2, "no command"),
+            (["--socket", nothing, "--json", "status"], 3, nothing),
+        ]
+        for args, status, text in cases:
+            with self.subTest(args=args):
+                r = self.run_faultctl(*args)
+                self.assertEqual(r.returncode, status, r.stdout + r.stderr)
+                self.assertEqual(r.stderr, "")
+                reply = json.loads(r.stdout)
+                self.assertIs(reply["ok"], False)
+                self.assertEqual(reply["exit_status"], status)
+                self.assertIn(text, reply["error"])
+                self.assertIsInstance(reply["errno"], str)
+        # A refusal of faultd's carries the exit status too.
+        d = self.daemon().start()
+        r = d.ctl("write-metric", "x=1", json_output=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["exit_status"], 1)
+
+    def test_socket_from_the_environment(self):
+        d = self.daemon().start()
+        env = dict(os.environ, FAULTD_SOCKET=d.socket)
+        r = self.run_faultctl("--json", "status", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["data"]["pid"], d.proc.pid)
+        # --socket wins over the environment.
+        env = dict(os.environ, FAULTD_SOCKET="/nonexistent/faultd.sock")
+        self.assertEqual(self.run_faultctl("--socket", d.socket, "status", env=env).returncode, 0)
+        r = self.run_faultctl("status", env=env)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("/nonexistent/faultd.sock", r.stderr)
+        self.assertIn("FAULTD_SOCKET", self.run_faultctl("--help").stdout)
+
+
+class Issue24DaemonTest(DaemonTestCase):
+    """Commands that did too little, or said it badly."""
+
+    def device(self):
+        return self.daemon(config={"enable_data_collection": True,
+                                   "reboot_command": "true"}).start()
+
+    def test_report_crash_takes_signal_names(self):
+        d = self.device()
+        for n, signal_word in enumerate(("SEGV", "SIGSEGV", "sigabrt", "11", "Bus"), 1):
+            with self.subTest(signal=signal_word):
+                r = d.ctl("report-crash", "gatewayd", signal_word)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(d.status()["hours"]["operational_crashes"], n)
+        for bad in ("SIGBOGUS", "0", "65", "SIG"):
+            with self.subTest(signal=bad):
+                r = d.ctl("report-crash", "gatewayd", bad)
+                self.assertEqual(r.returncode, 2)
+                self.assertIn("SIGNAL", r.stderr)
+        self.assertEqual(d.status()["hours"]["operational_crashes"], 5)
+
+    def test_a_write_metric_that_keeps_nothing_fails(self):
+        d = self.device()
+        r = d.ctl("write-metric", "operational_hours=5")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("nothing recorded", r.stderr)
+        self.assertIn("reserved for faultd", r.stderr)
+        self.assertEqual(d.status()["hours"]["metrics"]["keys"], 0)
+        # One kept is a success that says what was not kept.
+        r = d.ctl("write-metric", "operational_hours=5", "temp=3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Recorded 1 reading", r.stdout)
+
+    def test_an_unknown_kind_is_named_with_the_kinds(self):
+        d = self.device()
+        r = d.ctl("write-metric", "x=1:bogus")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('KIND "bogus" is unknown', r.stderr)
+        self.assertNotIn("finite number", r.stderr)
+        for kind in ("counter (c)", "gauge (g)", "histogram (h, ms, timer, d)", "set (s)"):
+            self.assertIn(kind, r.stderr)
+        r = d.ctl("write-metric", "x=abc")
+        self.assertIn("VALUE is not a finite number", r.stderr)
+        # A set member may hold ':' and a kind after it.
+        self.assertEqual(d.ctl("write-metric", "users=a:b:s").returncode, 0)
+        self.assertIn("timer", d.ctl("write-metric", "--help").stdout)
+
+    def test_a_declared_reboot_reason_is_shown_and_can_be_withdrawn(self):
+        d = self.device()
+        declared = os.path.join(d.state_dir, "reboot", "declared.json")
+        self.assertIsNone(d.status()["reboot_declared"])
+        self.assertIn("reboot declared: -", d.ctl("status").stdout)
+        r = d.ctl("reboot", "--reason", "FirmwareUpdate", "--no-reboot")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(d.status()["reboot_declared"]["reason"], "FirmwareUpdate (0x0003)")
+        self.assertFalse(d.status()["reboot_declared"]["unexpected"])
+        self.assertIn("reboot declared: FirmwareUpdate (0x0003)", d.ctl("status").stdout)
+        for args in (["--cancel", "--reason", "UserReset"], ["--cancel", "--no-reboot"],
+                     ["--cancel=1"]):
+            with self.subTest(args=args):
+                self.assertEqual(d.ctl("reboot", *args).returncode, 2)
+        self.assertTrue(os.path.exists(declared))
+        r = d.ctl("reboot", "--cancel")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Withdrew FirmwareUpdate (0x0003)", r.stdout)
+        self.assertFalse(os.path.exists(declared))
+        self.assertIsNone(d.status()["reboot_declared"])
+        r = d.ctl("reboot", "--cancel")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing to withdraw", r.stdout)
+        self.assertIn("withdrawn", d.log())
+
+    def test_status_says_first_whether_all_is_well(self):
+        d = self.device()
+        lines = d.ctl("status").stdout.splitlines()
+        self.assertRegex(lines[0], r"^faultd 0\.1\.0: collecting; no upload yet; "
+                                   r"0 entries waiting; 0 dropped; all well$")
+        self.assertRegex(lines[1], r"^next heartbeat: in \d+ (s|min)$")
+        text = "\n".join(lines)
+        # Numbers for people: no 17-digit floats, no exponents; exact in --json.
+        self.assertNotRegex(text, r"\d\.\d{4,}|\de-\d")
+        self.assertIsInstance(d.status()["hours"]["operational_hours"], float)
+        # One notation for nothing: never an empty value.
+        self.assertEqual([l for l in lines if re.match(r"^\s*[\w.-]+:\s*$", l)
+                          and not l.endswith(":")], [])
+        self.assertNotIn("(none)", text)
+        self.assertNotIn("next_in_seconds", text)
+        off = self.daemon().start()
+        first = off.ctl("status").stdout.splitlines()[0]
+        self.assertIn("not collecting", first)
 
 
 if __name__ == "__main__":
