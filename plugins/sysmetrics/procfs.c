@@ -397,6 +397,104 @@ bool sysmetrics_comm_matches(const char *name, const char *comm)
 	return strlen(name) > cut && strlen(comm) == cut && strncmp(name, comm, cut) == 0;
 }
 
+int sysmetrics_parse_proc_spec(const char *value, struct sysmetrics_proc_spec *ret,
+			       const char **ret_why)
+{
+	static const struct {
+		const char *prefix;
+		enum sysmetrics_proc_kind kind;
+	} forms[] = {
+		{ "pidfile:", SYSMETRICS_PROC_PIDFILE },
+		{ "unit:", SYSMETRICS_PROC_UNIT },
+		{ "exe:", SYSMETRICS_PROC_EXE },
+	};
+	struct sysmetrics_proc_spec spec = { .kind = SYSMETRICS_PROC_NAME };
+	size_t len = strcspn(value, "=");
+	const char *form = value[len] ? value + len + 1 : NULL, *arg = NULL;
+
+	if (len == 0 || len > SYSMETRICS_PROC_NAME_MAX || memchr(value, '/', len)) {
+		*ret_why = "expected a process name of 1 to 63 bytes without '/' or '=', alone or "
+			   "followed by =self, =pidfile:PATH, =unit:UNIT or =exe:PATH";
+		return -EINVAL;
+	}
+	memcpy(spec.name, value, len);
+	spec.name[len] = 0;
+	if (form && streq(form, "self")) {
+		spec.kind = SYSMETRICS_PROC_SELF;
+	} else if (form) {
+		for (size_t i = 0; i < ARRAY_SIZE(forms) && !arg; i++)
+			if (strncmp(form, forms[i].prefix, strlen(forms[i].prefix)) == 0) {
+				spec.kind = forms[i].kind;
+				arg = form + strlen(forms[i].prefix);
+			}
+		if (!arg) {
+			*ret_why = "expected =self, =pidfile:PATH, =unit:UNIT or =exe:PATH after "
+				   "the process name";
+			return -EINVAL;
+		}
+		if (!arg[0] || strlen(arg) > SYSMETRICS_PROC_ARG_MAX) {
+			*ret_why = "expected a path or unit name of 1 to 255 bytes";
+			return -EINVAL;
+		}
+		if (spec.kind == SYSMETRICS_PROC_UNIT ? strchr(arg, '/') || !strchr(arg, '.')
+						      : arg[0] != '/') {
+			*ret_why = spec.kind == SYSMETRICS_PROC_UNIT
+					   ? "expected a unit name such as gatewayd.service"
+					   : "expected an absolute path";
+			return -EINVAL;
+		}
+	}
+	spec.arg = arg;
+	*ret = spec;
+	return 0;
+}
+
+int sysmetrics_parse_pidfile(const char *text)
+{
+	uint64_t pid;
+	const char *p = parse_u64(text, &pid);
+
+	if (!p || text[0] < '0' || text[0] > '9' || pid == 0 || pid > INT32_MAX)
+		return -EBADMSG;
+	p = skip_blanks(p);
+	if (*p == '\n')
+		p++;
+	return *p ? -EBADMSG : (int)pid;
+}
+
+bool sysmetrics_cgroup_in_unit(const char *text, const char *unit)
+{
+	size_t n = strlen(unit);
+	const char *line, *eol;
+
+	/* "hierarchy-ID:controllers:path" lines, each ended by '\n'. */
+	for (line = text; (eol = strchr(line, '\n')); line = eol + 1) {
+		const char *c1 = memchr(line, ':', (size_t)(eol - line)), *c2, *p;
+
+		if (!c1 || !(c2 = memchr(c1 + 1, ':', (size_t)(eol - c1 - 1))))
+			continue;
+		if (!(c2 == c1 + 1 ||
+		      ((size_t)(c2 - c1 - 1) == strlen("name=systemd") &&
+		       memcmp(c1 + 1, "name=systemd", strlen("name=systemd")) == 0)))
+			continue;
+		for (p = c2 + 1; p < eol; p++) {
+			if (*p != '/')
+				continue;
+			if ((size_t)(eol - p - 1) >= n && memcmp(p + 1, unit, n) == 0 &&
+			    (p[1 + n] == '/' || p + 1 + n == eol))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool sysmetrics_exe_matches(const char *target, const char *path)
+{
+	size_t n = strlen(path);
+
+	return strncmp(target, path, n) == 0 && (!target[n] || streq(target + n, " (deleted)"));
+}
+
 int sysmetrics_parse_millicelsius(const char *text, double *ret)
 {
 	const char *p = text;

@@ -144,6 +144,48 @@ int sysmetrics_parse_pidstat(const char *text, struct sysmetrics_pidstat *ret);
  * bytes, since the kernel cuts a process's comm there. */
 bool sysmetrics_comm_matches(const char *name, const char *comm);
 
+/* How a configured process is told apart from the others. */
+enum sysmetrics_proc_kind {
+	SYSMETRICS_PROC_NAME,	 /* "NAME": every process whose comm is NAME */
+	SYSMETRICS_PROC_SELF,	 /* "NAME=self": faultd's own process */
+	SYSMETRICS_PROC_PIDFILE, /* "NAME=pidfile:PATH": the process whose pid PATH holds */
+	SYSMETRICS_PROC_UNIT,	 /* "NAME=unit:UNIT": every process in systemd unit UNIT's cgroup */
+	SYSMETRICS_PROC_EXE,	 /* "NAME=exe:PATH": every process running the executable PATH */
+};
+
+#define SYSMETRICS_PROC_NAME_MAX 63   /* bytes of a configured process's NAME */
+#define SYSMETRICS_PROC_ARG_MAX	 255  /* bytes of its PATH or UNIT */
+#define SYSMETRICS_PIDFILE_MAX	 64   /* bytes read of a pid file */
+#define SYSMETRICS_CGROUP_MAX	 4096 /* bytes read of /proc/<pid>/cgroup */
+
+struct sysmetrics_proc_spec {
+	enum sysmetrics_proc_kind kind;
+	char name[SYSMETRICS_PROC_NAME_MAX + 1]; /* the key's <name> */
+	const char *arg; /* PATH or UNIT, pointing into the parsed text; NULL for NAME and self */
+};
+
+/*
+ * Parses one entry of sysmetrics.processes: "NAME", "NAME=self", "NAME=pidfile:PATH",
+ * "NAME=unit:UNIT" or "NAME=exe:PATH" (NAME 1 to 63 bytes without '/' or '='; PATH absolute,
+ * UNIT a unit name with a '.' and no '/'; both at most 255 bytes). Returns 0, or -EINVAL with
+ * *ret_why saying what was expected. ret->arg points into value.
+ */
+int sysmetrics_parse_proc_spec(const char *value, struct sysmetrics_proc_spec *ret,
+			       const char **ret_why);
+
+/* Parses a pid file: decimal digits, optionally followed by blanks and one newline. Returns the
+ * pid (> 0), or -EBADMSG. */
+int sysmetrics_parse_pidfile(const char *text);
+
+/* Whether /proc/<pid>/cgroup text puts the process in systemd unit unit: its unified (v2) or
+ * name=systemd (v1) hierarchy's path has a component equal to unit, so the unit's sub-cgroups
+ * count too. */
+bool sysmetrics_cgroup_in_unit(const char *text, const char *unit);
+
+/* Whether the target of /proc/<pid>/exe names the executable path: equal, or path followed by
+ * " (deleted)", as the kernel shows a program whose file was replaced by an upgrade. */
+bool sysmetrics_exe_matches(const char *target, const char *path);
+
 /* Parses a thermal zone's temp (millidegrees Celsius, may be negative) into degrees. Returns 0,
  * or -EBADMSG for garbage or a value outside [-273150, 10000000] millidegrees. */
 int sysmetrics_parse_millicelsius(const char *text, double *ret);

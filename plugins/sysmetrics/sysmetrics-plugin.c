@@ -30,7 +30,10 @@
  *   thermal/<type>               gauge    degrees Celsius of thermal_zone<N>; thermal/zone<N>
  *                                         when the type is empty, unprintable or an earlier
  *                                         zone's already
- *   proc/<name>/rss              gauge    bytes resident, summed over the processes named <name>
+ *   proc/<name>/rss              gauge    bytes resident, summed over the processes the entry
+ *                                         <name> chooses (sysmetrics.processes: faultd itself,
+ *                                         a pid file, a systemd unit, an executable, or every
+ *                                         process of a name)
  *   proc/<name>/threads          gauge    threads of those processes (0: none is running)
  *   proc/<name>/cpu              counter  CPU seconds (user + system) they spent since the
  *                                         previous sample; a process started since then counts
@@ -39,13 +42,15 @@
  * <fs> is a mount point without its leading '/' and with '/' turned into '_' ("/" is "root",
  * "/var/log" is "var_log"), or "state" for the filesystem of faultd's state directory (the
  * spool's room) when no listed mount point is on it. <if> is the interface's name, <name> the
- * process name as configured. That is 16 keys plus 3 per filesystem, 8 per interface, 1 per
+ * entry's name as configured. That is 16 keys plus 3 per filesystem, 8 per interface, 1 per
  * thermal zone and 3 per process.
  *
  * Cost: every read goes into one buffer allocated at start; /proc is kept open and rewound to
  * list processes, whose stat files are opened relative to it; a sample allocates nothing except
  * in the store. /proc/<pid>/stat alone gives name, CPU time, threads and RSS, so a process costs
- * one open and read per sample, not two (status would repeat the same figures).
+ * one open and read per sample, not two (status would repeat the same figures). /proc is listed
+ * only when an entry chooses by name, unit (one more read of /proc/<pid>/cgroup per process) or
+ * executable (one readlink of /proc/<pid>/exe); faultd itself and pid files cost one read each.
  */
 #include <fnmatch.h>
 #include <limits.h>
@@ -64,15 +69,14 @@
 #include "schema.h"
 #include "sysmetrics-plugin.h"
 
-#define SYSMETRICS_MAX_IFACES	 64   /* interfaces followed */
-#define SYSMETRICS_MAX_ZONES	 32   /* thermal zones read */
-#define SYSMETRICS_MAX_TASKS	 64   /* processes whose CPU time is followed */
-#define SYSMETRICS_MAX_SCAN	 8192 /* /proc entries looked at per sample */
-#define SYSMETRICS_MOUNT_MAX	 96   /* bytes of a configured mount point */
-#define SYSMETRICS_PROC_NAME_MAX 63   /* bytes of a configured process name */
-#define SYSMETRICS_PATTERN_MAX	 64   /* bytes of an interface pattern */
-#define SYSMETRICS_BUF_SIZE	 (SYSMETRICS_NETDEV_MAX + 1)
-#define SYSMETRICS_ZONE_KEY_MAX	 (sizeof("thermal/") + SYSMETRICS_THERMAL_TYPE)
+#define SYSMETRICS_MAX_IFACES	64   /* interfaces followed */
+#define SYSMETRICS_MAX_ZONES	32   /* thermal zones read */
+#define SYSMETRICS_MAX_TASKS	64   /* processes whose CPU time is followed */
+#define SYSMETRICS_MAX_SCAN	8192 /* /proc entries looked at per sample */
+#define SYSMETRICS_MOUNT_MAX	96   /* bytes of a configured mount point */
+#define SYSMETRICS_PATTERN_MAX	64   /* bytes of an interface pattern */
+#define SYSMETRICS_BUF_SIZE	(SYSMETRICS_NETDEV_MAX + 1)
+#define SYSMETRICS_ZONE_KEY_MAX (sizeof("thermal/") + SYSMETRICS_THERMAL_TYPE)
 
 /* Files read each sample; a failure is logged once until the file is usable again. */
 enum sysmetrics_source {
@@ -125,7 +129,15 @@ struct sysmetrics_task {
 	unsigned seen;
 };
 
-/* What one sample found of one configured process name. */
+/* A configured process (sysmetrics.processes) and what identifies it now. */
+struct sysmetrics_proc {
+	struct sysmetrics_proc_spec spec;
+	char *pidfile; /* SYSMETRICS_PROC_PIDFILE: the pid file below the sysroot */
+	int pid;       /* SELF, PIDFILE: the pid this sample looks for, 0 for none */
+	bool warned;   /* the pid file's failure was logged */
+};
+
+/* What one sample found of one configured process. */
 struct sysmetrics_proc_sum {
 	uint64_t rss, threads, ticks;
 	unsigned n;
@@ -139,8 +151,10 @@ struct sysmetrics {
 	char *thermal; /* <sysroot>/sys/class/thermal */
 	char *buf;     /* SYSMETRICS_BUF_SIZE bytes: every file is read here */
 	char path[PATH_MAX];
-	const char *const *if_include, *const *if_exclude, *const *processes;
+	const char *const *if_include, *const *if_exclude;
+	struct sysmetrics_proc *procs; /* sysmetrics.processes */
 	size_t n_processes;
+	bool scan; /* a process is chosen by name, unit or executable: /proc is listed */
 	struct sysmetrics_fs *fs;
 	size_t n_fs;
 	struct sysmetrics_zone zones[SYSMETRICS_MAX_ZONES];
@@ -188,17 +202,15 @@ static int sysmetrics_check_pattern(const char *value, const char **ret_why)
 
 static int sysmetrics_check_process(const char *value, const char **ret_why)
 {
-	if (!value[0] || strlen(value) > SYSMETRICS_PROC_NAME_MAX || strchr(value, '/')) {
-		*ret_why = "expected a process name of 1 to 63 bytes without '/'";
-		return -EINVAL;
-	}
-	return 0;
+	struct sysmetrics_proc_spec spec;
+
+	return sysmetrics_parse_proc_spec(value, &spec, ret_why);
 }
 
 static const char *const sysmetrics_def_filesystems[] = { "/", NULL };
 static const char *const sysmetrics_def_interfaces[] = { "*", NULL };
 static const char *const sysmetrics_def_exclude[] = { "lo", NULL };
-static const char *const sysmetrics_def_processes[] = { "faultd", NULL };
+static const char *const sysmetrics_def_processes[] = { "faultd=self", NULL };
 
 static const struct lc_cfg_key sysmetrics_keys[] = {
 	{
@@ -257,11 +269,21 @@ static const struct lc_cfg_key sysmetrics_keys[] = {
 		.def_strv = sysmetrics_def_processes,
 		.max = 16,
 		.check = sysmetrics_check_process,
-		.description = "Process names whose resident memory, threads and CPU time are "
-			       "reported as proc/<name>/rss, threads and cpu, summed over every "
-			       "process of that name. Matched on the kernel's name of the process "
-			       "(comm, as ps -o comm shows it), which is cut to 15 bytes; a longer "
-			       "name matches on its first 15 bytes. Empty: no process is scanned.",
+		.description =
+			"Processes whose resident memory, threads and CPU time are "
+			"reported as proc/<name>/rss, threads and cpu. Each entry is one of: "
+			"\"NAME=self\", faultd's own process; \"NAME=pidfile:PATH\", the "
+			"process whose pid the file PATH (below sysroot) holds, read again at "
+			"each sample; \"NAME=unit:UNIT\", every process in the cgroup of "
+			"systemd unit UNIT (say gatewayd.service), its sub-cgroups included; "
+			"\"NAME=exe:PATH\", every process running the executable PATH (as "
+			"/proc/<pid>/exe shows it, also after an upgrade replaced the file); "
+			"or \"NAME\" alone, every process of that name, whoever started it: "
+			"matched on the kernel's name of the process (comm, as ps -o comm "
+			"shows it), which is cut to 15 bytes, so a longer name matches on its "
+			"first 15 bytes. NAME, at most 63 bytes without '/' or '=', is the "
+			"<name> of the keys. A process is counted under the first entry that "
+			"chooses it. Empty: no process is read.",
 	},
 };
 
@@ -708,7 +730,123 @@ static void sysmetrics_account(struct sysmetrics *s, unsigned i, int pid,
 	t->seen = s->generation;
 }
 
-/* Scans /proc for the configured processes. Returns 0, or -errno when /proc cannot be listed. */
+/* Which configured process the process pid (whose stat is st) is, as an index, or -1 for none. Its
+ * cgroup and executable are read only when an entry asks, once each. */
+static int sysmetrics_match(struct sysmetrics *s, int pid, const struct sysmetrics_pidstat *st)
+{
+	char rel[32], exe[SYSMETRICS_PROC_ARG_MAX + sizeof(" (deleted)") + 1];
+	int have_cgroup = 0, have_exe = 0; /* 0: not read yet, 1: read, -1: unreadable */
+
+	for (size_t i = 0; i < s->n_processes; i++) {
+		const struct sysmetrics_proc *c = &s->procs[i];
+
+		switch (c->spec.kind) {
+		case SYSMETRICS_PROC_NAME:
+			if (sysmetrics_comm_matches(c->spec.name, st->comm))
+				return (int)i;
+			break;
+		case SYSMETRICS_PROC_SELF:
+		case SYSMETRICS_PROC_PIDFILE:
+			if (c->pid == pid)
+				return (int)i;
+			break;
+		case SYSMETRICS_PROC_UNIT:
+			if (have_cgroup == 0) {
+				size_t len;
+				bool cut;
+
+				/* A kernel thread or an exited process: in no unit. */
+				snprintf(rel, sizeof(rel), "%d/cgroup", pid);
+				have_cgroup =
+					sysmetrics_read_at(dirfd(s->proc_dir), rel, s->buf,
+							   SYSMETRICS_CGROUP_MAX, &len, &cut) == 0
+						? 1
+						: -1;
+			}
+			if (have_cgroup > 0 && sysmetrics_cgroup_in_unit(s->buf, c->spec.arg))
+				return (int)i;
+			break;
+		case SYSMETRICS_PROC_EXE:
+			if (have_exe == 0) {
+				ssize_t n;
+
+				/* Kernel threads have no executable; another user's process
+				 * without privileges cannot be told: neither is chosen. */
+				snprintf(rel, sizeof(rel), "%d/exe", pid);
+				n = readlinkat(dirfd(s->proc_dir), rel, exe, sizeof(exe));
+				have_exe = n > 0 && (size_t)n < sizeof(exe) ? 1 : -1;
+				if (have_exe > 0)
+					exe[n] = 0;
+			}
+			if (have_exe > 0 && sysmetrics_exe_matches(exe, c->spec.arg))
+				return (int)i;
+			break;
+		}
+	}
+	return -1;
+}
+
+/* Reads /proc/<pid>/stat and adds the process to entry only (or, when only is negative, to the
+ * entry that chooses it). */
+static void sysmetrics_sample_pid(struct sysmetrics *s, int pid, int only, double prev_uptime)
+{
+	struct sysmetrics_pidstat st;
+	char rel[32];
+	size_t len;
+	int r;
+
+	snprintf(rel, sizeof(rel), "%d/stat", pid);
+	r = sysmetrics_read_at(dirfd(s->proc_dir), rel, s->buf, SYSMETRICS_PIDSTAT_MAX, &len, NULL);
+	/* Exited since the listing, or not running: not an error. */
+	if (r == -ENOENT || r == -ESRCH || (r == 0 && len == 0))
+		return;
+	if (r == 0)
+		r = sysmetrics_parse_pidstat(s->buf, &st);
+	if (r < 0) {
+		snprintf(s->path, sizeof(s->path), "%s/%s", s->proc, rel);
+		sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_PIDSTAT], r, s->path);
+		return;
+	}
+	if (only < 0)
+		only = sysmetrics_match(s, pid, &st);
+	if (only >= 0)
+		sysmetrics_account(s, (unsigned)only, pid, &st, prev_uptime);
+}
+
+/* Finds the pid of each process known by pid: faultd's own, or the one its pid file holds (0 when
+ * the file is missing or malformed, logged once until it is usable again). */
+static void sysmetrics_resolve_pids(struct sysmetrics *s)
+{
+	for (size_t i = 0; i < s->n_processes; i++) {
+		struct sysmetrics_proc *c = &s->procs[i];
+		size_t len;
+		int r;
+
+		if (c->spec.kind == SYSMETRICS_PROC_SELF) {
+			c->pid = (int)getpid();
+			continue;
+		}
+		if (c->spec.kind != SYSMETRICS_PROC_PIDFILE)
+			continue;
+		c->pid = 0;
+		r = sysmetrics_read(c->pidfile, s->buf, SYSMETRICS_PIDFILE_MAX, &len, NULL);
+		/* No pid file: the service is not running, which its zeros say. */
+		if (r == -ENOENT)
+			continue;
+		if (r == 0)
+			r = sysmetrics_parse_pidfile(s->buf);
+		if (r < 0) {
+			sysmetrics_unusable(s, &c->warned, r, c->pidfile);
+			continue;
+		}
+		sysmetrics_usable(s, &c->warned, c->pidfile);
+		c->pid = r;
+	}
+}
+
+/* Samples the configured processes: /proc is listed when an entry chooses by name, unit or
+ * executable, else only the pids sought are read. Returns 0, or -errno when /proc cannot be
+ * opened. */
 static int sysmetrics_scan_processes(struct sysmetrics *s, double prev_uptime)
 {
 	unsigned scanned = 0;
@@ -722,16 +860,26 @@ static int sysmetrics_scan_processes(struct sysmetrics *s, double prev_uptime)
 			sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_PROC], r, s->proc);
 			return r;
 		}
-	} else {
+	} else if (s->scan) {
 		/* Rewinding lists /proc afresh without a new directory stream and its buffer. */
 		rewinddir(s->proc_dir);
 	}
 	sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_PROC], s->proc);
+	sysmetrics_resolve_pids(s);
+	if (!s->scan) {
+		for (size_t i = 0; i < s->n_processes; i++) {
+			bool twice = false;
+
+			/* Two entries on one pid: the first counts it, as when listing. */
+			for (size_t j = 0; j < i && !twice; j++)
+				twice = s->procs[j].pid == s->procs[i].pid;
+			if (s->procs[i].pid > 0 && !twice)
+				sysmetrics_sample_pid(s, s->procs[i].pid, (int)i, prev_uptime);
+		}
+		return 0;
+	}
 	while ((de = readdir(s->proc_dir))) {
-		struct sysmetrics_pidstat st;
-		char rel[32];
-		size_t len;
-		int pid = sysmetrics_parse_numbered(de->d_name, ""), r;
+		int pid = sysmetrics_parse_numbered(de->d_name, "");
 
 		if (pid <= 0)
 			continue;
@@ -739,24 +887,7 @@ static int sysmetrics_scan_processes(struct sysmetrics *s, double prev_uptime)
 			sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_SCAN);
 			break;
 		}
-		snprintf(rel, sizeof(rel), "%d/stat", pid);
-		r = sysmetrics_read_at(dirfd(s->proc_dir), rel, s->buf, SYSMETRICS_PIDSTAT_MAX,
-				       &len, NULL);
-		/* Exited since the listing: not an error. */
-		if (r == -ENOENT || r == -ESRCH || (r == 0 && len == 0))
-			continue;
-		if (r == 0)
-			r = sysmetrics_parse_pidstat(s->buf, &st);
-		if (r < 0) {
-			snprintf(s->path, sizeof(s->path), "%s/%s", s->proc, rel);
-			sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_PIDSTAT], r, s->path);
-			continue;
-		}
-		for (size_t i = 0; i < s->n_processes; i++)
-			if (sysmetrics_comm_matches(s->processes[i], st.comm)) {
-				sysmetrics_account(s, (unsigned)i, pid, &st, prev_uptime);
-				break;
-			}
+		sysmetrics_sample_pid(s, pid, -1, prev_uptime);
 	}
 	return 0;
 }
@@ -776,7 +907,7 @@ static void sysmetrics_poll_processes(struct sysmetrics *s, double prev_uptime)
 		if (s->tasks[k].pid && s->tasks[k].seen != s->generation)
 			s->tasks[k].pid = 0;
 	for (size_t i = 0; i < s->n_processes; i++) {
-		const char *name = s->processes[i];
+		const char *name = s->procs[i].spec.name;
 
 		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)s->sums[i].rss, "proc/%s/rss", name);
 		sysmetrics_emit(s, LC_METRIC_GAUGE, (double)s->sums[i].threads, "proc/%s/threads",
@@ -821,6 +952,9 @@ static void sysmetrics_free(struct sysmetrics *s)
 	free(s->fs);
 	if (s->proc_dir)
 		closedir(s->proc_dir);
+	for (size_t i = 0; i < s->n_processes; i++)
+		free(s->procs[i].pidfile);
+	free(s->procs);
 	free(s->sums);
 	free(s->buf);
 	free(s->proc);
@@ -869,6 +1003,37 @@ static int sysmetrics_setup_fs(struct sysmetrics *s)
 	return 0;
 }
 
+/* The configured processes, parsed (the configuration's check accepted each already). */
+static int sysmetrics_setup_procs(struct sysmetrics *s)
+{
+	const char *const *list = lc_plugin_config_strv(s->p, "processes");
+	size_t n = strv_length((char *const *)list);
+
+	s->procs = calloc(MAX(n, 1), sizeof(s->procs[0]));
+	s->sums = calloc(MAX(n, 1), sizeof(s->sums[0]));
+	if (!s->procs || !s->sums)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct sysmetrics_proc *c = &s->procs[i];
+		const char *why = NULL;
+		int r = sysmetrics_parse_proc_spec(list[i], &c->spec, &why);
+
+		if (r < 0)
+			return lc_plugin_log_errno(s->p, LOG_ERR, r, "bad process \"%s\": %s",
+						   list[i], why);
+		s->n_processes++;
+		if (c->spec.kind == SYSMETRICS_PROC_PIDFILE) {
+			c->pidfile = lc_plugin_sysroot_path(s->p, c->spec.arg);
+			if (!c->pidfile)
+				return -ENOMEM;
+		}
+		s->scan |= c->spec.kind == SYSMETRICS_PROC_NAME ||
+			   c->spec.kind == SYSMETRICS_PROC_UNIT ||
+			   c->spec.kind == SYSMETRICS_PROC_EXE;
+	}
+	return 0;
+}
+
 static int sysmetrics_init(struct lc_plugin *p)
 {
 	_cleanup_(sysmetrics_freep) struct sysmetrics *s = NULL;
@@ -888,15 +1053,14 @@ static int sysmetrics_init(struct lc_plugin *p)
 	s->interval = (unsigned)lc_plugin_config_int(p, "interval_seconds");
 	s->if_include = lc_plugin_config_strv(p, "interfaces");
 	s->if_exclude = lc_plugin_config_strv(p, "interfaces_exclude");
-	s->processes = lc_plugin_config_strv(p, "processes");
-	s->n_processes = strv_length((char *const *)s->processes);
 	s->proc = lc_plugin_sysroot_path(p, "/proc");
 	s->thermal = lc_plugin_sysroot_path(p, "/sys/class/thermal");
 	s->buf = malloc(SYSMETRICS_BUF_SIZE);
-	s->sums = calloc(MAX(s->n_processes, 1), sizeof(s->sums[0]));
-	if (!s->proc || !s->thermal || !s->buf || !s->sums)
+	if (!s->proc || !s->thermal || !s->buf)
 		return log_oom();
 	r = sysmetrics_setup_fs(s);
+	if (r >= 0)
+		r = sysmetrics_setup_procs(s);
 	if (r == -ENOMEM)
 		return log_oom();
 	if (r < 0)
@@ -914,7 +1078,7 @@ static int sysmetrics_init(struct lc_plugin *p)
 		return lc_plugin_log_errno(p, LOG_ERR, r, "failed to start the sampling timer: %m");
 	lc_plugin_log(p, LOG_DEBUG,
 		      "sampling every %u s: %zu filesystems, %u interfaces, %zu thermal "
-		      "zones, %zu process names.",
+		      "zones, %zu processes.",
 		      s->interval, s->n_fs, s->n_ifaces, s->n_zones, s->n_processes);
 	lc_plugin_set_data(p, TAKE_PTR(s));
 	return 0;

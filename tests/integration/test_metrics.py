@@ -79,7 +79,9 @@ class WriteMetricTest(MetricsTestCase):
         d = self.device().start()
         cases = [
             (("x=abc",), "reading 1 (\"x=abc\"): VALUE is not a finite number"),
-            (("ok=1", "x=1:meter"), "reading 2 (\"x=1:meter\"): VALUE is not a finite number"),
+            # An unknown KIND is named as such (it used to read "VALUE is not a finite number").
+            (("ok=1", "x=1:meter"), "reading 2 (\"x=1:meter\"): KIND \"meter\" is unknown; KIND "
+             "is counter (c), gauge (g), histogram (h, ms, timer, d) or set (s)"),
             (("x=",), "VALUE is empty"),
             (("x=nan",), "not a finite number"),
             (("k" * 129 + "=1",), "NAME is longer than 128 bytes"),
@@ -342,6 +344,66 @@ class CollectdTest(MetricsTestCase):
         d = self.device(collectd={"store_rates": True}).start()
         proc, cdir = self.run_collectd(d, store_rates=True)
         self.check_heartbeat(d, cdir)
+
+
+class DevRunTest(unittest.TestCase):
+    """`tests/dev run` on this build (FAULTD_DEV_BUILD): a metric written with faultctl reaches
+    its receiver, and Ctrl-C (SIGINT to its process group, as a terminal sends it) stops both
+    processes with exit status 0."""
+
+    def test_dev_run_metric_then_ctrl_c(self):
+        import signal
+        import time
+        build = os.path.dirname(os.path.dirname(os.environ["FAULTD"]))
+        top = os.environ["SOURCE_ROOT"]
+        state = tempfile.mkdtemp(prefix="faultd-devrun-")
+        self.addCleanup(shutil.rmtree, state, ignore_errors=True)
+        env = dict(os.environ, FAULTD_DEV_BUILD=build, FAULTD_DEV_DIR=state)
+        err = open(os.path.join(state, "stderr"), "w+")
+        self.addCleanup(err.close)
+        proc = subprocess.Popen([os.path.join(top, "tests", "dev"), "run"], env=env,
+                                stdout=subprocess.PIPE, stderr=err, text=True,
+                                start_new_session=True)
+
+        def stop():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.addCleanup(stop)
+        ctl = [os.environ["FAULTCTL"], "--socket", os.path.join(state, "faultd.sock")]
+
+        def answers():
+            return subprocess.run(ctl + ["status"], capture_output=True).returncode == 0
+        wait_for(lambda: answers() or proc.poll() is not None, timeout=120, interval=0.2,
+                 what="faultctl status to answer")
+        self.assertIsNone(proc.poll(), open(err.name).read())
+        key = f"devrun_probe_{os.getpid()}"
+        for args in (["write-metric", f"{key}=42"], ["request-metrics"], ["sync"]):
+            r = subprocess.run(ctl + args, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r)
+        listing = subprocess.run([sys.executable, os.environ["RECEIVER"], "list", "--dir",
+                                  os.path.join(state, "receiver"), "--json"],
+                                 capture_output=True, text=True, check=True).stdout
+        self.assertIn(key, listing)
+
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        err.seek(0)
+        log = err.read()
+        self.assertEqual(proc.returncode, 0, log[-2000:])
+        self.assertNotIn("unbound variable", log)
+        # The banner shows each kind of evidence; the configuration has a one-minute heartbeat.
+        for cmd in ("write-metric", "request-metrics", "sync", "write-attributes",
+                    "report-crash", "reboot --reason", "--no-reboot", "status",
+                    "faultd-receiver list", "faultd-receiver report"):
+            self.assertIn(cmd, out)
+        conf = open(os.path.join(state, "faultd.conf")).read()
+        self.assertIn('"heartbeat_interval_seconds": 60', conf)
+        self.assertIn('"coredump": { "enabled": false }', conf)
+        # Nothing of the run is left: the receiver and faultd are gone with the script.
+        time.sleep(0.2)
+        with self.assertRaises(ProcessLookupError):
+            os.killpg(proc.pid, 0)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fileio.h"
@@ -352,7 +353,8 @@ static void test_hostile_tree(void **state)
 	json_object *h;
 
 	put_tree(f);
-	start(f, NULL, "\"interval_seconds\": 3600, \"filesystems\": [\"/\"]");
+	start(f, NULL,
+	      "\"interval_seconds\": 3600, \"filesystems\": [\"/\"], \"processes\": [\"faultd\"]");
 	json_object_put(plugin_harness_heartbeat(f->ph));
 
 	/* Garbage, a directory, a zero-length file, a truncated line, a thermal zone gone, a
@@ -501,7 +503,7 @@ static void test_limits(void **state)
 	}
 	for (int i = 0; i < 70; i++)
 		put_pid(f, 1000 + i, "faultd", 1, 1, 1, 10, 1);
-	start(f, NULL, "\"interfaces_exclude\": []");
+	start(f, NULL, "\"interfaces_exclude\": [], \"processes\": [\"faultd\"]");
 	json_object_put(plugin_harness_heartbeat(f->ph));
 	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 64);
 	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.interfaces"), 6);
@@ -517,6 +519,111 @@ static void test_limits(void **state)
 	assert_num(h, "proc/faultd/threads", 70 + 3);
 	json_object_put(h);
 	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.interfaces"), 12);
+	plugin_harness_stop(f->ph);
+}
+
+static void put_cgroup(struct fixture *f, int pid, const char *text)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "proc/%d/cgroup", pid);
+	tree_putf(f->root, rel, "%s", text);
+}
+
+static void put_exe(struct fixture *f, int pid, const char *target)
+{
+	_cleanup_free_ char *path = NULL;
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "proc/%d/exe", pid);
+	path = tree_path(f->root, rel);
+	(void)unlink(path);
+	assert_int_equal(symlink(target, path), 0);
+}
+
+/* A configured process is that process: faultd itself, a pid file's, a unit's, an executable's;
+ * another process of the same name is not added in. The name form still takes them all. */
+static void test_process_forms(void **state)
+{
+	struct fixture *f = *state;
+	const int self = (int)getpid();
+	_cleanup_free_ char *log = NULL;
+	json_object *h;
+
+	put_tree(f);
+	put_pid(f, self, "faultd", 1, 1, 2, 400, 7); /* faultd itself; pid 100 is another job's */
+	tree_putf(f->root, "run/gatewayd.pid", "200\n");
+	put_pid(f, 200, "gatewayd", 1, 1, 5, 400, 11);
+	put_pid(f, 201, "gatewayd", 1, 1, 7, 400, 13); /* a second gatewayd, not the service */
+	put_pid(f, 300, "modemd", 1, 1, 1, 400, 17);
+	put_cgroup(f, 300, "0::/system.slice/modem.service\n");
+	put_pid(f, 301, "pppd", 1, 1, 1, 400, 19); /* started by the unit, in a sub-cgroup */
+	put_cgroup(f, 301, "0::/system.slice/modem.service/ppp\n");
+	put_pid(f, 302, "modemd", 1, 1, 1, 400, 23); /* run by hand in a login session */
+	put_cgroup(f, 302, "0::/user.slice/user-0.slice/session-1.scope\n");
+	put_pid(f, 400, "agent", 1, 1, 1, 400, 29);
+	put_exe(f, 400, "/usr/bin/agent");
+	put_pid(f, 401, "agent-old", 1, 1, 1, 400, 31); /* still running a replaced binary */
+	put_exe(f, 401, "/usr/bin/agent (deleted)");
+	put_pid(f, 402, "agent", 1, 1, 1, 400, 37); /* a copy elsewhere */
+	put_exe(f, 402, "/tmp/agent");
+	start(f, NULL,
+	      "\"interval_seconds\": 3600, \"processes\": [\"faultd=self\", "
+	      "\"gw=pidfile:/run/gatewayd.pid\", \"modem=unit:modem.service\", "
+	      "\"agent=exe:/usr/bin/agent\", \"gatewayd\"]");
+	json_object_put(plugin_harness_heartbeat(f->ph));
+
+	h = sample(f);
+	assert_num(h, "proc/faultd/rss", 7.0 * (double)f->page);
+	assert_num(h, "proc/faultd/threads", 2);
+	assert_num(h, "proc/gw/rss", 11.0 * (double)f->page);
+	assert_num(h, "proc/gw/threads", 5);
+	assert_num(h, "proc/modem/rss", (17.0 + 19.0) * (double)f->page);
+	assert_num(h, "proc/modem/threads", 2);
+	assert_num(h, "proc/agent/rss", (29.0 + 31.0) * (double)f->page);
+	/* The name form: every process of that name an earlier entry did not choose. */
+	assert_num(h, "proc/gatewayd/threads", 7);
+	json_object_put(h);
+
+	/* The service restarts: its pid file names the new process; then it stops. */
+	tree_putf(f->root, "run/gatewayd.pid", "201");
+	h = sample(f);
+	assert_num(h, "proc/gw/threads", 7);
+	json_object_put(h);
+	tree_remove(f->root, "run/gatewayd.pid");
+	h = sample(f);
+	assert_num(h, "proc/gw/threads", 0);
+	assert_num(h, "proc/gw/rss", 0);
+	assert_num(h, "proc/faultd/threads", 2);
+	json_object_put(h);
+
+	/* A pid file of garbage is logged once, and the process counts as not running. */
+	plugin_harness_log_start(f->ph);
+	tree_putf(f->root, "run/gatewayd.pid", "gatewayd\n");
+	h = sample(f);
+	assert_num(h, "proc/gw/threads", 0);
+	json_object_put(h);
+	h = sample(f);
+	json_object_put(h);
+	log = plugin_harness_log_end(f->ph);
+	assert_int_equal(count_lines(log, "gatewayd.pid"), 1);
+	plugin_harness_stop(f->ph);
+}
+
+/* Only faultd itself, by default: another process named faultd is not added in. */
+static void test_process_default(void **state)
+{
+	struct fixture *f = *state;
+	json_object *h;
+
+	put_tree(f); /* pid 100 is a "faultd" that is not this one */
+	put_pid(f, (int)getpid(), "faultd", 1, 1, 2, 400, 7);
+	start(f, NULL, "\"interval_seconds\": 3600");
+	json_object_put(plugin_harness_heartbeat(f->ph));
+	h = sample(f);
+	assert_num(h, "proc/faultd/rss", 7.0 * (double)f->page);
+	assert_num(h, "proc/faultd/threads", 2);
+	json_object_put(h);
 	plugin_harness_stop(f->ph);
 }
 
@@ -588,6 +695,9 @@ static void test_bad_config(void **state)
 		{ "\"filesystems\": [\"data\"]", "absolute" },
 		{ "\"processes\": [\"a/b\"]", "process name" },
 		{ "\"processes\": [\"\"]", "process name" },
+		{ "\"processes\": [\"gw=pidfile:run/gw.pid\"]", "absolute path" },
+		{ "\"processes\": [\"gw=unit:gw\"]", "unit name" },
+		{ "\"processes\": [\"gw=me\"]", "=pidfile:PATH" },
 		{ "\"interfaces\": [\"\"]", "pattern" },
 	};
 	struct fixture *f = *state;
@@ -610,6 +720,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_filesystem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collection_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_process_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_process_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_system, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),

@@ -365,6 +365,111 @@ static void test_comm_matches(void **state)
 
 /* ---- thermal zones ---- */
 
+static void test_proc_spec(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"a/b",
+		"=self",
+		"gw=",
+		"gw=me",
+		"gw=pidfile:",
+		"gw=pidfile:run/gw.pid",
+		"gw=exe:usr/bin/gw",
+		"gw=unit:gw",
+		"gw=unit:system.slice/gw.service",
+		"a-name-of-sixty-four-bytes-is-one-too-long-for-the-metric-keys-x",
+	};
+	struct sysmetrics_proc_spec spec;
+	const char *why;
+	char long_path[300];
+
+	(void)state;
+	assert_int_equal(sysmetrics_parse_proc_spec("faultd", &spec, &why), 0);
+	assert_int_equal(spec.kind, SYSMETRICS_PROC_NAME);
+	assert_string_equal(spec.name, "faultd");
+	assert_null(spec.arg);
+	assert_int_equal(sysmetrics_parse_proc_spec("faultd=self", &spec, &why), 0);
+	assert_int_equal(spec.kind, SYSMETRICS_PROC_SELF);
+	assert_string_equal(spec.name, "faultd");
+	assert_int_equal(sysmetrics_parse_proc_spec("gw=pidfile:/run/gw.pid", &spec, &why), 0);
+	assert_int_equal(spec.kind, SYSMETRICS_PROC_PIDFILE);
+	assert_string_equal(spec.name, "gw");
+	assert_string_equal(spec.arg, "/run/gw.pid");
+	assert_int_equal(sysmetrics_parse_proc_spec("modem=unit:modem@ttyS0.service", &spec, &why),
+			 0);
+	assert_int_equal(spec.kind, SYSMETRICS_PROC_UNIT);
+	assert_string_equal(spec.arg, "modem@ttyS0.service");
+	/* A path may hold '=' and ':' after the form. */
+	assert_int_equal(sysmetrics_parse_proc_spec("agent=exe:/opt/a=b:c/agent", &spec, &why), 0);
+	assert_int_equal(spec.kind, SYSMETRICS_PROC_EXE);
+	assert_string_equal(spec.name, "agent");
+	assert_string_equal(spec.arg, "/opt/a=b:c/agent");
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		if (sysmetrics_parse_proc_spec(bad[i], &spec, &why) != -EINVAL)
+			fail_msg("\"%s\" was accepted", bad[i]);
+		assert_non_null(why);
+	}
+	memset(long_path, 'a', sizeof(long_path));
+	memcpy(long_path, "x=exe:/", 7);
+	long_path[sizeof(long_path) - 1] = 0;
+	assert_int_equal(sysmetrics_parse_proc_spec(long_path, &spec, &why), -EINVAL);
+}
+
+static void test_pidfile(void **state)
+{
+	static const char *const bad[] = { "",	    "\n",     "0\n",	 "-5\n",	 "12a\n",
+					   " 12\n", "12\n\n", "12 13\n", "2147483648\n", "x" };
+
+	(void)state;
+	assert_int_equal(sysmetrics_parse_pidfile("1234\n"), 1234);
+	assert_int_equal(sysmetrics_parse_pidfile("1234"), 1234);
+	assert_int_equal(sysmetrics_parse_pidfile("1234 \n"), 1234);
+	assert_int_equal(sysmetrics_parse_pidfile("2147483647\n"), 2147483647);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (sysmetrics_parse_pidfile(bad[i]) != -EBADMSG)
+			fail_msg("\"%s\" parsed", bad[i]);
+}
+
+static void test_cgroup_in_unit(void **state)
+{
+	(void)state;
+	/* cgroup v2, the unit and its sub-cgroups. */
+	assert_true(sysmetrics_cgroup_in_unit("0::/system.slice/gw.service\n", "gw.service"));
+	assert_true(
+		sysmetrics_cgroup_in_unit("0::/system.slice/gw.service/payload\n", "gw.service"));
+	assert_true(sysmetrics_cgroup_in_unit("0::/gw.service\n", "gw.service"));
+	/* v1 and hybrid: the name=systemd hierarchy says, the controllers' do not. */
+	assert_true(sysmetrics_cgroup_in_unit("12:cpu,cpuacct:/\n1:name=systemd:/system.slice/"
+					      "gw.service\n",
+					      "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("4:memory:/system.slice/gw.service\n"
+					       "1:name=systemd:/system.slice/other.service\n",
+					       "gw.service"));
+	/* Other units, prefixes, suffixes, a cut line. */
+	assert_false(sysmetrics_cgroup_in_unit("0::/system.slice/gw.services\n", "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("0::/system.slice/xgw.service\n", "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("0::/user.slice/user-0.slice/session-1.scope\n",
+					       "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("0::/system.slice/gw.service", "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("0::/\n", "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("", "gw.service"));
+	assert_false(sysmetrics_cgroup_in_unit("garbage\n", "gw.service"));
+}
+
+static void test_exe_matches(void **state)
+{
+	(void)state;
+	assert_true(sysmetrics_exe_matches("/usr/bin/gw", "/usr/bin/gw"));
+	assert_true(sysmetrics_exe_matches("/usr/bin/gw (deleted)", "/usr/bin/gw"));
+	assert_false(sysmetrics_exe_matches("/usr/bin/gw2", "/usr/bin/gw"));
+	assert_false(sysmetrics_exe_matches("/usr/bin/g", "/usr/bin/gw"));
+	assert_false(sysmetrics_exe_matches("/opt/usr/bin/gw", "/usr/bin/gw"));
+	assert_false(sysmetrics_exe_matches("/usr/bin/gw (deleted) x", "/usr/bin/gw"));
+}
+
 static void test_thermal(void **state)
 {
 	static const char *const bad[] = {
@@ -585,6 +690,10 @@ int main(void)
 		cmocka_unit_test(test_pidstat),
 		cmocka_unit_test(test_pidstat_hostile),
 		cmocka_unit_test(test_comm_matches),
+		cmocka_unit_test(test_proc_spec),
+		cmocka_unit_test(test_pidfile),
+		cmocka_unit_test(test_cgroup_in_unit),
+		cmocka_unit_test(test_exe_matches),
 		cmocka_unit_test(test_thermal),
 		cmocka_unit_test(test_numbered),
 		cmocka_unit_test(test_fs_name),
