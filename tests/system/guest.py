@@ -42,14 +42,26 @@ def fetch_kernel(cache):
     root = os.path.join(cache, "root")
     found = glob.glob(os.path.join(root, "boot", "vmlinuz-*"))
     if not found:
-        dep = run(["apt-cache", "depends", KERNEL_PACKAGE]).stdout
-        m = re.search(r"Depends:\s*(linux-image-\S+)", dep)
+        for attempt in range(2):
+            # The package lists may be missing or stale on a machine whose packages were all
+            # installed long ago: read them again once.
+            if attempt:
+                run(["apt-get", "update", "-qq"], timeout=600)
+            dep = subprocess.run(["apt-cache", "depends", KERNEL_PACKAGE], capture_output=True,
+                                 text=True).stdout
+            m = re.search(r"Depends:\s*(linux-image-\S+)", dep)
+            if not m:
+                continue
+            for old in glob.glob(os.path.join(cache, "*.deb")):
+                os.unlink(old)
+            # As the _apt user when it can write there; else apt-get warns and downloads as
+            # root.
+            r = subprocess.run(["apt-get", "download", "-q", m.group(1)], cwd=cache,
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode == 0:
+                break
         if not m:
             raise GuestError(f"apt-cache depends {KERNEL_PACKAGE}: no kernel package:\n{dep}")
-        for old in glob.glob(os.path.join(cache, "*.deb")):
-            os.unlink(old)
-        # As the _apt user when it can write there; else apt-get warns and downloads as root.
-        run(["apt-get", "download", "-q", m.group(1)], cwd=cache, timeout=600)
         debs = glob.glob(os.path.join(cache, "*.deb"))
         if len(debs) != 1:
             raise GuestError(f"apt-get download {m.group(1)}: got {debs}")
