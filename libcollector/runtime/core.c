@@ -639,14 +639,13 @@ static int watchdog_start(struct lc_core *c)
 
 #define CRASH_POLL_MS 60000
 
-/* Crashes while faultd was down (or faultd's own) are counted now, then every CRASH_POLL_MS in
- * case the handler's "crash-reported" was lost. */
+/* The crash log is drained every CRASH_POLL_MS in case the handler's "crash-reported" was lost.
+ * Crashes while faultd was down (or faultd's own) were counted by lc_heartbeat_start(), which
+ * drains it before any interval can close. */
 static int crash_poll_start(struct lc_core *c)
 {
-	struct core_crash_drain d;
 	int r;
 
-	(void)core_crash_log_drain(c, &d);
 	r = uv_timer_init(&c->loop, &c->crash_poll);
 	if (r < 0)
 		return r;
