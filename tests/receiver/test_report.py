@@ -67,11 +67,19 @@ def reboot(version, serial, reason, uuid=None):
     return entry("linux-reboot", version, serial, {"reason": reason}, uuid)
 
 
-def row(report, version):
+def row(report, version, software_type="gateway"):
     for r in report["versions"]:
-        if r["software_version"] == version:
+        if r["software_version"] == version and r["software_type"] == software_type:
             return r
     raise AssertionError(f"no row for version {version!r} in {report['versions']}")
+
+
+def table_row(lines, name):
+    """The first line of the table for a version (or "all versions", "all types")."""
+    for line in lines:
+        if line.startswith(name + " "):
+            return line
+    raise AssertionError(f"no row {name!r} in {lines}")
 
 
 class StablePercent(unittest.TestCase):
@@ -114,7 +122,7 @@ class FleetArithmetic(unittest.TestCase):
         self.assertEqual(round(r["stable_hours_percent"], 1), 99.7)
         self.assertAlmostEqual(r["stable_hours_percent"], 99.7, delta=1e-9)
         self.assertEqual(report["total"]["stable_hours_percent"], r["stable_hours_percent"])
-        self.assertIn(" 99.7", fr.format_report(report)[1])
+        self.assertTrue(table_row(fr.format_report(report), "2.4.0").endswith(" 99.7"))
 
     def test_versions_are_separate_and_totalled(self):
         entries = [
@@ -141,9 +149,10 @@ class FleetArithmetic(unittest.TestCase):
         self.assertEqual(total["devices"], 3)       # "a" runs both versions: counted once
         self.assertEqual(total["crashes"], 8)
         lines = fr.format_report(report)
-        self.assertTrue(lines[1].startswith("1.0 ") and lines[1].endswith(" 0.0"), lines)
-        self.assertTrue(lines[2].startswith("1.1 ") and lines[2].endswith(" 80.0"), lines)
+        self.assertTrue(table_row(lines, "1.0").endswith(" 0.0"), lines)
+        self.assertTrue(table_row(lines, "1.1").endswith(" 80.0"), lines)
         self.assertTrue(lines[-1].startswith("all versions") and lines[-1].endswith(" 38.1"))
+        self.assertEqual(table_row(lines, "1.0").split()[2:4], ["22.00", "22.00"])
 
     def test_versions_sort_naturally(self):
         entries = [heartbeat(v, "a", 1, 1) for v in ("1.10", "1.9", "2.0", "1.10")]
@@ -190,7 +199,7 @@ class FleetArithmetic(unittest.TestCase):
         self.assertIn("  unexpected: KernelPanic 3, !Overheat 1, 0x8123 1, HardwareWatchdog 1",
                       lines)
         self.assertIn("  unexpected: OutOfMemory 1", lines)
-        self.assertTrue(lines[1].startswith("3.0 ") and lines[1].endswith(" -"), lines)
+        self.assertTrue(table_row(lines, "3.0").endswith(" -"), lines)
 
     def test_other_entry_types_are_ignored(self):
         entries = [
@@ -263,6 +272,59 @@ class FleetArithmetic(unittest.TestCase):
         self.assertEqual((r["operational_hours"], r["crash_hours"]), (20, 5))
         self.assertEqual(r["stable_hours_percent"], 75.0)
 
+    def test_software_types_are_grouped(self):
+        hub = heartbeat("1.0", "hub-1", 10, 5, crashes=1)
+        hub["manifest"]["device"]["software_type"] = "hub"
+        entries = [heartbeat("1.0", "gw-1", 10, 10), heartbeat("2.0", "gw-1", 10, 9), hub,
+                   reboot("1.0", "gw-1", 0x8008)]
+        report = fr.fleet_report(entries)
+        self.assertEqual([(r["software_type"], r["software_version"]) for r in report["versions"]],
+                         [("gateway", "1.0"), ("gateway", "2.0"), ("hub", "1.0")])
+        gateway, hubs = report["software_types"]
+        self.assertEqual((gateway["software_type"], gateway["operational_hours"],
+                          gateway["crash_hours"], gateway["devices"]), ("gateway", 20, 1, 1))
+        self.assertEqual((hubs["software_type"], hubs["stable_hours_percent"]), ("hub", 50.0))
+        self.assertEqual(row(report, "1.0", "hub")["crashes"], 1)
+        self.assertEqual(row(report, "1.0")["stable_hours_percent"], 100.0)
+        self.assertEqual((report["total"]["operational_hours"], report["total"]["devices"]),
+                         (30, 2))
+        lines = fr.format_report(report)
+        self.assertEqual(lines[0], "software type gateway")
+        self.assertIn("software type hub", lines)
+        self.assertEqual(lines[lines.index("software type hub") - 1], "")
+        self.assertEqual(table_row(lines, "all types").split()[-1], "80.0")
+        self.assertEqual(sum(line.startswith("all versions") for line in lines), 2)
+        self.assertTrue(set(lines[-3]) == {"="}, lines)
+
+    def test_crashed_processes_come_from_the_crash_counters(self):
+        entries = [heartbeat("1.0", "a", 1, 0, crashes=3, **{"coredump/crashes/gatewayd": 2,
+                                                             "coredump/crashes/modemd": 1}),
+                   heartbeat("1.0", "b", 1, 1, **{"coredump/crashes/gatewayd": 1,
+                                                  "coredump/crashes/bad": "x",
+                                                  "coredump/crashes/neg": -1,
+                                                  "coredump/crashes/": 4,
+                                                  "coredump/crashes/zero": 0}),
+                   heartbeat("2.0", "a", 1, 1, **{"coredump/crashes/gatewayd": 0.5})]
+        report = fr.fleet_report(entries)
+        self.assertEqual(report["skipped"], 0)
+        self.assertEqual(row(report, "1.0")["crashed_processes"], {"gatewayd": 3, "modemd": 1})
+        self.assertEqual(list(row(report, "1.0")["crashed_processes"]), ["gatewayd", "modemd"])
+        self.assertEqual(row(report, "2.0")["crashed_processes"], {"gatewayd": 0.5})
+        self.assertEqual(report["total"]["crashed_processes"], {"gatewayd": 3.5, "modemd": 1})
+        lines = fr.format_report(report)
+        self.assertIn("  crashed processes: gatewayd 3, modemd 1", lines)
+        self.assertIn("  crashed processes: gatewayd 0.5", lines)
+
+    def test_a_fleet_that_crashed_never_shows_100(self):
+        entries = [heartbeat("1.0", f"d{i}", 1000, 1000) for i in range(999)]
+        entries.append(heartbeat("1.0", "unlucky", 1000, 999.99))
+        report = fr.fleet_report(entries)
+        self.assertTrue(table_row(fr.format_report(report), "1.0").endswith(" 99.999999"))
+        self.assertEqual(table_row(fr.format_report(report), "1.0").split()[2:4],
+                         ["1000000.00", "0.010"])
+        report = fr.fleet_report([heartbeat("1.0", "a", 1000, 0.01)])
+        self.assertTrue(table_row(fr.format_report(report), "1.0").endswith(" 0.001"))
+
     def test_empty(self):
         report = fr.fleet_report([])
         self.assertEqual(report["versions"], [])
@@ -305,8 +367,10 @@ class Command(unittest.TestCase):
         def uid():
             return str(uuidlib.uuid4())
         return [
-            heartbeat("1.10", "gw-1", 10, 9.5, crashes=1, uuid=uid()),
-            heartbeat("1.9", "gw-1", 12, 0, crashes=3, uuid=uid()),
+            heartbeat("1.10", "gw-1", 10, 9.5, crashes=1, uuid=uid(),
+                      **{"coredump/crashes/modemd": 1}),
+            heartbeat("1.9", "gw-1", 12, 0, crashes=3, uuid=uid(),
+                      **{"coredump/crashes/gatewayd": 3}),
             heartbeat("1.9", "gw-2", 10, 0, uuid=uid()),
             heartbeat("1.10", "gw-2", 10, 10, uuid=uid()),
             reboot("1.9", "gw-1", 0x8008, uuid=uid()),
@@ -321,17 +385,21 @@ class Command(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stderr, "")
         lines = r.stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["version", "devices", "op", "hours", "crash", "hours",
+        self.assertEqual(lines[0], "software type gateway")
+        self.assertEqual(lines[1].split(), ["version", "devices", "op", "hours", "crash", "hours",
                                             "crashes", "unexpected", "reboots", "stable", "%"])
-        self.assertEqual(lines[1].split(), ["1.9", "2", "22.0", "22.0", "3", "3", "0.0"])
-        self.assertEqual(lines[2], "  unexpected: KernelPanic 2, !Overheat 1")
-        self.assertEqual(lines[3].split(), ["1.10", "3", "20.0", "0.5", "1", "0", "97.5"])
-        self.assertTrue(set(lines[4]) == {"-"})
-        self.assertEqual(lines[5].split(), ["all", "versions", "3", "42.0", "22.5", "4", "3",
+        self.assertEqual(lines[2].split(), ["1.9", "2", "22.00", "22.00", "3", "3", "0.0"])
+        self.assertEqual(lines[3], "  unexpected: KernelPanic 2, !Overheat 1")
+        self.assertEqual(lines[4], "  crashed processes: gatewayd 3")
+        self.assertEqual(lines[5].split(), ["1.10", "3", "20.00", "0.50", "1", "0", "97.5"])
+        self.assertEqual(lines[6], "  crashed processes: modemd 1")
+        self.assertTrue(set(lines[7]) == {"-"})
+        self.assertEqual(lines[8].split(), ["all", "versions", "3", "42.00", "22.50", "4", "3",
                                             "46.4"])
-        self.assertEqual(lines[6], "  unexpected: KernelPanic 2, !Overheat 1")
-        self.assertEqual(len(lines), 7)
-        widths = {len(line) for line in lines[:2] + lines[3:4] + lines[5:6]}
+        self.assertEqual(lines[9], "  unexpected: KernelPanic 2, !Overheat 1")
+        self.assertEqual(lines[10], "  crashed processes: gatewayd 3, modemd 1")
+        self.assertEqual(len(lines), 11)
+        widths = {len(line) for line in lines[1:3] + lines[5:6] + lines[7:9]}
         self.assertEqual(len(widths), 1, lines)          # fixed-width columns
 
     def test_json(self):
@@ -339,12 +407,16 @@ class Command(unittest.TestCase):
         r = self.run_receiver("report", "--dir", self.dir, "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         out = json.loads(r.stdout)
-        self.assertEqual(set(out), {"versions", "total", "skipped", "clamped"})
+        self.assertEqual(set(out), {"versions", "software_types", "total", "skipped", "clamped"})
+        self.assertEqual([t["software_type"] for t in out["software_types"]], ["gateway"])
+        self.assertEqual(out["software_types"][0]["operational_hours"], 42)
         self.assertEqual([v["software_version"] for v in out["versions"]], ["1.9", "1.10"])
         v19, v110 = out["versions"]
         self.assertEqual(v19["stable_hours_percent"], 0.0)
         self.assertEqual(v110["stable_hours_percent"], 97.5)
         self.assertEqual(v19["reboots"], {"expected": 0, "unexpected": 3})
+        self.assertEqual(v19["software_type"], "gateway")
+        self.assertEqual(v19["crashed_processes"], {"gatewayd": 3})
         self.assertEqual(v110["expected_reboots_by_reason"], {"FirmwareUpdate": 1})
         self.assertEqual(out["total"]["crash_hours"], 22.5)
         self.assertEqual(out["total"]["stable_hours_percent"], 100 * (1 - 22.5 / 42))
@@ -361,7 +433,7 @@ class Command(unittest.TestCase):
         self.assertIn("11111111-2222-4333-8444-555555555555", r.stderr)
         self.assertIn("operational_hours", r.stderr)
         self.assertIn("skipped 1 unusable entry", r.stdout)
-        self.assertEqual(r.stdout.splitlines()[1].split()[-1], "75.0")
+        self.assertEqual(table_row(r.stdout.splitlines(), "1.0").split()[-1], "75.0")
 
     def test_empty_directory(self):
         r = self.run_receiver("report", "--dir", self.dir)
