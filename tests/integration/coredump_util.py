@@ -197,11 +197,12 @@ class Frame:
         return f"#{self.num} {self.pc + ' in ' if self.pc else ''}{self.text}"
 
 
-def run_gdb(program, core, timeout=120):
-    """gdb -batch's `thread apply all bt` of program with core. Returns the output."""
+def run_gdb(program, core, timeout=120, gdb="gdb"):
+    """gdb -batch's `thread apply all bt` of program with core (gdb: the debugger to run, say
+    gdb-multiarch for another architecture's core). Returns the output."""
     env = dict(os.environ)
     env.pop("DEBUGINFOD_URLS", None)
-    cmd = ["gdb", "-batch", "-nx"]
+    cmd = [gdb, "-batch", "-nx"]
     cmd += ["-iex", GDB_COMMANDS[0]]
     for c in GDB_COMMANDS[1:]:
         cmd += ["-ex", c]
