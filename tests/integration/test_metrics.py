@@ -392,13 +392,16 @@ class DevRunTest(unittest.TestCase):
         log = err.read()
         self.assertEqual(proc.returncode, 0, log[-2000:])
         self.assertNotIn("unbound variable", log)
-        # The banner shows each kind of evidence; the configuration has a one-minute heartbeat.
+        # The banner shows each kind of evidence and the fleet pages; the configuration has a
+        # one-minute heartbeat and uploads every 30 s, so a metric written without sync is at
+        # the receiver within 90 s.
         for cmd in ("write-metric", "request-metrics", "sync", "write-attributes",
                     "report-crash", "reboot --reason", "--no-reboot", "status",
-                    "faultd-receiver list", "faultd-receiver report"):
+                    "faultd-receiver list", "faultd-receiver report", "fleet pages"):
             self.assertIn(cmd, out)
         conf = open(os.path.join(state, "faultd.conf")).read()
         self.assertIn('"heartbeat_interval_seconds": 60', conf)
+        self.assertIn('"upload_interval_seconds": 30', conf)
         self.assertIn('"coredump": { "enabled": false }', conf)
         # Nothing of the run is left: the receiver and faultd are gone with the script.
         time.sleep(0.2)
