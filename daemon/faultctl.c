@@ -690,6 +690,7 @@ static const struct verb verbs[] = {
 	{ .name = "report-crash", .build_args = args_report_crash },
 	{ .name = "write-metric", .build_args = args_metrics },
 	{ .name = "request-metrics", .build_args = args_none },
+	{ .name = "logs", .build_args = args_none },
 	{ .name = "trigger-coredump", .run = run_trigger_coredump },
 	{ .name = "help", .run = run_help },
 };
@@ -1085,6 +1086,47 @@ static void print_status_summary(json_object *data)
 	putchar('\n');
 }
 
+/* "logs: 4210 lines kept (journal, syslog); 0 dropped by the rate limit, 0 lost" from the logs
+ * plugin's status, when it runs; `faultctl logs` has the details. */
+static void print_logs_summary(json_object *data)
+{
+	json_object *plugins = member(data, "plugins", NULL), *st = NULL, *sources;
+	bool any = false;
+	int64_t lines;
+
+	for (size_t i = 0;
+	     json_object_is_type(plugins, json_type_array) && i < json_object_array_length(plugins);
+	     i++) {
+		json_object *p = json_object_array_get_idx(plugins, i);
+		json_object *name = member(p, "name", NULL);
+
+		if (json_object_is_type(name, json_type_string) &&
+		    streq(json_object_get_string(name), "logs"))
+			st = member(p, "status", NULL);
+	}
+	if (!json_object_is_type(st, json_type_object))
+		return;
+	lines = member_int(member(st, "lines", NULL), 0);
+	printf("logs: %" PRId64 " line%s kept (", lines, lines == 1 ? "" : "s");
+	sources = member(st, "sources", NULL);
+	if (json_object_is_type(sources, json_type_object)) {
+		json_object_object_foreach(sources, key, v)
+		{
+			json_object *state = member(v, "state", NULL);
+
+			if (!json_object_is_type(state, json_type_string) ||
+			    !streq(json_object_get_string(state), "running"))
+				continue;
+			printf("%s", any ? ", " : "");
+			put_text(stdout, key, false);
+			any = true;
+		}
+	}
+	printf("%s); %" PRId64 " dropped by the rate limit, %" PRId64 " lost\n",
+	       any ? "" : "no source", member_int(member(st, "dropped_rate_limit", NULL), 0),
+	       member_int(member(st, "lost", NULL), 0));
+}
+
 /* status: a summary line, the next heartbeat and the declared reboot reason on lines of their
  * own, then the rest as a tree with numbers rounded for people. */
 static void print_status(json_object *data)
@@ -1114,6 +1156,7 @@ static void print_status(json_object *data)
 		fputs("reboot declared: -\n", stdout);
 	}
 	json_object_object_del(data, "reboot_declared");
+	print_logs_summary(data);
 	print_object(data, 0, false);
 }
 

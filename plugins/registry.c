@@ -11,6 +11,9 @@
 #if HAVE_STATSD
 #include "statsd/statsd-plugin.h"
 #endif
+#if HAVE_LOGS
+#include "logs/logs-plugin.h"
+#endif
 #if HAVE_COREDUMP
 #include "coredump/coredump-plugin.h"
 #endif
@@ -27,6 +30,9 @@ const struct lc_plugin_ops *const faultd_plugins[] = {
 #endif
 #if HAVE_STATSD
 	&statsd_plugin_ops,
+#endif
+#if HAVE_LOGS
+	&logs_plugin_ops,
 #endif
 #if HAVE_COREDUMP
 	&coredump_plugin_ops,

@@ -333,8 +333,8 @@ static const struct lc_cfg_key core_keys[] = {
 		.min = 0,
 		.max = INT64_C(1) << 40,
 		.description = "Most bytes the spool may hold; 0: no limit. When full, the oldest "
-			       "entries of the lowest value go first (metrics, then attributes, "
-			       "then core files, then reboot events).",
+			       "entries of the lowest value go first (metrics, then log files, "
+			       "then attributes, then core files, then reboot events).",
 	},
 	{
 		.name = "spool.max_entries",

@@ -82,7 +82,8 @@ const struct lc_command lc_commands[] = {
 		.usage = "",
 		.summary = "Upload the spooled entries now and report the outcome",
 		.help = "Says what was uploaded, e.g. \"Uploaded 12 entries (48210 bytes) in 1 batch; 0\n"
-			"left in the spool.\" A sync during a scheduled upload joins it. Fails, with the\n"
+			"left in the spool.\" The log file in progress is closed first, so that the latest\n"
+			"lines go with it. A sync during a scheduled upload joins it. Fails, with the\n"
 			"reason, when data collection is off, when base_url or project_key is empty, or\n"
 			"when the upload fails. Waits up to 900 s for the outcome unless --timeout,\n"
 			"before the command, says otherwise.\n"
@@ -179,6 +180,19 @@ const struct lc_command lc_commands[] = {
 		.help = "Records a heartbeat of the readings since the last one; the next upload (or\n"
 			"faultctl sync) sends it. The hours interval goes on: its hours (and crashes)\n"
 			"come with the heartbeat that ends it, and this one's hours are 0.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "logs",
+		.runner = LC_COMMAND_DAEMON,
+		.usage = "",
+		.summary = "Show the log sources, the log file in progress and what was dropped",
+		.help = "Prints the logs plugin's state: each source (syslog, the kernel log, the\n"
+			"journal) with its position and counters, the log file in progress (lines,\n"
+			"bytes, age), the per-minute budget with the lines it dropped, and the log files\n"
+			"waiting in the spool with the spool's drops of them. Anyone who can reach the\n"
+			"control socket may run it.\n"
 			"\n"
 			"Takes no arguments.\n",
 	},

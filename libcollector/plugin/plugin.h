@@ -43,6 +43,9 @@ struct lc_plugin_ops {
 	/* optional: data collection (consent) was turned on or off while the plugin runs, by
 	 * faultctl enable-/disable-data-collection; init reads it from "enable_data_collection" */
 	void (*consent)(struct lc_plugin *p, bool on);
+	/* optional: `faultctl sync` is about to upload: record what is held in progress (a log
+	 * file) now, so that this upload carries it. Called while data collection is on. */
+	void (*sync)(struct lc_plugin *p);
 };
 
 /* The plugin's name, as in its ops table. */
@@ -93,6 +96,18 @@ int lc_plugin_set_message(struct lc_plugin *p, const char *message);
  */
 int lc_plugin_record(struct lc_plugin *p, const char *type, json_object *metadata, char *ret_uuid,
 		     const char **ret_why);
+
+/*
+ * As lc_plugin_record(), for an entry with one attachment, name ([A-Za-z0-9._-], 1 to 100 bytes),
+ * holding the len bytes of fd from offset 0 (copied with pread(): fd and its offset stay the
+ * plugin's). The entry is named uuid, a lowercase UUID the plugin chose and keeps with what it
+ * records, so that recording the same file again after a crash never makes a second entry: that
+ * returns -EEXIST while the spool still holds the first (or sends the same entry again, which the
+ * server knows by its UUID). Returns 0 or -errno with *ret_why as lc_plugin_record().
+ */
+int lc_plugin_record_file(struct lc_plugin *p, const char *type, json_object *metadata,
+			  const char *uuid, const char *name, int fd, uint64_t len,
+			  const char **ret_why);
 
 /* As lc_plugin_record(), recorded as the software version that was running when the previous
  * boot ended (known when this is faultd's first start in a new boot; else the current one):

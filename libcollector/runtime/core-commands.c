@@ -362,9 +362,65 @@ static void cmd_sync(struct lc_control_call *call, json_object *args, void *user
 	struct lc_core *c = userdata;
 	int r;
 
+	/* What plugins hold in progress (the log file) goes with this upload. */
+	if (c->collecting)
+		lc_plugin_host_sync(c->plugins);
 	r = lc_uploader_sync(c->uploader, sync_done, call);
 	if (r < 0)
 		lc_control_call_fail(call, -r, "upload failed: %s", strerror(-r));
+}
+
+/* {"entries", "bytes", "oldest_ms", "drops": {reason: n}} of the log files in the spool. */
+static json_object *spool_logs_status(struct lc_core *c)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *drops = json_object_new_object();
+	uint64_t n = 0, bytes = 0, oldest = 0;
+
+	if (!o || lc_json_add(o, "drops", drops) < 0)
+		return NULL;
+	(void)lc_spool_refresh(c->spool);
+	for (size_t i = 0; i < lc_spool_count(c->spool); i++) {
+		const struct lc_spool_entry *e = lc_spool_entry_at(c->spool, i);
+
+		if (e->cls != LC_CLASS_LOGS)
+			continue;
+		if (n++ == 0)
+			oldest = e->created_ms;
+		bytes += e->bytes;
+	}
+	for (int r = 0; r < _LC_DROP_MAX; r++)
+		if (lc_json_add(
+			    drops, lc_drop_reason_name(r),
+			    json_object_new_uint64(lc_spool_drops(c->spool, LC_CLASS_LOGS, r))) < 0)
+			return NULL;
+	if (lc_json_add(o, "entries", json_object_new_uint64(n)) < 0 ||
+	    lc_json_add(o, "bytes", json_object_new_uint64(bytes)) < 0 ||
+	    (n ? lc_json_add(o, "oldest_ms", json_object_new_uint64(oldest))
+	       : lc_json_add_null(o, "oldest_ms")) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+/* "logs": the logs plugin's entry of status (its sources, the file in progress, the budget and
+ * what it dropped) and the log files waiting in the spool. */
+static void cmd_logs(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *plugin = lc_plugin_host_status_of(c->plugins, "logs");
+
+	if (!plugin) {
+		lc_control_call_fail(call, ENOENT, "this faultd was built without the logs plugin");
+		return;
+	}
+	if (!o || lc_json_add(o, "plugin", plugin) < 0 ||
+	    (c->spool ? lc_json_add(o, "spool", spool_logs_status(c))
+		      : lc_json_add_null(o, "spool")) < 0) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	lc_control_call_reply(call, TAKE_PTR(o));
 }
 
 /* Replies {"message": msg} or fails with ENOMEM. */
@@ -776,6 +832,7 @@ const struct core_handler core_handlers[] = {
 	{ "crash-reported", cmd_crash_reported },
 	{ "write-metric", cmd_write_metric },
 	{ "request-metrics", cmd_request_metrics },
+	{ "logs", cmd_logs },
 };
 
 const size_t core_handlers_count = ARRAY_SIZE(core_handlers);

@@ -172,29 +172,23 @@ static void metrics_configure(struct lc_metrics *m, const struct lc_config *cfg)
 	lc_metrics_set_gauge_stats(m, lc_config_get_strv(cfg, "metrics.gauge_statistics"));
 }
 
-int core_record_as(struct lc_core *c, const char *type, json_object *metadata,
-		   const char *software_version, char *ret_uuid, const char **ret_why)
+/* Whether the record gate lets an entry of type through; takes metadata when it does not. */
+static int record_gate(struct lc_core *c, const char *type, json_object *metadata,
+		       const char **ret_why)
 {
-	struct lc_record_context ctx = c->record;
-	struct lc_identity id = c->identity;
-	struct lc_clock_sample t;
-	uint64_t failures;
-	int cls = lc_entry_class_from_type(type), r;
+	int r = lc_gate_check(lc_config_get_bool(c->cfg, "enable_data_collection"),
+			      lc_config_get_bool(c->cfg, "enable_dev_mode"),
+			      lc_uploader_sampling(c->uploader), lc_entry_class_from_type(type),
+			      ret_why);
 
-	r = lc_gate_check(lc_config_get_bool(c->cfg, "enable_data_collection"),
-			  lc_config_get_bool(c->cfg, "enable_dev_mode"),
-			  lc_uploader_sampling(c->uploader), cls, ret_why);
-	if (r < 0) {
+	if (r < 0)
 		json_object_put(metadata);
-		return r;
-	}
-	if (software_version) {
-		id.value[LC_ID_SOFTWARE_VERSION] = (char *)software_version;
-		ctx.identity = &id;
-	}
-	lc_clock_sample_now(&t);
-	failures = lc_spool_write_failures(c->spool);
-	r = lc_record_commit(c->spool, &ctx, &t, type, metadata, ret_uuid);
+	return r;
+}
+
+/* Why the spool did not commit an entry (r < 0), failures being its write failures before. */
+static void record_why(struct lc_core *c, int r, uint64_t failures, const char **ret_why)
+{
 	if (r < 0 && lc_spool_write_failures(c->spool) != failures)
 		switch (lc_storage_state_of(r)) {
 		case LC_STORAGE_FULL:
@@ -212,8 +206,51 @@ int core_record_as(struct lc_core *c, const char *type, json_object *metadata,
 			   "minimum";
 	else if (r == -ENOSPC)
 		*ret_why = "the spool is full of more valuable entries";
+	else if (r == -EEXIST)
+		*ret_why = "the spool holds it already";
 	else if (r < 0)
 		*ret_why = "the spool could not store it";
+}
+
+int core_record_as(struct lc_core *c, const char *type, json_object *metadata,
+		   const char *software_version, char *ret_uuid, const char **ret_why)
+{
+	struct lc_record_context ctx = c->record;
+	struct lc_identity id = c->identity;
+	struct lc_clock_sample t;
+	uint64_t failures;
+	int r;
+
+	r = record_gate(c, type, metadata, ret_why);
+	if (r < 0)
+		return r;
+	if (software_version) {
+		id.value[LC_ID_SOFTWARE_VERSION] = (char *)software_version;
+		ctx.identity = &id;
+	}
+	lc_clock_sample_now(&t);
+	failures = lc_spool_write_failures(c->spool);
+	r = lc_record_commit(c->spool, &ctx, &t, type, metadata, ret_uuid);
+	record_why(c, r, failures, ret_why);
+	return r;
+}
+
+static int plugin_record_file(void *userdata, const char *type, json_object *metadata,
+			      const char *uuid, const char *name, int fd, uint64_t len,
+			      const char **ret_why)
+{
+	struct lc_core *c = userdata;
+	struct lc_clock_sample t;
+	uint64_t failures;
+	int r;
+
+	r = record_gate(c, type, metadata, ret_why);
+	if (r < 0)
+		return r;
+	lc_clock_sample_now(&t);
+	failures = lc_spool_write_failures(c->spool);
+	r = lc_record_commit_file(c->spool, &c->record, &t, type, metadata, uuid, name, fd, len);
+	record_why(c, r, failures, ret_why);
 	return r;
 }
 
@@ -750,6 +787,7 @@ static int spool_start(struct lc_core *c)
 	}
 	c->services = (struct lc_plugin_services){
 		.record = plugin_record,
+		.record_file = plugin_record_file,
 		.unexpected_reboot = plugin_unexpected_reboot,
 		.record_ended_boot = plugin_record_ended_boot,
 		.metrics = plugin_metrics,

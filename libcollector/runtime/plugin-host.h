@@ -31,6 +31,9 @@ int lc_plugin_host_new(uv_loop_t *loop, const struct lc_plugin_ops *const *plugi
 struct lc_plugin_services {
 	int (*record)(void *userdata, const char *type, json_object *metadata, char *ret_uuid,
 		      const char **ret_why);
+	int (*record_file)(void *userdata, const char *type, json_object *metadata,
+			   const char *uuid, const char *name, int fd, uint64_t len,
+			   const char **ret_why);
 	void (*unexpected_reboot)(void *userdata);
 	int (*record_ended_boot)(void *userdata, const char *type, json_object *metadata,
 				 char *ret_uuid, const char **ret_why);
@@ -58,6 +61,10 @@ void lc_plugin_host_collect(struct lc_plugin_host *h);
  * callback. The caller has checked consent. */
 void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report *r);
 
+/* Asks every running plugin that has a sync callback to record what it holds in progress, before
+ * `faultctl sync` uploads. */
+void lc_plugin_host_sync(struct lc_plugin_host *h);
+
 /* Tells every running plugin that has a consent callback that data collection is now on or off.
  * The caller calls it once per change. */
 void lc_plugin_host_consent(struct lc_plugin_host *h, bool on);
@@ -69,6 +76,10 @@ enum lc_plugin_state lc_plugin_host_state(const struct lc_plugin_host *h, size_t
  *   "message": what a running plugin set with lc_plugin_set_message(),
  *   "status": what a running plugin's status callback says}] */
 json_object *lc_plugin_host_status(struct lc_plugin_host *h);
+
+/* The entry of lc_plugin_host_status() of the plugin called name, or NULL when there is none (or
+ * on OOM). */
+json_object *lc_plugin_host_status_of(struct lc_plugin_host *h, const char *name);
 
 /* Stops the plugins if needed and frees the host once the loop has released its handles.
  * Accepts NULL and returns NULL. */

@@ -89,6 +89,20 @@ int lc_plugin_record(struct lc_plugin *p, const char *type, json_object *metadat
 	return s->record(s->userdata, type, metadata, ret_uuid, ret_why);
 }
 
+int lc_plugin_record_file(struct lc_plugin *p, const char *type, json_object *metadata,
+			  const char *uuid, const char *name, int fd, uint64_t len,
+			  const char **ret_why)
+{
+	const struct lc_plugin_services *s = p->host->services;
+
+	if (!s || !s->record_file) {
+		json_object_put(metadata);
+		*ret_why = "no core to record entries";
+		return -ENOTSUP;
+	}
+	return s->record_file(s->userdata, type, metadata, uuid, name, fd, len, ret_why);
+}
+
 int lc_plugin_record_ended_boot(struct lc_plugin *p, const char *type, json_object *metadata,
 				char *ret_uuid, const char **ret_why)
 {
@@ -521,6 +535,16 @@ void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report
 	}
 }
 
+void lc_plugin_host_sync(struct lc_plugin_host *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct lc_plugin *p = &h->plugins[i];
+
+		if (p->state == LC_PLUGIN_RUNNING && p->ops->sync)
+			p->ops->sync(p);
+	}
+}
+
 void lc_plugin_host_consent(struct lc_plugin_host *h, bool on)
 {
 	for (size_t i = 0; i < h->n; i++) {
@@ -550,6 +574,26 @@ static const char *state_name(enum lc_plugin_state s)
 	}
 }
 
+/* The status entry of plugin p; *r becomes -ENOMEM when some of it is missing. */
+static json_object *plugin_status(struct lc_plugin *p, int *r)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o) {
+		lc_json_sticky(-ENOMEM, r);
+		return NULL;
+	}
+	lc_json_add_sticky(o, "name", json_object_new_string(p->ops->name), r);
+	lc_json_add_sticky(o, "state", json_object_new_string(state_name(p->state)), r);
+	if (p->error)
+		lc_json_add_sticky(o, "error", json_object_new_string(p->error), r);
+	if (p->state == LC_PLUGIN_RUNNING && p->message)
+		lc_json_add_sticky(o, "message", json_object_new_string(p->message), r);
+	if (p->state == LC_PLUGIN_RUNNING && p->ops->status)
+		lc_json_add_sticky(o, "status", p->ops->status(p), r);
+	return o;
+}
+
 json_object *lc_plugin_host_status(struct lc_plugin_host *h)
 {
 	json_object *a = json_object_new_array();
@@ -558,28 +602,34 @@ json_object *lc_plugin_host_status(struct lc_plugin_host *h)
 	if (!a)
 		return NULL;
 	for (size_t i = 0; i < h->n; i++) {
-		struct lc_plugin *p = &h->plugins[i];
-		json_object *o = json_object_new_object();
+		json_object *o = plugin_status(&h->plugins[i], &r);
 
-		if (!o) {
-			lc_json_sticky(-ENOMEM, &r);
-			continue;
-		}
-		lc_json_add_sticky(o, "name", json_object_new_string(p->ops->name), &r);
-		lc_json_add_sticky(o, "state", json_object_new_string(state_name(p->state)), &r);
-		if (p->error)
-			lc_json_add_sticky(o, "error", json_object_new_string(p->error), &r);
-		if (p->state == LC_PLUGIN_RUNNING && p->message)
-			lc_json_add_sticky(o, "message", json_object_new_string(p->message), &r);
-		if (p->state == LC_PLUGIN_RUNNING && p->ops->status)
-			lc_json_add_sticky(o, "status", p->ops->status(p), &r);
-		json_object_array_add(a, o);
+		if (o)
+			json_object_array_add(a, o);
 	}
 	/* Some plugins, or some of what they say, are better than none. */
 	if (r < 0)
 		log_warning_errno(r, "Failed to report the status of every plugin in full, "
 				     "leaving gaps: %m");
 	return a;
+}
+
+json_object *lc_plugin_host_status_of(struct lc_plugin_host *h, const char *name)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (streq(h->plugins[i].ops->name, name)) {
+			json_object *o = plugin_status(&h->plugins[i], &r);
+
+			if (r < 0)
+				log_warning_errno(r,
+						  "Failed to report the status of plugin %s in "
+						  "full, leaving gaps: %m",
+						  name);
+			return o;
+		}
+	return NULL;
 }
 
 struct lc_plugin_host *lc_plugin_host_free(struct lc_plugin_host *h)

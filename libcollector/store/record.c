@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build-config.h"
 #include "clock.h"
@@ -298,6 +299,77 @@ int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
 	if (r < 0)
 		goto out;
 	r = lc_spool_txn_write(txn, "manifest.json", text, len);
+	if (r < 0) {
+		lc_spool_txn_abort(txn);
+		goto out;
+	}
+	r = lc_spool_txn_commit(txn, t->realtime_ms);
+out:
+	json_object_put(m);
+	return r;
+}
+
+/* Copies the len bytes of src from offset 0 into the transaction's new file name. */
+static int copy_attachment(struct lc_spool_txn *txn, const char *name, int src, uint64_t len)
+{
+	char buf[16384];
+	uint64_t off = 0;
+	int fd, r;
+
+	r = lc_spool_txn_open(txn, name, &fd);
+	if (r < 0)
+		return r;
+	while (off < len) {
+		ssize_t n =
+			pread(src, buf, (size_t)MIN((uint64_t)sizeof(buf), len - off), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return log_error_errno(errno, "Failed to read the attachment %s: %m", name);
+		if (n == 0)
+			return log_error_errno(EIO,
+					       "The attachment %s ended %" PRIu64 " bytes early.",
+					       name, len - off);
+		/* A full filesystem makes room for it (or refuses it) in the spool. */
+		while ((r = lc_write_all(fd, buf, (size_t)n)) < 0) {
+			off_t at = (off_t)off;
+
+			r = lc_spool_txn_write_failed(txn, name, r, (size_t)n);
+			if (r < 0)
+				return r;
+			/* Written again from where the file stood. */
+			if (ftruncate(fd, at) < 0 || lseek(fd, at, SEEK_SET) < 0)
+				return lc_spool_txn_write_failed(txn, name, negative_errno(), 0);
+		}
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int lc_record_commit_file(struct lc_spool *s, const struct lc_record_context *ctx,
+			  const struct lc_clock_sample *t, const char *type, json_object *metadata,
+			  const char *uuid, const char *name, int fd, uint64_t len)
+{
+	json_object *m = lc_manifest_new(ctx, t, type, metadata);
+	struct lc_spool_txn *txn = NULL;
+	const char *text;
+	size_t text_len;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &text_len);
+	if (!text) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = lc_spool_txn_begin_uuid(s, type, uuid, &txn);
+	if (r < 0)
+		goto out;
+	r = lc_spool_txn_write(txn, "manifest.json", text, text_len);
+	if (r >= 0)
+		r = copy_attachment(txn, name, fd, len);
 	if (r < 0) {
 		lc_spool_txn_abort(txn);
 		goto out;

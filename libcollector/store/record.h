@@ -69,6 +69,16 @@ int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
 		     const struct lc_clock_sample *t, const char *type, json_object *metadata,
 		     char *ret_uuid);
 
+/*
+ * As lc_record_commit(), for an entry named uuid (lc_spool_txn_begin_uuid()) with one attachment,
+ * name, holding the len bytes of fd from offset 0 (read with pread(): fd stays the caller's and
+ * its offset is untouched). Returns 0, -EEXIST when the spool already holds an entry named uuid
+ * (nothing is committed), or the spool's -errno.
+ */
+int lc_record_commit_file(struct lc_spool *s, const struct lc_record_context *ctx,
+			  const struct lc_clock_sample *t, const char *type, json_object *metadata,
+			  const char *uuid, const char *name, int fd, uint64_t len);
+
 #define LC_ATTRIBUTE_KEY_MAX   128
 #define LC_ATTRIBUTE_VALUE_MAX 1024
 

@@ -209,6 +209,8 @@ bool lc_sampling_allows(const struct lc_sampling *s, enum lc_entry_class c, bool
 	case LC_CLASS_METRICS:
 	case LC_CLASS_ATTRIBUTES:
 		return s->monitoring >= LC_RES_NORMAL;
+	case LC_CLASS_LOGS:
+		return s->logging >= LC_RES_NORMAL;
 	case LC_CLASS_COREDUMP:
 		return s->debugging >= LC_RES_NORMAL;
 	default:

@@ -47,8 +47,8 @@ void lc_sampling_load(const char *path, struct lc_sampling *ret);
 int lc_sampling_save(const char *path, const struct lc_sampling *s);
 
 /* Whether entries of class c are recorded: reboots and device-config always; metrics and
- * attributes need monitoring >= normal; core files debugging >= normal. Developer mode acts as
- * "high" everywhere. */
+ * attributes need monitoring >= normal; log files logging >= normal; core files debugging >=
+ * normal. Developer mode acts as "high" everywhere. */
 bool lc_sampling_allows(const struct lc_sampling *s, enum lc_entry_class c, bool dev_mode);
 
 /* Whether a device-config entry must confirm the fetched revision: the server says it is not

@@ -53,13 +53,12 @@ static const struct {
 } entry_types[] = {
 	{ "linux-metric-report", LC_CLASS_METRICS }, { "device-attributes", LC_CLASS_ATTRIBUTES },
 	{ "elf-coredump", LC_CLASS_COREDUMP },	     { "linux-reboot", LC_CLASS_REBOOT },
-	{ "device-config", LC_CLASS_REBOOT },
+	{ "device-config", LC_CLASS_REBOOT },	     { "linux-logs", LC_CLASS_LOGS },
 };
 
 static const char *const class_names[_LC_CLASS_MAX] = {
-	[LC_CLASS_METRICS] = "metrics",
-	[LC_CLASS_ATTRIBUTES] = "attributes",
-	[LC_CLASS_COREDUMP] = "coredump",
+	[LC_CLASS_METRICS] = "metrics",	      [LC_CLASS_LOGS] = "logs",
+	[LC_CLASS_ATTRIBUTES] = "attributes", [LC_CLASS_COREDUMP] = "coredump",
 	[LC_CLASS_REBOOT] = "reboot",
 };
 
@@ -125,6 +124,7 @@ struct lc_spool_txn {
 	struct txn_file files[ENTRY_FILES_MAX];
 	size_t n_files;
 	int write_error; /* the first failed write's -errno: a discard counts the entry as a drop */
+	bool chosen_uuid; /* lc_spool_txn_begin_uuid(): the commit checks that it is new */
 };
 
 static bool startswith(const char *s, const char *prefix)
@@ -1597,8 +1597,9 @@ static int txn_fail(struct lc_spool_txn *t, int error, const char *op, const cha
 			  name ? name : "");
 }
 
-int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn **ret,
-		       char *ret_uuid)
+/* Begins an entry named uuid, or a random UUID when uuid is NULL. */
+static int txn_begin(struct lc_spool *s, const char *type, const char *uuid,
+		     struct lc_spool_txn **ret, char *ret_uuid)
 {
 	struct lc_spool_txn *t;
 	int cls, r;
@@ -1614,10 +1615,15 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 	t->type = entry_type_static(type);
 	t->cls = (enum lc_entry_class)cls;
 	t->dir_fd = -1;
-	r = lc_uuid_random(t->uuid);
-	if (r < 0) {
-		free(t);
-		return log_error_errno(r, "Failed to make a UUID: %m");
+	if (uuid) {
+		memcpy(t->uuid, uuid, LC_UUID_LEN + 1);
+		t->chosen_uuid = true;
+	} else {
+		r = lc_uuid_random(t->uuid);
+		if (r < 0) {
+			free(t);
+			return log_error_errno(r, "Failed to make a UUID: %m");
+		}
 	}
 	snprintf(t->tmp, sizeof(t->tmp), TMP_PREFIX "%s", t->uuid);
 
@@ -1661,6 +1667,21 @@ int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn
 		memcpy(ret_uuid, t->uuid, LC_UUID_LEN + 1);
 	*ret = t;
 	return 0;
+}
+
+int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn **ret,
+		       char *ret_uuid)
+{
+	return txn_begin(s, type, NULL, ret, ret_uuid);
+}
+
+int lc_spool_txn_begin_uuid(struct lc_spool *s, const char *type, const char *uuid,
+			    struct lc_spool_txn **ret)
+{
+	/* Lowercase only: the name in a batch, and the comparison with the index, are exact. */
+	if (!uuid || !lc_uuid_valid(uuid) || strspn(uuid, "0123456789abcdef-") != LC_UUID_LEN)
+		return -EINVAL;
+	return txn_begin(s, type, uuid, ret, NULL);
 }
 
 /* Creates file name in the transaction's directory and returns its descriptor (kept by t). */
@@ -1787,6 +1808,16 @@ int lc_spool_txn_commit(struct lc_spool_txn *t, uint64_t now_ms)
 		return r;
 	}
 	r = spool_sync(s);
+	if (r >= 0 && t->chosen_uuid) {
+		size_t from = 0;
+
+		/* Committed before (a crash came before its producer knew): not twice. */
+		if (index_find_uuid(s, t->uuid, &from) >= 0) {
+			txn_discard(t, true);
+			spool_done(s);
+			return -EEXIST;
+		}
+	}
 	if (r >= 0)
 		r = expire_locked(s, now_ms);
 	if (r >= 0)

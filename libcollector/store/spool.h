@@ -28,9 +28,11 @@
 
 #include "storage.h"
 
-/* Value classes, lowest first: eviction order. */
+/* Value classes, lowest first: eviction order. Logs are worth more than the heartbeats that
+ * count their lines, and less than everything else. */
 enum lc_entry_class {
 	LC_CLASS_METRICS,    /* linux-metric-report */
+	LC_CLASS_LOGS,	     /* linux-logs */
 	LC_CLASS_ATTRIBUTES, /* device-attributes */
 	LC_CLASS_COREDUMP,   /* elf-coredump */
 	LC_CLASS_REBOOT,     /* linux-reboot, device-config */
@@ -105,6 +107,15 @@ struct lc_spool_txn;
  * receives the new entry's UUID (37 bytes with the NUL). Returns 0 or -errno. */
 int lc_spool_txn_begin(struct lc_spool *s, const char *type, struct lc_spool_txn **ret,
 		       char *ret_uuid);
+
+/*
+ * As lc_spool_txn_begin(), for an entry whose UUID the caller chose (a valid lowercase UUID),
+ * so that committing the same thing again after a crash names the same entry: its commit fails
+ * with -EEXIST, committing nothing, when the spool already holds an entry of that UUID (the one
+ * committed before the crash). -EINVAL for an invalid uuid.
+ */
+int lc_spool_txn_begin_uuid(struct lc_spool *s, const char *type, const char *uuid,
+			    struct lc_spool_txn **ret);
 
 /*
  * Writes the file name (a plain name: [A-Za-z0-9._-], 1-100 bytes, not "." or "..") with data.

@@ -19,6 +19,7 @@ static const struct lc_cfg_key core_keys[] = {
 	{ .name = "state_dir", .type = LC_CFG_STRING, .def_string = "/nonexistent" },
 	{ .name = "sysroot", .type = LC_CFG_STRING, .def_string = "/" },
 	{ .name = "enable_data_collection", .type = LC_CFG_BOOL, .def_bool = true },
+	{ .name = "enable_dev_mode", .type = LC_CFG_BOOL, .def_bool = false },
 };
 static const struct lc_cfg_section core_section = { .keys = core_keys,
 						    .n_keys = ARRAY_SIZE(core_keys) };

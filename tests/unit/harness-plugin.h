@@ -49,8 +49,8 @@ struct plugin_harness {
 
 /*
  * A harness for the plugin ops in a new temporary tree for the test name, offering a metric store
- * with limits (none when NULL). Core keys: "state_dir", "sysroot" (default "/") and
- * "enable_data_collection" (default true).
+ * with limits (none when NULL). Core keys: "state_dir", "sysroot" (default "/"),
+ * "enable_data_collection" (default true) and "enable_dev_mode" (default false).
  */
 struct plugin_harness *plugin_harness_new(const struct lc_plugin_ops *ops, const char *name,
 					  const struct lc_metrics_limits *limits);

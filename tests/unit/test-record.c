@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <cmocka.h>
@@ -250,6 +252,65 @@ static void test_commit_writes_manifest_to_spool(void **state)
 	assert_int_equal(test_tmpdir_free(dir), 0);
 }
 
+/* An entry with an attachment copied from a file, named by its producer: committed once, the file
+ * and its offset untouched; a second commit of the same name commits nothing. */
+static void test_commit_file(void **state)
+{
+	char *dir = test_tmpdir_new("record-file");
+	struct lc_identity id = {
+		.value = { [LC_ID_DEVICE_SERIAL] = "S",
+			   [LC_ID_HARDWARE_VERSION] = "h",
+			   [LC_ID_SOFTWARE_TYPE] = "t",
+			   [LC_ID_SOFTWARE_VERSION] = "v" },
+	};
+	struct lc_boot_info boot = { .boot_id = "48af0b97-79c3-4e95-ba80-8c436b4b9e8f" };
+	struct lc_record_context ctx = {
+		.identity = &id,
+		.project_key = "K",
+		.boot = &boot,
+		.os_version = "6",
+	};
+	struct lc_clock_sample t = { .realtime_ms = 1795255200000ULL };
+	struct lc_spool_limits limits = { 0 };
+	const char *uuid = "0f1e2d3c-4b5a-4697-8877-665544332211";
+	struct lc_spool *s = NULL;
+	char data[40000], path[512];
+	_cleanup_free_ char *src = NULL, *text = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len;
+
+	assert_non_null(dir);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7);
+	assert_true(asprintf(&src, "%s/source", dir) > 0);
+	assert_int_equal(lc_write_file_atomic(src, data, sizeof(data), 0600), 0);
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, 123, SEEK_SET), 123);
+	assert_int_equal(lc_spool_open(dir, &limits, &s), 0);
+	/* Only the first len bytes are the attachment. */
+	assert_int_equal(lc_record_commit_file(s, &ctx, &t, "linux-logs", json_object_new_object(),
+					       uuid, "f.jsonl.gz", fd, sizeof(data) - 1),
+			 0);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 123);
+	assert_int_equal(lc_spool_count(s), 1);
+	snprintf(path, sizeof(path), "%s/%s/f.jsonl.gz", dir, lc_spool_entry_at(s, 0)->name);
+	assert_int_equal(lc_read_file(path, sizeof(data), &text, &len), 0);
+	assert_int_equal(len, sizeof(data) - 1);
+	assert_memory_equal(text, data, len);
+	assert_int_equal(lc_record_commit_file(s, &ctx, &t, "linux-logs", json_object_new_object(),
+					       uuid, "f.jsonl.gz", fd, sizeof(data)),
+			 -EEXIST);
+	/* A file shorter than said is not committed. */
+	assert_int_equal(lc_record_commit_file(s, &ctx, &t, "linux-logs", json_object_new_object(),
+					       "1f1e2d3c-4b5a-4697-8877-665544332211", "f.jsonl.gz",
+					       fd, sizeof(data) + 1),
+			 -EIO);
+	assert_int_equal(lc_spool_count(s), 1);
+	lc_spool_free(s);
+	assert_int_equal(test_tmpdir_free(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_shape),
 		cmocka_unit_test(test_boot_count),
 		cmocka_unit_test(test_commit_writes_manifest_to_spool),
+		cmocka_unit_test(test_commit_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,6 +156,36 @@ static size_t class_count(const struct lc_spool *s, enum lc_entry_class c)
 	return n;
 }
 
+/* An entry named by its producer: committing it again (after a crash) is refused, never a
+ * second entry; an invalid or uppercase name is refused at once. */
+static void test_chosen_uuid_commits_once(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_spool_ struct lc_spool *s = open_spool(f->dir, NULL);
+	const char *uuid = "0f1e2d3c-4b5a-4697-8877-665544332211";
+	struct lc_spool_txn *t = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(lc_spool_txn_begin_uuid(s, "linux-logs", uuid, &t), 0);
+		assert_int_equal(
+			lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+		assert_int_equal(lc_spool_txn_commit(t, T2021 + i), i == 0 ? 0 : -EEXIST);
+	}
+	assert_int_equal(lc_spool_count(s), 1);
+	assert_string_equal(lc_spool_entry_at(s, 0)->uuid, uuid);
+	assert_int_equal(lc_spool_entry_at(s, 0)->cls, LC_CLASS_LOGS);
+	assert_int_equal(dir_count(f->dir, ".tmp-"), 0);
+	/* Once it is gone (uploaded), the same name commits again: the server knows it. */
+	assert_int_equal(lc_spool_remove(s, uuid, -1), 0);
+	assert_int_equal(lc_spool_txn_begin_uuid(s, "linux-logs", uuid, &t), 0);
+	assert_int_equal(lc_spool_txn_write(t, "manifest.json", MANIFEST_TEXT, MANIFEST_BYTES), 0);
+	assert_int_equal(lc_spool_txn_commit(t, T2021 + 5), 0);
+	assert_int_equal(lc_spool_txn_begin_uuid(s, "linux-logs",
+						 "0F1E2D3C-4B5A-4697-8877-665544332211", &t),
+			 -EINVAL);
+	assert_int_equal(lc_spool_txn_begin_uuid(s, "linux-logs", "not-a-uuid", &t), -EINVAL);
+}
+
 static void test_types_and_names(void **state)
 {
 	assert_int_equal(lc_entry_class_from_type("linux-metric-report"), LC_CLASS_METRICS);
@@ -163,6 +193,8 @@ static void test_types_and_names(void **state)
 	assert_int_equal(lc_entry_class_from_type("elf-coredump"), LC_CLASS_COREDUMP);
 	assert_int_equal(lc_entry_class_from_type("linux-reboot"), LC_CLASS_REBOOT);
 	assert_int_equal(lc_entry_class_from_type("device-config"), LC_CLASS_REBOOT);
+	assert_int_equal(lc_entry_class_from_type("linux-logs"), LC_CLASS_LOGS);
+	assert_string_equal(lc_entry_class_name(LC_CLASS_LOGS), "logs");
 	assert_int_equal(lc_entry_class_from_type("linux-rebootx"), -EINVAL);
 	assert_int_equal(lc_entry_class_from_type(""), -EINVAL);
 	assert_int_equal(lc_entry_class_from_type(NULL), -EINVAL);
@@ -1307,8 +1339,9 @@ static void test_status(void **state)
 	assert_int_equal(status_u64(j, "bytes"), 2 * MANIFEST_BYTES);
 	assert_int_equal(status_u64(j, "oldest_ms"), T2021 + 2);
 	assert_true(json_object_object_get_ex(j, "by_class", &by_class));
-	assert_int_equal(json_object_object_length(by_class), 4);
+	assert_int_equal(json_object_object_length(by_class), 5);
 	assert_int_equal(status_u64(by_class, "metrics"), 0);
+	assert_int_equal(status_u64(by_class, "logs"), 0);
 	assert_int_equal(status_u64(by_class, "attributes"), 0);
 	assert_int_equal(status_u64(by_class, "coredump"), 0);
 	assert_int_equal(status_u64(by_class, "reboot"), 2);
@@ -1365,6 +1398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_drops_write_is_no_change, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_discard_does_not_rescan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chosen_uuid_commits_once, setup, teardown),
 	};
 
 	lc_log_set_ratelimit(false);
