@@ -40,10 +40,14 @@ struct logs_file {
 	z_stream z;
 	bool z_ready;
 	bool broken; /* a failed write could not be undone: cut back before the next one */
+	/* The trailer is written and synced, state.json does not say sealed yet: nothing more goes
+	 * in, and the seal is finished by writing the state alone (logs_file_seal()). */
+	bool seal_pending;
 	struct logs_file_info info;
 	uint32_t crc;
 	struct logs_file_mark durable;
 	json_object *positions;
+	char *state_text; /* what state.json holds: written last (NULL: not known) */
 	size_t out_len;
 	unsigned char out[OUT_BUFFER];
 };
@@ -62,21 +66,23 @@ static char *state_path(const struct logs_file *f)
 	return asprintf(&p, "%s/" STATE_FILE, f->dir) < 0 ? NULL : p;
 }
 
-/* Writes state.json from f's info and durable mark. */
-static int state_write(struct logs_file *f)
+/* Writes state.json from f's info and the mark m (f->durable once it is written): not again when
+ * it would hold the same bytes, so that a flush of unchanged positions costs no flash writes. */
+static int state_write(struct logs_file *f, const struct logs_file_mark *m)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	_cleanup_free_ char *path = state_path(f);
 	const char *text;
 	size_t len;
+	int r;
 
 	if (!o || !path || lc_json_add(o, "cid", json_object_new_string(f->info.cid)) < 0 ||
 	    lc_json_add(o, "next_cid", json_object_new_string(f->info.next_cid)) < 0 ||
 	    lc_json_add(o, "entry", json_object_new_string(f->info.entry)) < 0 ||
-	    lc_json_add(o, "bytes", json_object_new_uint64(f->durable.bytes)) < 0 ||
-	    lc_json_add(o, "raw_bytes", json_object_new_uint64(f->durable.raw_bytes)) < 0 ||
-	    lc_json_add(o, "crc", json_object_new_uint64(f->durable.crc)) < 0 ||
-	    lc_json_add(o, "lines", json_object_new_uint64(f->durable.lines)) < 0 ||
+	    lc_json_add(o, "bytes", json_object_new_uint64(m->bytes)) < 0 ||
+	    lc_json_add(o, "raw_bytes", json_object_new_uint64(m->raw_bytes)) < 0 ||
+	    lc_json_add(o, "crc", json_object_new_uint64(m->crc)) < 0 ||
+	    lc_json_add(o, "lines", json_object_new_uint64(m->lines)) < 0 ||
 	    lc_json_add(o, "first_ms", json_object_new_uint64(f->info.first_ms)) < 0 ||
 	    lc_json_add(o, "sealed", json_object_new_boolean(f->info.sealed)) < 0 ||
 	    (f->positions && lc_json_add(o, "positions", json_object_get(f->positions)) < 0))
@@ -84,7 +90,19 @@ static int state_write(struct logs_file *f)
 	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
 	if (!text)
 		return -ENOMEM;
-	return lc_write_file_atomic(path, text, len, 0600);
+	if (f->state_text && streq(f->state_text, text)) {
+		f->durable = *m;
+		return 0;
+	}
+	/* Not known once a write failed: it may have replaced the file or not. */
+	free(f->state_text);
+	f->state_text = NULL;
+	r = lc_write_file_atomic(path, text, len, 0600);
+	if (r < 0)
+		return r;
+	f->durable = *m;
+	f->state_text = strdup(text); /* without it, the next write is not skipped */
+	return 0;
 }
 
 /* Writes the n bytes of the output buffer to the file. */
@@ -168,15 +186,21 @@ static int rollback(struct logs_file *f)
 	return r;
 }
 
-/* Marks what the file holds now as durable. */
-static void mark_durable(struct logs_file *f)
+/* What the file holds now. */
+static struct logs_file_mark mark_now(const struct logs_file *f)
 {
-	f->durable = (struct logs_file_mark){
+	return (struct logs_file_mark){
 		.lines = f->info.lines,
 		.raw_bytes = f->info.raw_bytes,
 		.bytes = f->info.bytes,
 		.crc = f->crc,
 	};
+}
+
+/* Marks what the file holds now as durable. */
+static void mark_durable(struct logs_file *f)
+{
+	f->durable = mark_now(f);
 }
 
 /* Creates the file of f->info.cid anew, with its header, synced; then the state. */
@@ -201,10 +225,11 @@ static int file_create(struct logs_file *f)
 	f->info.sealed = false;
 	f->crc = (uint32_t)crc32(0, NULL, 0);
 	mark_durable(f);
+	f->seal_pending = false;
 	r = deflate_start(f);
 	if (r < 0)
 		return r;
-	return state_write(f);
+	return state_write(f, &f->durable);
 }
 
 /* A new chain: new cid, next cid and entry. */
@@ -381,6 +406,7 @@ struct logs_file *logs_file_free(struct logs_file *f)
 		deflateEnd(&f->z);
 	safe_close(f->fd);
 	json_object_put(f->positions);
+	free(f->state_text);
 	free(f->dir);
 	free(f);
 	return NULL;
@@ -439,6 +465,7 @@ static void positions_set(struct logs_file *f, json_object *positions)
 
 int logs_file_flush(struct logs_file *f, json_object *positions)
 {
+	struct logs_file_mark now;
 	int r;
 
 	if (f->info.sealed) {
@@ -457,16 +484,29 @@ int logs_file_flush(struct logs_file *f, json_object *positions)
 			r = negative_errno();
 		if (r < 0)
 			return write_failed(f, r);
-		mark_durable(f);
 	}
-	return state_write(f);
+	/* Durable once the state says so: when it cannot, the lines stay in the file, unflushed,
+	 * and the next flush tries again. */
+	now = mark_now(f);
+	return state_write(f, &now);
 }
 
 int logs_file_seal(struct logs_file *f, json_object *positions)
 {
 	unsigned char trailer[GZIP_TRAILER];
+	struct logs_file_mark sealed;
 	int r;
 
+	if (f->seal_pending) {
+		/* The file is finished: its state is what is left to write, with the positions of
+		 * the first attempt, which go with its last line. */
+		json_object_put(positions);
+		sealed = mark_now(f);
+		r = state_write(f, &sealed);
+		if (r >= 0)
+			f->seal_pending = false;
+		return r;
+	}
 	if (f->info.sealed) {
 		json_object_put(positions);
 		return -EBUSY;
@@ -495,20 +535,17 @@ int logs_file_seal(struct logs_file *f, json_object *positions)
 		return write_failed(f, r);
 	f->info.bytes += sizeof(trailer);
 	f->info.sealed = true;
-	mark_durable(f);
-	r = state_write(f);
-	if (r < 0) {
-		/* Not known to be sealed after a crash: go on as the file in progress. */
-		f->info.sealed = false;
-		f->info.bytes -= sizeof(trailer);
-		return r;
-	}
-	return 0;
+	/* The deflate stream is finished: the file cannot go on. Until the state says sealed, a
+	 * crash cuts it back to the last flush; without one, only the state is written again. */
+	sealed = mark_now(f);
+	r = state_write(f, &sealed);
+	f->seal_pending = r < 0;
+	return r;
 }
 
 int logs_file_sealed_fd(const struct logs_file *f)
 {
-	return f->info.sealed ? f->fd : -1;
+	return f->info.sealed && !f->seal_pending ? f->fd : -1;
 }
 
 int logs_file_next(struct logs_file *f)
@@ -518,7 +555,7 @@ int logs_file_next(struct logs_file *f)
 	uint32_t old_crc = f->crc;
 	int r;
 
-	if (!f->info.sealed)
+	if (!f->info.sealed || f->seal_pending)
 		return -EINVAL;
 	if (!old_path)
 		return -ENOMEM;

@@ -87,16 +87,23 @@ int logs_file_append(struct logs_file *f, const char *line, size_t len, uint64_t
  * Makes every appended line durable and saves positions with them (reference taken, also on
  * failure; NULL keeps the last ones): the sources' positions may move without a line kept (lines
  * dropped), and are then saved alone. Nothing is written when no line came since the last flush
- * and positions is NULL. Returns 0, -EBUSY when sealed, or -errno (as logs_file_append(), the
- * unflushed lines lost).
+ * and positions is NULL, nor is state.json when it would hold what it holds. Returns 0, -EBUSY
+ * when sealed, or -errno: a failed write of the file as logs_file_append() (the unflushed lines
+ * lost), a failed write of the state leaves them unflushed, for the next flush.
  */
 int logs_file_flush(struct logs_file *f, json_object *positions);
 
-/* Finishes the file in progress and marks it sealed (durably), with positions (reference taken,
- * also on failure). A file without lines is not sealed: -ENODATA. Returns 0 or -errno. */
+/*
+ * Finishes the file in progress and marks it sealed (durably), with positions (reference taken,
+ * also on failure). A file without lines is not sealed: -ENODATA. Returns 0, -EBUSY when sealed
+ * already, or -errno. When only the state could not be written, the file stays sealed in memory
+ * (info.sealed, no more lines, not committed: logs_file_sealed_fd() is -1) and the next call
+ * writes the state alone, with the first call's positions.
+ */
 int logs_file_seal(struct logs_file *f, json_object *positions);
 
-/* The sealed file's descriptor (borrowed, read from offset 0, info.bytes long), or -1. */
+/* The sealed file's descriptor (borrowed, read from offset 0, info.bytes long), or -1 (also while
+ * its state is not written). */
 int logs_file_sealed_fd(const struct logs_file *f);
 
 /* Once the sealed file is committed (or given up): begins the next file of the chain, empty.

@@ -25,6 +25,7 @@
 
 #define JOURNAL_ENTRIES_PER_TURN 512
 #define JOURNAL_CURSOR_MAX	 1024
+#define JOURNAL_MESSAGE_OVER	 4 /* the longest UTF-8 character */
 
 /* The fields kept, and the room each has once copied out of the journal. */
 enum { F_MESSAGE, F_IDENTIFIER, F_PID, F_UNIT, F_COMM, F_TRANSPORT, F_PRIORITY, F_FACILITY, F_MAX };
@@ -51,7 +52,10 @@ struct logs_journal {
 	int fd;
 	bool current_unread; /* the read pointer is on an entry not taken yet */
 	bool have_entry;     /* an entry was taken: the cursor is the read pointer's */
-	char *saved_cursor;  /* the cursor faultd resumed from, until an entry is taken */
+	/* The cursor of the entry taken last (at first the one faultd resumed from): after journald
+	 * rotates, the read pointer has none until the next entry is read, and a flush then saves
+	 * this one. */
+	char *cursor;
 	size_t max_message;
 	char *fields[F_MAX]; /* copies of the current entry's fields */
 	size_t lens[F_MAX];
@@ -84,7 +88,7 @@ struct logs_journal *logs_journal_stop(struct logs_journal *j)
 		sd_journal_close(j->j);
 	for (size_t i = 0; i < F_MAX; i++)
 		free(j->fields[i]);
-	free(j->saved_cursor);
+	free(j->cursor);
 	free(j);
 	return NULL;
 }
@@ -177,27 +181,47 @@ static void journal_fail(struct logs_journal *j, int error, const char *what)
 
 static void journal_on_more(struct lc_plugin *p, void *userdata);
 
+/* The read pointer's cursor, remembered when it has one. */
+static const char *journal_cursor(struct logs_journal *j)
+{
+	char *cursor = NULL;
+
+	if (j->have_entry && sd_journal_get_cursor(j->j, &cursor) >= 0) {
+		free(j->cursor);
+		j->cursor = cursor;
+	}
+	return j->cursor;
+}
+
 /* Reads what the journal has, at most a turn's share; the rest on a timer at once. */
 static void journal_drain(struct logs_journal *j)
 {
-	int r;
+	bool taken = false;
+	int r = 0;
 
 	if (j->current_unread) {
 		j->current_unread = false;
 		journal_take(j);
+		taken = true;
 	}
 	for (unsigned i = 0; i < JOURNAL_ENTRIES_PER_TURN; i++) {
 		r = sd_journal_next(j->j);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			j->src->counts.errors++;
-			lc_plugin_log_errno(logs_plugin(j->logs), LOG_WARNING, r,
-					    "failed to read the journal: %m.");
-			return;
-		}
+		if (r <= 0)
+			break;
 		journal_take(j);
+		taken = true;
 	}
+	/* The read pointer is on the entry taken last, until journald rotates it away. */
+	if (taken)
+		(void)journal_cursor(j);
+	if (r < 0) {
+		j->src->counts.errors++;
+		lc_plugin_log_errno(logs_plugin(j->logs), LOG_WARNING, r,
+				    "failed to read the journal: %m.");
+		return;
+	}
+	if (r == 0)
+		return;
 	if (j->timer)
 		r = lc_timer_restart(j->timer, 1, 0);
 	else
@@ -312,7 +336,10 @@ int logs_journal_start(struct logs_data *d, struct logs_source *src, bool requir
 	j->src = src;
 	j->max_message = (size_t)lc_plugin_config_int(p, "max_line_bytes");
 	for (size_t i = 0; i < F_MAX; i++) {
-		j->room[i] = i == F_MESSAGE ? j->max_message : LOGS_FIELD_MAX;
+		/* Longer than max_line_bytes, so that the JSON line cuts MESSAGE between two UTF-8
+		 * characters and counts it. */
+		j->room[i] =
+			i == F_MESSAGE ? j->max_message + JOURNAL_MESSAGE_OVER : LOGS_FIELD_MAX;
 		j->fields[i] = malloc(j->room[i]);
 		if (!j->fields[i])
 			return log_oom();
@@ -323,8 +350,8 @@ int logs_journal_start(struct logs_data *d, struct logs_source *src, bool requir
 	else
 		r = sd_journal_open_directory(&j->j, sysroot, SD_JOURNAL_OS_ROOT);
 	if (r >= 0)
-		r = sd_journal_set_data_threshold(j->j,
-						  journal_fields[F_MESSAGE].len + j->max_message);
+		r = sd_journal_set_data_threshold(j->j, journal_fields[F_MESSAGE].len +
+								j->room[F_MESSAGE]);
 	if (r >= 0)
 		r = j->fd = sd_journal_get_fd(j->j);
 	if (r < 0) {
@@ -338,8 +365,8 @@ int logs_journal_start(struct logs_data *d, struct logs_source *src, bool requir
 	    json_object_get_string_len(v) <= JOURNAL_CURSOR_MAX)
 		cursor = json_object_get_string(v);
 	if (cursor) {
-		j->saved_cursor = strdup(cursor);
-		if (!j->saved_cursor)
+		j->cursor = strdup(cursor);
+		if (!j->cursor)
 			return log_oom();
 		r = journal_seek_saved(j, cursor);
 	} else {
@@ -363,22 +390,20 @@ int logs_journal_start(struct logs_data *d, struct logs_source *src, bool requir
 	return 0;
 }
 
-json_object *logs_journal_position(const struct logs_journal *j)
+json_object *logs_journal_position(struct logs_journal *j)
 {
 	_cleanup_json_ json_object *o = NULL;
-	_cleanup_free_ char *cursor = NULL;
+	const char *cursor = journal_cursor(j);
 
-	if (j->have_entry && sd_journal_get_cursor(j->j, &cursor) < 0)
-		return NULL;
-	if (!cursor && !j->saved_cursor)
+	if (!cursor)
 		return NULL;
 	o = json_object_new_object();
-	if (lc_json_add(o, "cursor", json_object_new_string(cursor ? cursor : j->saved_cursor)) < 0)
+	if (lc_json_add(o, "cursor", json_object_new_string(cursor)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
 
-int logs_journal_status_add(const struct logs_journal *j, json_object *o)
+int logs_journal_status_add(struct logs_journal *j, json_object *o)
 {
 	_cleanup_json_ json_object *pos = logs_journal_position(j);
 	json_object *v;
@@ -409,12 +434,12 @@ struct logs_journal *logs_journal_stop(struct logs_journal *j)
 	return NULL;
 }
 
-json_object *logs_journal_position(const struct logs_journal *j)
+json_object *logs_journal_position(struct logs_journal *j)
 {
 	return NULL;
 }
 
-int logs_journal_status_add(const struct logs_journal *j, json_object *o)
+int logs_journal_status_add(struct logs_journal *j, json_object *o)
 {
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "logs-file.h"
 #include "logs-json.h"
 #include "logs-plugin.h"
+#include "logs-rules.h"
 #include "logs-sources.h"
 #include "netaddr.h"
 #include "schema.h"
@@ -38,6 +39,7 @@ static const char *const switches[] = { "auto", "on", "off", NULL };
 /* What the plugin itself counts, beside each source's counts. */
 struct logs_totals {
 	uint64_t kept, over_budget, lost, gaps, malformed;
+	uint64_t filtered, redactions, rule_errors;
 	uint64_t files_committed, files_dropped;
 	uint64_t lines_committed,
 		lines_dropped; /* in files committed, and in files not committed */
@@ -54,6 +56,9 @@ struct logs_data {
 	struct logs_file *file;
 	char *line; /* the JSON line being written */
 	size_t line_size;
+	struct logs_rules *rules;
+	char *redacted; /* the message with redactions */
+	size_t redacted_size;
 	struct logs_budget budget;
 
 	/* The sources' positions moved since they were last saved (a line was read). */
@@ -67,6 +72,9 @@ struct logs_data {
 	struct logs_totals reported; /* as of the last heartbeat */
 	int last_error;		     /* of the log file, for status */
 	const char *last_drop;	     /* why the last file was not committed (static) */
+	/* The entry of the sealed file once it was committed (or not recorded): while the next
+	 * file cannot begin, only that is tried again. */
+	char committed[LC_UUID_LEN + 1];
 
 	struct logs_syslog *syslog;
 	struct logs_kmsg *kmsg;
@@ -89,6 +97,55 @@ static int logs_check_syslog_listen(const char *value, const char **ret_why)
 		return -EINVAL;
 	}
 	return lc_check_socket_path(value, ret_why);
+}
+
+/* A rule's error: the configuration copies it as soon as the check returns, so one buffer does. */
+static char logs_rule_why[256];
+
+static int logs_check_rule(enum logs_rule_kind kind, const char *value, const char **ret_why)
+{
+	int r = logs_rule_check(kind, value, logs_rule_why, sizeof(logs_rule_why));
+
+	*ret_why = r == -ENOMEM ? "out of memory" : logs_rule_why;
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int logs_check_filter(const char *value, const char **ret_why)
+{
+	return logs_check_rule(LOGS_RULE_FILTER, value, ret_why);
+}
+
+static int logs_check_redact(const char *value, const char **ret_why)
+{
+	return logs_check_rule(LOGS_RULE_REDACT, value, ret_why);
+}
+
+static int logs_check_metric(const char *value, const char **ret_why)
+{
+	return logs_check_rule(LOGS_RULE_METRIC, value, ret_why);
+}
+
+static int logs_check_builtin(const char *const *names, const char *value, const char **ret_why)
+{
+	for (size_t i = 0; names[i]; i++)
+		if (streq(names[i], value))
+			return 0;
+	*ret_why = names == logs_redact_builtins
+			   ? "expected one of \"email\", \"secret\", \"private_key\""
+			   : "expected one of \"oom_kill\", \"unit_restart\", \"unit_failed\", "
+			     "\"unit_main_exit\", \"kernel_oops\", \"kernel_warning\", "
+			     "\"segfault\"";
+	return -EINVAL;
+}
+
+static int logs_check_redact_builtin(const char *value, const char **ret_why)
+{
+	return logs_check_builtin(logs_redact_builtins, value, ret_why);
+}
+
+static int logs_check_metric_builtin(const char *value, const char **ret_why)
+{
+	return logs_check_builtin(logs_metric_builtins, value, ret_why);
 }
 
 static const struct lc_cfg_key logs_keys[] = {
@@ -158,6 +215,73 @@ static const struct lc_cfg_key logs_keys[] = {
 			       "minute's lines passes, a flood is held to the rate and the excess "
 			       "is dropped and counted (logs/dropped_rate_limit in the heartbeat). "
 			       "0: no limit. Developer mode lifts it.",
+	},
+	{
+		.name = "filters",
+		.type = LC_CFG_STRV,
+		.max = LOGS_RULES_MAX,
+		.check = logs_check_filter,
+		.description =
+			"Lines dropped (after the level and the metrics rules, before the budget), "
+			"each rule \"[unit:PATTERN] [identifier:PATTERN] [message:PATTERN]\": "
+			"PCRE2 patterns, all given ones must match; a unit or identifier pattern "
+			"ends at the next space and must match the whole _SYSTEMD_UNIT or "
+			"SYSLOG_IDENTIFIER, the message pattern is the rest of the rule and is "
+			"searched for in MESSAGE. At most 512 bytes a pattern (docs/logs.md).",
+	},
+	{
+		.name = "redact",
+		.type = LC_CFG_STRV,
+		.max = LOGS_RULES_MAX,
+		.check = logs_check_redact,
+		.description = "PCRE2 patterns whose matches in the MESSAGE of a kept line are "
+			       "replaced by [REDACTED] (\\K keeps what comes before it), besides "
+			       "redact_builtin. At most 512 bytes a pattern.",
+	},
+	{
+		.name = "redact_builtin",
+		.type = LC_CFG_STRV,
+		.def_strv = logs_redact_builtins,
+		.max = 8,
+		.check = logs_check_redact_builtin,
+		.description = "Built-in redactions (docs/logs.md): \"email\" (e-mail addresses), "
+			       "\"secret\" (the value after password=, token: and the like, and "
+			       "bearer tokens), \"private_key\" (a PEM private key). [] turns "
+			       "them off.",
+	},
+	{
+		.name = "metrics",
+		.type = LC_CFG_STRV,
+		.max = LOGS_RULES_MAX,
+		.check = logs_check_metric,
+		.description =
+			"Log-to-metrics rules: \"KEY [unit:PATTERN] [identifier:PATTERN] "
+			"message:PATTERN\" adds 1 to the heartbeat counter KEY for each line "
+			"that passes min_level and matches (before filters and the budget); $1 "
+			"to $9 in KEY stand for the message pattern's groups, and a byte outside "
+			"[A-Za-z0-9_./-] becomes _ (docs/logs.md).",
+	},
+	{
+		.name = "metrics_builtin",
+		.type = LC_CFG_STRV,
+		.def_strv = logs_metric_builtins,
+		.max = 16,
+		.check = logs_check_metric_builtin,
+		.description = "Built-in log-to-metrics rules (docs/logs.md): \"oom_kill\" "
+			       "(oom_kill/PROCESS), \"unit_restart\", \"unit_failed\", "
+			       "\"unit_main_exit\" (unit_.../UNIT), \"kernel_oops\", "
+			       "\"kernel_warning\", \"segfault\" (segfault/PROCESS). [] turns them "
+			       "off.",
+	},
+	{
+		.name = "max_keys_per_rule",
+		.type = LC_CFG_INT,
+		.def_int = 32,
+		.min = 1,
+		.max = 1000,
+		.description = "Distinct keys a metrics rule with groups in its key counts in one "
+			       "heartbeat; lines beyond are counted under the key with each group "
+			       "as _other.",
 	},
 	{
 		.name = "max_line_bytes",
@@ -241,14 +365,22 @@ json_object *logs_saved_position(const struct logs_data *d, const char *source)
 	return v;
 }
 
-/* The sources' positions now, for the log file's state (new reference), or NULL on OOM. */
+/* The sources' positions now, for the log file's state (new reference), or NULL on OOM. A source
+ * without one now (it did not start this run, or has read nothing yet) keeps the one saved. */
 static json_object *logs_positions(struct logs_data *d)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
-	json_object *v;
+	json_object *saved = d->file ? logs_file_positions(d->file) : NULL, *v;
 
 	if (!o)
 		return NULL;
+	if (saved) {
+		json_object_object_foreach(saved, key, value)
+		{
+			if (lc_json_add(o, key, json_object_get(value)) < 0)
+				return NULL;
+		}
+	}
 	if (d->kmsg && (v = logs_kmsg_position(d->kmsg)) && lc_json_add(o, "kernel", v) < 0)
 		return NULL;
 	if (d->journal && (v = logs_journal_position(d->journal)) &&
@@ -325,12 +457,15 @@ static void logs_flush(struct logs_data *d)
 	if (r == -EBUSY)
 		return; /* sealed: the positions go with the next file */
 	if (r < 0) {
+		/* A failed state write leaves the lines in the file, for the next flush. */
+		uint64_t lost = unflushed - MIN(unflushed, logs_file_unflushed(d->file));
+
 		d->last_error = r;
-		d->totals.lost += unflushed - logs_file_unflushed(d->file);
+		d->totals.lost += lost;
 		lc_plugin_log_errno(d->plugin, LOG_ERR, r,
 				    "failed to flush the log file in %s: %m; %" PRIu64
 				    " lines lost.",
-				    d->dir, unflushed);
+				    d->dir, lost);
 		return;
 	}
 	d->dirty = false;
@@ -341,13 +476,18 @@ static void logs_commit_sealed(struct logs_data *d)
 {
 	struct logs_file_info info;
 	char name[LC_UUID_LEN + sizeof(LOGS_SUFFIX)];
-	_cleanup_json_ json_object *meta = json_object_new_object();
-	json_object *format = json_object_new_object(), *cid = json_object_new_object(),
-		    *next = json_object_new_object();
+	_cleanup_json_ json_object *meta = NULL;
+	json_object *format, *cid, *next;
 	const char *why = NULL;
 	int r;
 
 	logs_file_info(d->file, &info);
+	if (streq(d->committed, info.entry))
+		goto begin_next;
+	meta = json_object_new_object();
+	format = json_object_new_object();
+	cid = json_object_new_object();
+	next = json_object_new_object();
 	snprintf(name, sizeof(name), "%s" LOGS_SUFFIX, info.cid);
 	if (lc_json_add(meta, "format", format) < 0 ||
 	    lc_json_add(format, "id", json_object_new_string("v1")) < 0 ||
@@ -385,6 +525,8 @@ static void logs_commit_sealed(struct logs_data *d)
 				    "log file %s (%" PRIu64 " lines) not recorded: %s.", info.cid,
 				    info.lines, why ? why : "");
 	}
+	memcpy(d->committed, info.entry, sizeof(d->committed));
+begin_next:
 	r = logs_file_next(d->file);
 	if (r < 0) {
 		d->last_error = r;
@@ -410,8 +552,10 @@ static void logs_rotate(struct logs_data *d, const char *why)
 		return;
 	}
 	if (r < 0) {
+		/* Lines are lost when the file could not be finished; when only its state could not
+		 * be written, it stays sealed and the state is tried again (logs_file_seal()). */
 		d->last_error = r;
-		d->totals.lost += lines - logs_file_unflushed(d->file);
+		d->totals.lost += lines - MIN(lines, logs_file_unflushed(d->file));
 		d->rotate_after_ms = lc_clock_ms(CLOCK_MONOTONIC) + RETRY_MS;
 		lc_plugin_log_errno(d->plugin, LOG_ERR, r,
 				    "failed to close the log file (%s): %m; trying again in %d s.",
@@ -436,7 +580,8 @@ static void logs_on_timer(struct lc_plugin *p, void *userdata)
 		why = logs_rotate_due(&info, d->max_file_bytes, d->max_age_ms,
 				      lc_clock_ms(CLOCK_REALTIME), NULL);
 		if (info.sealed)
-			logs_commit_sealed(d);
+			logs_rotate(d,
+				    "sealed before"); /* its state, its commit or the next file */
 		else if (why != LOGS_ROTATE_NO && now >= d->rotate_after_ms)
 			logs_rotate(d, why == LOGS_ROTATE_AGE ? "max_file_age_seconds"
 							      : "max_file_bytes");
@@ -446,14 +591,25 @@ static void logs_on_timer(struct lc_plugin *p, void *userdata)
 	logs_arm(d);
 }
 
+/* A metrics rule matched: one more in the heartbeat's counter key. */
+static void logs_count(const char *key, size_t len, void *userdata)
+{
+	struct logs_data *d = userdata;
+
+	/* Refusals (key cap, reserved name) are counted by the metric store. */
+	(void)lc_plugin_metric(d->plugin, key, len, LC_METRIC_COUNTER, 1);
+}
+
 void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_record *r)
 {
 	const struct lc_config *cfg = lc_plugin_config(d->plugin);
 	struct logs_counts *c = &src->counts;
 	struct logs_file_info info;
+	struct logs_record copy;
 	uint64_t unflushed;
+	unsigned replaced;
+	size_t n, redacted;
 	bool cut;
-	size_t n;
 	int k;
 
 	c->received++;
@@ -466,6 +622,13 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 		c->below_level++;
 		return;
 	}
+	/* Counted before the filters and the budget: a line dropped still happened. */
+	logs_rules_metrics(d->rules, r, logs_count, d);
+	if (logs_rules_filter(d->rules, r)) {
+		c->filtered++;
+		d->totals.filtered++;
+		return;
+	}
 	if (!logs_budget_take(&d->budget, lc_clock_ms(CLOCK_MONOTONIC)) &&
 	    !lc_config_get_bool(cfg, "enable_dev_mode")) {
 		c->over_budget++;
@@ -476,6 +639,14 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 		c->lost++;
 		d->totals.lost++;
 		return;
+	}
+	redacted = logs_rules_redact(d->rules, r->message.s, r->message.len, d->redacted,
+				     d->redacted_size, &replaced);
+	if (replaced > 0) {
+		copy = *r;
+		copy.message = (struct logs_text){ d->redacted, redacted };
+		r = &copy;
+		d->totals.redactions += replaced;
 	}
 	n = logs_json_line(d->line, d->line_size, r,
 			   r->ts_us ? r->ts_us : lc_clock_us(CLOCK_REALTIME), d->max_line, &cut);
@@ -522,6 +693,8 @@ static struct logs_data *logs_data_free(struct logs_data *d)
 	logs_kmsg_stop(d->kmsg);
 	logs_journal_stop(d->journal);
 	logs_file_free(d->file);
+	logs_rules_free(d->rules);
+	free(d->redacted);
 	for (size_t i = 0; i < ARRAY_SIZE(d->sources); i++)
 		free(d->sources[i].detail);
 	free(d->dir);
@@ -533,6 +706,46 @@ static struct logs_data *logs_data_free(struct logs_data *d)
 static void logs_data_freep(struct logs_data **d)
 {
 	logs_data_free(*d);
+}
+
+/* Compiles the built-in and the configured rules (checked already when the configuration was
+ * loaded: a failure here is out of memory). */
+static int logs_rules_load(struct logs_data *d)
+{
+	static const struct {
+		enum logs_rule_kind kind;
+		const char *key;
+		bool builtin;
+	} lists[] = {
+		{ LOGS_RULE_FILTER, "filters", false },
+		{ LOGS_RULE_REDACT, "redact_builtin", true },
+		{ LOGS_RULE_REDACT, "redact", false },
+		{ LOGS_RULE_METRIC, "metrics_builtin", true },
+		{ LOGS_RULE_METRIC, "metrics", false },
+	};
+	const struct lc_config *cfg = lc_plugin_config(d->plugin);
+	char why[256], key[64];
+	int r;
+
+	d->rules = logs_rules_new((unsigned)lc_plugin_config_int(d->plugin, "max_keys_per_rule"));
+	if (!d->rules)
+		return log_oom();
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		const char *const *v;
+
+		snprintf(key, sizeof(key), "logs.%s", lists[i].key);
+		v = lc_config_get_strv(cfg, key);
+		for (size_t j = 0; v && v[j]; j++) {
+			r = logs_rules_add(d->rules, lists[i].kind, v[j], lists[i].builtin, why,
+					   sizeof(why));
+			if (r == -ENOMEM)
+				return log_oom();
+			if (r < 0)
+				return lc_plugin_log_errno(d->plugin, LOG_ERR, r,
+							   "%s: item %zu: %s", key, j + 1, why);
+		}
+	}
+	return 0;
 }
 
 /* Opens the log file and commits one sealed before faultd stopped. */
@@ -594,9 +807,15 @@ static int logs_init(struct lc_plugin *p)
 			 lc_clock_ms(CLOCK_MONOTONIC));
 	d->line_size = LOGS_JSON_LINE_MAX(d->max_line);
 	d->line = malloc(d->line_size);
+	/* Longer than max_line_bytes, so that a message cut here is cut (and counted) again. */
+	d->redacted_size = d->max_line + sizeof(LOGS_REDACTED);
+	d->redacted = malloc(d->redacted_size);
+	r = logs_rules_load(d);
+	if (r < 0)
+		return r;
 	d->dir = lc_path_prefix(lc_config_get_string(cfg, "state_dir"), "/logs");
 	kmsg_path = lc_plugin_sysroot_path(p, "/dev/kmsg");
-	if (!d->line || !d->dir || !kmsg_path)
+	if (!d->line || !d->redacted || !d->dir || !kmsg_path)
 		return log_oom();
 
 	want_journal =
@@ -649,6 +868,10 @@ static int logs_init(struct lc_plugin *p)
 		d->file = logs_file_free(d->file);
 	}
 	lc_plugin_log(p, LOG_INFO, "collecting logs from %s.", names[0] ? names : "no source");
+	/* A recovered file is due by its age, a sealed one not committed is tried again, whether
+	 * a line comes or not. */
+	if (d->file)
+		logs_arm(d);
 	lc_plugin_set_data(p, TAKE_PTR(d));
 	return 0;
 }
@@ -685,6 +908,7 @@ static void logs_collect(struct lc_plugin *p)
 	}
 	d->totals.gaps = gaps;
 	d->totals.malformed = malformed;
+	d->totals.rule_errors = logs_rules_errors(d->rules);
 	if (!d->collecting) {
 		/* Nothing is reported of a time without consent, now or later. */
 		d->reported = d->totals;
@@ -695,6 +919,11 @@ static void logs_collect(struct lc_plugin *p)
 	logs_report(d, "logs/lost", d->totals.lost, &d->reported.lost);
 	logs_report(d, "logs/gaps", d->totals.gaps, &d->reported.gaps);
 	logs_report(d, "logs/malformed", d->totals.malformed, &d->reported.malformed);
+	logs_report(d, "logs/dropped_filter", d->totals.filtered, &d->reported.filtered);
+	logs_report(d, "logs/redactions", d->totals.redactions, &d->reported.redactions);
+	logs_report(d, "logs/rule_errors", d->totals.rule_errors, &d->reported.rule_errors);
+	/* The heartbeat rolls over: each metrics rule may count new keys. */
+	logs_rules_interval(d->rules);
 }
 
 static void logs_sync(struct lc_plugin *p)
@@ -740,6 +969,7 @@ json_object *logs_source_status(const struct logs_source *s)
 	lc_json_add_sticky(o, "kept", json_object_new_uint64(c->kept), &r);
 	lc_json_add_sticky(o, "malformed", json_object_new_uint64(c->malformed), &r);
 	lc_json_add_sticky(o, "below_level", json_object_new_uint64(c->below_level), &r);
+	lc_json_add_sticky(o, "filtered", json_object_new_uint64(c->filtered), &r);
 	lc_json_add_sticky(o, "over_budget", json_object_new_uint64(c->over_budget), &r);
 	lc_json_add_sticky(o, "not_collected", json_object_new_uint64(c->not_collected), &r);
 	lc_json_add_sticky(o, "cut", json_object_new_uint64(c->cut), &r);
@@ -770,6 +1000,40 @@ static json_object *logs_file_status(const struct logs_data *d)
 				   json_object_new_uint64(
 					   now > info.first_ms ? (now - info.first_ms) / 1000 : 0),
 				   &r);
+	return r < 0 ? NULL : TAKE_PTR(o);
+}
+
+/* What each rule did: {"filters": [{"rule", "dropped"}], "redact": [{"rule", "replaced"}],
+ * "metrics": [{"rule", "counted", "over_key_cap"}]}, a built-in named by "builtin". */
+static json_object *logs_rules_status(const struct logs_rules *rules)
+{
+	static const char *const names[] = { "filters", "redact", "metrics" };
+	static const char *const hits[] = { "dropped", "replaced", "counted" };
+	_cleanup_json_ json_object *o = json_object_new_object();
+	int r = 0;
+
+	for (int k = 0; k < LOGS_RULE_KINDS; k++) {
+		json_object *list = json_object_new_array();
+
+		lc_json_add_sticky(o, names[k], list, &r);
+		for (size_t i = 0; r >= 0 && i < logs_rules_count(rules, k); i++) {
+			const struct logs_rule_stats *st = logs_rules_stats(rules, k, i);
+			json_object *v = json_object_new_object();
+
+			lc_json_add_sticky(v, st->builtin ? "builtin" : "rule",
+					   json_object_new_string(st->text), &r);
+			lc_json_add_sticky(v, hits[k], json_object_new_uint64(st->hits), &r);
+			if (k == LOGS_RULE_METRIC)
+				lc_json_add_sticky(v, "over_key_cap",
+						   json_object_new_uint64(st->over_key_cap), &r);
+			if (r >= 0 && json_object_array_add(list, v) < 0) {
+				json_object_put(v);
+				r = -ENOMEM;
+			} else if (r < 0) {
+				json_object_put(v);
+			}
+		}
+	}
 	return r < 0 ? NULL : TAKE_PTR(o);
 }
 
@@ -808,6 +1072,11 @@ static json_object *logs_status(struct lc_plugin *p)
 	lc_json_add_sticky(o, "lines", json_object_new_uint64(t->kept), &r);
 	lc_json_add_sticky(o, "dropped_rate_limit", json_object_new_uint64(t->over_budget), &r);
 	lc_json_add_sticky(o, "lost", json_object_new_uint64(t->lost), &r);
+	lc_json_add_sticky(o, "dropped_filter", json_object_new_uint64(t->filtered), &r);
+	lc_json_add_sticky(o, "redactions", json_object_new_uint64(t->redactions), &r);
+	lc_json_add_sticky(o, "rule_errors", json_object_new_uint64(logs_rules_errors(d->rules)),
+			   &r);
+	lc_json_add_sticky(o, "rules", logs_rules_status(d->rules), &r);
 	lc_json_add_sticky(o, "files_committed", json_object_new_uint64(t->files_committed), &r);
 	lc_json_add_sticky(o, "lines_committed", json_object_new_uint64(t->lines_committed), &r);
 	lc_json_add_sticky(o, "files_not_recorded", json_object_new_uint64(t->files_dropped), &r);

@@ -30,6 +30,7 @@ struct logs_counts {
 	uint64_t kept;		/* written to the log file */
 	uint64_t malformed;	/* kept as plain text (syslog) or skipped (kernel records) */
 	uint64_t below_level;	/* less severe than logs.min_level */
+	uint64_t filtered;	/* dropped by logs.filters */
 	uint64_t over_budget;	/* dropped by logs.max_lines_per_minute */
 	uint64_t not_collected; /* data collection was off */
 	uint64_t cut;		/* messages cut to logs.max_line_bytes */
@@ -93,5 +94,7 @@ bool logs_journal_available(struct lc_plugin *p);
 int logs_journal_start(struct logs_data *d, struct logs_source *src, bool required,
 		       struct logs_journal **ret);
 struct logs_journal *logs_journal_stop(struct logs_journal *j);
-json_object *logs_journal_position(const struct logs_journal *j);
-int logs_journal_status_add(const struct logs_journal *j, json_object *o);
+/* The position is the cursor of the entry taken last, also while the journal has none (it just
+ * rotated): remembered. */
+json_object *logs_journal_position(struct logs_journal *j);
+int logs_journal_status_add(struct logs_journal *j, json_object *o);

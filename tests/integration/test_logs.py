@@ -446,16 +446,17 @@ class JournalTest(LogsTestCase):
         os.makedirs(path, exist_ok=True)
         return path
 
-    def write_journal(self, d, first, last, name="test.journal", boot=FAKE_BOOT_ID):
-        """Entries "journal seq=N" of boot appended to the journal file name, through
-        systemd-journal-remote from the export format."""
+    def write_journal(self, d, first, last, name="test.journal", boot=FAKE_BOOT_ID,
+                      unit="test.service", message="journal seq={i}"):
+        """Entries "journal seq=N" (message, formatted with i) of boot (and unit) appended to the
+        journal file name, through systemd-journal-remote from the export format."""
         now = int(time.time() * 1e6)
         out = []
         for i in range(first, last):
             out.append("\n".join([
                 f"__REALTIME_TIMESTAMP={now + i}", f"__MONOTONIC_TIMESTAMP={1000 + i}",
-                f"_BOOT_ID={boot.strip().replace('-', '')}", f"MESSAGE=journal seq={i}",
-                "PRIORITY=6", "_PID=321", "_SYSTEMD_UNIT=test.service",
+                f"_BOOT_ID={boot.strip().replace('-', '')}", "MESSAGE=" + message.format(i=i),
+                "PRIORITY=6", "_PID=321", f"_SYSTEMD_UNIT={unit}",
                 "SYSLOG_IDENTIFIER=tester", "_TRANSPORT=journal",
                 f"_MACHINE_ID={FAKE_MACHINE_ID.strip()}", "_HOSTNAME=gw"]) + "\n\n")
         r = subprocess.run([JOURNAL_REMOTE, "-o", os.path.join(self.journal_dir(d), name), "-"],
@@ -494,6 +495,197 @@ class JournalTest(LogsTestCase):
         self.ok(d, "sync")
         got = seqs(messages(log_files(self.rx)), "journal")
         self.assertEqual(got, list(range(40)) + list(range(100, 110)))
+
+    def test_a_rotated_journal_keeps_the_cursor(self):
+        # journald rotates (the file read last is renamed): until the next entry is read the
+        # journal has no cursor, and a flush then must still save the last one.
+        d = self.device({"journal": "on"})
+        self.write_journal(d, 0, 10)
+        d.start()
+        self.wait_kept(d, "journal", 10)
+        self.wait_flushed(d)
+        os.rename(os.path.join(self.journal_dir(d), "test.journal"),
+                  os.path.join(self.journal_dir(d), "test@rotated.journal"))
+        time.sleep(scaled(1.5))
+        self.assertEqual(d.stop(), 0)
+        d.start()
+        self.write_journal(d, 10, 15)
+        self.wait_kept(d, "journal", 5)
+        time.sleep(scaled(1))
+        self.ok(d, "sync")
+        self.assertEqual(seqs(messages(log_files(self.rx)), "journal"), list(range(15)))
+        self.assertEqual(self.source(d, "journal")["kept"], 5)
+
+    def test_a_long_message_is_cut_between_characters_and_counted(self):
+        d = self.device({"journal": "on", "max_line_bytes": 256})
+        # 255 bytes, then a 2-byte character across the limit.
+        self.write_journal(d, 0, 1, message="journal seq={i} " + "a" * 241 + "\u00e9" + "b" * 9)
+        d.start()
+        self.wait_kept(d, "journal", 1)
+        self.assertEqual(self.source(d, "journal")["cut"], 1)
+        self.ok(d, "sync")
+        [msg] = messages(log_files(self.rx))
+        self.assertEqual(msg, "journal seq=0 " + "a" * 241)
+
+    def test_a_filtered_unit_does_not_arrive(self):
+        d = self.device({"journal": "on", "filters": ["unit:noisy\\.service"]})
+        self.write_journal(d, 0, 5, name="noisy.journal", unit="noisy.service")
+        self.write_journal(d, 5, 10)
+        d.start()
+        self.wait_kept(d, "journal", 5)
+        wait_for(lambda: self.source(d, "journal")["filtered"] == 5, what="5 lines filtered")
+        self.ok(d, "sync")
+        files = log_files(self.rx)
+        self.assertEqual(seqs(messages(files), "journal"), list(range(5, 10)))
+        self.assertEqual({line["data"]["_SYSTEMD_UNIT"] for f in files for line in f["lines"]},
+                         {"test.service"})
+        self.assertEqual(self.logs(d)["rules"]["filters"],
+                         [{"rule": "unit:noisy\\.service", "dropped": 5}])
+
+
+def received_bytes(rx):
+    """Everything the receiver holds, gzip files decompressed, as one byte string."""
+    out = []
+    for root, _, names in os.walk(rx.dir):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            if data[:2] == b"\x1f\x8b":
+                try:
+                    data = gzip.decompress(data)
+                except (OSError, EOFError):
+                    pass
+            out.append(data)
+    return b"\n".join(out)
+
+
+class RulesTest(LogsTestCase):
+    """Filters, redaction and log-to-metrics rules (docs/logs.md), over syslog."""
+
+    def udp(self, d):
+        host, port = self.source(d, "syslog")["listen"][len("udp:"):].rsplit(":", 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        return s, (host, int(port))
+
+    def heartbeat(self, d):
+        self.ok(d, "request-metrics")
+        self.ok(d, "sync")
+        return [e["manifest"]["metadata"]["metrics"] for e in self.rx.entries()
+                if e["type"] == "linux-metric-report"][-1]
+
+    def test_filtered_and_redacted_lines_never_reach_the_receiver(self):
+        d = self.device({"syslog_listen": "udp:127.0.0.1:0",
+                         "filters": ["identifier:chatty", "identifier:app message:^DUMP "],
+                         "redact": ["serial=\\K\\w+"]}).start()
+        s, addr = self.udp(d)
+        for dg in [b"<14>app: rules seq=0 login password=hunter2 from bob@example.com",
+                   b"<14>chatty: rules seq=1 hunter2",
+                   b"<14>app: DUMP seq=2 hunter2",
+                   b"<14>other: DUMP seq=3 serial=SN4711 token: abc.def"]:
+            s.sendto(dg, addr)
+        wait_for(lambda: self.source(d, "syslog")["received"] == 4, what="4 datagrams")
+        src = self.source(d, "syslog")
+        self.assertEqual((src["kept"], src["filtered"]), (2, 2), src)
+        st = self.logs(d)
+        self.assertEqual((st["dropped_filter"], st["redactions"]), (2, 4), st)
+        self.assertEqual([r["dropped"] for r in st["rules"]["filters"]], [1, 1])
+        self.assertEqual([(r.get("builtin"), r.get("rule"), r["replaced"])
+                          for r in st["rules"]["redact"]],
+                         [("email", None, 1), ("secret", None, 2), ("private_key", None, 0),
+                          (None, "serial=\\K\\w+", 1)])
+        self.assertIn("dropped_filter: 2", self.ok(d, "logs"))
+        hb = self.heartbeat(d)
+        self.assertEqual((hb.get("logs/dropped_filter"), hb.get("logs/redactions")), (2, 4), hb)
+        self.assertEqual(messages(log_files(self.rx)),
+                         ["rules seq=0 login password=[REDACTED] from [REDACTED]",
+                          "DUMP seq=3 serial=[REDACTED] token: [REDACTED]"])
+        got = received_bytes(self.rx)
+        for secret in [b"hunter2", b"bob@example.com", b"SN4711", b"abc.def"]:
+            self.assertNotIn(secret, got)
+
+    def test_builtin_redactions_can_be_turned_off(self):
+        d = self.device({"syslog_listen": "udp:127.0.0.1:0", "redact_builtin": ["email"]}).start()
+        s, addr = self.udp(d)
+        s.sendto(b"<14>app: seq=0 password=visible to bob@example.com", addr)
+        self.wait_kept(d, "syslog", 1)
+        self.ok(d, "sync")
+        self.assertEqual(messages(log_files(self.rx)), ["seq=0 password=visible to [REDACTED]"])
+
+    def test_log_lines_become_heartbeat_counters_even_over_the_budget(self):
+        d = self.device({"syslog_listen": "udp:127.0.0.1:0", "max_lines_per_minute": 2,
+                         "filters": ["identifier:systemd"],
+                         "metrics": ["wifi/drop identifier:wpa message:CTRL-EVENT-DISCONNECTED",
+                                     "door/$1 message:lock (\\S+) failed"]}).start()
+        s, addr = self.udp(d)
+        lines = [
+            b"<3>kernel: oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,"
+            b"mems_allowed=0,global_oom,task_memcg=/system.slice/stress.service,task=stress,"
+            b"pid=4242,uid=0",
+            b"<3>kernel: Out of memory: Killed process 4242 (stress) total-vm:518632kB, "
+            b"anon-rss:255728kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:568kB "
+            b"oom_score_adj:0",
+            b"<3>kernel: Out of memory: Killed process 99 (sensord) total-vm:1kB",
+            b"<30>systemd[1]: gatewayd.service: Main process exited, code=killed, "
+            b"status=9/KILL",
+            b"<28>systemd[1]: gatewayd.service: Failed with result 'signal'.",
+            b"<30>systemd[1]: gatewayd.service: Scheduled restart job, restart counter is at 1.",
+            b"<30>systemd[1]: gatewayd.service: Scheduled restart job, restart counter is at 2.",
+            b"<6>kernel: sensord[1234]: segfault at 0 ip 00005581d0e2a131 sp 00007ffd1c1b8f50 "
+            b"error 6 in sensord[5581d0e29000+1000]",
+            b"<4>kernel: WARNING: CPU: 1 PID: 345 at drivers/net/foo.c:12 foo_tx+0x1c/0x40",
+            b"<1>kernel: Oops: 0002 [#1] PREEMPT SMP NOPTI",
+        ] + [b"<14>wpa: wlan0: CTRL-EVENT-DISCONNECTED bssid=x"] * 3 + [
+            b"<14>lockd: lock front-door failed",
+            b"<14>lockd: lock bob@example.com failed",
+            b"<14>app: Out of memory: Killed process 1 (forged)",
+        ]
+        for dg in lines:
+            s.sendto(dg, addr)
+        wait_for(lambda: self.source(d, "syslog")["received"] == len(lines),
+                 what=f"{len(lines)} datagrams")
+        src = self.source(d, "syslog")
+        self.assertEqual((src["filtered"], src["kept"]), (4, 2), src)
+        hb = self.heartbeat(d)
+        want = {"oom_kill/stress": 1, "oom_kill/sensord": 1,
+                "unit_main_exit/gatewayd.service": 1, "unit_failed/gatewayd.service": 1,
+                "unit_restart/gatewayd.service": 2, "segfault/sensord": 1, "kernel_warning": 1,
+                "kernel_oops": 1, "wifi/drop": 3, "door/front-door": 1, "door/REDACTED": 1,
+                "logs/dropped_filter": 4}
+        self.assertEqual({k: hb.get(k) for k in want}, want, hb)
+        self.assertEqual(hb.get("logs/dropped_rate_limit"), len(lines) - 4 - 2, hb)
+        self.assertFalse([k for k in hb if "forged" in k or "example" in k], hb)
+        counted = {r.get("builtin", r.get("rule")): r["counted"]
+                   for r in self.logs(d)["rules"]["metrics"]}
+        self.assertEqual((counted["oom_kill"], counted["wifi/drop identifier:wpa message:"
+                                                      "CTRL-EVENT-DISCONNECTED"]), (2, 3))
+        # A heartbeat without such lines has no such keys.
+        hb = self.heartbeat(d)
+        self.assertFalse([k for k in hb if k.startswith(("oom_kill/", "wifi/"))], hb)
+
+    def test_builtin_rules_can_be_turned_off(self):
+        d = self.device({"syslog_listen": "udp:127.0.0.1:0",
+                         "metrics_builtin": ["segfault"]}).start()
+        s, addr = self.udp(d)
+        s.sendto(b"<3>kernel: Out of memory: Killed process 99 (sensord) total-vm:1kB", addr)
+        s.sendto(b"<6>kernel: sensord[1234]: segfault at 0 ip 0 sp 0 error 6", addr)
+        self.wait_kept(d, "syslog", 2)
+        hb = self.heartbeat(d)
+        self.assertEqual(hb.get("segfault/sensord"), 1, hb)
+        self.assertNotIn("oom_kill/sensord", hb)
+
+    def test_a_bad_pattern_names_the_key_the_item_and_the_offset(self):
+        d = self.device({"filters": ["identifier:x", "message:ab(c"],
+                         "metrics": ["k/$2 message:(x)"], "redact_builtin": ["ssn"]})
+        r = subprocess.run([FAULTD, "--config", d.config_path, "--check-config"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("logs.filters: item 2: bad pattern at byte 12: missing closing "
+                      "parenthesis", r.stderr)
+        self.assertIn("logs.metrics: item 1: at byte 2: $2, but the pattern has 1 groups",
+                      r.stderr)
+        self.assertIn("logs.redact_builtin: item 1: expected one of", r.stderr)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ PROVIDERS = {
     "libsystemd": ("systemd", "systemd"),
     "libmicrohttpd": ("libmicrohttpd", "libmicrohttpd"),
     "libzstd": ("zstd", "zstd"),
+    "libpcre2-8": ("libpcre2", "pcre2"),
     "scdoc": ("scdoc-native", "host-scdoc"),
     "threads": (None, None),
     # meson runs on it: python3native in meson.bbclass, host-python3 under host-meson.

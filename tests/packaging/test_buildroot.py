@@ -155,6 +155,9 @@ config BR2_PACKAGE_ZLIB
 config BR2_PACKAGE_ZSTD
 	bool "zstd"
 
+config BR2_PACKAGE_PCRE2
+	bool "pcre2"
+
 menu "External options"
 
 source "$BR2_EXTERNAL_FAULTD_PATH/Config.in"
@@ -428,7 +431,8 @@ class BuildrootPackageTest(unittest.TestCase):
         k = self.model().configure([("BR2_PACKAGE_FAULTD", "y")])
         for sym in ("BR2_PACKAGE_LIBUV", "BR2_PACKAGE_JSON_C", "BR2_PACKAGE_LIBCURL",
                     "BR2_PACKAGE_LIBCURL_FORCE_TLS", "BR2_PACKAGE_OPENSSL", "BR2_PACKAGE_ZLIB",
-                    "BR2_PACKAGE_FAULTD_COREDUMP", "BR2_PACKAGE_FAULTD_STATSD"):
+                    "BR2_PACKAGE_FAULTD_COREDUMP", "BR2_PACKAGE_FAULTD_STATSD",
+                    "BR2_PACKAGE_FAULTD_LOGS", "BR2_PACKAGE_PCRE2"):
             self.assertEqual(k.value(sym), "y", f"{pu.rel(CONFIG_IN)}: {sym} is not y with "
                              "faultd's defaults")
         where = pu.rel(CONFIG_IN)
@@ -532,7 +536,8 @@ class BuildrootPackageTest(unittest.TestCase):
         k = self.model().configure([("BR2_INIT_BUSYBOX", "y"), ("BR2_PACKAGE_FAULTD", "y")])
         target, d_args = self.build(k, "sysv")
         expected = {"systemd": "disabled", "coredump": "enabled", "statsd": "enabled",
-                    "collectd": "disabled", "zstd": "disabled", "sysvinit": "disabled"}
+                    "logs": "enabled", "collectd": "disabled", "zstd": "disabled",
+                    "sysvinit": "disabled"}
         self.assertEqual({o: d_args.get(o) for o in expected}, expected)
         self.check_target(target, "sysv", d_args)
         init = pu.read(os.path.join(target, "etc/init.d/S50faultd"))
@@ -543,10 +548,10 @@ class BuildrootPackageTest(unittest.TestCase):
         k = self.model().configure([
             ("BR2_INIT_SYSTEMD", "y"), ("BR2_PACKAGE_ZSTD", "y"), ("BR2_PACKAGE_FAULTD", "y"),
             ("BR2_PACKAGE_FAULTD_COREDUMP", "y"), ("BR2_PACKAGE_FAULTD_COLLECTD", "y"),
-            ("BR2_PACKAGE_FAULTD_STATSD", "y")])
+            ("BR2_PACKAGE_FAULTD_STATSD", "y"), ("BR2_PACKAGE_FAULTD_LOGS", "y")])
         self.assertEqual(k.value("BR2_PACKAGE_SYSTEMD"), "y")
         target, d_args = self.build(k, "systemd")
-        for option in ("systemd", "coredump", "collectd", "statsd", "zstd"):
+        for option in ("systemd", "coredump", "collectd", "statsd", "logs", "zstd"):
             self.assertEqual(d_args[option], "enabled", option)
         self.check_target(target, "systemd", d_args)
 

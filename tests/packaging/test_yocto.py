@@ -449,7 +449,7 @@ class YoctoRecipeTest(unittest.TestCase):
         options = pu.meson_options()
         r = self.recipe()
         flags = {f: v for (n, f), v in r.flags.items() if n == "PACKAGECONFIG"}
-        for needed in ("systemd", "coredump", "collectd", "statsd"):
+        for needed in ("systemd", "coredump", "collectd", "statsd", "logs"):
             self.assertIn(needed, flags, f"{pu.rel(RECIPE)}: no PACKAGECONFIG[{needed}]")
         for flag, (value, where) in flags.items():
             on, off = (value.split(",") + [""])[:2]
@@ -566,7 +566,7 @@ class YoctoRecipeTest(unittest.TestCase):
         r = self.recipe("systemd sysvinit usrmerge", " ".join(flags))
         flags = r.getVar("PACKAGECONFIG").split()
         d_args = pu.effective_d_args(r.meson_setup_args())
-        for flag in ("systemd", "coredump", "collectd", "statsd"):
+        for flag in ("systemd", "coredump", "collectd", "statsd", "logs"):
             self.assertEqual(d_args.get(flag), "enabled", flag)
         destdir, packages = self.build(r)
         self.check_packages(r, destdir, packages)

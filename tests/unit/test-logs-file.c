@@ -329,6 +329,137 @@ static void test_failed_write_cuts_back(void **state)
 	logs_file_free(f);
 }
 
+/* Replaces state.json by a directory, so that the next state write fails (rename: EISDIR); returns
+ * what state.json held. */
+static char *break_state(void)
+{
+	char *saved = tree_read(tree->state, "logs/state.json", NULL);
+
+	tree_unlink(tree->state, "logs/state.json");
+	tree_mkdir(tree->state, "logs/state.json");
+	return saved;
+}
+
+/* Puts state.json back as it was: the failed write left it so. */
+static void mend_state(const char *saved)
+{
+	tree_remove(tree->state, "logs/state.json");
+	tree_put(tree->state, "logs/state.json", saved);
+}
+
+static void test_seal_whose_state_fails_stays_sealed(void **state)
+{
+	struct logs_file_recovery rec;
+	struct logs_file_info info;
+	struct logs_file *f;
+	_cleanup_free_ char *saved = NULL, *got = NULL, *want = expected(0, 5);
+
+	assert_int_equal(logs_file_open(dir, 6, &f, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		append(f, "line", i);
+	assert_int_equal(logs_file_flush(f, position(2)), 0);
+	for (int i = 3; i < 5; i++)
+		append(f, "line", i);
+
+	/* The trailer is written, state.json is not: the file is finished, nothing more goes in
+	 * and nothing was lost; it is not committed until the state says it is sealed. */
+	saved = break_state();
+	assert_true(logs_file_seal(f, position(4)) < 0);
+	mend_state(saved);
+	assert_int_equal(logs_file_unflushed(f), 2);
+	assert_int_equal(logs_file_append(f, "x\n", 2, 1), -EBUSY);
+	assert_int_equal(logs_file_sealed_fd(f), -1);
+	assert_int_equal(logs_file_next(f), -EINVAL);
+	/* The retry writes the state only. */
+	assert_int_equal(logs_file_seal(f, NULL), 0);
+	assert_int_equal(logs_file_unflushed(f), 0);
+	got = sealed_lines(f);
+	assert_string_equal(got, want);
+	assert_int_equal(logs_file_seal(f, NULL), -EBUSY);
+	assert_int_equal(logs_file_next(f), 0);
+	logs_file_free(f);
+
+	/* A crash before the retry: the file is what its state says, the lines of the last flush,
+	 * and it goes on as one gzip member. */
+	assert_int_equal(logs_file_open(dir, 6, &f, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		append(f, "line", i);
+	assert_int_equal(logs_file_flush(f, NULL), 0);
+	append(f, "lost", 3);
+	free(saved);
+	saved = break_state();
+	assert_true(logs_file_seal(f, NULL) < 0);
+	mend_state(saved);
+	logs_file_free(f);
+	assert_int_equal(logs_file_open(dir, 6, &f, &rec), 0);
+	logs_file_info(f, &info);
+	assert_false(info.sealed);
+	assert_int_equal(rec.kept_lines, 3);
+	for (int i = 3; i < 5; i++)
+		append(f, "line", i);
+	assert_int_equal(logs_file_seal(f, NULL), 0);
+	free(got);
+	got = sealed_lines(f);
+	assert_string_equal(got, want);
+	logs_file_free(f);
+}
+
+static void test_flush_whose_state_fails_loses_nothing(void **state)
+{
+	struct logs_file *f;
+	_cleanup_free_ char *saved = NULL, *got = NULL, *want = expected(0, 3);
+
+	assert_int_equal(logs_file_open(dir, 6, &f, NULL), 0);
+	append(f, "line", 0);
+	assert_int_equal(logs_file_flush(f, NULL), 0);
+	append(f, "line", 1);
+	saved = break_state();
+	assert_true(logs_file_flush(f, position(1)) < 0);
+	mend_state(saved);
+	/* Not durable yet, but still in the file: the next flush makes it so. */
+	assert_int_equal(logs_file_unflushed(f), 1);
+	append(f, "line", 2);
+	assert_int_equal(logs_file_flush(f, NULL), 0);
+	assert_int_equal(logs_file_unflushed(f), 0);
+	logs_file_free(f);
+	assert_int_equal(logs_file_open(dir, 6, &f, NULL), 0);
+	assert_int_equal(logs_file_seal(f, NULL), 0);
+	got = sealed_lines(f);
+	assert_string_equal(got, want);
+	logs_file_free(f);
+}
+
+/* state.json's inode: each write replaces the file. */
+static ino_t state_inode(void)
+{
+	_cleanup_free_ char *path = tree_path(tree->state, "logs/state.json");
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+static void test_unchanged_state_is_not_written_again(void **state)
+{
+	struct logs_file *f;
+	ino_t ino;
+
+	assert_int_equal(logs_file_open(dir, 6, &f, NULL), 0);
+	assert_int_equal(logs_file_flush(f, position(1)), 0);
+	ino = state_inode();
+	/* Lines dropped by the level: the positions did not change, nor did the state. */
+	assert_int_equal(logs_file_flush(f, position(1)), 0);
+	assert_int_equal(logs_file_flush(f, json_object_new_object()), 0);
+	assert_true(state_inode() != ino); /* {} is not {"seq": 1} */
+	ino = state_inode();
+	assert_int_equal(logs_file_flush(f, json_object_new_object()), 0);
+	assert_true(state_inode() == ino);
+	append(f, "line", 0);
+	assert_int_equal(logs_file_flush(f, json_object_new_object()), 0);
+	assert_true(state_inode() != ino);
+	logs_file_free(f);
+}
+
 static void test_rotate_due(void **state)
 {
 	struct logs_file_info info = { 0 };
@@ -409,6 +540,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discard_keeps_the_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_cuts_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seal_whose_state_fails_stays_sealed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_flush_whose_state_fails_loses_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_state_is_not_written_again, setup,
+						teardown),
 		cmocka_unit_test(test_rotate_due),
 		cmocka_unit_test(test_budget),
 	};

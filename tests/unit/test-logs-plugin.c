@@ -320,6 +320,121 @@ static void test_restart_goes_on_with_the_same_file(void **state)
 	}
 }
 
+/* Sends one syslog datagram to the Unix socket at path. */
+static void send_syslog(const char *path, const char *msg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(s >= 0);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)),
+			 (ssize_t)strlen(msg));
+	close(s);
+}
+
+static void test_a_source_that_did_not_start_keeps_its_position(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *sock = tree_path(f->ph->tree->dir, "log.sock");
+	_cleanup_free_ char *both = NULL;
+	_cleanup_json_ json_object *st = NULL;
+	const char *kernel = "{\"journal\": \"off\", \"kmsg\": \"on\", \"min_level\": \"debug\"}";
+
+	write_kmsg(f, 0, 4);
+	start(f, kernel);
+	wait_status(f, "sources.kernel.kept", 4);
+	plugin_harness_stop(f->ph);
+
+	/* /dev/kmsg is missing for a run: its saved position outlives the flushes of that run. */
+	tree_unlink(f->ph->tree->root, "dev/kmsg");
+	assert_true(asprintf(&both,
+			     "{\"journal\": \"off\", \"kmsg\": \"on\", \"min_level\": \"debug\", "
+			     "\"syslog_listen\": \"%s\"}",
+			     sock) > 0);
+	start(f, both);
+	st = plugin_harness_status(f->ph);
+	assert_string_equal(
+		json_object_get_string(plugin_harness_member(st, "sources.kernel.state")),
+		"failed");
+	send_syslog(sock, "<14>app[7]: syslog line");
+	wait_status(f, "sources.syslog.kept", 1);
+	plugin_harness_stop(f->ph);
+
+	write_kmsg(f, 0, 6);
+	start(f, kernel);
+	wait_status(f, "sources.kernel.seq", 5);
+	assert_int_equal(source_int(f->ph, "sources.kernel.kept"), 2);
+	assert_int_equal(source_int(f->ph, "sources.kernel.skipped"), 4);
+}
+
+/* The state's next_cid: the name of the next file. */
+static void next_cid(struct fixture *f, char ret[static 37])
+{
+	_cleanup_free_ char *text = tree_read(f->ph->tree->state, "logs/state.json", NULL);
+	_cleanup_json_ json_object *o = json_tokener_parse(text);
+
+	assert_non_null(o);
+	snprintf(ret, 37, "%s", str(o, "next_cid", NULL));
+}
+
+static void test_a_committed_file_is_not_committed_again(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ json_object *st = NULL;
+	char next[37], name[96];
+
+	write_kmsg(f, 0, 2);
+	start(f, "{\"journal\": \"off\", \"kmsg\": \"on\", \"min_level\": \"debug\"}");
+	wait_status(f, "sources.kernel.kept", 2);
+	/* The next file cannot be made: the sealed one is committed, and stays. */
+	next_cid(f, next);
+	snprintf(name, sizeof(name), "logs/%s.jsonl.gz", next);
+	tree_mkdir(f->ph->tree->state, name);
+	lc_plugin_host_sync(f->ph->host);
+	assert_int_equal(f->n_files, 1);
+	st = plugin_harness_status(f->ph);
+	assert_true(json_object_get_boolean(plugin_harness_member(st, "file.sealed")));
+	/* Tried again (as the timer does): only the next file, not the commit. */
+	lc_plugin_host_sync(f->ph->host);
+	assert_int_equal(f->n_files, 1);
+	assert_int_equal(source_int(f->ph, "files_committed"), 1);
+	assert_int_equal(source_int(f->ph, "lines_committed"), 2);
+	tree_remove(f->ph->tree->state, name);
+	lc_plugin_host_sync(f->ph->host);
+	assert_int_equal(f->n_files, 1);
+	assert_int_equal(source_int(f->ph, "files_committed"), 1);
+	write_kmsg(f, 2, 4);
+	wait_status(f, "sources.kernel.kept", 4);
+	lc_plugin_host_sync(f->ph->host);
+	assert_int_equal(f->n_files, 2);
+	assert_string_equal(f->files[1].cid, f->files[0].next_cid);
+	assert_string_equal(f->files[1].cid, next);
+	assert_int_equal(source_int(f->ph, "files_committed"), 2);
+}
+
+static bool committed(void *userdata)
+{
+	return ((struct fixture *)userdata)->n_files > 0;
+}
+
+static void test_a_recovered_file_rotates_by_age_without_new_lines(void **state)
+{
+	struct fixture *f = *state;
+	const char *logs = "{\"journal\": \"off\", \"kmsg\": \"on\", \"min_level\": \"debug\", "
+			   "\"max_file_age_seconds\": 2}";
+
+	write_kmsg(f, 0, 2);
+	start(f, logs);
+	wait_status(f, "sources.kernel.kept", 2);
+	plugin_harness_stop(f->ph);
+	/* A quiet system: no line comes after the restart, the file goes when it is due. */
+	start(f, logs);
+	assert_true(plugin_harness_run_until(f->ph, UV_RUN_NOWAIT, 6000, committed, f));
+	assert_int_equal(f->n_files, 1);
+	assert_non_null(strstr(f->files[0].lines, "\"MESSAGE\":\"kernel seq=1\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +445,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_goes_on_with_the_same_file, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_a_source_that_did_not_start_keeps_its_position,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_committed_file_is_not_committed_again, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_recovered_file_rotates_by_age_without_new_lines, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,13 +26,14 @@ inherit meson pkgconfig systemd update-rc.d bash-completion
 # sysvinit (both when a distro has both). collectd needs libmicrohttpd from meta-oe.
 PACKAGECONFIG ??= " \
     ${@bb.utils.filter('DISTRO_FEATURES', 'systemd sysvinit', d)} \
-    coredump statsd zstd manpages \
+    coredump statsd logs zstd manpages \
 "
 PACKAGECONFIG[systemd] = "-Dsystemd=enabled,-Dsystemd=disabled,systemd"
 PACKAGECONFIG[sysvinit] = "-Dsysvinit=enabled,-Dsysvinit=disabled"
 PACKAGECONFIG[coredump] = "-Dcoredump=enabled,-Dcoredump=disabled"
 PACKAGECONFIG[collectd] = "-Dcollectd=enabled,-Dcollectd=disabled,libmicrohttpd"
 PACKAGECONFIG[statsd] = "-Dstatsd=enabled,-Dstatsd=disabled"
+PACKAGECONFIG[logs] = "-Dlogs=enabled,-Dlogs=disabled,libpcre2"
 PACKAGECONFIG[zstd] = "-Dzstd=enabled,-Dzstd=disabled,zstd"
 PACKAGECONFIG[manpages] = "-Dman=enabled,-Dman=disabled,scdoc-native"
 
