@@ -359,9 +359,11 @@ echo "@@SYNCED rc=$?"
 echo "@@DONE"
 """,
     # 3. records while the test cuts the power: acknowledged attributes, statsd datagrams, and
-    # a core every tenth round, into a spool of 64 KiB that must evict to take them.
+    # a core every tenth round (no rate limit), into a spool of 64 KiB that must evict to take
+    # them.
     "records.pre": """\
-sed -i 's|"statsd":|"spool": { "max_bytes": 65536 }, "statsd":|' /etc/faultd.conf
+sed -i -e 's|"statsd":|"spool": { "max_bytes": 65536 }, "statsd":|' \
+	-e 's|"coredump": {|"coredump": { "rate_limit_count": 10000,|' /etc/faultd.conf
 """,
     "records": """\
 n=0
