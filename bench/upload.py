@@ -100,7 +100,8 @@ def coredump_off(build):
     """The setting that keeps a benchmark's faultd off this machine's kernel.core_pattern: the
     coredump plugin turned off, when build has it. On, with consent and the real sysroot, it
     would set the whole machine's core_pattern."""
-    with open(os.path.join(build, "build-config.h")) as f:
+    # Generated in the config layer's directory (docs/architecture.md).
+    with open(os.path.join(build, "config", "build-config.h")) as f:
         built = "#define HAVE_COREDUMP 1" in f.read().splitlines()
     return {"coredump": {"enabled": False}} if built else {}
 
