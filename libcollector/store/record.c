@@ -278,37 +278,6 @@ json_object *lc_manifest_new(const struct lc_record_context *ctx, const struct l
 	return o;
 }
 
-int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
-		     const struct lc_clock_sample *t, const char *type, json_object *metadata,
-		     char *ret_uuid)
-{
-	json_object *m = lc_manifest_new(ctx, t, type, metadata);
-	struct lc_spool_txn *txn = NULL;
-	const char *text;
-	size_t len;
-	int r;
-
-	if (!m)
-		return -ENOMEM;
-	text = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN, &len);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = lc_spool_txn_begin(s, type, &txn, ret_uuid);
-	if (r < 0)
-		goto out;
-	r = lc_spool_txn_write(txn, "manifest.json", text, len);
-	if (r < 0) {
-		lc_spool_txn_abort(txn);
-		goto out;
-	}
-	r = lc_spool_txn_commit(txn, t->realtime_ms);
-out:
-	json_object_put(m);
-	return r;
-}
-
 /* Copies the len bytes of src from offset 0 into the transaction's new file name. */
 static int copy_attachment(struct lc_spool_txn *txn, const char *name, int src, uint64_t len)
 {
@@ -347,9 +316,12 @@ static int copy_attachment(struct lc_spool_txn *txn, const char *name, int src, 
 	return 0;
 }
 
-int lc_record_commit_file(struct lc_spool *s, const struct lc_record_context *ctx,
-			  const struct lc_clock_sample *t, const char *type, json_object *metadata,
-			  const char *uuid, const char *name, int fd, uint64_t len)
+/* Commits an entry of type with the manifest of metadata and, when name is not NULL, the len
+ * bytes of fd as its attachment name. uuid names the entry (NULL: a random one, returned in
+ * ret_uuid when that is not NULL). */
+static int commit_entry(struct lc_spool *s, const struct lc_record_context *ctx,
+			const struct lc_clock_sample *t, const char *type, json_object *metadata,
+			const char *uuid, char *ret_uuid, const char *name, int fd, uint64_t len)
 {
 	json_object *m = lc_manifest_new(ctx, t, type, metadata);
 	struct lc_spool_txn *txn = NULL;
@@ -364,11 +336,12 @@ int lc_record_commit_file(struct lc_spool *s, const struct lc_record_context *ct
 		r = -ENOMEM;
 		goto out;
 	}
-	r = lc_spool_txn_begin_uuid(s, type, uuid, &txn);
+	r = uuid ? lc_spool_txn_begin_uuid(s, type, uuid, &txn)
+		 : lc_spool_txn_begin(s, type, &txn, ret_uuid);
 	if (r < 0)
 		goto out;
 	r = lc_spool_txn_write(txn, "manifest.json", text, text_len);
-	if (r >= 0)
+	if (r >= 0 && name)
 		r = copy_attachment(txn, name, fd, len);
 	if (r < 0) {
 		lc_spool_txn_abort(txn);
@@ -378,6 +351,22 @@ int lc_record_commit_file(struct lc_spool *s, const struct lc_record_context *ct
 out:
 	json_object_put(m);
 	return r;
+}
+
+int lc_record_commit(struct lc_spool *s, const struct lc_record_context *ctx,
+		     const struct lc_clock_sample *t, const char *type, json_object *metadata,
+		     char *ret_uuid)
+{
+	return commit_entry(s, ctx, t, type, metadata, NULL, ret_uuid, NULL, -1, 0);
+}
+
+int lc_record_commit_file(struct lc_spool *s, const struct lc_record_context *ctx,
+			  const struct lc_clock_sample *t, const char *type, json_object *metadata,
+			  const char *uuid, const char *name, int fd, uint64_t len)
+{
+	if (!uuid)
+		return -EINVAL;
+	return commit_entry(s, ctx, t, type, metadata, uuid, NULL, name, fd, len);
 }
 
 static bool key_char(char c)
