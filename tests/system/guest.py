@@ -42,9 +42,9 @@ RAMOOPS_ADDRESS = 0x10000000
 RAMOOPS_SIZE = 0x100000
 RAMOOPS = ("ramoops", f"mem_address=0x{RAMOOPS_ADDRESS:x} mem_size=0x{RAMOOPS_SIZE:x} "
            "record_size=0x40000 ecc=0")
-# The i6300esb watchdog: 8 s from the last pet to the board's reset (two 4 s stages).
-WATCHDOG = ("i6300esb", "heartbeat=8")
+# The i6300esb watchdog: WATCHDOG_SECONDS from the last pet to the board's reset (two stages).
 WATCHDOG_SECONDS = 8
+WATCHDOG = ("i6300esb", f"heartbeat={WATCHDOG_SECONDS}")
 GUEST_HOST = "10.0.2.100"  # the receiver as the guest sees it (guestfwd)
 
 
@@ -566,7 +566,6 @@ class Guest:
             "-device", "virtio-net-pci,netdev=n0",
         ]
         open(console, "w").close()
-        self.started = time.monotonic()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)
