@@ -34,6 +34,7 @@
 #include "commands.h"
 #include "control.h"
 #include "coredump-names.h"
+#include "failure-kind.h"
 #include "fileio.h"
 #include "json-util.h"
 #include "macro.h"
@@ -449,6 +450,30 @@ static int args_report_crash(const struct lc_command *cmd, const struct verb_arg
 	return 0;
 }
 
+/* KIND -> {"kind": KIND}. */
+static int args_report_failure(const struct lc_command *cmd, const struct verb_args *a,
+			       json_object **ret_args)
+{
+	json_object *o;
+
+	if (a->n_operands != 1) {
+		verb_usage_error(cmd, "expected %s", cmd->usage);
+		return -EINVAL;
+	}
+	if (!lc_failure_kind_valid(a->operands[0], strlen(a->operands[0]))) {
+		verb_usage_error(cmd, "KIND: expected %s, got '%s'", LC_FAILURE_KIND_EXPECTED,
+				 a->operands[0]);
+		return -EINVAL;
+	}
+	o = new_args();
+	if (!o)
+		return -ENOMEM;
+	if (lc_json_add(o, "kind", json_object_new_string(a->operands[0])) < 0)
+		return args_oom(o);
+	*ret_args = o;
+	return 0;
+}
+
 /* ---- trigger-coredump: a child that crashes for real, so the kernel dumps its core ---- */
 
 #define CORE_PATTERN_PATH "/proc/sys/kernel/core_pattern"
@@ -688,6 +713,7 @@ static const struct verb verbs[] = {
 	{ .name = "write-attributes", .build_args = args_attributes },
 	{ .name = "reboot", .build_args = args_reboot, .timeout_sec = 45.0 },
 	{ .name = "report-crash", .build_args = args_report_crash },
+	{ .name = "report-failure", .build_args = args_report_failure },
 	{ .name = "write-metric", .build_args = args_metrics },
 	{ .name = "request-metrics", .build_args = args_none },
 	{ .name = "logs", .build_args = args_none },

@@ -992,6 +992,11 @@ static const struct cfg_value *get_value(const struct lc_config *cfg, const char
 	return v;
 }
 
+bool lc_config_has(const struct lc_config *cfg, const char *key)
+{
+	return find_value(cfg, key) != NULL;
+}
+
 bool lc_config_get_bool(const struct lc_config *cfg, const char *key)
 {
 	return get_value(cfg, key, LC_CFG_BOOL, __func__)->b;

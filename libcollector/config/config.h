@@ -81,6 +81,9 @@ struct lc_config *lc_config_free(struct lc_config *cfg);
 
 /* Typed getters by full dotted key ("upload_interval_seconds", "statsd.listen"). Asking for an
  * unknown key or the wrong type is a programming error and aborts. */
+/* Whether cfg has key: its section was loaded (a plugin reading another plugin's setting, which
+ * a build or a test may leave out). */
+bool lc_config_has(const struct lc_config *cfg, const char *key);
 bool lc_config_get_bool(const struct lc_config *cfg, const char *key);
 int64_t lc_config_get_int(const struct lc_config *cfg, const char *key);
 const char *lc_config_get_string(const struct lc_config *cfg, const char *key);

@@ -146,12 +146,38 @@ const struct lc_command lc_commands[] = {
 			"           case, SIG optional (11, SEGV and SIGSEGV are the same)\n",
 	},
 	{
+		.name = "report-failure",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "KIND",
+		.summary = "Count a failure of KIND (wifi_disconnect) against this hour's "
+			   "KIND-failure-free time",
+		.help = "Not a crash: the whole heartbeat interval in progress becomes KIND-failure\n"
+			"time, and its heartbeat carries operational_failures/KIND and\n"
+			"operational_failurefree_hours/KIND; the fleet report shows % stable per\n"
+			"failure kind. Beyond 16 kinds in an interval a failure is counted as _other.\n"
+			"Refused while data collection is off.\n"
+			"\n"
+			"Arguments:\n"
+			"  KIND  1 to 32 of a-z 0-9 _, beginning with a letter or a digit\n"
+			"        (wifi_disconnect, sensor_read, lock_open)\n",
+	},
+	{
 		.name = "crash-reported",
 		.runner = LC_COMMAND_DAEMON,
 		.privileged = true,
 		.internal = true,
 		.usage = "",
 		.summary = "Count the crashes faultd-core-handler left in the crash log (it sends this)",
+	},
+	{
+		.name = "crash-logs",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.internal = true,
+		.usage = "",
+		.summary = "Give faultd-core-handler the log lines kept before a crash, for its core "
+			   "(it sends this)",
 	},
 	{
 		.name = "write-metric",

@@ -310,7 +310,7 @@ static int send_all(int fd, const char *data, size_t len, int64_t deadline)
 }
 
 /* Reads one reply line (without '\n') into a new buffer of *ret_len bytes. */
-static int recv_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
+static int recv_reply(int fd, int64_t deadline, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -319,7 +319,7 @@ static int recv_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
 		ssize_t n;
 		int r;
 
-		r = lc_buf_reserve(&buf, &cap, len, LC_CONTROL_REPLY_MAX);
+		r = lc_buf_reserve(&buf, &cap, len, max);
 		if (r == -EFBIG)
 			return -EBADMSG; /* over the limit without a newline */
 		if (r < 0)
@@ -358,7 +358,7 @@ static int recv_reply(int fd, int64_t deadline, char **ret, size_t *ret_len)
 
 /* One connection: sends line, returns the parsed reply in *ret_reply. */
 static int request_once(const struct sockaddr_un *sa, const char *line, size_t len,
-			int64_t deadline, json_object **ret_reply)
+			int64_t deadline, size_t max_reply, json_object **ret_reply)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *reply_buf = NULL;
@@ -378,7 +378,7 @@ static int request_once(const struct sockaddr_un *sa, const char *line, size_t l
 	if (w < 0 && w != -EPIPE && w != -ECONNRESET)
 		return w;
 	/* After a failed write the server may still have explained why (busy, too big). */
-	r = recv_reply(fd, deadline, &reply_buf, &reply_len);
+	r = recv_reply(fd, deadline, max_reply, &reply_buf, &reply_len);
 	if (r < 0)
 		return w < 0 ? w : r;
 
@@ -412,6 +412,13 @@ static bool reply_is_busy(json_object *reply)
 int lc_control_request(const char *path, const char *command, json_object *args, int timeout_ms,
 		       json_object **ret_reply)
 {
+	return lc_control_request_max(path, command, args, timeout_ms, LC_CONTROL_REPLY_MAX,
+				      ret_reply);
+}
+
+int lc_control_request_max(const char *path, const char *command, json_object *args, int timeout_ms,
+			   size_t max_reply, json_object **ret_reply)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_free_ char *line = NULL;
 	json_object *req, *reply = NULL;
@@ -421,7 +428,8 @@ int lc_control_request(const char *path, const char *command, json_object *args,
 	const char *s;
 	int r;
 
-	if (!path || !command || !ret_reply || timeout_ms <= 0)
+	if (!path || !command || !ret_reply || timeout_ms <= 0 || max_reply < 2 ||
+	    max_reply > LC_CONTROL_REPLY_MAX)
 		return -EINVAL;
 	if (args && !json_object_is_type(args, json_type_object))
 		return -EINVAL;
@@ -452,7 +460,7 @@ int lc_control_request(const char *path, const char *command, json_object *args,
 
 	/* A busy server read nothing of the request: ask again, backing off, until the deadline. */
 	for (;;) {
-		r = request_once(&sa, line, len + 1, deadline, &reply);
+		r = request_once(&sa, line, len + 1, deadline, max_reply, &reply);
 		if (r < 0)
 			return r;
 		if (!reply_is_busy(reply) ||

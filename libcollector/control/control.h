@@ -28,6 +28,16 @@
 #define LC_CONTROL_MAX_CLIENTS	   128
 #define LC_CONTROL_REQUEST_TOO_BIG "request exceeds 65536 bytes"
 
+/* "crash-logs": faultd-core-handler asks for the log lines kept before a crash,
+ *   args:  {"crash_mono_ms": N}   (CLOCK_MONOTONIC ms of the crash; absent: now)
+ *   reply: {"logs": ["JSON line", ...] or null (no plugin keeps lines)}
+ * At most LC_CRASH_LOGS_LINES_MAX lines of at most LC_CRASH_LOGS_BYTES_MAX bytes together, so that
+ * the reply, each line escaped once more as a JSON string (at most twice its bytes), stays within
+ * LC_CRASH_LOGS_REPLY_MAX, which is what the handler reads. */
+#define LC_CRASH_LOGS_LINES_MAX 500
+#define LC_CRASH_LOGS_BYTES_MAX (64 * 1024)
+#define LC_CRASH_LOGS_REPLY_MAX (2 * LC_CRASH_LOGS_BYTES_MAX + 4 * LC_CRASH_LOGS_LINES_MAX + 1024)
+
 /* True for a command name: 1 to 64 printable ASCII characters without spaces. */
 bool lc_control_command_name_valid(const char *s);
 
@@ -53,3 +63,8 @@ bool lc_control_peer_privileged(uid_t uid, gid_t gid, const gid_t *groups, size_
  */
 int lc_control_request(const char *path, const char *command, json_object *args, int timeout_ms,
 		       json_object **ret_reply);
+
+/* As lc_control_request(), reading at most max_reply bytes of reply (at most
+ * LC_CONTROL_REPLY_MAX): a longer one is -EBADMSG. */
+int lc_control_request_max(const char *path, const char *command, json_object *args, int timeout_ms,
+			   size_t max_reply, json_object **ret_reply);

@@ -244,6 +244,20 @@ static int build_metrics(struct lc_heartbeat *hb, const struct lc_hours_report *
 	    lc_json_add(metrics, "operational_crashes",
 			json_object_new_int64((int64_t)rep->crashes)) < 0)
 		return -ENOMEM;
+	/* Only the kinds that failed: a heartbeat without K counts as K-free. */
+	for (unsigned i = 0; i < rep->n_failures; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "%s%s", LC_HEARTBEAT_FAILURES_PREFIX,
+			 rep->failures[i].kind);
+		if (lc_json_add(metrics, key,
+				json_object_new_int64((int64_t)rep->failures[i].count)) < 0)
+			return -ENOMEM;
+		snprintf(key, sizeof(key), "%s%s", LC_HEARTBEAT_FAILUREFREE_PREFIX,
+			 rep->failures[i].kind);
+		if (lc_json_add(metrics, key, json_object_new_double(0.0)) < 0)
+			return -ENOMEM;
+	}
 	/* Last, as it resets the store: nothing may fail after it. */
 	if (hb->metrics && lc_metrics_roll(hb->metrics, metrics) < 0)
 		return -ENOMEM;
@@ -288,9 +302,9 @@ static int report(struct lc_heartbeat *hb, uint64_t end_ms, bool hours)
 	}
 	if (hours)
 		log_debug("Heartbeat of %s: %.3f h operating, %.3f h crash-free, %" PRIu64
-			  " crashes, %zu metric keys.",
+			  " crashes, %u failure kinds, %zu metric keys.",
 			  hb->software_version, rep.operational_ms / MS_PER_HOUR,
-			  rep.crashfree_ms / MS_PER_HOUR, rep.crashes, n_keys);
+			  rep.crashfree_ms / MS_PER_HOUR, rep.crashes, rep.n_failures, n_keys);
 	else
 		log_debug("Metrics of %s requested: %zu metric keys.", hb->software_version,
 			  n_keys);
@@ -480,6 +494,20 @@ int lc_heartbeat_crash(struct lc_heartbeat *hb, const char *boot_id, uint64_t mo
 	return lc_heartbeat_checkpoint(hb);
 }
 
+int lc_heartbeat_failure(struct lc_heartbeat *hb, const char *kind, const char **ret_counted_as)
+{
+	int r;
+
+	advance(hb);
+	r = lc_hours_failure(&hb->hours, kind, hb->hours.odometer_ms, ret_counted_as);
+	if (r < 0)
+		return r;
+	/* The first of its kind decides the interval's K-failure-free hours: saved at once. The
+	 * count of the others waits for the next checkpoint, so that a flood of them (a log line
+	 * repeated) costs no flash writes. */
+	return r > 0 ? lc_heartbeat_checkpoint(hb) : 0;
+}
+
 int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb)
 {
 	lc_hours_unexpected_reboot(&hb->hours);
@@ -528,6 +556,15 @@ json_object *lc_heartbeat_status(struct lc_heartbeat *hb)
 			   json_object_new_double(rep.crashfree_ms / MS_PER_HOUR), &r);
 	lc_json_add_sticky(o, "operational_crashes", json_object_new_int64((int64_t)rep.crashes),
 			   &r);
+	if (rep.n_failures > 0) {
+		json_object *f = json_object_new_object();
+
+		lc_json_add_sticky(o, "operational_failures", f, &r);
+		for (unsigned i = 0; r >= 0 && i < rep.n_failures; i++)
+			lc_json_add_sticky(f, rep.failures[i].kind,
+					   json_object_new_int64((int64_t)rep.failures[i].count),
+					   &r);
+	}
 	lc_json_add_sticky(o, "odometer_hours",
 			   json_object_new_double(hb->hours.odometer_ms / MS_PER_HOUR), &r);
 	lc_json_add_sticky(

@@ -22,6 +22,11 @@
 
 struct lc_heartbeat;
 
+/* The metrics of a heartbeat whose interval holds a failure of kind K (docs/hours.md): the
+ * failures of K counted, and its K-failure-free hours (0). A heartbeat without K has neither. */
+#define LC_HEARTBEAT_FAILURES_PREFIX	"operational_failures/"
+#define LC_HEARTBEAT_FAILUREFREE_PREFIX "operational_failurefree_hours/"
+
 /* Commits a heartbeat's metadata (reference taken, also on failure) as recorded under
  * software_version. Returns 0 or -errno (the heartbeat is then lost, which the callee logs). */
 typedef int (*lc_heartbeat_commit_t)(json_object *metadata, const char *software_version,
@@ -85,6 +90,15 @@ const char *lc_heartbeat_ended_boot_version(const struct lc_heartbeat *hb);
 int lc_heartbeat_crash(struct lc_heartbeat *hb, const char *boot_id, uint64_t mono_ms);
 int lc_heartbeat_unexpected_reboot(struct lc_heartbeat *hb);
 
+/*
+ * A failure of kind (failure-kind.h) happened now: the interval in progress is K-failure time.
+ * *ret_counted_as, if not NULL, receives the kind it was counted under (LC_FAILURE_KIND_OTHER
+ * beyond the ledger's cap on kinds; valid until the ledger changes). Checkpointed at once when it
+ * is the interval's first of that kind. Returns 0; -EINVAL for a bad kind (nothing counted); or
+ * the checkpoint's -errno (the failure is counted in memory).
+ */
+int lc_heartbeat_failure(struct lc_heartbeat *hb, const char *kind, const char **ret_counted_as);
+
 /* Reports the metrics gathered since the last report now (`faultctl request-metrics`), without
  * ending the hours interval: the report's hours are zero, and the interval's come whole with the
  * heartbeat that ends it. Nothing is committed when no operating time passed and nothing was read
@@ -96,8 +110,9 @@ int lc_heartbeat_report_now(struct lc_heartbeat *hb);
 uint64_t lc_heartbeat_next_in_ms(struct lc_heartbeat *hb);
 
 /* {"operational_hours", "operational_crashfree_hours", "operational_crashes" of the heartbeat
- * in progress, "odometer_hours", "next_in_seconds", "last_checkpoint_error", "metrics": {"keys",
- * "readings", "over_key_cap", "rejected", "set_overflow"}}; NULL on OOM. */
+ * in progress, "operational_failures": {KIND: count} when it holds failures, "odometer_hours",
+ * "next_in_seconds", "last_checkpoint_error", "metrics": {"keys", "readings", "over_key_cap",
+ * "rejected", "set_overflow"}}; NULL on OOM. */
 json_object *lc_heartbeat_status(struct lc_heartbeat *hb);
 
 /* The episode of failed saves of the ledger going on (error 0: none). */

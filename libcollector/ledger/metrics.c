@@ -241,7 +241,9 @@ static bool key_reserved(const char *key)
 {
 	return strncmp(key, "faultd/", 7) == 0 || strcmp(key, "operational_hours") == 0 ||
 	       strcmp(key, "operational_crashfree_hours") == 0 ||
-	       strcmp(key, "operational_crashes") == 0;
+	       strcmp(key, "operational_crashes") == 0 ||
+	       strncmp(key, "operational_failures/", 21) == 0 ||
+	       strncmp(key, "operational_failurefree_hours/", 30) == 0;
 }
 
 /* The longest suffix the report adds to a key of kind (".count"); a gauge's statistics are

@@ -15,10 +15,11 @@
  *
  * Keys are [A-Za-z0-9_./-]{1,LC_METRIC_KEY_MAX}; any other byte becomes '_'. Histogram keys are
  * at most LC_METRIC_KEY_MAX - 6 bytes, so that "<key>.count" still is a key. The names the
- * heartbeat holds itself ("operational_*" and "faultd/...") are refused. A key keeps the
- * kind of its first reading in a heartbeat; a reading of another kind is rejected. At most
- * max_keys distinct keys: readings of further keys are counted, not stored. A key with no reading
- * in a heartbeat is not reported in it; a gauge's last value survives one heartbeat without
+ * heartbeat holds itself (operational_hours, operational_crashfree_hours, operational_crashes,
+ * operational_failures/..., operational_failurefree_hours/... and faultd/...) are refused. A key
+ * keeps the kind of its first reading in a heartbeat; a reading of another kind is rejected. At
+ * most max_keys distinct keys: readings of further keys are counted, not stored. A key with no
+ * reading in a heartbeat is not reported in it; a gauge's last value survives one heartbeat without
  * readings as the base for deltas, then goes.
  *
  * The store is pure: no clock, no I/O. The heartbeat module saves it with the hours ledger

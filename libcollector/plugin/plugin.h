@@ -46,6 +46,10 @@ struct lc_plugin_ops {
 	/* optional: `faultctl sync` is about to upload: record what is held in progress (a log
 	 * file) now, so that this upload carries it. Called while data collection is on. */
 	void (*sync)(struct lc_plugin *p);
+	/* optional: faultd-core-handler asks for the log lines kept before a crash that happened
+	 * at crash_mono_ms (CLOCK_MONOTONIC): a new array of JSON-line strings, oldest first, at
+	 * most max_bytes of lines together; NULL when the plugin keeps none (turned off). */
+	json_object *(*crash_logs)(struct lc_plugin *p, uint64_t crash_mono_ms, size_t max_bytes);
 };
 
 /* The plugin's name, as in its ops table. */
@@ -117,6 +121,14 @@ int lc_plugin_record_ended_boot(struct lc_plugin *p, const char *type, json_obje
 
 /* Tells the hours ledger that the boot before this one ended unexpectedly. */
 void lc_plugin_report_unexpected_reboot(struct lc_plugin *p);
+
+/*
+ * Tells the hours ledger that a failure of kind (failure-kind.h: 1 to 32 of [a-z0-9_], beginning
+ * with a letter or a digit) happened now: the heartbeat interval in progress is kind-failure time
+ * (docs/hours.md). Returns 0; -EPERM while data collection is off (not counted); -EINVAL for a bad
+ * kind; -ENOTSUP outside a daemon; or the -errno of saving the ledger (counted even so).
+ */
+int lc_plugin_report_failure(struct lc_plugin *p, const char *kind);
 
 /* This boot's facts (boot id, the previous one, first boot ever); NULL outside a daemon. */
 const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p);

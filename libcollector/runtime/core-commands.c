@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "clock.h"
 #include "commands.h"
 #include "core-commands.h"
 #include "core-internal.h"
 #include "exec.h"
+#include "failure-kind.h"
 #include "fileio.h"
+#include "gate.h"
 #include "json-util.h"
 #include "log.h"
 #include "reboot.h"
@@ -610,6 +613,50 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 	reply_message(call, msg);
 }
 
+static void cmd_report_failure(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *kind = NULL, *as = NULL;
+	char shown[LC_FAILURE_KIND_MAX + 8], msg[192];
+	json_object *v;
+	int r;
+
+	if (json_object_object_get_ex(args, "kind", &v) && json_object_is_type(v, json_type_string))
+		kind = json_object_get_string(v);
+	if (!kind || !lc_failure_kind_valid(kind, strlen(kind))) {
+		lc_control_call_fail(
+			call, EINVAL, "\"kind\": expected %s, got \"%s\"", LC_FAILURE_KIND_EXPECTED,
+			kind ? lc_text_printable_copy(shown, sizeof(shown), kind, strlen(kind))
+			     : "");
+		return;
+	}
+	r = core_failure(c, kind, &as);
+	if (r == -EPERM) {
+		lc_control_call_fail(call, EPERM,
+				     "data collection is disabled: the failure %s is not counted",
+				     kind);
+		return;
+	}
+	log_notice("Failure %s counted in the hours ledger%s%s (uid %u).", kind,
+		   as && !streq(as, kind) ? " as " : "", as && !streq(as, kind) ? as : "",
+		   (unsigned)lc_control_call_uid(call));
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "counted, but the ledger could not be saved: %s",
+				     strerror(-r));
+		return;
+	}
+	if (as && !streq(as, kind))
+		snprintf(msg, sizeof(msg),
+			 "Failure %s counted as %s (this interval holds as many other kinds as "
+			 "the ledger keeps): this heartbeat interval is not %s-failure-free.",
+			 kind, as, as);
+	else
+		snprintf(msg, sizeof(msg),
+			 "Failure %s counted: this heartbeat interval is not %s-failure-free.",
+			 kind, kind);
+	reply_message(call, msg);
+}
+
 /* faultd-core-handler left a report: count it now rather than at the next poll. */
 static void cmd_crash_reported(struct lc_control_call *call, json_object *args, void *userdata)
 {
@@ -650,6 +697,48 @@ static void cmd_crash_reported(struct lc_control_call *call, json_object *args, 
 		  lc_json_add(o, "discarded", json_object_new_int64(d.discarded)) < 0)) {
 		json_object_put(o);
 		o = NULL;
+	}
+	lc_control_call_reply(call, o);
+}
+
+/* faultd-core-handler asks for the log lines kept before a crash, to put them into its core
+ * (control.h gives the request, the reply and their bounds). */
+static void cmd_crash_logs(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	struct lc_core *c = userdata;
+	uint64_t now = lc_clock_ms(CLOCK_MONOTONIC), crash_ms = now;
+	json_object *v, *o, *lines;
+	const char *why = NULL;
+	uid_t uid = lc_control_call_uid(call);
+
+	/* The lines are other programs' logs: only the core handler (root) and faultd's own user
+	 * may read them, not every member of control_group. */
+	if (uid != 0 && uid != geteuid()) {
+		lc_control_call_fail(
+			call, EPERM,
+			"permission denied: 'crash-logs' is faultd-core-handler's (root)");
+		return;
+	}
+	if (args && json_object_object_get_ex(args, "crash_mono_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
+			lc_control_call_fail(call, EINVAL,
+					     "\"crash_mono_ms\": expected a time in ms");
+			return;
+		}
+		crash_ms = MIN((uint64_t)json_object_get_int64(v), now);
+	}
+	/* Given as a log file would be recorded: with consent, and a fleet's logging.resolution
+	 * that records log files (a core's debugging.resolution alone does not carry them). */
+	lines = lc_gate_check(c->collecting, lc_config_get_bool(c->cfg, "enable_dev_mode"),
+			      lc_uploader_sampling(c->uploader), LC_CLASS_LOGS, &why) == 0
+			? lc_plugin_host_crash_logs(c->plugins, crash_ms, LC_CRASH_LOGS_BYTES_MAX)
+			: NULL;
+	o = json_object_new_object();
+	/* lc_json_add() takes lines over, also without o. */
+	if ((lines ? lc_json_add(o, "logs", lines) : lc_json_add_null(o, "logs")) < 0) {
+		json_object_put(o);
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
 	}
 	lc_control_call_reply(call, o);
 }
@@ -829,7 +918,9 @@ const struct core_handler core_handlers[] = {
 	{ "write-attributes", cmd_write_attributes },
 	{ "reboot", cmd_reboot },
 	{ "report-crash", cmd_report_crash },
+	{ "report-failure", cmd_report_failure },
 	{ "crash-reported", cmd_crash_reported },
+	{ "crash-logs", cmd_crash_logs },
 	{ "write-metric", cmd_write_metric },
 	{ "request-metrics", cmd_request_metrics },
 	{ "logs", cmd_logs },

@@ -68,6 +68,14 @@ int core_record_as(struct lc_core *c, const char *type, json_object *metadata,
 int core_record(struct lc_core *c, const char *type, json_object *metadata, char *ret_uuid,
 		const char **ret_why);
 
+/*
+ * Counts a failure of kind (failure-kind.h) in the hours ledger now, the one way for every source
+ * (faultctl report-failure, a plugin). *ret_counted_as as lc_heartbeat_failure(). Returns 0,
+ * -EPERM while data collection is off (nothing counted), -EINVAL for a bad kind, or the ledger's
+ * checkpoint -errno (counted in memory).
+ */
+int core_failure(struct lc_core *c, const char *kind, const char **ret_counted_as);
+
 /* What a drain of the crash log did. */
 struct core_crash_drain {
 	struct lc_core *core;

@@ -278,6 +278,19 @@ static void plugin_unexpected_reboot(void *userdata)
 	(void)lc_heartbeat_unexpected_reboot(c->heartbeat);
 }
 
+int core_failure(struct lc_core *c, const char *kind, const char **ret_counted_as)
+{
+	/* One rule for every source: nothing is counted without consent. */
+	if (!c->collecting)
+		return -EPERM;
+	return lc_heartbeat_failure(c->heartbeat, kind, ret_counted_as);
+}
+
+static int plugin_report_failure(void *userdata, const char *kind)
+{
+	return core_failure(userdata, kind, NULL);
+}
+
 /* The reboot event of the boot that ended belongs to the version that was running then. */
 static int plugin_record_ended_boot(void *userdata, const char *type, json_object *metadata,
 				    char *ret_uuid, const char **ret_why)
@@ -789,6 +802,7 @@ static int spool_start(struct lc_core *c)
 		.record = plugin_record,
 		.record_file = plugin_record_file,
 		.unexpected_reboot = plugin_unexpected_reboot,
+		.report_failure = plugin_report_failure,
 		.record_ended_boot = plugin_record_ended_boot,
 		.metrics = plugin_metrics,
 		.boot = &c->boot,

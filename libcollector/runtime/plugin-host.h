@@ -35,6 +35,8 @@ struct lc_plugin_services {
 			   const char *uuid, const char *name, int fd, uint64_t len,
 			   const char **ret_why);
 	void (*unexpected_reboot)(void *userdata);
+	/* lc_plugin_report_failure(): 0, -EPERM without consent, -EINVAL, or the ledger's -errno */
+	int (*report_failure)(void *userdata, const char *kind);
 	int (*record_ended_boot)(void *userdata, const char *type, json_object *metadata,
 				 char *ret_uuid, const char **ret_why);
 	/* The store of the heartbeat in progress; NULL while data collection is off. */
@@ -64,6 +66,11 @@ void lc_plugin_host_crash(struct lc_plugin_host *h, const struct lc_crash_report
 /* Asks every running plugin that has a sync callback to record what it holds in progress, before
  * `faultctl sync` uploads. */
 void lc_plugin_host_sync(struct lc_plugin_host *h);
+
+/* The log lines kept before a crash at crash_mono_ms, from the first running plugin that keeps
+ * them (its crash_logs callback; the logs plugin): a new array, or NULL when none does. */
+json_object *lc_plugin_host_crash_logs(struct lc_plugin_host *h, uint64_t crash_mono_ms,
+				       size_t max_bytes);
 
 /* Tells every running plugin that has a consent callback that data collection is now on or off.
  * The caller calls it once per change. */

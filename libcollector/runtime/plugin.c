@@ -121,6 +121,13 @@ void lc_plugin_report_unexpected_reboot(struct lc_plugin *p)
 		s->unexpected_reboot(s->userdata);
 }
 
+int lc_plugin_report_failure(struct lc_plugin *p, const char *kind)
+{
+	const struct lc_plugin_services *s = p->host->services;
+
+	return s && s->report_failure ? s->report_failure(s->userdata, kind) : -ENOTSUP;
+}
+
 /* The store readings go to, or NULL with *ret the reason. */
 static struct lc_metrics *plugin_metrics(struct lc_plugin *p, int *ret)
 {
@@ -543,6 +550,22 @@ void lc_plugin_host_sync(struct lc_plugin_host *h)
 		if (p->state == LC_PLUGIN_RUNNING && p->ops->sync)
 			p->ops->sync(p);
 	}
+}
+
+json_object *lc_plugin_host_crash_logs(struct lc_plugin_host *h, uint64_t crash_mono_ms,
+				       size_t max_bytes)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct lc_plugin *p = &h->plugins[i];
+		json_object *lines;
+
+		if (p->state != LC_PLUGIN_RUNNING || !p->ops->crash_logs)
+			continue;
+		lines = p->ops->crash_logs(p, crash_mono_ms, max_bytes);
+		if (lines)
+			return lines;
+	}
+	return NULL;
 }
 
 void lc_plugin_host_consent(struct lc_plugin_host *h, bool on)

@@ -24,6 +24,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "mfnote.h"
 #include "procinfo.h"
 #include "record.h"
 #include "sampling.h"
@@ -35,6 +36,7 @@
 #define RATE_FILE_MAX	(RATE_MAX * 24 + 64)
 #define MIN_CORE_BUDGET (64 * 1024) /* a spool with less room than this for a core skips it */
 #define POKE_TIMEOUT_MS 1000
+#define LOGS_TIMEOUT_MS 500 /* faultd's answer with the lines before the crash */
 
 bool capture_rate_allows(const uint64_t *times, size_t n, uint64_t now_ms, uint64_t interval_ms,
 			 unsigned count)
@@ -191,6 +193,65 @@ static char *capture_json(const struct capture_request *req, const struct proc_i
 out:
 	json_object_put(o);
 	return text;
+}
+
+/* The log lines faultd kept before the crash (a borrowed array of *ret_reply), or NULL: faultd
+ * does not run, keeps no lines, is too slow or answers what it should not. Never a failure. */
+static json_object *crash_logs(const struct lc_config *cfg, const struct capture_request *req,
+			       json_object **ret_reply)
+{
+	_cleanup_json_ json_object *args = json_object_new_object();
+	json_object *logs = NULL;
+	const char *why = NULL;
+	int r;
+
+	*ret_reply = NULL;
+	if (lc_config_get_int(cfg, "coredump.log_lines") == 0)
+		return NULL;
+	if (lc_json_add(args, "crash_mono_ms", json_object_new_int64((int64_t)req->mono_ms)) < 0) {
+		log_oom();
+		return NULL;
+	}
+	r = lc_control_request_max(lc_config_get_string(cfg, "control_socket"), "crash-logs", args,
+				   LOGS_TIMEOUT_MS, LC_CRASH_LOGS_REPLY_MAX, ret_reply);
+	if (r == -EBADMSG)
+		why = "not one JSON object, or longer than a reply may be";
+	else if (r < 0)
+		log_debug_errno(r, "No log lines from faultd (%m): the core goes without them.");
+	else
+		r = mf_logs_from_reply(*ret_reply, &logs, &why);
+	if (r == -ENOENT)
+		log_debug("faultd gives no log lines for cores (it is older than the handler).");
+	if (r == -EBADMSG)
+		log_warning(
+			"Refusing faultd's log lines for the core: %s; the core goes without them.",
+			why);
+	return r < 0 ? NULL : logs;
+}
+
+/* The "Memfault" note's description: the device, the process and the lines before the crash. */
+static int memfault_note(const struct lc_config *cfg, const struct capture_request *req,
+			 const struct proc_info *pi, const struct lc_identity *id, uint8_t **ret,
+			 size_t *ret_len)
+{
+	_cleanup_json_ json_object *reply = NULL;
+	json_object *logs = crash_logs(cfg, req, &reply);
+	const struct mf_metadata m = {
+		.sdk_version = FAULTD_VERSION,
+		.captured_time = req->time ? req->time : lc_clock_ms(CLOCK_REALTIME) / 1000,
+		.device_serial = id->value[LC_ID_DEVICE_SERIAL],
+		.hardware_version = id->value[LC_ID_HARDWARE_VERSION],
+		.software_type = id->value[LC_ID_SOFTWARE_TYPE],
+		.software_version = id->value[LC_ID_SOFTWARE_VERSION],
+		.cmdline = pi->cmdline,
+		.full = !streq(lc_config_get_string(cfg, "coredump.strategy"), "stack"),
+		.max_thread_kib = (uint64_t)lc_config_get_int(cfg, "coredump.stack_kib"),
+	};
+
+	if (logs)
+		log_debug("%zu log lines from faultd go into the core.",
+			  json_object_array_length(logs));
+	return mf_note_build(&m, logs, ret, ret_len);
 }
 
 struct trim_setup {
@@ -351,6 +412,8 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 	json_object *meta = NULL, *manifest = NULL;
 	struct ct_result res;
 	char file[64], why[256];
+	struct ct_note note = { .name = MF_NOTE_NAME, .type = MF_NOTE_METADATA };
+	_cleanup_free_ uint8_t *note_desc = NULL;
 	const char *text;
 	size_t len;
 	int fd, r;
@@ -388,6 +451,12 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 		goto out;
 	}
 	ts.opts.capture_json = ts.capture;
+	if (memfault_note(cfg, req, pi, &id, &note_desc, &note.len) < 0) {
+		r = log_oom();
+		goto out;
+	}
+	note.desc = note_desc;
+	ts.opts.extra_note = &note;
 	r = lc_spool_txn_write(txn, "manifest.json", text, len);
 	if (r >= 0)
 		r = lc_spool_txn_open(txn, file, &fd);

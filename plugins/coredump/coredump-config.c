@@ -133,6 +133,27 @@ static const struct lc_cfg_key coredump_keys[] = {
 			"before the handler is done. When it is reached the core is cut "
 			"there and marked truncated.",
 	},
+	{
+		.name = "log_lines",
+		.type = LC_CFG_INT,
+		.def_int = 100,
+		.min = 0,
+		.max = 500,
+		.description =
+			"Log lines put into a crash's core (a \"Memfault\" note, as memfaultd "
+			"writes it): the logs plugin keeps this many of the last lines it kept "
+			"in memory (64 KiB at most), and the handler asks faultd for them. 0: "
+			"none (docs/logs.md, \"Lines before a crash\").",
+	},
+	{
+		.name = "log_seconds",
+		.type = LC_CFG_INT,
+		.def_int = 60,
+		.min = 1,
+		.max = 86400,
+		.description = "Only the lines kept at most this many seconds before the crash go "
+			       "into its core.",
+	},
 };
 
 const struct lc_cfg_section coredump_config_section = {

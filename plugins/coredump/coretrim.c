@@ -658,16 +658,17 @@ static size_t note_size(size_t namesz, size_t descsz)
 	return 12 + ALIGN_TO(namesz, 4) + ALIGN_TO(descsz, 4);
 }
 
-static int write_note(struct trim *t, uint32_t type, const char *desc, size_t descsz)
+static int write_named_note(struct trim *t, const char *name, uint32_t type, const void *desc,
+			    size_t descsz)
 {
 	static const uint8_t zeros[4];
-	size_t namesz = sizeof(CT_NOTE_NAME);
+	size_t namesz = strlen(name) + 1;
 	uint32_t h[3] = { (uint32_t)namesz, (uint32_t)descsz, type };
 	int r;
 
 	r = cz_write(t->w, h, sizeof(h));
 	if (r >= 0)
-		r = cz_write(t->w, CT_NOTE_NAME, namesz);
+		r = cz_write(t->w, name, namesz);
 	if (r >= 0)
 		r = cz_write(t->w, zeros, ALIGN_TO(namesz, 4) - namesz);
 	if (r >= 0)
@@ -675,6 +676,11 @@ static int write_note(struct trim *t, uint32_t type, const char *desc, size_t de
 	if (r >= 0)
 		r = cz_write(t->w, zeros, ALIGN_TO(descsz, 4) - descsz);
 	return r;
+}
+
+static int write_note(struct trim *t, uint32_t type, const char *desc, size_t descsz)
+{
+	return write_named_note(t, CT_NOTE_NAME, type, desc, descsz);
 }
 
 static int write_outcome(struct trim *t)
@@ -759,6 +765,8 @@ static int write_trimmed(struct trim *t)
 	/* Layout: header, program headers, notes, kept memory (page-aligned), outcome note. */
 	notes_off = out.ehsize + (uint64_t)n_out * out.phentsize;
 	notes_len = t->notes_len + (capture_len ? note_size(sizeof(CT_NOTE_NAME), capture_len) : 0);
+	if (t->o->extra_note)
+		notes_len += note_size(strlen(t->o->extra_note->name) + 1, t->o->extra_note->len);
 	off = notes_off + notes_len;
 	for (size_t i = 0; i < t->n_pieces; i++) {
 		off = ALIGN_TO(off, CT_PAGE);
@@ -807,6 +815,9 @@ static int write_trimmed(struct trim *t)
 		r = cz_write(t->w, t->notes, t->notes_len);
 	if (r >= 0 && capture_len)
 		r = write_note(t, CT_NOTE_CAPTURE, t->o->capture_json, capture_len);
+	if (r >= 0 && t->o->extra_note)
+		r = write_named_note(t, t->o->extra_note->name, t->o->extra_note->type,
+				     t->o->extra_note->desc, t->o->extra_note->len);
 	if (r < 0)
 		return r;
 

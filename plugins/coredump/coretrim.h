@@ -3,7 +3,8 @@
  * The one-pass trimmer: reads an ELF core from a file descriptor once, forward, with fixed-size
  * buffers whatever the core's size, and writes a smaller valid ELF core that keeps what a
  * debugger needs for backtraces (docs/coredumps.md):
- *   - every note, verbatim, plus a "FAULTD" note (type CT_NOTE_CAPTURE) with the caller's JSON
+ *   - every note, verbatim, plus a "FAULTD" note (type CT_NOTE_CAPTURE) with the caller's JSON,
+ *     the caller's own note if any,
  *     and one at the end (type CT_NOTE_OUTCOME) saying what was read, kept and cut;
  *   - each thread's stack from its stack pointer upward to the end of its mapping, at most a
  *     window (a longer one for the crashing thread);
@@ -44,6 +45,14 @@ enum ct_strategy {
 int ct_strategy_from_name(const char *name, enum ct_strategy *ret);
 const char *ct_strategy_name(enum ct_strategy s);
 
+/* A note of the caller's, put beside the kernel's (stack strategy only). */
+struct ct_note {
+	const char *name; /* "Memfault" */
+	uint32_t type;
+	const void *desc;
+	size_t len;
+};
+
 struct ct_options {
 	enum ct_strategy strategy;
 	unsigned native_class;	       /* 64 or 32: the class of core this host can follow */
@@ -57,7 +66,8 @@ struct ct_options {
 	 * that is a regular file (a saved core); otherwise the walk is skipped. */
 	lm_read_t mem_read;
 	void *mem_userdata;
-	const char *capture_json; /* the CT_NOTE_CAPTURE note's text; NULL: none */
+	const char *capture_json;	  /* the CT_NOTE_CAPTURE note's text; NULL: none */
+	const struct ct_note *extra_note; /* written after it (the "Memfault" note); NULL: none */
 };
 
 struct ct_result {

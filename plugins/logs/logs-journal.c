@@ -52,14 +52,21 @@ struct logs_journal {
 	int fd;
 	bool current_unread; /* the read pointer is on an entry not taken yet */
 	bool have_entry;     /* an entry was taken: the cursor is the read pointer's */
+	bool pinned;	     /* cursor is the entry taken last, while the read pointer is past it */
+	sd_id128_t boot;     /* of the entry taken last */
 	/* The cursor of the entry taken last (at first the one faultd resumed from): after journald
 	 * rotates, the read pointer has none until the next entry is read, and a flush then saves
 	 * this one. */
 	char *cursor;
 	size_t max_message;
-	char *fields[F_MAX]; /* copies of the current entry's fields */
-	size_t lens[F_MAX];
-	size_t room[F_MAX];
+	/* Copies of the current entry's fields: the fixed ones, then logs.extra_attributes. */
+	char *fields[F_MAX + LOGS_EXTRA_MAX];
+	size_t lens[F_MAX + LOGS_EXTRA_MAX];
+	size_t room[F_MAX + LOGS_EXTRA_MAX];
+	char extra_names[LOGS_EXTRA_MAX][LOGS_EXTRA_NAME_MAX + 1];
+	size_t extra_lens[LOGS_EXTRA_MAX];
+	size_t n_extra;
+	struct logs_field extra[LOGS_EXTRA_MAX]; /* those the current entry has */
 	struct lc_watch *watch;
 	struct lc_timer *timer; /* more entries than a turn reads: the rest at the next */
 };
@@ -86,7 +93,7 @@ struct logs_journal *logs_journal_stop(struct logs_journal *j)
 	 * journal's. */
 	if (j->j)
 		sd_journal_close(j->j);
-	for (size_t i = 0; i < F_MAX; i++)
+	for (size_t i = 0; i < F_MAX + LOGS_EXTRA_MAX; i++)
 		free(j->fields[i]);
 	free(j->cursor);
 	free(j);
@@ -126,6 +133,8 @@ static const char *journal_transport(const struct logs_journal *j)
 	return "journal";
 }
 
+static const char *journal_cursor(struct logs_journal *j);
+
 /* Takes the entry at the read pointer. */
 static void journal_take(struct logs_journal *j)
 {
@@ -133,24 +142,52 @@ static void journal_take(struct logs_journal *j)
 	const void *data;
 	size_t len;
 	uint64_t usec = 0;
+	sd_id128_t boot;
+	char boot_id[SD_ID128_STRING_MAX];
+	size_t n_extra = 0;
 
-	for (size_t i = 0; i < F_MAX; i++)
+	for (size_t i = 0; i < F_MAX + j->n_extra; i++)
 		j->lens[i] = 0;
 	SD_JOURNAL_FOREACH_DATA(j->j, data, len)
 	{
-		for (size_t f = 0; f < F_MAX; f++) {
+		for (size_t f = 0; f < F_MAX + j->n_extra; f++) {
+			const char *name =
+				f < F_MAX ? journal_fields[f].prefix : j->extra_names[f - F_MAX];
+			size_t k = f < F_MAX ? journal_fields[f].len : j->extra_lens[f - F_MAX] + 1;
 			size_t n;
 
-			if (len < journal_fields[f].len ||
-			    memcmp(data, journal_fields[f].prefix, journal_fields[f].len) != 0)
+			/* "NAME=": the fixed ones' prefix holds the '=', an extra name does not. */
+			if (len < k || memcmp(data, name, k - 1) != 0 ||
+			    ((const char *)data)[k - 1] != '=')
 				continue;
-			n = MIN(len - journal_fields[f].len, j->room[f]);
-			memcpy(j->fields[f], (const char *)data + journal_fields[f].len, n);
+			n = MIN(len - k, j->room[f]);
+			memcpy(j->fields[f], (const char *)data + k, n);
 			j->lens[f] = n;
 			break;
 		}
 	}
+	for (size_t i = 0; i < j->n_extra; i++)
+		if (j->lens[F_MAX + i] > 0)
+			j->extra[n_extra++] =
+				(struct logs_field){ j->extra_names[i],
+						     { j->fields[F_MAX + i], j->lens[F_MAX + i] } };
 	(void)sd_journal_get_realtime_usec(j->j, &usec);
+	/* The entry's boot: the last lines of the boot before come first after a reboot. Where the
+	 * boot changes, the file that ends is closed with the position of the entry taken last, not
+	 * this one's, which goes into the next file. */
+	if (sd_journal_get_monotonic_usec(j->j, NULL, &boot) >= 0 &&
+	    !sd_id128_equal(boot, j->boot)) {
+		if (j->have_entry && sd_journal_previous(j->j) > 0) {
+			(void)journal_cursor(j);
+			j->pinned = true;
+			if (sd_journal_next(j->j) <= 0)
+				lc_plugin_log(logs_plugin(j->logs), LOG_WARNING,
+					      "the journal lost its place at a boot's end.");
+		}
+		logs_boot(j->logs, sd_id128_to_string(boot, boot_id));
+		j->pinned = false;
+		j->boot = boot;
+	}
 	r = (struct logs_record){
 		.ts_us = usec,
 		.priority = journal_number(j, F_PRIORITY, LOGS_PRIORITY_MAX),
@@ -161,6 +198,8 @@ static void journal_take(struct logs_journal *j)
 		.unit = { j->fields[F_UNIT], j->lens[F_UNIT] },
 		.comm = { j->fields[F_COMM], j->lens[F_COMM] },
 		.transport = journal_transport(j),
+		.extra = j->extra,
+		.n_extra = n_extra,
 	};
 	/* An entry without PRIORITY is as journald shows it: info. */
 	if (r.priority < 0)
@@ -186,7 +225,7 @@ static const char *journal_cursor(struct logs_journal *j)
 {
 	char *cursor = NULL;
 
-	if (j->have_entry && sd_journal_get_cursor(j->j, &cursor) >= 0) {
+	if (j->have_entry && !j->pinned && sd_journal_get_cursor(j->j, &cursor) >= 0) {
 		free(j->cursor);
 		j->cursor = cursor;
 	}
@@ -334,12 +373,25 @@ int logs_journal_start(struct logs_data *d, struct logs_source *src, bool requir
 		return log_oom();
 	j->logs = d;
 	j->src = src;
+	src->own_boot = true;
 	j->max_message = (size_t)lc_plugin_config_int(p, "max_line_bytes");
-	for (size_t i = 0; i < F_MAX; i++) {
-		/* Longer than max_line_bytes, so that the JSON line cuts MESSAGE between two UTF-8
-		 * characters and counts it. */
+	/* The schema checked each name; one given twice is kept once. */
+	for (const char *const *name = lc_plugin_config_strv(p, "extra_attributes");
+	     name && *name && j->n_extra < LOGS_EXTRA_MAX; name++) {
+		size_t k, len = strlen(*name);
+
+		for (k = 0; k < j->n_extra && !streq(j->extra_names[k], *name); k++)
+			;
+		if (k < j->n_extra || len > LOGS_EXTRA_NAME_MAX)
+			continue;
+		memcpy(j->extra_names[j->n_extra], *name, len + 1);
+		j->extra_lens[j->n_extra++] = len;
+	}
+	for (size_t i = 0; i < F_MAX + j->n_extra; i++) {
+		/* Longer than the JSON line keeps, so that it cuts each field between two UTF-8
+		 * characters (and counts a cut MESSAGE). */
 		j->room[i] =
-			i == F_MESSAGE ? j->max_message + JOURNAL_MESSAGE_OVER : LOGS_FIELD_MAX;
+			(i == F_MESSAGE ? j->max_message : LOGS_FIELD_MAX) + JOURNAL_MESSAGE_OVER;
 		j->fields[i] = malloc(j->room[i]);
 		if (!j->fields[i])
 			return log_oom();
@@ -403,6 +455,12 @@ json_object *logs_journal_position(struct logs_journal *j)
 	return TAKE_PTR(o);
 }
 
+void logs_journal_pending(struct logs_journal *j)
+{
+	if (j && j->watch)
+		journal_on_readable(logs_plugin(j->logs), j->fd, LC_WATCH_READ, 0, j);
+}
+
 int logs_journal_status_add(struct logs_journal *j, json_object *o)
 {
 	_cleanup_json_ json_object *pos = logs_journal_position(j);
@@ -442,6 +500,10 @@ json_object *logs_journal_position(struct logs_journal *j)
 int logs_journal_status_add(struct logs_journal *j, json_object *o)
 {
 	return 0;
+}
+
+void logs_journal_pending(struct logs_journal *j)
+{
 }
 
 #endif

@@ -255,6 +255,14 @@ json_object *logs_kmsg_position(const struct logs_kmsg *k)
 	return TAKE_PTR(o);
 }
 
+void logs_kmsg_pending(struct logs_kmsg *k)
+{
+	if (k && k->watch)
+		kmsg_on_readable(logs_plugin(k->logs), k->fd, LC_WATCH_READ, 0, k);
+	else if (k && k->timer)
+		kmsg_on_poll(logs_plugin(k->logs), k);
+}
+
 int logs_kmsg_status_add(const struct logs_kmsg *k, json_object *o)
 {
 	if ((k->have_seq ? lc_json_add(o, "seq", json_object_new_uint64(k->seq))

@@ -22,9 +22,11 @@
 #include "logs-file.h"
 #include "logs-json.h"
 #include "logs-plugin.h"
+#include "logs-recent.h"
 #include "logs-rules.h"
 #include "logs-sources.h"
 #include "netaddr.h"
+#include "record.h"
 #include "schema.h"
 
 #define LOGS_TYPE   "linux-logs"
@@ -68,6 +70,14 @@ struct logs_data {
 	uint64_t timer_ms;	  /* CLOCK_MONOTONIC when it fires; 0: not armed */
 	uint64_t rotate_after_ms; /* CLOCK_MONOTONIC: a rotation that failed is tried again then */
 
+	/* The boot that the lines of the file in progress belong to (its last line's; "": not
+	 * known), and this one: when they differ, the file holds the lines that ended a boot. */
+	char line_boot[LC_UUID_LEN + 1];
+	char boot[LC_UUID_LEN + 1];
+	/* Data collection was turned off and the lines of the file in progress could not be thrown
+	 * away: tried again on the timer, and until then the file is neither written nor closed. */
+	bool discard_pending;
+
 	struct logs_totals totals;
 	struct logs_totals reported; /* as of the last heartbeat */
 	int last_error;		     /* of the log file, for status */
@@ -79,6 +89,10 @@ struct logs_data {
 	struct logs_syslog *syslog;
 	struct logs_kmsg *kmsg;
 	struct logs_journal *journal;
+	/* The lines kept last, for a crash's core (coredump.log_lines; NULL: none), and how old
+	 * they may be (coredump.log_seconds). */
+	struct logs_recent *recent;
+	uint64_t recent_ms;
 	struct logs_source sources[3]; /* SRC_* */
 };
 
@@ -125,6 +139,11 @@ static int logs_check_metric(const char *value, const char **ret_why)
 	return logs_check_rule(LOGS_RULE_METRIC, value, ret_why);
 }
 
+static int logs_check_failure(const char *value, const char **ret_why)
+{
+	return logs_check_rule(LOGS_RULE_FAILURE, value, ret_why);
+}
+
 static int logs_check_builtin(const char *const *names, const char *value, const char **ret_why)
 {
 	for (size_t i = 0; names[i]; i++)
@@ -165,6 +184,16 @@ static const struct lc_cfg_key logs_keys[] = {
 			       "resuming after a restart where the last log file ended). auto: "
 			       "when the system has one (/run/log/journal or /var/log/journal "
 			       "below sysroot) and faultd is built with systemd.",
+	},
+	{
+		.name = "extra_attributes",
+		.type = LC_CFG_STRV,
+		.max = LOGS_EXTRA_MAX,
+		.check = logs_extra_name_check,
+		.description = "Journal fields kept in each journal line besides the fixed ones "
+			       "(docs/logs.md), when the entry has them: names of [A-Z0-9_], at "
+			       "most 64 bytes, not beginning with __; each value cut to 256 bytes. "
+			       "Syslog and kernel lines have no such fields.",
 	},
 	{
 		.name = "kmsg",
@@ -260,6 +289,20 @@ static const struct lc_cfg_key logs_keys[] = {
 			"that passes min_level and matches (before filters and the budget); $1 "
 			"to $9 in KEY stand for the message pattern's groups, and a byte outside "
 			"[A-Za-z0-9_./-] becomes _ (docs/logs.md).",
+	},
+	{
+		.name = "failures",
+		.type = LC_CFG_STRV,
+		.max = LOGS_RULES_MAX,
+		.check = logs_check_failure,
+		.description =
+			"Failure-kind rules: \"KIND [unit:PATTERN] [identifier:PATTERN] "
+			"message:PATTERN\" counts one failure of KIND (1 to 32 of [a-z0-9_], "
+			"beginning with a letter or a digit: wifi_disconnect) for each line that "
+			"passes min_level and matches (before filters and the budget), as "
+			"faultctl report-failure KIND does: the heartbeat interval in progress "
+			"becomes KIND-failure time (docs/hours.md). Patterns as in metrics; KIND "
+			"takes no groups (docs/logs.md).",
 	},
 	{
 		.name = "metrics_builtin",
@@ -386,6 +429,12 @@ static json_object *logs_positions(struct logs_data *d)
 	if (d->journal && (v = logs_journal_position(d->journal)) &&
 	    lc_json_add(o, "journal", v) < 0)
 		return NULL;
+	if (d->line_boot[0]) {
+		v = json_object_new_object();
+		if (lc_json_add(o, "boot", v) < 0 ||
+		    lc_json_add(v, "boot_id", json_object_new_string(d->line_boot)) < 0)
+			return NULL;
+	}
 	return TAKE_PTR(o);
 }
 
@@ -400,6 +449,8 @@ static void logs_arm(struct logs_data *d)
 
 	if (d->dirty)
 		due = d->dirty_ms + d->flush_ms;
+	if (d->discard_pending)
+		due = MIN(due, now + RETRY_MS);
 	if (d->file) {
 		logs_file_info(d->file, &info);
 		if (info.sealed)
@@ -439,6 +490,43 @@ static void logs_moved(struct logs_data *d)
 
 void logs_consumed(struct logs_data *d)
 {
+	logs_moved(d);
+}
+
+static void logs_rotate(struct logs_data *d, const char *why);
+
+/* Whether two boot ids name the same boot: the journal writes them without dashes. */
+static bool same_boot(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		while (*a == '-')
+			a++;
+		while (*b == '-')
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+	}
+}
+
+void logs_boot(struct logs_data *d, const char *boot_id)
+{
+	if (!d->file || !boot_id[0] || same_boot(d->line_boot, boot_id))
+		return;
+	if (d->line_boot[0]) {
+		struct logs_file_info info;
+		char why[96];
+
+		/* The lines that ended the boot go now, in a file of their own. */
+		snprintf(why, sizeof(why), "boot %.36s ended", d->line_boot);
+		logs_rotate(d, why);
+		/* Not closed (a failed seal, a discard pending): the next line tries again. */
+		logs_file_info(d->file, &info);
+		if (info.lines > 0 || info.sealed)
+			return;
+	}
+	snprintf(d->line_boot, sizeof(d->line_boot), "%s", boot_id);
 	logs_moved(d);
 }
 
@@ -543,7 +631,7 @@ static void logs_rotate(struct logs_data *d, const char *why)
 	uint64_t lines = d->file ? logs_file_unflushed(d->file) : 0;
 	int r;
 
-	if (!d->file)
+	if (!d->file || d->discard_pending)
 		return;
 	r = logs_file_seal(d->file, logs_positions(d));
 	if (r == -ENODATA || r == -EBUSY) {
@@ -567,6 +655,21 @@ static void logs_rotate(struct logs_data *d, const char *why)
 	logs_commit_sealed(d);
 }
 
+/* Throws away the lines of the file in progress: data collection was turned off. */
+static void logs_discard(struct logs_data *d)
+{
+	int r = logs_file_discard(d->file);
+
+	/* A sealed file waits for its commit, which the record gate refuses without consent. */
+	d->discard_pending = r < 0 && r != -EBUSY;
+	if (d->discard_pending)
+		lc_plugin_log_errno(d->plugin, LOG_ERR, r,
+				    "failed to throw away the log file in progress after data "
+				    "collection was turned off: %m; it is neither written nor "
+				    "recorded until that succeeds, tried again in %d s.",
+				    RETRY_MS / 1000);
+}
+
 static void logs_on_timer(struct lc_plugin *p, void *userdata)
 {
 	struct logs_data *d = userdata;
@@ -575,6 +678,8 @@ static void logs_on_timer(struct lc_plugin *p, void *userdata)
 	enum logs_rotate why;
 
 	d->timer_ms = 0;
+	if (d->discard_pending)
+		logs_discard(d);
 	if (d->file) {
 		logs_file_info(d->file, &info);
 		why = logs_rotate_due(&info, d->max_file_bytes, d->max_age_ms,
@@ -600,6 +705,19 @@ static void logs_count(const char *key, size_t len, void *userdata)
 	(void)lc_plugin_metric(d->plugin, key, len, LC_METRIC_COUNTER, 1);
 }
 
+/* A failures rule matched: one failure of kind in the hours ledger. */
+static void logs_failure(const char *kind, void *userdata)
+{
+	struct logs_data *d = userdata;
+	int r = lc_plugin_report_failure(d->plugin, kind);
+
+	/* A failed save of the ledger (the failure is counted even so) is logged by the ledger;
+	 * without consent this is not reached. */
+	if (r == -EINVAL || r == -ENOTSUP)
+		lc_plugin_log_errno(d->plugin, LOG_WARNING, r,
+				    "Failed to count a failure of %s: %m", kind);
+}
+
 void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_record *r)
 {
 	const struct lc_config *cfg = lc_plugin_config(d->plugin);
@@ -609,10 +727,17 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 	uint64_t unflushed;
 	unsigned replaced;
 	size_t n, redacted;
-	bool cut;
+	bool cut, late;
 	int k;
 
 	c->received++;
+	/* A line of this boot. With the journal, the journal alone tells where a boot ends: it may
+	 * still be reading the last lines of the boot before. */
+	if (!src->own_boot && !d->journal)
+		logs_boot(d, d->boot);
+	/* The journal's last lines of the boot before, read after a reboot: in their file, but not
+	 * a failure of this boot, nor lines before a crash of it. */
+	late = src->own_boot && d->boot[0] && !same_boot(d->line_boot, d->boot);
 	logs_moved(d);
 	if (!d->collecting) {
 		c->not_collected++;
@@ -624,6 +749,8 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 	}
 	/* Counted before the filters and the budget: a line dropped still happened. */
 	logs_rules_metrics(d->rules, r, logs_count, d);
+	if (!late)
+		logs_rules_failures(d->rules, r, logs_failure, d);
 	if (logs_rules_filter(d->rules, r)) {
 		c->filtered++;
 		d->totals.filtered++;
@@ -635,7 +762,8 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 		d->totals.over_budget++;
 		return;
 	}
-	if (!d->file) {
+	/* Until the withdrawn lines are thrown away (tried again on the timer), none is added. */
+	if (!d->file || d->discard_pending) {
 		c->lost++;
 		d->totals.lost++;
 		return;
@@ -652,6 +780,11 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 			   r->ts_us ? r->ts_us : lc_clock_us(CLOCK_REALTIME), d->max_line, &cut);
 	if (cut)
 		c->cut++;
+	if (d->recent && n > 0 && !late &&
+	    logs_recent_add(d->recent, d->line, n, lc_clock_ms(CLOCK_MONOTONIC)) < 0)
+		lc_plugin_log(
+			d->plugin, LOG_WARNING,
+			"out of memory: a line is missing from the lines kept for a crash's core.");
 	unflushed = logs_file_unflushed(d->file);
 	k = n > 0 ? logs_file_append(d->file, d->line, n, lc_clock_ms(CLOCK_REALTIME)) : -ENOBUFS;
 	if (k < 0) {
@@ -694,6 +827,7 @@ static struct logs_data *logs_data_free(struct logs_data *d)
 	logs_journal_stop(d->journal);
 	logs_file_free(d->file);
 	logs_rules_free(d->rules);
+	logs_recent_free(d->recent);
 	free(d->redacted);
 	for (size_t i = 0; i < ARRAY_SIZE(d->sources); i++)
 		free(d->sources[i].detail);
@@ -722,6 +856,7 @@ static int logs_rules_load(struct logs_data *d)
 		{ LOGS_RULE_REDACT, "redact", false },
 		{ LOGS_RULE_METRIC, "metrics_builtin", true },
 		{ LOGS_RULE_METRIC, "metrics", false },
+		{ LOGS_RULE_FAILURE, "failures", false },
 	};
 	const struct lc_config *cfg = lc_plugin_config(d->plugin);
 	char why[256], key[64];
@@ -753,6 +888,7 @@ static int logs_open_file(struct logs_data *d)
 {
 	struct logs_file_recovery rec;
 	struct logs_file_info info;
+	json_object *saved, *v;
 	int r;
 
 	r = logs_file_open(d->dir, COMPRESSION, &d->file, &rec);
@@ -772,6 +908,11 @@ static int logs_open_file(struct logs_data *d)
 			      info.cid, rec.kept_lines, info.sealed ? ", sealed" : "",
 			      rec.cut_bytes);
 	d->totals.lost += rec.lost_lines;
+	saved = logs_saved_position(d, "boot");
+	if (saved && json_object_object_get_ex(saved, "boot_id", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) <= LC_UUID_LEN)
+		snprintf(d->line_boot, sizeof(d->line_boot), "%s", json_object_get_string(v));
 	if (info.sealed)
 		logs_commit_sealed(d);
 	return 0;
@@ -785,6 +926,7 @@ static int logs_init(struct lc_plugin *p)
 	const char *listen = lc_plugin_config_string(p, "syslog_listen");
 	_cleanup_(logs_data_freep) struct logs_data *d = NULL;
 	_cleanup_free_ char *kmsg_path = NULL;
+	const struct lc_boot_info *boot;
 	struct stat st;
 	bool want_journal, want_kmsg;
 	char names[64] = "";
@@ -794,6 +936,8 @@ static int logs_init(struct lc_plugin *p)
 	if (!d)
 		return log_oom();
 	d->plugin = p;
+	boot = lc_plugin_boot_info(p);
+	snprintf(d->boot, sizeof(d->boot), "%s", boot ? boot->boot_id : "");
 	d->sources[SRC_JOURNAL] = (struct logs_source){ .name = "journal", .logs = d };
 	d->sources[SRC_KERNEL] = (struct logs_source){ .name = "kernel", .logs = d };
 	d->sources[SRC_SYSLOG] = (struct logs_source){ .name = "syslog", .logs = d };
@@ -813,6 +957,14 @@ static int logs_init(struct lc_plugin *p)
 	r = logs_rules_load(d);
 	if (r < 0)
 		return r;
+	/* The coredump section is there when faultd has the core handler. */
+	if (lc_config_has(cfg, "coredump.log_lines") &&
+	    lc_config_get_int(cfg, "coredump.log_lines") > 0) {
+		d->recent_ms = (uint64_t)lc_config_get_int(cfg, "coredump.log_seconds") * 1000;
+		if (logs_recent_new((size_t)lc_config_get_int(cfg, "coredump.log_lines"),
+				    LOGS_RECENT_BYTES_MAX, &d->recent) < 0)
+			return log_oom();
+	}
 	d->dir = lc_path_prefix(lc_config_get_string(cfg, "state_dir"), "/logs");
 	kmsg_path = lc_plugin_sysroot_path(p, "/dev/kmsg");
 	if (!d->line || !d->redacted || !d->dir || !kmsg_path)
@@ -862,6 +1014,10 @@ static int logs_init(struct lc_plugin *p)
 		if (d->sources[i].state == LOGS_SOURCE_RUNNING)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 				 names[0] ? ", " : "", d->sources[i].name);
+	/* The file of a boot that ended goes now; the journal first reads what is left of that
+	 * boot's lines, and says when its lines are of this boot. */
+	if (d->file && !d->journal)
+		logs_boot(d, d->boot);
 	if (!names[0] && d->file) {
 		/* Nothing more will come: what an earlier run left goes now. */
 		logs_rotate(d, "no source is configured");
@@ -934,19 +1090,47 @@ static void logs_sync(struct lc_plugin *p)
 	logs_arm(d);
 }
 
+static int logs_crash_line(const char *line, size_t len, void *userdata)
+{
+	json_object *s = json_object_new_string_len(line, (int)len);
+
+	if (!s || json_object_array_add(userdata, s) < 0) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The lines kept in the crash's window, with what the sources hold unread: the crashed process
+ * may have written its last lines just before it died. */
+static json_object *logs_crash_logs(struct lc_plugin *p, uint64_t crash_mono_ms, size_t max_bytes)
+{
+	struct logs_data *d = lc_plugin_get_data(p);
+	_cleanup_json_ json_object *a = NULL;
+
+	if (!d->recent)
+		return NULL;
+	logs_syslog_pending(d->syslog);
+	logs_kmsg_pending(d->kmsg);
+	logs_journal_pending(d->journal);
+	a = json_object_new_array();
+	if (!a || logs_recent_select(d->recent, crash_mono_ms - MIN(crash_mono_ms, d->recent_ms),
+				     SIZE_MAX, max_bytes, logs_crash_line, a) < 0)
+		return NULL;
+	return TAKE_PTR(a);
+}
+
 static void logs_consent(struct lc_plugin *p, bool on)
 {
 	struct logs_data *d = lc_plugin_get_data(p);
-	int r;
 
 	d->collecting = on;
+	if (!on)
+		logs_recent_clear(d->recent);
 	if (on || !d->file)
 		return;
 	/* Collected with consent, but not yet recorded: withdrawn with it. */
-	r = logs_file_discard(d->file);
-	if (r < 0)
-		lc_plugin_log_errno(p, LOG_ERR, r,
-				    "failed to discard the log file in progress: %m");
+	logs_discard(d);
 	logs_moved(d);
 }
 
@@ -1004,11 +1188,12 @@ static json_object *logs_file_status(const struct logs_data *d)
 }
 
 /* What each rule did: {"filters": [{"rule", "dropped"}], "redact": [{"rule", "replaced"}],
- * "metrics": [{"rule", "counted", "over_key_cap"}]}, a built-in named by "builtin". */
+ * "metrics": [{"rule", "counted", "over_key_cap"}], "failures": [{"rule", "reported"}]}, a
+ * built-in named by "builtin". */
 static json_object *logs_rules_status(const struct logs_rules *rules)
 {
-	static const char *const names[] = { "filters", "redact", "metrics" };
-	static const char *const hits[] = { "dropped", "replaced", "counted" };
+	static const char *const names[] = { "filters", "redact", "metrics", "failures" };
+	static const char *const hits[] = { "dropped", "replaced", "counted", "reported" };
 	_cleanup_json_ json_object *o = json_object_new_object();
 	int r = 0;
 
@@ -1099,4 +1284,5 @@ const struct lc_plugin_ops logs_plugin_ops = {
 	.status = logs_status,
 	.consent = logs_consent,
 	.sync = logs_sync,
+	.crash_logs = logs_crash_logs,
 };

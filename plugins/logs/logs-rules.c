@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failure-kind.h"
 #include "logs-rules.h"
 #include "macro.h"
 
@@ -69,6 +70,93 @@ static const struct builtin metric_table[] = {
 	  "segfault/$1 identifier:kernel message:(?:^|\\s)(\\S{1,64})\\[\\d+\\]: segfault at " },
 };
 
+/*
+ * What a built-in rule cannot match without, checked before PCRE2 runs it: the built-ins run on
+ * every line and PCRE2 was a fifth of faultd's CPU per line (docs/benchmarks.md). SYSLOG_IDENTIFIER
+ * is exactly identifier (each built-in's identifier pattern is that literal, which the whole field
+ * must match), and MESSAGE holds at least one of need[] (in any ASCII case when fold). Exact, not
+ * a guess: every match of the pattern holds one of the literals, for the reason given with each,
+ * so a line the check turns away is one the pattern does not match either (a match that would
+ * fail on a PCRE2 limit on such a line is no longer counted as a rule error: there was nothing to
+ * find). tests/unit/test-logs-rules-need.c checks it on generated lines. Keep it in step with the
+ * patterns above.
+ */
+struct builtin_need {
+	const char *name;
+	const char *identifier; /* NULL: any */
+	bool fold;
+	const char *need[5]; /* NULL-terminated unless full */
+};
+
+static const struct builtin_need builtin_needs[] = {
+	/* The '@' between the local part and the domain is a literal of the pattern. */
+	{ "email", NULL, false, { "@" } },
+	/* (?i) applies to the whole pattern and, without PCRE2_UTF, folds ASCII letters only.
+	 * Either a name (password, passwd: "passw"; secret, client_?secret: "secret"; token;
+	 * api_?key, access_?key, private_?key: "key") or "bearer". */
+	{ "secret", NULL, true, { "passw", "secret", "token", "key", "bearer" } },
+	{ "private_key", NULL, false, { "-----BEGIN " } },
+	/* The first alternative begins with the literal "oom-kill:", the second is "Kill process "
+	 * or "Killed process ". */
+	{ "oom_kill", "kernel", false, { "oom-kill:", " process " } },
+	/* In each of the next three, what follows the unit's name is a literal. */
+	{ "unit_restart", "systemd", false, { ": Scheduled restart job, restart counter is at " } },
+	{ "unit_failed", "systemd", false, { ": Failed with result '" } },
+	{ "unit_main_exit", "systemd", false, { ": Main process exited, code=" } },
+	{ "kernel_oops", "kernel", false, { "Oops" } },
+	{ "kernel_warning", "kernel", false, { "WARNING: CPU: " } },
+	{ "segfault", "kernel", false, { "]: segfault at " } },
+};
+
+static const struct builtin_need *builtin_need_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_needs); i++)
+		if (streq(builtin_needs[i].name, name))
+			return &builtin_needs[i];
+	return NULL;
+}
+
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/* Whether s (len bytes) holds one of nd's literals. */
+static bool need_met(const struct builtin_need *nd, const char *s, size_t len)
+{
+	if (!nd->fold) {
+		for (size_t k = 0; k < ARRAY_SIZE(nd->need) && nd->need[k]; k++)
+			if (len && memmem(s, len, nd->need[k], strlen(nd->need[k])))
+				return true;
+		return false;
+	}
+	/* The literals are lower case and begin with a letter: a mask of their first letters
+	 * passes over most bytes at the cost of a lookup. c | 0x20 is a lower-case letter for an
+	 * ASCII letter only. */
+	uint32_t first = 0;
+
+	for (size_t k = 0; k < ARRAY_SIZE(nd->need) && nd->need[k]; k++)
+		first |= UINT32_C(1) << (nd->need[k][0] - 'a');
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = ((unsigned char)s[i] | 0x20) - 'a';
+
+		if (c >= 26 || !(first & (UINT32_C(1) << c)))
+			continue;
+		for (size_t k = 0; k < ARRAY_SIZE(nd->need) && nd->need[k]; k++) {
+			const char *lit = nd->need[k];
+			size_t j = 1;
+
+			if ((unsigned)(lit[0] - 'a') != c)
+				continue;
+			while (lit[j] && i + j < len && ascii_lower(s[i + j]) == lit[j])
+				j++;
+			if (!lit[j])
+				return true;
+		}
+	}
+	return false;
+}
+
 struct logs_rule {
 	struct logs_rule_stats stats;
 	char *text;
@@ -80,6 +168,7 @@ struct logs_rule {
 	bool once_set;
 	uint64_t *keys; /* hashes of the keys counted in this interval */
 	unsigned n_keys;
+	const struct builtin_need *need; /* a built-in's: checked before its patterns run */
 };
 
 struct span {
@@ -154,14 +243,15 @@ static int rule_parse(enum logs_rule_kind kind, const char *text, struct parsed 
 		p->message_len = strlen(text);
 		return 0;
 	}
-	if (kind == LOGS_RULE_METRIC) {
+	if (kind == LOGS_RULE_METRIC || kind == LOGS_RULE_FAILURE) {
 		p->key = s;
 		p->key_len = strcspn(s, " ");
 		s += p->key_len;
 		if (p->key_len == 0 || memchr(p->key, ':', p->key_len))
 			return fail(why, why_size,
-				    "expected \"KEY [unit:PATTERN] [identifier:PATTERN] "
-				    "message:PATTERN\"");
+				    "expected \"%s [unit:PATTERN] [identifier:PATTERN] "
+				    "message:PATTERN\"",
+				    kind == LOGS_RULE_FAILURE ? "KIND" : "KEY");
 	}
 	for (;;) {
 		const char **sel;
@@ -191,8 +281,11 @@ static int rule_parse(enum logs_rule_kind kind, const char *text, struct parsed 
 		*sel_len = strcspn(s + n, " ");
 		s += n + *sel_len;
 	}
-	if (kind == LOGS_RULE_METRIC && !p->message)
+	if ((kind == LOGS_RULE_METRIC || kind == LOGS_RULE_FAILURE) && !p->message)
 		return fail(why, why_size, "expected message:PATTERN");
+	if (kind == LOGS_RULE_FAILURE && !lc_failure_kind_valid(p->key, p->key_len))
+		return fail(why, why_size, "at byte 0: expected a failure kind of %s",
+			    LC_FAILURE_KIND_EXPECTED);
 	if (kind == LOGS_RULE_FILTER && !p->unit && !p->identifier && !p->message)
 		return fail(why, why_size,
 			    "expected at least one of unit:PATTERN, identifier:PATTERN, "
@@ -295,11 +388,12 @@ static int rule_build(pcre2_compile_context *cctx, enum logs_rule_kind kind, con
 	if (r >= 0 && p.message)
 		r = compile(cctx, p.message, p.message_len, (size_t)(p.message - text), false, jit,
 			    &rule->message, why, why_size);
-	if (r >= 0 && kind == LOGS_RULE_METRIC) {
+	if (r >= 0 && kind == LOGS_RULE_METRIC)
 		r = check_key(&p, rule->message, &rule->key_groups, why, why_size);
-		if (r >= 0 && !(rule->key = strndup(p.key, p.key_len)))
-			r = -ENOMEM;
-	}
+	/* A failure rule's kind was checked whole by rule_parse(): no groups go into it. */
+	if (r >= 0 && (kind == LOGS_RULE_METRIC || kind == LOGS_RULE_FAILURE) &&
+	    !(rule->key = strndup(p.key, p.key_len)))
+		r = -ENOMEM;
 	if (r >= 0 && !(rule->text = strdup(text)))
 		r = -ENOMEM;
 	if (r < 0) {
@@ -372,7 +466,7 @@ static const struct builtin *builtin_find(enum logs_rule_kind kind, const char *
 	const struct builtin *t = kind == LOGS_RULE_REDACT ? redact_table : metric_table;
 	size_t n = kind == LOGS_RULE_REDACT ? ARRAY_SIZE(redact_table) : ARRAY_SIZE(metric_table);
 
-	if (kind == LOGS_RULE_FILTER)
+	if (kind == LOGS_RULE_FILTER || kind == LOGS_RULE_FAILURE)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (streq(t[i].name, name))
@@ -411,6 +505,7 @@ int logs_rules_add(struct logs_rules *rs, enum logs_rule_kind kind, const char *
 		free(rule->text);
 		rule->text = NULL;
 		rule->once_group = b->once_group;
+		rule->need = builtin_need_find(b->name);
 		rule->stats.builtin = true;
 	}
 	rule->stats.text = b ? b->name : rule->text;
@@ -454,6 +549,10 @@ static bool rule_selects(struct logs_rules *rs, const struct logs_rule *rule,
 	if (rule->unit &&
 	    (r->unit.len == 0 || match(rs, rule->unit, rs->md, r->unit.s, r->unit.len, 0) != 1))
 		return false;
+	/* A built-in's identifier pattern is a literal: the same answer without PCRE2. */
+	if (rule->need && rule->need->identifier)
+		return r->identifier.len == strlen(rule->need->identifier) &&
+		       memcmp(r->identifier.s, rule->need->identifier, r->identifier.len) == 0;
 	if (rule->identifier &&
 	    (r->identifier.len == 0 ||
 	     match(rs, rule->identifier, rs->md, r->identifier.s, r->identifier.len, 0) != 1))
@@ -496,6 +595,8 @@ static size_t redact_spans(struct logs_rules *rs, const char *msg, size_t len, b
 		struct logs_rule *rule = &rs->rules[LOGS_RULE_REDACT][i];
 		size_t at = 0;
 
+		if (rule->need && !need_met(rule->need, msg, len))
+			continue;
 		while (at <= len && at < rest) {
 			int k = match(rs, rule->message, rs->md_spans, msg, len, at);
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rs->md_spans);
@@ -646,6 +747,7 @@ void logs_rules_metrics(struct logs_rules *rs, const struct logs_record *r,
 		uint64_t h;
 
 		if (!rule_selects(rs, rule, r) ||
+		    (rule->need && !need_met(rule->need, m->s, m->len)) ||
 		    match(rs, rule->message, rs->md, m->s, m->len, 0) != 1 ||
 		    metric_once(rs, rule, m))
 			continue;
@@ -678,4 +780,20 @@ void logs_rules_interval(struct logs_rules *rs)
 {
 	for (size_t i = 0; i < rs->n[LOGS_RULE_METRIC]; i++)
 		rs->rules[LOGS_RULE_METRIC][i].n_keys = 0;
+}
+
+void logs_rules_failures(struct logs_rules *rs, const struct logs_record *r,
+			 logs_rules_failure_t failure, void *userdata)
+{
+	const char *msg = r->message.s ? r->message.s : "";
+
+	for (size_t i = 0; i < rs->n[LOGS_RULE_FAILURE]; i++) {
+		struct logs_rule *rule = &rs->rules[LOGS_RULE_FAILURE][i];
+
+		if (!rule_selects(rs, rule, r) ||
+		    match(rs, rule->message, rs->md, msg, r->message.len, 0) != 1)
+			continue;
+		rule->stats.hits++;
+		failure(rule->key, userdata);
+	}
 }

@@ -10,9 +10,11 @@
  *   filter:  [unit:PATTERN] [identifier:PATTERN] [message:PATTERN]   (at least one)
  *   redact:  PATTERN
  *   metric:  KEY [unit:PATTERN] [identifier:PATTERN] message:PATTERN
+ *   failure: KIND [unit:PATTERN] [identifier:PATTERN] message:PATTERN
  * A unit or identifier pattern ends at the next space and must match the whole field (a line
  * without the field does not match); the message pattern is the rest of the string and is
  * searched for. KEY is [A-Za-z0-9_./-] with $0 to $9 standing for the message pattern's groups.
+ * KIND is a failure kind as failure-kind.h has it, without groups (logs.failures).
  */
 #pragma once
 
@@ -22,7 +24,7 @@
 
 #include "logs-record.h"
 
-#define LOGS_RULES_MAX	   32	  /* items of each of logs.filters, logs.redact, logs.metrics */
+#define LOGS_RULES_MAX	   32	  /* items of each of logs.filters, .redact, .metrics, .failures */
 #define LOGS_RULE_TEXT_MAX 1024	  /* bytes of one item */
 #define LOGS_PATTERN_MAX   512	  /* bytes of one pattern */
 #define LOGS_KEY_MAX	   128	  /* bytes of a metric key, as the metric store takes them */
@@ -36,6 +38,7 @@ enum logs_rule_kind {
 	LOGS_RULE_FILTER,
 	LOGS_RULE_REDACT,
 	LOGS_RULE_METRIC,
+	LOGS_RULE_FAILURE,
 	LOGS_RULE_KINDS,
 };
 
@@ -106,6 +109,14 @@ typedef void (*logs_rules_count_t)(const char *key, size_t len, void *userdata);
  */
 void logs_rules_metrics(struct logs_rules *rs, const struct logs_record *r,
 			logs_rules_count_t count, void *userdata);
+
+/* Called with the kind of each failure rule that matches a line. */
+typedef void (*logs_rules_failure_t)(const char *kind, void *userdata);
+
+/* Runs the failure rules on r: each rule that matches counts a hit and calls failure with its
+ * kind. */
+void logs_rules_failures(struct logs_rules *rs, const struct logs_record *r,
+			 logs_rules_failure_t failure, void *userdata);
 
 /* A new heartbeat interval: each metric rule may count max_keys new distinct keys. */
 void logs_rules_interval(struct logs_rules *rs);

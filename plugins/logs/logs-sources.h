@@ -46,11 +46,19 @@ struct logs_source {
 	char *detail; /* where it reads, or why it does not (owned) */
 	struct logs_counts counts;
 	struct logs_data *logs;
+	bool own_boot; /* the source tells each line's boot by logs_boot() (the journal); the
+			* others' lines are of this boot */
 };
 
 /* Hands a line of src to the log file: the level, the budget and the JSON line; r->ts_us 0 is
  * stamped now. Counts what became of it. */
 void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_record *r);
+
+/* The lines that follow are of boot boot_id (the journal reads the last lines of the boot before
+ * this one after a restart): when the file in progress holds lines of another boot, it is closed
+ * and committed first, so that the lines that ended a boot travel in a file of their own, as soon
+ * as faultd sees that boot ended. */
+void logs_boot(struct logs_data *d, const char *boot_id);
 
 /* A line was read and dropped before logs_take() (malformed kernel record...): only noted so that
  * the source's position is saved at the next flush. */
@@ -79,6 +87,9 @@ int logs_syslog_start(struct logs_data *d, struct logs_source *src, const char *
 struct logs_syslog *logs_syslog_stop(struct logs_syslog *s);
 /* Adds the source's own members to its status o. Returns 0 or -ENOMEM. */
 int logs_syslog_status_add(const struct logs_syslog *s, json_object *o);
+/* Takes the datagrams already waiting, without blocking, at most a turn's share (a crash's lines
+ * are asked for). */
+void logs_syslog_pending(struct logs_syslog *s);
 
 struct logs_kmsg;
 int logs_kmsg_start(struct logs_data *d, struct logs_source *src, bool required,
@@ -86,6 +97,7 @@ int logs_kmsg_start(struct logs_data *d, struct logs_source *src, bool required,
 struct logs_kmsg *logs_kmsg_stop(struct logs_kmsg *k);
 json_object *logs_kmsg_position(const struct logs_kmsg *k);
 int logs_kmsg_status_add(const struct logs_kmsg *k, json_object *o);
+void logs_kmsg_pending(struct logs_kmsg *k);
 
 struct logs_journal;
 /* Whether this system has a journal to read: the build has libsystemd and sysroot a journal
@@ -98,3 +110,4 @@ struct logs_journal *logs_journal_stop(struct logs_journal *j);
  * rotated): remembered. */
 json_object *logs_journal_position(struct logs_journal *j);
 int logs_journal_status_add(struct logs_journal *j, json_object *o);
+void logs_journal_pending(struct logs_journal *j);

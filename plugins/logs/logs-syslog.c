@@ -212,6 +212,12 @@ int logs_syslog_start(struct logs_data *d, struct logs_source *src, const char *
 	return 0;
 }
 
+void logs_syslog_pending(struct logs_syslog *s)
+{
+	if (s && s->watch)
+		syslog_on_readable(logs_plugin(s->logs), s->fd, LC_WATCH_READ, 0, s);
+}
+
 int logs_syslog_status_add(const struct logs_syslog *s, json_object *o)
 {
 	if (lc_json_add(o, "listen", json_object_new_string(s->address)) < 0 ||

@@ -353,14 +353,16 @@ class HostileClientTest(DaemonTestCase):
         self.assertGreaterEqual(len(privileged), 10, privileged)
         # faultctl's words for them; commands without one go raw only.
         verbs = {"write-attributes": ["x=1"], "reboot": ["--reason", "hostile", "--no-reboot"],
-                 "report-crash": ["hostile", "11"], "write-metric": ["hostile.m=1"]}
+                 "report-crash": ["hostile", "11"], "write-metric": ["hostile.m=1"],
+                 "report-failure": ["hostile"]}
         args = {"write-attributes": {"attributes": ["x=1"]},
                 "reboot": {"reason": "hostile", "reboot": False},
                 "report-crash": {"process": "hostile", "signal": 11},
+                "report-failure": {"kind": "hostile"},
                 "write-metric": {"metrics": ["hostile.m=1"]}}
         refused_ctl = 0
         for name in privileged:
-            if name == "crash-reported":
+            if name in ("crash-reported", "crash-logs"):  # faultd-core-handler's, no verb
                 continue
             r = d.ctl(name, *verbs.get(name, []), as_user=self.user)
             self.assertEqual(r.returncode, 1, f"{name}: {r.stdout} {r.stderr}")

@@ -447,9 +447,10 @@ class JournalTest(LogsTestCase):
         return path
 
     def write_journal(self, d, first, last, name="test.journal", boot=FAKE_BOOT_ID,
-                      unit="test.service", message="journal seq={i}"):
-        """Entries "journal seq=N" (message, formatted with i) of boot (and unit) appended to the
-        journal file name, through systemd-journal-remote from the export format."""
+                      unit="test.service", message="journal seq={i}", extra=()):
+        """Entries "journal seq=N" (message, formatted with i) of boot (and unit, and the fields
+        "NAME=value" of extra) appended to the journal file name, through
+        systemd-journal-remote from the export format."""
         now = int(time.time() * 1e6)
         out = []
         for i in range(first, last):
@@ -458,7 +459,7 @@ class JournalTest(LogsTestCase):
                 f"_BOOT_ID={boot.strip().replace('-', '')}", "MESSAGE=" + message.format(i=i),
                 "PRIORITY=6", "_PID=321", f"_SYSTEMD_UNIT={unit}",
                 "SYSLOG_IDENTIFIER=tester", "_TRANSPORT=journal",
-                f"_MACHINE_ID={FAKE_MACHINE_ID.strip()}", "_HOSTNAME=gw"]) + "\n\n")
+                f"_MACHINE_ID={FAKE_MACHINE_ID.strip()}", "_HOSTNAME=gw", *extra]) + "\n\n")
         r = subprocess.run([JOURNAL_REMOTE, "-o", os.path.join(self.journal_dir(d), name), "-"],
                            input="".join(out), capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -541,6 +542,49 @@ class JournalTest(LogsTestCase):
                          {"test.service"})
         self.assertEqual(self.logs(d)["rules"]["filters"],
                          [{"rule": "unit:noisy\\.service", "dropped": 5}])
+
+    def test_extra_attributes_keep_the_fields_named(self):
+        d = self.device({"journal": "on", "syslog_listen": "udp:127.0.0.1:0",
+                         "extra_attributes": ["CONTAINER_NAME", "CODE_FILE", "_HOSTNAME",
+                                              "NOT_IN_ANY_ENTRY", "CONTAINER_NAME"]})
+        # 255 bytes, then a 2-byte character across the 256 kept.
+        long_value = "a" * 255 + "\u00e9" + "b" * 40
+        self.write_journal(d, 0, 3, extra=["CONTAINER_NAME=modem", f"CODE_FILE={long_value}",
+                                           "CODE_LINE=42", "UNLISTED=x"])
+        d.start()
+        self.wait_kept(d, "journal", 3)
+        host, port = self.source(d, "syslog")["listen"][len("udp:"):].rsplit(":", 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"<14>app: syslog seq=0", (host, int(port)))
+        self.wait_kept(d, "syslog", 1)
+        self.ok(d, "sync")
+        lines = [line["data"] for f in chained(log_files(self.rx)) for line in f["lines"]]
+        journal = [x for x in lines if x["MESSAGE"].startswith("journal ")]
+        self.assertEqual(len(journal), 3)
+        for x in journal:
+            self.assertEqual(x["CONTAINER_NAME"], "modem")
+            self.assertEqual(x["CODE_FILE"], "a" * 255)
+            self.assertEqual(x["_HOSTNAME"], "gw")
+            self.assertNotIn("CODE_LINE", x)
+            self.assertNotIn("UNLISTED", x)
+            self.assertNotIn("NOT_IN_ANY_ENTRY", x)
+            self.assertEqual(x["SYSLOG_IDENTIFIER"], "tester")
+        # A syslog line has none of them.
+        [syslog] = [x for x in lines if x["MESSAGE"].startswith("syslog ")]
+        self.assertEqual(set(syslog) & {"CONTAINER_NAME", "CODE_FILE"}, set())
+
+    def test_a_bad_extra_attribute_is_a_configuration_error(self):
+        for names, why in ((["CONTAINER_NAME", "lower"], "item 2: expected a journal field name "
+                            "of A-Z, 0-9 and _"),
+                           (["__CURSOR"], "item 1: a name beginning with __"),
+                           (["MESSAGE"], "item 1: this field is kept always"),
+                           (["A" * 65], "item 1: expected a journal field name of 1 to 64"),
+                           ([f"F{i}" for i in range(17)], "expected at most 16 items")):
+            d = self.device({"journal": "on", "extra_attributes": names})
+            r = subprocess.run([FAULTD, "--config", d.config_path, "--check-config"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("logs.extra_attributes: " + why, r.stderr)
 
 
 def received_bytes(rx):

@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -597,6 +598,65 @@ def core_skip_reason():
     if missing:
         return f"needs {' and '.join(missing)} to take a real core"
     return None
+
+
+@unittest.skipUnless(os.environ.get("HAVE_LOGS", "1") == "1", "built without the logs plugin")
+class LogsConsentTest(StorageTestCase):
+    def test_withdrawn_lines_are_never_sent_when_throwing_them_away_fails(self):
+        """Data collection turned off while the log directory has no inode left: the file in
+        progress cannot be begun anew (its state cannot be written), and the lines collected
+        before never leave the device, then or once the directory has room again."""
+        d = self.storage_daemon(logs={"flush_interval_seconds": 1, "max_lines_per_minute": 0,
+                                      "journal": "off", "kmsg": "off"})
+        sock = os.path.join(d.dir, "syslog.sock")
+        d.config["logs"]["syslog_listen"] = sock
+        d.write_config()
+        logs_dir = os.path.join(d.state_dir, "logs")
+        os.makedirs(logs_dir)
+        why = mount_tmpfs(logs_dir, size=1024 * 1024, inodes=16)
+        if why:
+            self.skipTest(why)
+        self.addCleanup(umount, logs_dir)
+        d.start()
+
+        def send(word, n):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            for i in range(n):
+                s.sendto(f"<14>app: {word} seq={i}".encode(), sock)
+            s.close()
+
+        def kept():
+            return d.plugin_status("logs")["sources"]["syslog"]["kept"]
+        send("withdrawn", 20)
+        wait_for(lambda: kept() >= 20, timeout=20, what="20 lines kept")
+        wait_for(lambda: d.plugin_status("logs")["file"]["unflushed"] == 0, timeout=20,
+                 what="the lines flushed")
+        filled = fill_inodes(os.path.join(logs_dir, "filler"))
+        self.assertGreater(filled, 0)
+        r = d.ctl("disable-data-collection")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: "failed to throw away the log file" in d.log(), timeout=20,
+                 what=f"the failed discard to be logged:\n{d.log()}")
+        self.assert_running(d)
+        r = d.ctl("enable-data-collection")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        shutil.rmtree(os.path.join(logs_dir, "filler"))
+        before = kept()
+        send("after", 5)
+        wait_for(lambda: kept() >= before + 5, timeout=30,
+                 what=f"lines kept once the discard succeeded: {d.plugin_status('logs')}")
+        self.sync(d)
+        texts = []
+        for e in self.rx.entries():
+            if e["type"] == "linux-logs":
+                md = e["manifest"]["metadata"]
+                with gzip.open(os.path.join(self.rx.dir, "entries", e["uuid"],
+                                            md["log_file_name"])) as f:
+                    texts += [json.loads(x)["data"]["MESSAGE"]
+                              for x in f.read().decode().splitlines()]
+        self.assertEqual([t for t in texts if "withdrawn" in t], [], texts)
+        self.assertEqual([t for t in texts if t.startswith("after")],
+                         [f"after seq={i}" for i in range(5)], texts)
 
 
 class CoreTest(StorageTestCase):

@@ -315,6 +315,65 @@ class FleetArithmetic(unittest.TestCase):
         self.assertIn("  crashed processes: gatewayd 3, modemd 1", lines)
         self.assertIn("  crashed processes: gatewayd 0.5", lines)
 
+    def test_stable_per_failure_kind_beside_the_crash_figure(self):
+        wifi = {"operational_failures/wifi_disconnect": 2,
+                "operational_failurefree_hours/wifi_disconnect": 0}
+        entries = [heartbeat("1.0", "a", 1, 1, **wifi),
+                   heartbeat("1.0", "a", 1, 0, crashes=1, **{
+                       "operational_failures/sensor_read": 1,
+                       "operational_failurefree_hours/sensor_read": 0}),
+                   heartbeat("1.0", "b", 1, 1),
+                   heartbeat("1.0", "b", 1, 1, **wifi),
+                   heartbeat("2.0", "a", 2, 2)]
+        report = fr.fleet_report(entries)
+        self.assertEqual(report["skipped"], 0)
+        r = row(report, "1.0")
+        self.assertEqual(r["stable_hours_percent"], 75.0)
+        self.assertEqual(r["failure_kinds"], {
+            "sensor_read": {"failures": 1, "failure_hours": 1.0, "stable_hours_percent": 75.0},
+            "wifi_disconnect": {"failures": 4, "failure_hours": 2.0,
+                                "stable_hours_percent": 50.0},
+        })
+        # A version whose heartbeats never named a kind has no figure for it.
+        self.assertEqual(row(report, "2.0")["failure_kinds"], {})
+        # All versions: heartbeats without the kind count as free of it.
+        self.assertEqual(report["total"]["failure_kinds"]["wifi_disconnect"]
+                         ["stable_hours_percent"], 100 * (1 - 2 / 6))
+        lines = fr.format_report(report)
+        self.assertIn("  % stable per failure kind: sensor_read 75.0 (1 failure), "
+                      "wifi_disconnect 50.0 (4 failures)", lines)
+
+    def test_failure_metrics_are_checked_strictly(self):
+        def check(**metrics):
+            md = {"metrics": dict({"operational_hours": 1.0,
+                                   "operational_crashfree_hours": 1.0}, **metrics),
+                  "duration_ms": 1, "report_type": "heartbeat"}
+            fr.check_metric_report(md, "metadata")
+
+        check(**{"operational_failures/wifi": 1, "operational_failurefree_hours/wifi": 0.0})
+        check(**{"operational_failures/_other": 3, "operational_failurefree_hours/_other": 0})
+        bad = [
+            ({"operational_failures/wifi": 1}, "missing \"operational_failurefree_hours/wifi\""),
+            ({"operational_failurefree_hours/wifi": 0}, "missing \"operational_failures/wifi\""),
+            ({"operational_failures/WiFi": 1, "operational_failurefree_hours/WiFi": 0},
+             "the failure kind \"WiFi\" is not"),
+            ({"operational_failures/": 1, "operational_failurefree_hours/": 0},
+             "the failure kind \"\" is not"),
+            ({"operational_failures/wifi": 0, "operational_failurefree_hours/wifi": 0},
+             "expected a whole number of failures of at least 1, got 0"),
+            ({"operational_failures/wifi": 1.5, "operational_failurefree_hours/wifi": 0},
+             "expected a whole number of failures"),
+            ({"operational_failures/wifi": 1, "operational_failurefree_hours/wifi": 2.0},
+             "expected 0 to operational_hours (1.0), got 2.0"),
+            ({"operational_failures/wifi": 1, "operational_failurefree_hours/wifi": -1},
+             "expected 0 to operational_hours"),
+        ]
+        for metrics, why in bad:
+            with self.subTest(metrics=metrics):
+                with self.assertRaises(fr.Invalid) as e:
+                    check(**metrics)
+                self.assertIn(why, str(e.exception))
+
     def test_a_fleet_that_crashed_never_shows_100(self):
         entries = [heartbeat("1.0", f"d{i}", 1000, 1000) for i in range(999)]
         entries.append(heartbeat("1.0", "unlucky", 1000, 999.99))

@@ -31,6 +31,9 @@ static struct commit {
 	double op_hours, crashfree_hours;
 	int64_t crashes, duration;
 	bool has_reading;
+	int64_t wifi_failures; /* operational_failures/wifi_disconnect, -1 when absent */
+	double wifi_failurefree_hours;
+	unsigned failure_keys; /* keys of failure kinds, all kinds */
 } commits[16];
 
 static uint64_t now_ms(void)
@@ -57,6 +60,19 @@ static int commit(json_object *md, const char *version, void *userdata)
 		c->crashes = json_object_get_int64(v);
 	}
 	c->has_reading = json_object_object_get_ex(metrics, "reading", &v);
+	c->wifi_failures = -1;
+	if (json_object_object_get_ex(metrics, "operational_failures/wifi_disconnect", &v)) {
+		c->wifi_failures = json_object_get_int64(v);
+		assert_true(json_object_object_get_ex(
+			metrics, "operational_failurefree_hours/wifi_disconnect", &v));
+		c->wifi_failurefree_hours = json_object_get_double(v);
+	}
+	json_object_object_foreach(metrics, key, value)
+	{
+		(void)value;
+		c->failure_keys += strncmp(key, "operational_failures/", 21) == 0 ||
+				   strncmp(key, "operational_failurefree_hours/", 30) == 0;
+	}
 	assert_true(json_object_object_get_ex(md, "duration_ms", &v));
 	c->duration = json_object_get_int64(v);
 	assert_true(json_object_object_get_ex(md, "report_type", &v));
@@ -216,6 +232,50 @@ static void test_update_keeps_the_crash_with_the_old_version(void **state)
 	test_tmpdir_free(dir);
 }
 
+/* A failure kind goes where a crash goes: a failure of 1.0 before an update, saved across the
+ * restart, is reported with 1.0's last interval, in its own keys, and not as a crash. */
+static void test_failure_is_reported_with_its_interval_and_version(void **state)
+{
+	char *dir = test_tmpdir_new("hb");
+	const char *as = NULL;
+	struct run r;
+
+	n_commits = 0;
+	fake_now = 0;
+	run_start(&r, dir, BOOT_A, "1.0");
+	fake_now = 20 * MIN_MS;
+	assert_int_equal(lc_heartbeat_failure(r.hb, "wifi_disconnect", &as), 0);
+	assert_string_equal(as, "wifi_disconnect");
+	assert_int_equal(lc_heartbeat_failure(r.hb, "wifi_disconnect", NULL), 0);
+	assert_int_equal(lc_heartbeat_failure(r.hb, "Wifi", NULL), -EINVAL);
+	/* A request-metrics heartbeat says nothing of failures: they come with the interval. */
+	reading(&r);
+	assert_int_equal(lc_heartbeat_report_now(r.hb), 1);
+	assert_int_equal(commits[0].failure_keys, 0);
+	fake_now = 55 * MIN_MS;
+	run_stop(&r);
+
+	fake_now = 30000;
+	run_start(&r, dir, BOOT_B, "2.0");
+	assert_int_equal(n_commits, 2);
+	assert_string_equal(commits[1].version, "1.0");
+	assert_true(commits[1].op_hours * 60 == 55.0);
+	assert_true(commits[1].crashfree_hours == commits[1].op_hours);
+	assert_int_equal(commits[1].crashes, 0);
+	assert_int_equal(commits[1].wifi_failures, 2);
+	assert_true(commits[1].wifi_failurefree_hours == 0.0);
+	assert_int_equal(commits[1].failure_keys, 2);
+	run_stop(&r);
+	fake_now = HOUR_MS + MIN_MS;
+	run_start(&r, dir, BOOT_B, "2.0");
+	assert_int_equal(n_commits, 3);
+	assert_string_equal(commits[2].version, "2.0");
+	assert_int_equal(commits[2].wifi_failures, -1);
+	assert_int_equal(commits[2].failure_keys, 0);
+	run_stop(&r);
+	test_tmpdir_free(dir);
+}
+
 /* Case 2: a crash of 1.0 that waited in the crash log while the device rebooted into 2.0 is
  * charged to 1.0's last interval; crashes of this boot before faultd started, to 2.0. */
 static void test_waiting_crashes_land_where_they_happened(void **state)
@@ -366,6 +426,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_metrics_leaves_the_interval_whole),
 		cmocka_unit_test(test_update_keeps_the_crash_with_the_old_version),
+		cmocka_unit_test(test_failure_is_reported_with_its_interval_and_version),
 		cmocka_unit_test(test_waiting_crashes_land_where_they_happened),
 		cmocka_unit_test(test_reload_with_a_new_version),
 		cmocka_unit_test(test_consent_starts_the_ledger),

@@ -516,6 +516,227 @@ static void test_from_json_rejects(void **state)
 	}
 }
 
+/* The failures of kind in a report, 0 when it has none. */
+static uint64_t failures_of(const struct lc_hours_report *r, const char *kind)
+{
+	for (unsigned i = 0; i < r->n_failures; i++)
+		if (strcmp(r->failures[i].kind, kind) == 0)
+			return r->failures[i].count;
+	return 0;
+}
+
+static void failure_now(struct lc_hours *h, const char *kind)
+{
+	assert_true(lc_hours_failure(h, kind, h->odometer_ms, NULL) >= 0);
+}
+
+/* A failure kind is placed as a crash is: its whole interval is K-failure time, and only K's. */
+static void test_failure_costs_its_interval(void **state)
+{
+	struct lc_hours h;
+	struct lc_hours_report r[4];
+	const char *as = NULL;
+
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 30 * MIN_MS);
+	assert_int_equal(lc_hours_failure(&h, "wifi_disconnect", h.odometer_ms, &as), 1);
+	assert_string_equal(as, "wifi_disconnect");
+	lc_hours_advance(&h, 31 * MIN_MS);
+	/* A second of the same kind is not new: the ledger need not be saved at once for it. */
+	assert_int_equal(lc_hours_failure(&h, "wifi_disconnect", h.odometer_ms, NULL), 0);
+	lc_hours_peek(&h, &r[0]);
+	assert_int_equal(failures_of(&r[0], "wifi_disconnect"), 2);
+	assert_int_equal(run_until(&h, 31 * MIN_MS, 2 * HOUR_MS, MIN_MS, HOUR_MS, r, 4), 2);
+	assert_int_equal(r[0].operational_ms, HOUR_MS);
+	assert_int_equal(r[0].crashfree_ms, HOUR_MS); /* a failure is no crash */
+	assert_int_equal(r[0].crashes, 0);
+	assert_int_equal(r[0].n_failures, 1);
+	assert_int_equal(failures_of(&r[0], "wifi_disconnect"), 2);
+	/* The next interval says nothing of it, and the ledger forgot the kind. */
+	assert_int_equal(r[1].n_failures, 0);
+	assert_int_equal(h.n_kinds, 0);
+	assert_int_equal(h.n_failures, 0);
+}
+
+/* Failures of several kinds, with a crash; one placed after the end of the interval that rolls
+ * (the timer came late) counts in the next; overdue intervals split around each failure. */
+static void test_failure_placement(void **state)
+{
+	struct lc_hours h;
+	struct lc_hours_report r;
+
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 10 * MIN_MS);
+	failure_now(&h, "sensor_read");
+	crash_now(&h);
+	lc_hours_advance(&h, 61 * MIN_MS);
+	failure_now(&h, "lock_open");
+	lc_hours_roll(&h, HOUR_MS, &r);
+	assert_int_equal(r.crashfree_ms, 0);
+	assert_int_equal(r.n_failures, 1);
+	assert_int_equal(failures_of(&r, "sensor_read"), 1);
+	assert_int_equal(failures_of(&r, "lock_open"), 0);
+	assert_int_equal(h.n_kinds, 1);
+	/* faultd was down: the ledger holds a failure at 61 min and the odometer is at 5 h. */
+	lc_hours_advance(&h, 5 * HOUR_MS);
+	assert_int_equal(lc_hours_next_roll(&h, HOUR_MS), 2 * HOUR_MS);
+	lc_hours_roll(&h, 2 * HOUR_MS, &r);
+	assert_int_equal(failures_of(&r, "lock_open"), 1);
+	assert_int_equal(r.crashes, 0);
+	/* The three failure-free hours after it in one report. */
+	assert_int_equal(lc_hours_next_roll(&h, HOUR_MS), 5 * HOUR_MS);
+	lc_hours_roll(&h, 5 * HOUR_MS, &r);
+	assert_int_equal(r.operational_ms, 3 * HOUR_MS);
+	assert_int_equal(r.n_failures, 0);
+}
+
+/* Failures survive a restart of faultd (save and restore) and a reboot; consent forgets them. */
+static void test_failure_persisted(void **state)
+{
+	struct lc_hours h;
+	struct lc_hours_report r;
+
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, 20 * MIN_MS);
+	failure_now(&h, "wifi_disconnect");
+	failure_now(&h, "sensor_read");
+	failure_now(&h, "wifi_disconnect");
+	persist(&h);
+	assert_int_equal(h.n_kinds, 2);
+	assert_int_equal(h.n_failures, 3);
+	lc_hours_resume(&h, BOOT_B, 1000);
+	lc_hours_advance(&h, 1000 + 40 * MIN_MS);
+	persist(&h);
+	lc_hours_roll(&h, lc_hours_next_roll(&h, HOUR_MS), &r);
+	assert_int_equal(r.operational_ms, HOUR_MS);
+	assert_int_equal(failures_of(&r, "wifi_disconnect"), 2);
+	assert_int_equal(failures_of(&r, "sensor_read"), 1);
+
+	failure_now(&h, "sensor_read");
+	lc_hours_restart(&h);
+	lc_hours_peek(&h, &r);
+	assert_int_equal(r.n_failures, 0);
+	assert_int_equal(h.n_kinds, 0);
+}
+
+/* A ledger written before failure kinds existed has no "failures": it restores with none. */
+static void test_failure_from_json_without_failures(void **state)
+{
+	const char *text = "{\"boot_id\":\"aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa\","
+			   "\"monotonic_ms\":600000,\"odometer_ms\":7200000,\"boot_odometer_ms\":0,"
+			   "\"start_ms\":3600000,\"unplaced\":0,\"crash_positions\":[4000000],"
+			   "\"reboot_marked\":false}";
+	json_object *o = json_tokener_parse(text);
+	const char *why = NULL;
+	struct lc_hours h;
+	struct lc_hours_report r;
+
+	assert_int_equal(lc_hours_from_json(o, &h, &why), 0);
+	json_object_put(o);
+	assert_int_equal(h.n_kinds, 0);
+	assert_int_equal(h.n_failures, 0);
+	assert_int_equal(h.n_marks, 1);
+	assert_int_equal(lc_hours_failure(&h, "wifi_disconnect", 5000000, NULL), 1);
+	persist(&h);
+	lc_hours_roll(&h, 2 * HOUR_MS, &r);
+	assert_int_equal(r.crashes, 1);
+	assert_int_equal(failures_of(&r, "wifi_disconnect"), 1);
+}
+
+/* Bad kinds are refused; beyond 16 kinds failures count under _other; beyond 256 positions
+ * they count in the interval in progress: none is lost. */
+static void test_failure_caps(void **state)
+{
+	static const char *const bad[] = {
+		"",	     "Wifi",	  "_other", "_x",
+		"wifi-down", "wifi down", "a/b",    "abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
+	};
+	struct lc_hours h;
+	struct lc_hours_report r;
+	const char *as = NULL;
+	char kind[16];
+
+	lc_hours_init(&h, BOOT_A, 0);
+	lc_hours_advance(&h, HOUR_MS / 2);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(lc_hours_failure(&h, bad[i], 0, NULL), -EINVAL);
+	assert_int_equal(h.n_kinds, 0);
+	assert_int_equal(lc_hours_failure(&h, "abcdefghijklmnopqrstuvwxyz012345", 0, NULL), 1);
+	for (int i = 1; i < LC_HOURS_FAILURE_KINDS_MAX; i++) {
+		snprintf(kind, sizeof(kind), "kind%d", i);
+		assert_int_equal(lc_hours_failure(&h, kind, h.odometer_ms, &as), 1);
+		assert_string_equal(as, kind);
+	}
+	assert_int_equal(lc_hours_failure(&h, "one_more", h.odometer_ms, &as), 1);
+	assert_string_equal(as, LC_FAILURE_KIND_OTHER);
+	assert_int_equal(lc_hours_failure(&h, "and_another", h.odometer_ms, &as), 0);
+	assert_string_equal(as, LC_FAILURE_KIND_OTHER);
+	assert_int_equal(lc_hours_failure(&h, "kind3", h.odometer_ms, &as), 0);
+	assert_string_equal(as, "kind3");
+	for (int i = 0; i < LC_HOURS_FAILURES_MAX; i++)
+		failure_now(&h, "kind5");
+	assert_int_equal(h.n_failures, LC_HOURS_FAILURES_MAX);
+	persist(&h);
+	lc_hours_advance(&h, HOUR_MS);
+	lc_hours_roll(&h, HOUR_MS, &r);
+	assert_int_equal(r.n_failures, LC_HOURS_FAILURE_KINDS_MAX + 1);
+	assert_int_equal(failures_of(&r, LC_FAILURE_KIND_OTHER), 2);
+	assert_int_equal(failures_of(&r, "kind3"), 2);
+	assert_int_equal(failures_of(&r, "kind5"), LC_HOURS_FAILURES_MAX + 1);
+	assert_int_equal(h.n_failures, 0);
+	assert_int_equal(h.n_kinds, 0);
+}
+
+/* A failures section this version cannot read drops the failures alone, not the ledger. */
+static void test_failure_from_json_rejects(void **state)
+{
+#define LEDGER                                                                             \
+	"{\"boot_id\":\"x\",\"monotonic_ms\":0,\"odometer_ms\":50,\"boot_odometer_ms\":0," \
+	"\"start_ms\":10,\"unplaced\":0,\"crash_positions\":[],"
+	static const char *const bad[] = {
+		LEDGER "\"failures\":[]}",
+		LEDGER "\"failures\":{\"Wifi\":{\"positions\":[],\"unplaced\":1}}}",
+		LEDGER "\"failures\":{\"wifi\":{\"positions\":[],\"unplaced\":-1}}}",
+		LEDGER "\"failures\":{\"wifi\":{\"positions\":[]}}}",
+		LEDGER "\"failures\":{\"wifi\":{\"positions\":[5],\"unplaced\":0}}}",
+		LEDGER "\"failures\":{\"wifi\":{\"positions\":[51],\"unplaced\":0}}}",
+		LEDGER "\"failures\":{\"wifi\":{\"positions\":[\"20\"],\"unplaced\":0}}}",
+		LEDGER "\"failures\":{\"a\":1}}",
+	};
+	struct lc_hours h;
+	char many[4096];
+	size_t o;
+
+	memset(&h, 0x5a, sizeof(h));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) + 1; i++) {
+		json_object *j;
+		const char *why = NULL;
+
+		if (i < sizeof(bad) / sizeof(bad[0])) {
+			j = json_tokener_parse(bad[i]);
+		} else {
+			/* 17 named kinds */
+			o = (size_t)snprintf(many, sizeof(many), "%s\"failures\":{", LEDGER);
+			for (int k = 0; k < 17; k++)
+				o += (size_t)snprintf(
+					many + o, sizeof(many) - o,
+					"%s\"k%d\":{\"positions\":[20],\"unplaced\":0}",
+					k ? "," : "", k);
+			snprintf(many + o, sizeof(many) - o, "}}");
+			j = json_tokener_parse(many);
+		}
+		assert_non_null(j);
+		/* The hours and crashes are kept; only the failures go. */
+		assert_int_equal(lc_hours_from_json(j, &h, &why), 0);
+		assert_int_equal(h.odometer_ms, 50);
+		assert_int_equal(h.start_ms, 10);
+		assert_int_equal(h.n_kinds, 0);
+		assert_int_equal(h.n_failures, 0);
+		json_object_put(j);
+	}
+#undef LEDGER
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +757,12 @@ int main(void)
 		cmocka_unit_test(test_crash_positions_overflow),
 		cmocka_unit_test(test_from_json_earlier_form),
 		cmocka_unit_test(test_from_json_rejects),
+		cmocka_unit_test(test_failure_costs_its_interval),
+		cmocka_unit_test(test_failure_placement),
+		cmocka_unit_test(test_failure_persisted),
+		cmocka_unit_test(test_failure_from_json_without_failures),
+		cmocka_unit_test(test_failure_caps),
+		cmocka_unit_test(test_failure_from_json_rejects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kmsg-parse.h"
 #include "logs-json.h"
@@ -338,8 +340,17 @@ static void test_json_line_worst_case_fits(void **state)
 		.hostname = f,
 		.transport = "syslog",
 	};
+	struct logs_field extra[LOGS_EXTRA_MAX + 1];
 	bool cut;
 
+	/* The most extra fields, with the longest names (and one more, left out). */
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
+		extra[i] =
+			(struct logs_field){ "FIELD_NAME_OF_SIXTY_FOUR_BYTES_____________________"
+					     "_____________",
+					     f };
+	r.extra = extra;
+	r.n_extra = ARRAY_SIZE(extra);
 	/* Every byte a control character: each one takes 6 bytes. */
 	memset(big, 1, sizeof(big));
 	memset(field, 2, sizeof(field));
@@ -349,9 +360,108 @@ static void test_json_line_worst_case_fits(void **state)
 	assert_int_equal(logs_json_line(buf, 100, &r, 0, sizeof(big), &cut), 0);
 }
 
+/* The stamp written by hand is gmtime_r()'s, formatted as before, for any stamp. */
+static void test_json_time_is_gmtime(void **state)
+{
+	static const uint64_t fixed[] = {
+		0,
+		951782400000000ULL - 1, /* 2000-02-28T23:59:59.999999 */
+		951782400000000ULL,	/* 2000-02-29 */
+		4107542400000000ULL,	/* 2100-03-01 */
+		253402300799999999ULL,	/* 9999-12-31T23:59:59.999999 */
+		253402300800000000ULL,	/* 10000: the year is written mod 10000 */
+		UINT64_MAX / 2,
+		UINT64_MAX,
+	};
+	uint64_t x = 88172645463325252ULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed) + 200000; i++) {
+		uint64_t ts;
+		char got[32], want[64];
+		time_t secs;
+		struct tm tm;
+
+		if (i < ARRAY_SIZE(fixed)) {
+			ts = fixed[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			/* Half of them within 1970 to 2200, the rest anywhere. */
+			ts = i % 2 ? x % 7258118400000000ULL : x;
+		}
+		secs = (time_t)(ts / 1000000);
+		assert_non_null(gmtime_r(&secs, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+			 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, (unsigned)(ts % 1000000));
+		assert_int_equal(logs_json_time(got, ts), 27);
+		assert_string_equal(got, want);
+	}
+}
+
+static void test_json_extra_fields(void **state)
+{
+	static char long_value[LOGS_FIELD_MAX + 10];
+	struct logs_field extra[] = {
+		{ "CONTAINER_NAME", { "modem", 5 } },
+		{ "CODE_FILE", { long_value, sizeof(long_value) } },
+	};
+	struct logs_record r = {
+		.priority = 6,
+		.facility = 3,
+		.message = { "m", 1 },
+		.transport = "journal",
+		.extra = extra,
+		.n_extra = ARRAY_SIZE(extra),
+	};
+	json_object *o;
+	bool cut;
+
+	/* 254 bytes, then a 2-byte character across the limit. */
+	memset(long_value, 'x', sizeof(long_value));
+	memcpy(long_value + 255, "\xC3\xA9", 2);
+	o = line_of(&r, 0, 4096, &cut);
+	assert_string_equal(member(o, "data", "CONTAINER_NAME"), "modem");
+	assert_int_equal(strlen(member(o, "data", "CODE_FILE")), 255);
+	assert_false(cut); /* only MESSAGE's cut is counted */
+	json_object_put(o);
+}
+
+static void test_extra_name_check(void **state)
+{
+	static const char *const good[] = { "CONTAINER_NAME",
+					    "_HOSTNAME",
+					    "CODE_LINE",
+					    "A",
+					    "_X",
+					    "0123456789012345678901234567890123456789012345678901"
+					    "234567890123" };
+	static const char *const bad[] = { "",
+					   "__CURSOR",
+					   "lower",
+					   "WITH-DASH",
+					   "WITH SPACE",
+					   "MESSAGE",
+					   "_PID",
+					   "_TRANSPORT",
+					   "0123456789012345678901234567890123456789012345678901"
+					   "2345678901234" };
+	const char *why;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		assert_int_equal(logs_extra_name_check(good[i], &why), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		assert_int_equal(logs_extra_name_check(bad[i], &why), -EINVAL);
+		assert_non_null(why);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_time_is_gmtime),
+		cmocka_unit_test(test_json_extra_fields),
+		cmocka_unit_test(test_extra_name_check),
 		cmocka_unit_test(test_rfc3164_from_glibc),
 		cmocka_unit_test(test_rfc3164_with_host),
 		cmocka_unit_test(test_rfc3164_without_header),

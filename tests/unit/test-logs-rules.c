@@ -454,6 +454,72 @@ static void test_metric_builtins(void **state)
 	logs_rules_free(rs);
 }
 
+static void failure(const char *kind, void *userdata)
+{
+	struct counted *c = userdata;
+
+	count(kind, strlen(kind), c);
+}
+
+static const char *failures(struct logs_rules *rs, const struct logs_record *r, struct counted *c)
+{
+	c->keys[0] = 0;
+	logs_rules_failures(rs, r, failure, c);
+	return c->keys;
+}
+
+/* logs.failures: a kind as failure-kind.h has it, the patterns as a metric rule's. */
+static void test_failure_rules(void **state)
+{
+	static const char *const f[] = {
+		"wifi_disconnect identifier:wpa_supplicant message:CTRL-EVENT-DISCONNECTED",
+		"lock_open unit:lockd\\.service message:^open failed",
+		"wifi_disconnect message:carrier lost",
+		NULL,
+	};
+	static const char *const bad[] = {
+		"WiFi message:x",      "_other message:x",
+		"wifi-down message:x", "wifi/$1 message:(x)",
+		"wifi unit:x",	       "abcdefghijklmnopqrstuvwxyz0123456 message:x",
+		"message:x",
+	};
+	struct logs_rules *rs = rules_with(LOGS_RULE_FAILURE, f, false);
+	struct counted c;
+	struct logs_record r;
+	char why[256];
+
+	r = line("wpa_supplicant", NULL, "wlan0: CTRL-EVENT-DISCONNECTED bssid=aa");
+	assert_string_equal(failures(rs, &r, &c), "wifi_disconnect");
+	r = line("gatewayd", NULL, "wlan0: CTRL-EVENT-DISCONNECTED bssid=aa");
+	assert_string_equal(failures(rs, &r, &c), "");
+	r = line("lockd", "lockd.service", "open failed: motor stalled");
+	assert_string_equal(failures(rs, &r, &c), "lock_open");
+	r = line("lockd", "lockd.service", "wlan0: carrier lost");
+	assert_string_equal(failures(rs, &r, &c), "wifi_disconnect");
+	/* Failure rules count nothing as metrics, and metric rules report no failure. */
+	assert_string_equal(metrics(rs, &r, &c), "");
+	assert_int_equal(logs_rules_stats(rs, LOGS_RULE_FAILURE, 0)->hits, 1);
+	assert_int_equal(logs_rules_stats(rs, LOGS_RULE_FAILURE, 1)->hits, 1);
+	assert_int_equal(logs_rules_stats(rs, LOGS_RULE_FAILURE, 2)->hits, 1);
+	assert_int_equal(logs_rules_add(rs, LOGS_RULE_FAILURE, "oom_kill", true, why, sizeof(why)),
+			 -ENOENT);
+	logs_rules_free(rs);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why[0] = 0;
+		assert_int_equal(logs_rule_check(LOGS_RULE_FAILURE, bad[i], why, sizeof(why)),
+				 -EINVAL);
+		assert_true(strstr(why, "expected") != NULL);
+	}
+	assert_int_equal(logs_rule_check(LOGS_RULE_FAILURE, "WiFi message:x", why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "at byte 0: expected a failure kind of 1 to 32 of [a-z0-9_], "
+				 "beginning with a letter or a digit");
+	assert_int_equal(logs_rule_check(LOGS_RULE_FAILURE, "x message:(", why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "bad pattern at byte 11"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_metric_key_cap),
 		cmocka_unit_test(test_metric_key_never_holds_redacted_text),
 		cmocka_unit_test(test_metric_builtins),
+		cmocka_unit_test(test_failure_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
