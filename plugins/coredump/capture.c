@@ -218,9 +218,7 @@ static json_object *crash_logs(const struct lc_config *cfg, const struct capture
 		why = "not one JSON object, or longer than a reply may be";
 	else if (r < 0)
 		log_debug_errno(r, "No log lines from faultd (%m): the core goes without them.");
-	else
-		r = mf_logs_from_reply(*ret_reply, &logs, &why);
-	if (r == -ENOENT)
+	else if ((r = mf_logs_from_reply(*ret_reply, &logs, &why)) == -ENOENT)
 		log_debug("faultd gives no log lines for cores (it is older than the handler).");
 	if (r == -EBADMSG)
 		log_warning(

@@ -780,11 +780,8 @@ void logs_take(struct logs_data *d, struct logs_source *src, const struct logs_r
 			   r->ts_us ? r->ts_us : lc_clock_us(CLOCK_REALTIME), d->max_line, &cut);
 	if (cut)
 		c->cut++;
-	if (d->recent && n > 0 && !late &&
-	    logs_recent_add(d->recent, d->line, n, lc_clock_ms(CLOCK_MONOTONIC)) < 0)
-		lc_plugin_log(
-			d->plugin, LOG_WARNING,
-			"out of memory: a line is missing from the lines kept for a crash's core.");
+	if (d->recent && n > 0 && !late)
+		(void)logs_recent_add(d->recent, d->line, n, lc_clock_ms(CLOCK_MONOTONIC));
 	unflushed = logs_file_unflushed(d->file);
 	k = n > 0 ? logs_file_append(d->file, d->line, n, lc_clock_ms(CLOCK_REALTIME)) : -ENOBUFS;
 	if (k < 0) {

@@ -25,7 +25,7 @@ struct logs_recent *logs_recent_free(struct logs_recent *r);
 
 /* Keeps a copy of the len bytes of line (a trailing '\n' is not kept), kept at mono_ms, dropping
  * the oldest lines as needed. A line longer than max_bytes is not kept but counted as skipped.
- * Returns 0, or -ENOMEM (the ring is unchanged). */
+ * Allocates nothing (the ring's room is taken by logs_recent_new()): returns 0. */
 int logs_recent_add(struct logs_recent *r, const char *line, size_t len, uint64_t mono_ms);
 
 /* Forgets every line (data collection was withdrawn); accepts NULL. */

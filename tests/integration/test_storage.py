@@ -641,6 +641,14 @@ class LogsConsentTest(StorageTestCase):
         r = d.ctl("enable-data-collection")
         self.assertEqual(r.returncode, 0, r.stderr)
         shutil.rmtree(os.path.join(logs_dir, "filler"))
+        # The discard is tried again on a 5 s timer; until it succeeds lines are refused.
+        before = kept()
+
+        def probe():
+            send("probe", 1)
+            time.sleep(0.5)
+            return kept() > before
+        wait_for(probe, timeout=30, what=f"the discard to succeed: {d.plugin_status('logs')}")
         before = kept()
         send("after", 5)
         wait_for(lambda: kept() >= before + 5, timeout=30,
