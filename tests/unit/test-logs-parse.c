@@ -389,6 +389,9 @@ static void test_json_time_is_gmtime(void **state)
 			ts = i % 2 ? x % 7258118400000000ULL : x;
 		}
 		secs = (time_t)(ts / 1000000);
+		/* Where time_t has 32 bits (armhf), gmtime_r() cannot tell the later ones. */
+		if (secs < 0 || (uint64_t)secs != ts / 1000000)
+			continue;
 		assert_non_null(gmtime_r(&secs, &tm));
 		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
 			 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
