@@ -349,6 +349,29 @@ static bool crash_report_has_drops(const struct lc_crash_report *r)
 	return false;
 }
 
+/* Per-signature counts and crash loops, in the heartbeat in progress: crash_signature/<sig> for
+ * each crash with a stack trace, crash_loops when a process became one. */
+static void crash_report_metrics(struct lc_core *c, const struct lc_crash_report *r)
+{
+	char key[64];
+	int k = 0;
+
+	if (!c->metrics)
+		return;
+	if (r->signature[0]) {
+		snprintf(key, sizeof(key), "crash_signature/%s", r->signature);
+		k = lc_metrics_add(c->metrics, key, strlen(key), LC_METRIC_COUNTER, 1);
+	}
+	if (k >= 0 && r->loop_crashes)
+		k = lc_metrics_add(c->metrics, "crash_loops", strlen("crash_loops"),
+				   LC_METRIC_COUNTER, 1);
+	if (k < 0)
+		log_warning_errno(k,
+				  "The crash of %s[%" PRIu32 "] is counted, but not in the "
+				  "heartbeat's metrics: %m",
+				  r->process, r->pid);
+}
+
 void core_crash_report(const struct lc_crash_report *r, void *userdata)
 {
 	struct core_crash_drain *d = userdata;
@@ -386,6 +409,7 @@ void core_crash_report(const struct lc_crash_report *r, void *userdata)
 	if (k < 0)
 		log_warning_errno(k, "The crash is counted, but the hours ledger could not be "
 				     "saved: %m");
+	crash_report_metrics(c, r);
 	lc_plugin_host_crash(c->plugins, r);
 	d->counted++;
 }

@@ -111,6 +111,25 @@ oom:
 	return NULL;
 }
 
+/* The trace's members, added only when there is a trace. */
+static int trace_to_json(json_object *o, const struct lc_crash_report *r)
+{
+	json_object *frames;
+
+	if (!r->signature[0] && !r->trace_entry[0])
+		return 0;
+	frames = json_object_new_array();
+	if (!frames || lc_json_add(o, "frames", frames) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < LC_CRASH_FRAMES && r->frames[i][0]; i++)
+		if (json_object_array_add(frames, json_object_new_string(r->frames[i])) < 0)
+			return -ENOMEM;
+	if (lc_json_add(o, "trace_entry", json_object_new_string(r->trace_entry)) < 0 ||
+	    lc_json_add(o, "signature", json_object_new_string(r->signature)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 json_object *lc_crash_report_to_json(const struct lc_crash_report *r)
 {
 	json_object *o = json_object_new_object(), *drops;
@@ -126,6 +145,9 @@ json_object *lc_crash_report_to_json(const struct lc_crash_report *r)
 	    lc_json_add(o, "software_version", json_object_new_string(r->software_version)) < 0 ||
 	    lc_json_add(o, "core", json_object_new_string(r->core)) < 0 ||
 	    lc_json_add(o, "entry", json_object_new_string(r->entry)) < 0 ||
+	    trace_to_json(o, r) < 0 ||
+	    (r->loop_crashes &&
+	     lc_json_add(o, "loop_crashes", json_object_new_int64(r->loop_crashes)) < 0) ||
 	    (drops && lc_json_add(o, "unsaved_drops", TAKE_PTR(drops)) < 0)) {
 		json_object_put(drops);
 		json_object_put(o);
@@ -192,6 +214,38 @@ static int drops_from_json(json_object *o, struct lc_crash_report *r)
 	return 0;
 }
 
+/* Reads the trace's members when present. */
+static int trace_from_json(json_object *o, struct lc_crash_report *r)
+{
+	json_object *frames;
+	size_t n;
+
+	if (json_object_object_get_ex(o, "trace_entry", NULL) &&
+	    (get_string(o, "trace_entry", r->trace_entry, sizeof(r->trace_entry)) < 0 ||
+	     (r->trace_entry[0] && !lc_uuid_valid(r->trace_entry))))
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "signature", NULL) &&
+	    (get_string(o, "signature", r->signature, sizeof(r->signature)) < 0 ||
+	     (r->signature[0] &&
+	      (strlen(r->signature) != 16 || strspn(r->signature, "0123456789abcdef") != 16))))
+		return -EBADMSG;
+	if (!json_object_object_get_ex(o, "frames", &frames))
+		return 0;
+	if (!json_object_is_type(frames, json_type_array))
+		return -EBADMSG;
+	n = MIN(json_object_array_length(frames), (size_t)LC_CRASH_FRAMES);
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(frames, i);
+		const char *s;
+
+		if (!json_object_is_type(f, json_type_string))
+			return -EBADMSG;
+		s = json_object_get_string(f);
+		lc_text_printable_copy(r->frames[i], sizeof(r->frames[i]), s, strlen(s));
+	}
+	return 0;
+}
+
 int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret)
 {
 	struct lc_crash_report r = {};
@@ -218,6 +272,15 @@ int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret)
 	if (json_object_object_get_ex(o, "software_version", &v) &&
 	    get_string(o, "software_version", r.software_version, sizeof(r.software_version)) < 0)
 		return -EBADMSG;
+	if (trace_from_json(o, &r) < 0)
+		return -EBADMSG;
+	if (json_object_object_get_ex(o, "loop_crashes", &v)) {
+		int64_t loop;
+
+		if (get_int(o, "loop_crashes", 0, UINT32_MAX, &loop) < 0)
+			return -EBADMSG;
+		r.loop_crashes = (uint32_t)loop;
+	}
 	r.mono_ms = (uint64_t)mono;
 	r.pid = (uint32_t)pid;
 	r.signal = (int)sig;

@@ -26,6 +26,12 @@
 #define LC_CRASH_CORE_NO_SPACE	   "no-space"
 #define LC_CRASH_CORE_FAILED	   "failed"
 #define LC_CRASH_CORE_DISABLED	   "disabled"
+#define LC_CRASH_CORE_DUPLICATE	   "duplicate"	/* its signature has its cores for this version */
+#define LC_CRASH_CORE_LOOP	   "crash-loop" /* the process is in a crash loop */
+#define LC_CRASH_CORE_FILTERED	   "filtered"	/* a coredump.filters rule left it out */
+
+#define LC_CRASH_FRAMES		   5  /* top frames of the crashing thread a report carries */
+#define LC_CRASH_FRAME_CHARS	   96 /* each one at most this long, with its NUL */
 
 struct lc_crash_report {
 	char process[64]; /* the crashed process's comm, printable ASCII ("?" for others) */
@@ -39,17 +45,28 @@ struct lc_crash_report {
 	char software_version[129];
 	char core[16];	/* LC_CRASH_CORE_* */
 	char entry[37]; /* UUID of the elf-coredump entry, or "" */
+	/* From the on-device stack trace (all empty when there is none): its linux-stacktrace
+	 * entry, the signature of the crashing thread's top frames (16 hex digits) and those
+	 * frames as text ("libfoo.so!func", "prog+0x1234"). */
+	char trace_entry[37];
+	char signature[17];
+	char frames[LC_CRASH_FRAMES][LC_CRASH_FRAME_CHARS];
+	/* Non-zero when this crash made its process a crash loop: the crashes of that executable
+	 * within coredump.loop_minutes, this one included. */
+	uint32_t loop_crashes;
 	/* Spool drops the handler counted but could not write to drops.json (a full filesystem):
 	 * faultd adds them to its own. */
 	uint32_t drops[_LC_CLASS_MAX][_LC_DROP_MAX];
 };
 
 /* {"process", "pid", "signal", "time_ms", "boot_id", "monotonic_ms", "software_version", "core",
- * "entry"[, "unsaved_drops": {CLASS: {REASON: n}}]}; NULL on OOM. */
+ * "entry"[, "trace_entry", "signature", "frames": [...]][, "loop_crashes"][, "unsaved_drops":
+ * {CLASS: {REASON: n}}]}; NULL on OOM. */
 json_object *lc_crash_report_to_json(const struct lc_crash_report *r);
 
 /* The reverse; unknown classes and reasons in unsaved_drops are ignored, and boot_id,
- * monotonic_ms and software_version may be absent (older handlers). Returns 0 or -EBADMSG. */
+ * monotonic_ms, software_version, the trace's members and loop_crashes may be absent (older
+ * handlers). A signature that is not 16 hex digits is refused. Returns 0 or -EBADMSG. */
 int lc_crash_report_from_json(json_object *o, struct lc_crash_report *ret);
 
 /* Appends r to the crash log under state_dir (creating crashes/ if needed). Returns 0, -ENOSPC

@@ -54,6 +54,7 @@ static const struct {
 	{ "linux-metric-report", LC_CLASS_METRICS }, { "device-attributes", LC_CLASS_ATTRIBUTES },
 	{ "elf-coredump", LC_CLASS_COREDUMP },	     { "linux-reboot", LC_CLASS_REBOOT },
 	{ "device-config", LC_CLASS_REBOOT },	     { "linux-logs", LC_CLASS_LOGS },
+	{ "linux-stacktrace", LC_CLASS_COREDUMP },
 };
 
 static const char *const class_names[_LC_CLASS_MAX] = {

@@ -304,6 +304,47 @@ static void test_unreadable_directory_is_an_error(void **state)
 	free(s);
 }
 
+/* The stack trace's members and a crash loop travel with the report; older reports have none. */
+static void test_trace_and_loop_round_trip(void **state)
+{
+	struct lc_crash_report r = { .process = "app",
+				     .pid = 7,
+				     .signal = 11,
+				     .time_ms = 1,
+				     .core = "duplicate",
+				     .signature = "0123456789abcdef",
+				     .trace_entry = "2c5a3c1e-0d7e-4a43-9b7a-6f4f0e2d9a10",
+				     .frames = { "app!crash", "app!main",
+						 "libc.so!__libc_start_main" },
+				     .loop_crashes = 5 },
+			       back;
+	json_object *o = lc_crash_report_to_json(&r);
+	json_object *old;
+
+	assert_non_null(o);
+	assert_int_equal(lc_crash_report_from_json(o, &back), 0);
+	assert_string_equal(back.signature, r.signature);
+	assert_string_equal(back.trace_entry, r.trace_entry);
+	assert_string_equal(back.frames[0], "app!crash");
+	assert_string_equal(back.frames[2], "libc.so!__libc_start_main");
+	assert_string_equal(back.frames[3], "");
+	assert_int_equal(back.loop_crashes, 5);
+	/* A signature that is not 16 hex digits, or frames that are not strings, are refused. */
+	json_object_object_add(o, "signature", json_object_new_string("ABCDEF"));
+	assert_int_equal(lc_crash_report_from_json(o, &back), -EBADMSG);
+	json_object_object_add(o, "signature", json_object_new_string("0123456789abcdef"));
+	json_object_object_add(o, "frames", json_object_new_int(3));
+	assert_int_equal(lc_crash_report_from_json(o, &back), -EBADMSG);
+	json_object_put(o);
+	/* An older handler's report: no trace, no loop. */
+	old = json_tokener_parse("{\"process\": \"a\", \"pid\": 1, \"signal\": 6, "
+				 "\"time_ms\": 5, \"core\": \"stored\", \"entry\": \"\"}");
+	assert_int_equal(lc_crash_report_from_json(old, &back), 0);
+	assert_string_equal(back.signature, "");
+	assert_int_equal(back.loop_crashes, 0);
+	json_object_put(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +355,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_process_names_come_back_printable, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log_is_bounded, setup, teardown),
+		cmocka_unit_test(test_trace_and_loop_round_trip),
 		cmocka_unit_test_setup_teardown(test_malformed_reports_are_removed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_directory_is_empty, setup, teardown),
