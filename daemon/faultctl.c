@@ -375,6 +375,40 @@ static int args_reboot(const struct lc_command *cmd, const struct verb_args *a,
 	return 0;
 }
 
+/* [--json] [--limit N] -> {"limit": N}; --json after the command is the --json before it. */
+static int args_history(const struct lc_command *cmd, const struct verb_args *a,
+			json_object **ret_args)
+{
+	const char *limit = option_value(cmd, a, "--limit");
+	json_object *o;
+	char *end;
+	long n;
+
+	if (a->n_operands > 0) {
+		verb_usage_error(cmd, "unexpected argument '%s'", a->operands[0]);
+		return -EINVAL;
+	}
+	if (option_value(cmd, a, "--json"))
+		arg_json = true;
+	if (!limit) {
+		*ret_args = NULL;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(limit, &end, 10);
+	if (errno != 0 || end == limit || *end || n < 1 || n > 256) {
+		verb_usage_error(cmd, "--limit: expected a number from 1 to 256, got '%s'", limit);
+		return -EINVAL;
+	}
+	o = new_args();
+	if (!o)
+		return -ENOMEM;
+	if (lc_json_add(o, "limit", json_object_new_int64(n)) < 0)
+		return args_oom(o);
+	*ret_args = o;
+	return 0;
+}
+
 /* The signals faultctl knows by name, as kill -l lists them. */
 static const struct {
 	const char *name;
@@ -700,6 +734,8 @@ static int run_trigger_coredump(const struct lc_command *cmd, const struct verb_
 
 static int run_help(const struct lc_command *cmd, const struct verb_args *a, bool json);
 static void print_status(json_object *data);
+static void print_timeline(json_object *data);
+static void print_crashes(json_object *data);
 
 /* One entry for each command of lc_commands that is not internal. */
 static const struct verb verbs[] = {
@@ -717,6 +753,8 @@ static const struct verb verbs[] = {
 	{ .name = "write-metric", .build_args = args_metrics },
 	{ .name = "request-metrics", .build_args = args_none },
 	{ .name = "logs", .build_args = args_none },
+	{ .name = "timeline", .build_args = args_history, .print = print_timeline },
+	{ .name = "crashes", .build_args = args_history, .print = print_crashes },
 	{ .name = "trigger-coredump", .run = run_trigger_coredump },
 	{ .name = "help", .run = run_help },
 };
@@ -1090,6 +1128,11 @@ static void print_status_summary(json_object *data)
 	v = member(data, "storage", "state", NULL);
 	if (json_object_is_type(v, json_type_string) && !streq(json_object_get_string(v), "ok"))
 		add_problem(problems, sizeof(problems), "storage %s", json_object_get_string(v));
+	if (json_object_is_type(member(data, "loops", "boot_loop", NULL), json_type_object))
+		add_problem(problems, sizeof(problems), "boot loop");
+	v = member(data, "loops", "crash_loops", NULL);
+	if (json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
+		add_problem(problems, sizeof(problems), "crash loop");
 	if (!is_nothing(member(data, "runtime_config_damage", NULL)))
 		add_problem(problems, sizeof(problems), "runtime.conf is damaged");
 	plugins = member(data, "plugins", NULL);
@@ -1153,6 +1196,37 @@ static void print_logs_summary(json_object *data)
 	       member_int(member(st, "lost", NULL), 0));
 }
 
+/* "loops: boot loop (3 unexpected reboots within 15 minutes); crash loops: gatewayd (5 crashes)"
+ * from the history, or "loops: none"; `faultctl timeline` has the details. */
+static void print_loops_summary(json_object *data)
+{
+	json_object *boot = member(data, "loops", "boot_loop", NULL);
+	json_object *crash = member(data, "loops", "crash_loops", NULL);
+	size_t n =
+		json_object_is_type(crash, json_type_array) ? json_object_array_length(crash) : 0;
+
+	if (!member(data, "loops", NULL))
+		return;
+	fputs("loops: ", stdout);
+	if (json_object_is_type(boot, json_type_object))
+		printf("boot loop (%" PRId64 " unexpected reboots within %" PRId64 " minutes)%s",
+		       member_int(member(boot, "unexpected_reboots", NULL), 0),
+		       member_int(member(boot, "minutes", NULL), 0), n ? "; " : "");
+	if (n)
+		fputs("crash loops in the last hour: ", stdout);
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(crash, i);
+
+		printf("%s", i ? ", " : "");
+		put_text(stdout, json_object_get_string(member(c, "process", NULL)), false);
+		printf(" (%" PRId64 " crashes)", member_int(member(c, "crashes", NULL), 0));
+	}
+	if (!n && !json_object_is_type(boot, json_type_object))
+		fputs("none", stdout);
+	putchar('\n');
+	json_object_object_del(data, "loops");
+}
+
 /* status: a summary line, the next heartbeat and the declared reboot reason on lines of their
  * own, then the rest as a tree with numbers rounded for people. */
 static void print_status(json_object *data)
@@ -1183,7 +1257,193 @@ static void print_status(json_object *data)
 	}
 	json_object_object_del(data, "reboot_declared");
 	print_logs_summary(data);
+	print_loops_summary(data);
 	print_object(data, 0, false);
+}
+
+/* The string at a member, or "" when it is missing or not one. */
+static const char *member_str(json_object *v)
+{
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+/* Unix time in ms as RFC 3339 in UTC, "2026-12-08T02:40:01Z"; "-" when it cannot be. */
+static const char *format_time_ms(int64_t ms, char *buf, size_t size)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms < 0 || !gmtime_r(&secs, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "-");
+	return buf;
+}
+
+/* "SIGSEGV", or "signal 70" for one without a name. */
+static const char *format_signal(int64_t signo, char *buf, size_t size)
+{
+	const char *name = lc_core_signal_name((int)signo);
+
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "signal %" PRId64, signo);
+	return buf;
+}
+
+/* Writes s made safe as put_text() does, padded to width columns (at most width bytes of it when
+ * cut). */
+static void put_cell(const char *s, int width, bool cut)
+{
+	char t[256];
+
+	snprintf(t, sizeof(t), "%s", s);
+	lc_text_scrub(t, strlen(t), 0);
+	printf("%-*.*s", width, cut ? width : (int)sizeof(t), t);
+}
+
+/* The first frame of a crash event, or NULL. */
+static const char *first_frame(json_object *e)
+{
+	json_object *frames = member(e, "frames", NULL);
+
+	if (!json_object_is_type(frames, json_type_array) || json_object_array_length(frames) == 0)
+		return NULL;
+	return member_str(json_object_array_get_idx(frames, 0));
+}
+
+/* The details of a timeline event, for people. */
+static void format_event(json_object *e, const char *kind, char *buf, size_t size)
+{
+	char sig[32];
+
+	if (streq(kind, "boot")) {
+		json_object *reason = member(e, "reason_name", NULL);
+
+		snprintf(buf, size, "%s%s%s%s; version %s", reason ? "after " : "first boot seen",
+			 reason ? member_str(reason) : "",
+			 json_object_get_boolean(member(e, "unexpected", NULL)) ? ", unexpected"
+										: "",
+			 json_object_get_boolean(member(e, "boot_loop", NULL)) ? ", boot loop" : "",
+			 member_str(member(e, "software_version", NULL))[0]
+				 ? member_str(member(e, "software_version", NULL))
+				 : "-");
+	} else if (streq(kind, "crash")) {
+		const char *sign = member_str(member(e, "signature", NULL));
+		const char *frame = first_frame(e);
+		const char *core = member_str(member(e, "core", NULL));
+
+		snprintf(buf, size, "%s[%" PRId64 "] %s%s%s%s%s%s%s",
+			 member_str(member(e, "process", NULL)),
+			 member_int(member(e, "pid", NULL), 0),
+			 format_signal(member_int(member(e, "signal", NULL), 0), sig, sizeof(sig)),
+			 sign[0] ? " sig " : "", sign, frame ? " at " : "", frame ? frame : "",
+			 core[0] ? "; core " : "", core);
+	} else if (streq(kind, "crash-loop")) {
+		snprintf(buf, size, "%s: %" PRId64 " crashes within coredump.loop_minutes",
+			 member_str(member(e, "process", NULL)),
+			 member_int(member(e, "crashes", NULL), 0));
+	} else if (streq(kind, "update")) {
+		snprintf(buf, size, "%s -> %s", member_str(member(e, "from", NULL)),
+			 member_str(member(e, "to", NULL)));
+	} else if (streq(kind, "boot-loop")) {
+		snprintf(buf, size, "%" PRId64 " unexpected reboots within %" PRId64 " minutes",
+			 member_int(member(e, "unexpected_reboots", NULL), 0),
+			 member_int(member(e, "minutes", NULL), 0));
+	} else {
+		buf[0] = '\0';
+	}
+}
+
+/* "(N of TOTAL events; faultctl timeline --limit ...)" when the reply left some out. */
+static void print_history_footer(json_object *data, const char *what)
+{
+	json_object *events = member(data, "events", NULL);
+	int64_t total = member_int(member(data, "total", NULL), 0);
+	size_t n =
+		json_object_is_type(events, json_type_array) ? json_object_array_length(events) : 0;
+
+	if (n == 0)
+		printf("No %s recorded yet.\n", what);
+	else if ((int64_t)n < total)
+		printf("(the newest %zu of %" PRId64 " %s)\n", n, total, what);
+}
+
+/* timeline: TIME BOOT EVENT DETAILS, one line per event; the boot in progress marked '*'. */
+static void print_timeline(json_object *data)
+{
+	json_object *events = member(data, "events", NULL);
+	const char *current = member_str(member(data, "boot_id", NULL));
+	size_t n =
+		json_object_is_type(events, json_type_array) ? json_object_array_length(events) : 0;
+	char when[32], details[1024];
+
+	if (n > 0)
+		printf("%-20s  %-9s  %-10s  %s\n", "TIME (UTC)", "BOOT", "EVENT", "DETAILS");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(events, i);
+		const char *kind = member_str(member(e, "kind", NULL));
+		const char *boot = member_str(member(e, "boot_id", NULL));
+
+		format_event(e, kind, details, sizeof(details));
+		printf("%-20s  %c",
+		       format_time_ms(member_int(member(e, "time_ms", NULL), -1), when,
+				      sizeof(when)),
+		       boot[0] && streq(boot, current) ? '*' : ' ');
+		put_cell(boot[0] ? boot : "-", 8, true);
+		fputs("  ", stdout);
+		put_cell(kind, 10, false);
+		fputs("  ", stdout);
+		put_text(stdout, details, false);
+		putchar('\n');
+	}
+	print_history_footer(data, "events");
+}
+
+/* crashes: one line per crash, then its top frames indented. */
+static void print_crashes(json_object *data)
+{
+	json_object *events = member(data, "events", NULL);
+	size_t n =
+		json_object_is_type(events, json_type_array) ? json_object_array_length(events) : 0;
+	char when[32], sig[32], head[160], details[512];
+
+	if (n > 0)
+		printf("%-20s  %-24s  %-8s  %-16s  %-12s  %s\n", "TIME (UTC)", "PROCESS[PID]",
+		       "SIGNAL", "SIGNATURE", "CORE", "ENTRIES");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(events, i);
+		json_object *frames = member(e, "frames", NULL);
+		const char *core = member_str(member(e, "core", NULL));
+		const char *sign = member_str(member(e, "signature", NULL));
+		const char *entry = member_str(member(e, "entry", NULL));
+		const char *trace = member_str(member(e, "trace_entry", NULL));
+
+		snprintf(head, sizeof(head), "%s[%" PRId64 "]",
+			 member_str(member(e, "process", NULL)),
+			 member_int(member(e, "pid", NULL), 0));
+		snprintf(details, sizeof(details), "%s%s%s%s%s", entry[0] ? "core " : "", entry,
+			 entry[0] && trace[0] ? ", " : "", trace[0] ? "trace " : "", trace);
+		printf("%-20s  ", format_time_ms(member_int(member(e, "time_ms", NULL), -1), when,
+						 sizeof(when)));
+		put_cell(head, 24, false);
+		fputs("  ", stdout);
+		printf("%-8s  ",
+		       format_signal(member_int(member(e, "signal", NULL), 0), sig, sizeof(sig)));
+		put_cell(sign[0] ? sign : "-", 16, false);
+		fputs("  ", stdout);
+		put_cell(core[0] ? core : "-", 12, false);
+		fputs("  ", stdout);
+		put_text(stdout, details[0] ? details : "-", false);
+		putchar('\n');
+		for (size_t k = 0; json_object_is_type(frames, json_type_array) &&
+				   k < json_object_array_length(frames);
+		     k++) {
+			printf("    #%zu ", k);
+			put_text(stdout, member_str(json_object_array_get_idx(frames, k)), false);
+			putchar('\n');
+		}
+	}
+	print_history_footer(data, "crashes");
 }
 
 /* Parses --timeout: a positive number of seconds, fractions allowed. */

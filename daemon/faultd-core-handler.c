@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "record.h"
 #include "schema.h"
+#include "unwind.h"
 
 static void help(void)
 {
@@ -50,12 +51,17 @@ static void help(void)
 	       "      --output FILE         only trim the core into FILE: no spool entry, no\n"
 	       "                            consent, sampling or rate limit, no crash report\n"
 	       "      --compression KIND    gzip, zstd or none, instead of coredump.compression\n"
+	       "      --stacktrace CORE     print the linux-stacktrace JSON of a saved\n"
+	       "                            uncompressed core (trimmed or full), and its\n"
+	       "                            top frames and signature to stderr; files it\n"
+	       "                            names are opened below sysroot. No arguments\n"
 	       "  -h, --help                show this help\n"
 	       "      --version             show the version\n"
 	       "\n"
 	       "A saved core can be trimmed by hand: faultd-core-handler --output small.core.gz "
 	       "PID\n"
-	       "TID SIGNAL 0 0 0 < core (with the process gone, memory is read from the file).\n",
+	       "TID SIGNAL 0 0 0 < core (with the process gone, memory is read from the file).\n"
+	       "The stack trace of a saved core: faultd-core-handler --stacktrace CORE\n",
 	       FAULTD_CORE_HANDLER, FAULTD_CONF_PATH);
 }
 
@@ -117,13 +123,59 @@ static void setup_logging(const struct lc_config *cfg, bool had_stderr)
 					  : LC_LOG_TARGET_SYSLOG);
 }
 
+/* --stacktrace: the trace of a saved core on stdout, its top frames and signature on stderr. */
+static int print_stacktrace(const struct lc_config *cfg, const char *path)
+{
+	struct unwind_request ur = {
+		.sysroot = lc_config_get_string(cfg, "sysroot"),
+		.time_limit_ms =
+			(unsigned)lc_config_get_int(cfg, "coredump.stacktrace_time_limit_ms"),
+	};
+	struct unwind_result *res = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	char sig[17] = "none", **frames = NULL;
+	int n, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open %s: %m", path);
+	r = unwind_core(fd, &ur, &res);
+	if (r == -EOPNOTSUPP)
+		return log_error_errno(r, "This faultd-core-handler was built without stack traces "
+					  "(libdw).");
+	if (r < 0)
+		return log_error_errno(r, "No stack trace of %s.", path);
+	text = unwind_result_json(res);
+	if (!text) {
+		unwind_result_free(res);
+		return log_oom();
+	}
+	printf("%s\n", text);
+	if (unwind_signature(res, sig) < 0)
+		snprintf(sig, sizeof(sig), "none");
+	fprintf(stderr, "signature: %s\n", sig);
+	n = unwind_top_frames(res, 16, &frames);
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, "#%-2d %s\n", i, frames[i]);
+	strv_free(frames);
+	fprintf(stderr,
+		"unwound: %zu threads, %zu modules%s, child %" PRIu64 " us, peak RSS %ld KiB, "
+		"trace %zu bytes\n",
+		res->n_threads, res->n_modules, res->truncated ? " (truncated by the limits)" : "",
+		res->child_wall_us, res->child_maxrss_kib, strlen(text));
+	unwind_result_free(res);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
 int main(int argc, char **argv)
 {
-	enum { ARG_OUTPUT = 0x100, ARG_COMPRESSION, ARG_VERSION };
+	enum { ARG_OUTPUT = 0x100, ARG_COMPRESSION, ARG_STACKTRACE, ARG_VERSION };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, ARG_OUTPUT },
 		{ "compression", required_argument, NULL, ARG_COMPRESSION },
+		{ "stacktrace", required_argument, NULL, ARG_STACKTRACE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{},
@@ -136,6 +188,7 @@ int main(int argc, char **argv)
 					 .skip_unknown_sections = true };
 	struct lc_config *cfg = NULL;
 	char **errors = NULL;
+	const char *stacktrace = NULL;
 	uint64_t v[6];
 	struct lc_clock_sample started;
 	bool had_stderr;
@@ -164,6 +217,9 @@ int main(int argc, char **argv)
 		case ARG_COMPRESSION:
 			req.compression = optarg;
 			break;
+		case ARG_STACKTRACE:
+			stacktrace = optarg;
+			break;
 		case 'h':
 			help();
 			return EXIT_SUCCESS;
@@ -173,6 +229,26 @@ int main(int argc, char **argv)
 		default:
 			return 2;
 		}
+	}
+	if (stacktrace) {
+		if (argc != optind) {
+			fprintf(stderr,
+				"faultd-core-handler: --stacktrace takes no other arguments; "
+				"see --help.\n");
+			return 2;
+		}
+		r = lc_config_load(sections, ARRAY_SIZE(sections), &files, &cfg, &errors);
+		if (r < 0) {
+			for (char **e = errors; e && *e; e++)
+				log_error("%s", *e);
+			if (!errors)
+				log_error_errno(r, "Failed to load the configuration: %m");
+			strv_free(errors);
+			return EXIT_FAILURE;
+		}
+		r = print_stacktrace(cfg, stacktrace);
+		lc_config_free(cfg);
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	if (argc - optind != 6) {
 		fprintf(stderr,

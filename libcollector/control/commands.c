@@ -223,6 +223,38 @@ const struct lc_command lc_commands[] = {
 			"Takes no arguments.\n",
 	},
 	{
+		.name = "timeline",
+		.runner = LC_COMMAND_DAEMON,
+		.usage = "[--json] [--limit N]",
+		.summary = "Show this device's history across reboots: boots and why the previous "
+			   "one ended, crashes, crash and boot loops, software updates",
+		.help = "One line per event, oldest first, times in UTC: each boot with the reason\n"
+			"the boot before it ended (and whether that was unexpected), each crash with\n"
+			"its process, signal, signature and top frame, crash loops, boot loops\n"
+			"(reboot.loop_count unexpected reboots within reboot.loop_minutes) and\n"
+			"software updates (a boot whose version differs from the previous boot's).\n"
+			"faultd keeps the last 256 events in STATE_DIR/history.jsonl; they stay on the\n"
+			"device. Anyone who can reach the control socket may run it.\n",
+		.options = {
+			{ "--json", NULL, "print the reply as JSON, as the --json before the command" },
+			{ "--limit", "N", "only the newest N events (1 to 256)" },
+		},
+	},
+	{
+		.name = "crashes",
+		.runner = LC_COMMAND_DAEMON,
+		.usage = "[--json] [--limit N]",
+		.summary = "Show the recent crashes with their top frames and entries",
+		.help = "The crashes of the device's history, oldest first: time (UTC), process, pid,\n"
+			"signal, signature, what became of the core and the UUIDs of its elf-coredump\n"
+			"and linux-stacktrace entries, then the top frames of the crashing thread, one\n"
+			"a line. Anyone who can reach the control socket may run it.\n",
+		.options = {
+			{ "--json", NULL, "print the reply as JSON, as the --json before the command" },
+			{ "--limit", "N", "only the newest N crashes (1 to 256)" },
+		},
+	},
+	{
 		.name = "trigger-coredump",
 		.runner = LC_COMMAND_CLIENT,
 		.usage = "[--signal NAME]",

@@ -21,6 +21,7 @@
 #include "failure-kind.h"
 #include "fileio.h"
 #include "gate.h"
+#include "history.h"
 #include "json-util.h"
 #include "log.h"
 #include "reboot.h"
@@ -118,6 +119,73 @@ static int add_declared_reboot(struct lc_core *c, json_object *o)
 	return lc_json_add(o, "reboot_declared", TAKE_PTR(d));
 }
 
+#define LOOPS_CRASH_WINDOW_MS (60 * 60 * 1000) /* crash loops shown by status */
+
+/* Reads the history quietly (faultd logged its damage at start); an unreadable one is empty. */
+static int history_read(struct lc_core *c, struct lc_history *ret)
+{
+	struct lc_history_limits l = lc_history_default_limits();
+	int r;
+
+	r = lc_history_load(lc_config_get_string(c->cfg, "state_dir"), &l, true, ret);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		*ret = (struct lc_history){ 0 };
+	lc_history_sort(ret);
+	return 0;
+}
+
+/*
+ * "loops": from the history, {"boot_loop": {"unexpected_reboots", "minutes", "time_ms"} when this
+ * boot followed a boot loop, else null; "crash_loops": [{"process", "crashes", "time_ms"}] of the
+ * last hour}.
+ */
+static int add_loops(struct lc_core *c, json_object *o)
+{
+	_cleanup_(lc_history_done) struct lc_history h = { 0 };
+	_cleanup_json_ json_object *loops = json_object_new_object();
+	_cleanup_json_ json_object *crash = json_object_new_array();
+	json_object *boot = NULL;
+	uint64_t now = lc_clock_ms(CLOCK_REALTIME);
+	int r = 0;
+
+	if (!loops || !crash || history_read(c, &h) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < h.n; i++) {
+		const struct lc_history_event *e = &h.events[i];
+		json_object *l;
+
+		if (e->kind == LC_HISTORY_BOOT_LOOP && streq(e->boot_id, c->boot.boot_id)) {
+			json_object_put(boot);
+			boot = json_object_new_object();
+			lc_json_add_sticky(boot, "unexpected_reboots",
+					   json_object_new_int64(e->count), &r);
+			lc_json_add_sticky(boot, "minutes", json_object_new_int64(e->minutes), &r);
+			lc_json_add_sticky(boot, "time_ms",
+					   json_object_new_int64((int64_t)e->time_ms), &r);
+		}
+		if (e->kind != LC_HISTORY_CRASH_LOOP || e->time_ms + LOOPS_CRASH_WINDOW_MS < now)
+			continue;
+		l = json_object_new_object();
+		lc_json_add_sticky(l, "process", json_object_new_string(e->process), &r);
+		lc_json_add_sticky(l, "crashes", json_object_new_int64(e->count), &r);
+		lc_json_add_sticky(l, "time_ms", json_object_new_int64((int64_t)e->time_ms), &r);
+		if (!l || json_object_array_add(crash, l) < 0) {
+			json_object_put(l);
+			r = -ENOMEM;
+		}
+	}
+	if (boot)
+		lc_json_add_sticky(loops, "boot_loop", boot, &r);
+	else
+		lc_json_sticky(lc_json_add_null(loops, "boot_loop"), &r);
+	lc_json_add_sticky(loops, "crash_loops", TAKE_PTR(crash), &r);
+	if (r < 0)
+		return r;
+	return lc_json_add(o, "loops", TAKE_PTR(loops));
+}
+
 static void cmd_status(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -164,6 +232,7 @@ static void cmd_status(struct lc_control_call *call, json_object *args, void *us
 	if (c->heartbeat)
 		lc_json_add_sticky(o, "hours", lc_heartbeat_status(c->heartbeat), &r);
 	lc_json_sticky(add_declared_reboot(c, o), &r);
+	lc_json_sticky(add_loops(c, o), &r);
 	lc_json_add_sticky(o, "reloads", json_object_new_int64(c->reloads), &r);
 	lc_json_sticky(lc_json_add_string_or_null(o, "last_reload", c->last_reload), &r);
 	/* A status with gaps says more than none. */
@@ -562,6 +631,25 @@ static void cmd_reboot(struct lc_control_call *call, json_object *args, void *us
 
 #define PROCESS_NAME_MAX 64
 
+/* A crash reported with `faultctl report-crash` joins the history, without core or frames. */
+static void history_add_reported_crash(struct lc_core *c, const char *process, int signo)
+{
+	struct lc_history_limits l = lc_history_default_limits();
+	struct lc_history_event e = { .kind = LC_HISTORY_CRASH,
+				      .time_ms = lc_clock_ms(CLOCK_REALTIME),
+				      .signal = signo };
+	int r;
+
+	snprintf(e.boot_id, sizeof(e.boot_id), "%s", c->boot.boot_id);
+	snprintf(e.process, sizeof(e.process), "%s", process);
+	snprintf(e.software_version, sizeof(e.software_version), "%s",
+		 c->identity.value[LC_ID_SOFTWARE_VERSION]);
+	r = lc_history_append(lc_config_get_string(c->cfg, "state_dir"), &l, &e, false);
+	if (r < 0)
+		log_warning_errno(r, "The crash of %s is counted, but not in the history: %m",
+				  process);
+}
+
 static void cmd_report_crash(struct lc_control_call *call, json_object *args, void *userdata)
 {
 	struct lc_core *c = userdata;
@@ -603,6 +691,7 @@ static void cmd_report_crash(struct lc_control_call *call, json_object *args, vo
 	r = lc_heartbeat_crash(c->heartbeat, NULL, 0);
 	log_notice("Crash of %s (signal %" PRId64 ") counted in the hours ledger (uid %u).",
 		   process, signo, (unsigned)lc_control_call_uid(call));
+	history_add_reported_crash(c, process, (int)signo);
 	if (r < 0) {
 		lc_control_call_fail(call, -r, "counted, but the ledger could not be saved: %s",
 				     strerror(-r));
@@ -907,6 +996,75 @@ static void cmd_request_metrics(struct lc_control_call *call, json_object *args,
 	reply_message(call, msg);
 }
 
+/* The "limit" argument of timeline and crashes: 1 to LC_HISTORY_MAX_EVENTS, all when absent.
+ * Returns 0, or -EINVAL after failing the call. */
+static int history_limit(struct lc_control_call *call, json_object *args, size_t *ret)
+{
+	json_object *v;
+
+	*ret = LC_HISTORY_MAX_EVENTS;
+	if (!json_object_object_get_ex(args, "limit", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+	    json_object_get_int64(v) > LC_HISTORY_MAX_EVENTS) {
+		lc_control_call_fail(call, EINVAL, "\"limit\": expected 1-%d",
+				     LC_HISTORY_MAX_EVENTS);
+		return -EINVAL;
+	}
+	*ret = (size_t)json_object_get_int64(v);
+	return 0;
+}
+
+/* Replies {"boot_id": this boot, "total": events of the kinds asked, "events": [the newest limit
+ * of them, oldest first]}: every kind, or only crashes. */
+static void reply_history(struct lc_core *c, struct lc_control_call *call, json_object *args,
+			  bool crashes_only)
+{
+	_cleanup_(lc_history_done) struct lc_history h = { 0 };
+	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *events = json_object_new_array();
+	size_t limit, total = 0, skip;
+	int r = 0;
+
+	if (history_limit(call, args, &limit) < 0)
+		return;
+	if (!o || !events || history_read(c, &h) < 0) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < h.n; i++)
+		total += !crashes_only || h.events[i].kind == LC_HISTORY_CRASH;
+	skip = total > limit ? total - limit : 0;
+	for (size_t i = 0; i < h.n && r == 0; i++) {
+		if (crashes_only && h.events[i].kind != LC_HISTORY_CRASH)
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		lc_json_sticky(
+			json_object_array_add(events, lc_history_event_to_json(&h.events[i])), &r);
+	}
+	lc_json_add_sticky(o, "boot_id", json_object_new_string(c->boot.boot_id), &r);
+	lc_json_add_sticky(o, "total", json_object_new_int64((int64_t)total), &r);
+	lc_json_add_sticky(o, "events", TAKE_PTR(events), &r);
+	if (r < 0) {
+		lc_control_call_fail(call, ENOMEM, "out of memory");
+		return;
+	}
+	lc_control_call_reply(call, TAKE_PTR(o));
+}
+
+static void cmd_timeline(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	reply_history(userdata, call, args, false);
+}
+
+static void cmd_crashes(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	reply_history(userdata, call, args, true);
+}
+
 const struct core_handler core_handlers[] = {
 	{ "status", cmd_status },
 	{ "show-config", cmd_show_config },
@@ -924,6 +1082,8 @@ const struct core_handler core_handlers[] = {
 	{ "write-metric", cmd_write_metric },
 	{ "request-metrics", cmd_request_metrics },
 	{ "logs", cmd_logs },
+	{ "timeline", cmd_timeline },
+	{ "crashes", cmd_crashes },
 };
 
 const size_t core_handlers_count = ARRAY_SIZE(core_handlers);

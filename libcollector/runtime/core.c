@@ -17,6 +17,7 @@
 #include "core-internal.h"
 #include "fileio.h"
 #include "gate.h"
+#include "history.h"
 #include "json-util.h"
 #include "log.h"
 #include "reboot.h"
@@ -410,6 +411,9 @@ void core_crash_report(const struct lc_crash_report *r, void *userdata)
 		log_warning_errno(k, "The crash is counted, but the hours ledger could not be "
 				     "saved: %m");
 	crash_report_metrics(c, r);
+	k = lc_history_add_crash(lc_config_get_string(c->cfg, "state_dir"), r);
+	if (k < 0)
+		log_warning_errno(k, "The crash is counted, but not in the history: %m");
 	lc_plugin_host_crash(c->plugins, r);
 	d->counted++;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -17,8 +18,10 @@
 #include "compress.h"
 #include "control.h"
 #include "coretrim.h"
+#include "crashdb.h"
 #include "crashlog.h"
 #include "fileio.h"
+#include "filter.h"
 #include "gate.h"
 #include "identity.h"
 #include "json-util.h"
@@ -30,8 +33,11 @@
 #include "sampling.h"
 #include "settings.h"
 #include "spool.h"
+#include "unwind.h"
+#include "uuid.h"
 
 #define RATE_FILE	"coredump-rate.json"
+#define RATE_NEW_FILE	"coredump-rate-new.json" /* first cores of new signatures */
 #define RATE_MAX	10000 /* remembered captures: rate_limit_count's maximum */
 #define RATE_FILE_MAX	(RATE_MAX * 24 + 64)
 #define MIN_CORE_BUDGET (64 * 1024) /* a spool with less room than this for a core skips it */
@@ -50,16 +56,15 @@ bool capture_rate_allows(const uint64_t *times, size_t n, uint64_t now_ms, uint6
 }
 
 /*
- * The persistent rate limit: <state_dir>/coredump-rate.json holds the times of the captures of
+ * The persistent rate limit: <state_dir>/<file> holds the times of the captures of
  * the last interval, updated under an flock so that simultaneous crashes count one by one. A
  * damaged file is started afresh (logged). Returns 1 when this capture may go ahead (and
  * records it), 0 when it is over the limit, or -errno.
  */
-static int rate_limit_take(const char *state_dir, uint64_t now_ms, uint64_t interval_ms,
-			   unsigned count)
+static int rate_limit_take(const char *state_dir, const char *file, uint64_t now_ms,
+			   uint64_t interval_ms, unsigned count)
 {
-	_cleanup_free_ char *path = lc_path_prefix(state_dir, "/" RATE_FILE);
-	_cleanup_free_ char *lock_path = lc_path_prefix(state_dir, "/" RATE_FILE ".lock");
+	_cleanup_free_ char *path = NULL, *lock_path = NULL;
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ uint64_t *times = NULL;
 	_cleanup_close_ int lock = -1;
@@ -69,6 +74,10 @@ static int rate_limit_take(const char *state_dir, uint64_t now_ms, uint64_t inte
 	bool allowed;
 	int r;
 
+	if (asprintf(&path, "%s/%s", state_dir, file) < 0)
+		path = NULL;
+	if (asprintf(&lock_path, "%s/%s.lock", state_dir, file) < 0)
+		lock_path = NULL;
 	if (!path || !lock_path || !arr) {
 		json_object_put(arr);
 		return -ENOMEM;
@@ -389,72 +398,164 @@ static int core_output(int fd, const void *buf, size_t len, void *userdata)
 	return 0;
 }
 
-/* Stores the core as an elf-coredump entry. Returns 0, or -errno with *ret_core saying what
- * became of it. */
-static int store_core(const struct lc_config *cfg, const struct capture_request *req,
-		      struct proc_info *pi, struct lc_spool *spool, uint64_t budget,
-		      const struct lc_boot_info *boot, const char **ret_core, char ret_uuid[37])
+/* A file in memory for the trimmed core: a memfd, or an unnamed file in the state directory
+ * where the kernel has no memfd_create(). Returns the descriptor or -errno. */
+static int memory_file(const char *state_dir)
 {
-	struct lc_identity id = {};
-	struct lc_record_context ctx = {
-		.identity = &id,
-		.project_key = lc_config_get_string(cfg, "project_key"),
-		.boot = boot,
-	};
-	struct trim_setup ts = {};
-	struct lc_spool_txn *txn = NULL;
-	struct core_output out = {};
-	struct cz_writer *w = NULL;
-	struct lc_clock_sample clk;
-	struct utsname un;
-	json_object *meta = NULL, *manifest = NULL;
+	int fd = memfd_create("faultd-core", MFD_CLOEXEC);
+
+	if (fd >= 0 || errno != ENOSYS)
+		return fd >= 0 ? fd : -errno;
+	fd = open(state_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return fd >= 0 ? fd : -errno;
+}
+
+/* What the capture knows once the core is trimmed. */
+struct trimmed {
+	int fd;	       /* the trimmed core, uncompressed, or -1 */
+	uint64_t size; /* its bytes */
 	struct ct_result res;
-	char file[64], why[256];
+	char uuid[37]; /* the elf-coredump entry it becomes, named in its notes */
+};
+
+/*
+ * Trims the core from the kernel's pipe into a file in memory (the decisions about storing it
+ * need its stack trace first), with the capture note and the "Memfault" note. Returns 0, or
+ * -errno with *ret_core saying what became of it (logged).
+ */
+static int trim_core(const struct lc_config *cfg, const struct capture_request *req,
+		     struct proc_info *pi, const struct lc_identity *id,
+		     const struct lc_boot_info *boot, struct trimmed *t, const char **ret_core)
+{
+	struct trim_setup ts = {};
 	struct ct_note note = { .name = MF_NOTE_NAME, .type = MF_NOTE_METADATA };
 	_cleanup_free_ uint8_t *note_desc = NULL;
-	const char *text;
-	size_t len;
-	int fd, r;
+	struct cz_writer *w = NULL;
+	uint64_t cap;
+	char why[256];
+	int r;
 
 	*ret_core = LC_CRASH_CORE_FAILED;
 	r = trim_setup(cfg, req, pi, &ts);
 	if (r < 0)
 		return r;
-	r = lc_settings_identity(cfg, &id);
+	r = lc_uuid_random(t->uuid);
 	if (r < 0)
-		return r;
-	ctx.os_version = uname(&un) == 0 ? un.release : "unknown";
+		return log_error_errno(r, "Failed to make the core's entry UUID: %m");
+	ts.capture = capture_json(req, pi, cfg, id, boot, t->uuid);
+	if (!ts.capture || memfault_note(cfg, req, pi, id, &note_desc, &note.len) < 0) {
+		r = log_oom();
+		goto out;
+	}
+	ts.opts.capture_json = ts.capture;
+	note.desc = note_desc;
+	ts.opts.extra_note = &note;
+	t->fd = memory_file(lc_config_get_string(cfg, "state_dir"));
+	if (t->fd < 0) {
+		r = log_error_errno(t->fd, "Failed to make a file in memory for the core: %m");
+		goto out;
+	}
+	/* What a trimmed core can hold: the full strategy's cut and every note. */
+	cap = ts.opts.full_max_bytes + ts.opts.max_notes_bytes + (1 << 20);
+	r = cz_writer_new(t->fd, CZ_NONE, cap, &w);
+	if (r >= 0) {
+		r = ct_trim(req->core_fd, &ts.opts, w, &t->res, why, sizeof(why));
+		release_core(req->core_fd);
+	}
+	if (r >= 0)
+		r = cz_finish(w);
+	if (r == -EINVAL || r == -E2BIG)
+		log_error("Refusing the core of %s[%d]: %s", pi->comm, (int)req->pid, why);
+	else if (r == -EFBIG) {
+		*ret_core = LC_CRASH_CORE_NO_SPACE;
+		log_error("The trimmed core of %s[%d] would exceed %" PRIu64 " bytes; dropped.",
+			  pi->comm, (int)req->pid, cap);
+	} else if (r == -ENOSPC || r == -ENOMEM) {
+		*ret_core = LC_CRASH_CORE_NO_SPACE;
+		log_error_errno(r, "No room in memory for the trimmed core of %s[%d]: %m", pi->comm,
+				(int)req->pid);
+	} else if (r < 0)
+		log_error_errno(r, "Failed to trim the core of %s[%d]: %m", pi->comm,
+				(int)req->pid);
+	else
+		t->size = cz_bytes_out(w);
+out:
+	cz_writer_free(w);
+	free(ts.capture);
+	return r;
+}
 
-	r = lc_spool_txn_begin(spool, "elf-coredump", &txn, ret_uuid);
+/* Copies the trimmed core into the spool's file, compressed. Returns 0 or -errno. */
+static int compress_core(const struct trimmed *t, struct cz_writer *w)
+{
+	_cleanup_free_ uint8_t *buf = malloc(64 * 1024);
+	uint64_t off = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (off < t->size) {
+		ssize_t n = pread(t->fd, buf, (size_t)MIN((uint64_t)64 * 1024, t->size - off),
+				  (off_t)off);
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		r = cz_write(w, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		off += (uint64_t)n;
+	}
+	return cz_finish(w);
+}
+
+/* Stores the trimmed core as an elf-coredump entry. Returns 0, or -errno with *ret_core saying
+ * what became of it. */
+static int store_core(const struct lc_config *cfg, const struct capture_request *req,
+		      const struct proc_info *pi, struct lc_spool *spool, uint64_t budget,
+		      const struct lc_record_context *ctx, const struct trimmed *t,
+		      const char **ret_core)
+{
+	struct lc_spool_txn *txn = NULL;
+	struct core_output out = {};
+	struct cz_writer *w = NULL;
+	struct lc_clock_sample clk;
+	json_object *meta = NULL, *manifest = NULL;
+	enum cz_kind kind;
+	const char *text, *comp = req->compression
+					  ? req->compression
+					  : lc_config_get_string(cfg, "coredump.compression");
+	char file[64];
+	size_t len;
+	int fd, r;
+
+	*ret_core = LC_CRASH_CORE_FAILED;
+	r = cz_kind_from_name(comp, &kind);
+	if (r < 0)
+		return log_error_errno(r, "compression \"%s\": not available.", comp);
+	r = lc_spool_txn_begin_uuid(spool, "elf-coredump", t->uuid, &txn);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start a spool entry: %m");
 		goto out;
 	}
-	snprintf(file, sizeof(file), "core-%s.elf%s", ret_uuid, cz_kind_suffix(ts.kind));
+	snprintf(file, sizeof(file), "core-%s.elf%s", t->uuid, cz_kind_suffix(kind));
 	meta = json_object_new_object();
 	if (!meta || lc_json_add(meta, "coredump_file_name", json_object_new_string(file)) < 0 ||
-	    (cz_kind_name(ts.kind) &&
-	     lc_json_add(meta, "compression", json_object_new_string(cz_kind_name(ts.kind))) < 0)) {
+	    (cz_kind_name(kind) &&
+	     lc_json_add(meta, "compression", json_object_new_string(cz_kind_name(kind))) < 0)) {
 		json_object_put(meta);
 		r = log_oom();
 		goto out;
 	}
 	lc_clock_sample_now(&clk);
-	manifest = lc_manifest_new(&ctx, &clk, "elf-coredump", meta);
+	manifest = lc_manifest_new(ctx, &clk, "elf-coredump", meta);
 	text = manifest ? json_object_to_json_string_length(manifest, JSON_C_TO_STRING_PLAIN, &len)
 			: NULL;
-	ts.capture = capture_json(req, pi, cfg, &id, boot, ret_uuid);
-	if (!text || !ts.capture) {
+	if (!text) {
 		r = log_oom();
 		goto out;
 	}
-	ts.opts.capture_json = ts.capture;
-	if (memfault_note(cfg, req, pi, &id, &note_desc, &note.len) < 0) {
-		r = log_oom();
-		goto out;
-	}
-	note.desc = note_desc;
-	ts.opts.extra_note = &note;
 	r = lc_spool_txn_write(txn, "manifest.json", text, len);
 	if (r >= 0)
 		r = lc_spool_txn_open(txn, file, &fd);
@@ -465,20 +566,13 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 		goto out;
 	}
 	r = cz_writer_new(
-		fd, ts.kind,
+		fd, kind,
 		MIN(budget, (uint64_t)lc_config_get_int(cfg, "coredump.max_stored_kib") * 1024),
 		&w);
 	if (r >= 0) {
 		out = (struct core_output){ .txn = txn, .file = file };
 		cz_writer_set_output(w, core_output, &out);
-		r = ct_trim(req->core_fd, &ts.opts, w, &res, why, sizeof(why));
-		release_core(req->core_fd);
-	}
-	if (r >= 0)
-		r = cz_finish(w);
-	if (r == -EINVAL || r == -E2BIG) {
-		log_error("Refusing the core of %s[%d]: %s", pi->comm, (int)req->pid, why);
-		goto out;
+		r = compress_core(t, w);
 	}
 	if (r == -ENOSPC || r == -EDQUOT) {
 		*ret_core = LC_CRASH_CORE_NO_SPACE;
@@ -513,16 +607,95 @@ static int store_core(const struct lc_config *cfg, const struct capture_request 
 		goto out;
 	}
 	*ret_core = LC_CRASH_CORE_STORED;
-	log_trimmed(req, pi, &res, w, file);
+	log_trimmed(req, pi, &t->res, w, file);
 out:
-	if (r < 0)
-		ret_uuid[0] = 0;
 	lc_spool_txn_abort(txn);
 	cz_writer_free(w);
 	json_object_put(manifest);
-	free(ts.capture);
-	lc_identity_done(&id);
 	return r;
+}
+
+/* The on-device stack trace of a capture: what the crash report carries of it. */
+struct trace {
+	struct unwind_result *result; /* NULL: none */
+	char signature[17];
+	char uuid[37]; /* its linux-stacktrace entry, once stored */
+};
+
+/* Unwinds the trimmed core in a sandboxed child (unwind.c). No trace is not a failure. */
+static void trace_unwind(const struct lc_config *cfg, const struct capture_request *req,
+			 const struct proc_info *pi, const struct trimmed *t, struct trace *tr)
+{
+	char sig[16];
+	struct unwind_request ur = {
+		.sysroot = lc_config_get_string(cfg, "sysroot"),
+		.crashing_tid = req->tid,
+		.signal = req->signal,
+		.cmdline = pi->cmdline ? pi->cmdline : pi->comm,
+		.time_limit_ms =
+			(unsigned)lc_config_get_int(cfg, "coredump.stacktrace_time_limit_ms"),
+	};
+	int r;
+
+	if (!lc_config_get_bool(cfg, "coredump.stacktrace") || t->fd < 0)
+		return;
+	r = unwind_core(t->fd, &ur, &tr->result);
+	if (r == -EOPNOTSUPP) {
+		log_debug("This build has no unwinder (libdw): no stack trace.");
+		return;
+	}
+	if (r < 0) {
+		log_warning_errno(r, "No stack trace of %s[%d] (%s): %m", pi->comm, (int)req->pid,
+				  signal_name(req->signal, sig));
+		return;
+	}
+	if (unwind_signature(tr->result, tr->signature) < 0)
+		tr->signature[0] = 0;
+}
+
+/* Stores the trace as a linux-stacktrace entry (uncompressed JSON: a few KB, and a batch may
+ * be compressed as a whole). */
+static int trace_store(struct lc_spool *spool, const struct lc_record_context *ctx,
+		       struct trace *tr)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int fd = -1;
+	struct lc_clock_sample clk;
+	json_object *meta;
+	char name[64];
+	size_t len;
+	int r;
+
+	text = unwind_result_json(tr->result);
+	if (!text)
+		return log_oom();
+	len = strlen(text);
+	r = lc_uuid_random(tr->uuid);
+	if (r < 0)
+		return r;
+	fd = memfd_create("faultd-trace", MFD_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to make a file in memory for the trace: %m");
+	r = lc_write_all(fd, text, len);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write the trace: %m");
+	snprintf(name, sizeof(name), "stacktrace-%s.json", tr->uuid);
+	meta = json_object_new_object();
+	if (lc_json_add(meta, "stacktrace_file_name", json_object_new_string(name)) < 0 ||
+	    lc_json_add_null(meta, "compression") < 0) {
+		json_object_put(meta);
+		return log_oom();
+	}
+	lc_clock_sample_now(&clk);
+	r = lc_record_commit_file(spool, ctx, &clk, "linux-stacktrace", meta, tr->uuid, name, fd,
+				  len);
+	if (r < 0) {
+		tr->uuid[0] = 0;
+		return log_error_errno(r, "Failed to store the stack trace: %m");
+	}
+	log_info("Stack trace of the crash stored as entry %s (%zu bytes, signature %s).", tr->uuid,
+		 len, tr->signature[0] ? tr->signature : "none");
+	return 0;
 }
 
 /* Leaves the crash for faultd and tells it so (best effort: faultd also drains at start). The
@@ -530,15 +703,15 @@ out:
  * written either (the filesystem is full), it goes to faultd in the request itself. */
 static void report_crash(const struct lc_config *cfg, const struct capture_request *req,
 			 const struct proc_info *pi, const char *boot_id, struct lc_spool *spool,
-			 const char *core, const char *uuid)
+			 const char *core, const char *uuid, struct lc_crash_report *rep_in)
 {
-	struct lc_crash_report rep = {
-		.pid = (uint32_t)req->pid,
-		.signal = req->signal,
-		.time_ms = req->time ? req->time * 1000 : lc_clock_ms(CLOCK_REALTIME),
-	};
+	struct lc_crash_report rep = *rep_in;
 	json_object *reply = NULL, *args = NULL;
 	int r, k;
+
+	rep.pid = (uint32_t)req->pid;
+	rep.signal = req->signal;
+	rep.time_ms = req->time ? req->time * 1000 : lc_clock_ms(CLOCK_REALTIME);
 
 	snprintf(rep.process, sizeof(rep.process), "%s", pi->comm[0] ? pi->comm : "?");
 	snprintf(rep.core, sizeof(rep.core), "%s", core);
@@ -576,6 +749,133 @@ static void report_crash(const struct lc_config *cfg, const struct capture_reque
 	json_object_put(args);
 }
 
+/* coredump.filters: the first rule matching the crash decides with its own allowance, taken
+ * last (an allowance is spent only on a core that will be stored). Returns LC_CRASH_CORE_FILTERED
+ * or NULL. */
+static const char *filter_decision(const struct lc_config *cfg, const struct proc_info *pi,
+				   const struct capture_request *req, uint64_t now)
+{
+	const char *const *rules = lc_config_get_strv(cfg, "coredump.filters");
+	struct coredump_filters *f = NULL;
+	_cleanup_free_ char *error = NULL;
+	const char *ret = NULL;
+	bool allowed = true;
+	int rule, r;
+
+	if (!rules || !rules[0])
+		return NULL;
+	r = coredump_filters_parse(rules, &f, &error);
+	if (r < 0) {
+		/* The configuration's check refuses bad rules: this is out of memory. */
+		log_warning("coredump.filters not applied: %s", error ? error : "out of memory");
+		return NULL;
+	}
+	rule = coredump_filters_match(f, pi->exe, pi->comm, req->signal);
+	if (rule >= 0) {
+		r = coredump_filter_take(lc_config_get_string(cfg, "state_dir"), f, rule, now,
+					 &allowed);
+		if (r < 0)
+			log_warning_errno(r,
+					  "Failed to apply coredump.filters item %d (%m); "
+					  "capturing anyway.",
+					  rule + 1);
+		else if (!allowed) {
+			log_info("Core of %s not stored: coredump.filters item %d \"%s\".",
+				 pi->comm, rule + 1, coredump_filter_text(f, rule));
+			ret = LC_CRASH_CORE_FILTERED;
+		}
+	}
+	coredump_filters_free(f);
+	return ret;
+}
+
+/* The decisions a crash's core goes through once its trace is known, in order: a crash loop, the
+ * fleet's sampling, its signature's cores, the rate limit, coredump.filters. Returns the
+ * LC_CRASH_CORE_* word when the core is not to be stored, or NULL. */
+static const char *core_decision(const struct lc_config *cfg, const struct capture_request *req,
+				 const struct proc_info *pi, struct crashdb *db, int gate,
+				 const char *gate_why, const struct trace *tr,
+				 struct lc_crash_report *rep)
+{
+	const char *state_dir = lc_config_get_string(cfg, "state_dir");
+	const char *version = lc_config_get_string(cfg, "device.software_version");
+	uint64_t now = lc_clock_ms(CLOCK_REALTIME);
+	unsigned per_sig = (unsigned)lc_config_get_int(cfg, "coredump.cores_per_signature");
+	uint32_t crashes = 0, cores = 0;
+	char sig[16];
+	int loop = 0, r;
+
+	if (db)
+		loop = crashdb_crash(
+			db, pi->exe ? pi->exe : pi->comm, now,
+			(uint64_t)lc_config_get_int(cfg, "coredump.loop_minutes") * 60000,
+			(unsigned)lc_config_get_int(cfg, "coredump.loop_count"), &crashes);
+	if (db && tr->signature[0])
+		(void)crashdb_signature(db, tr->signature, version, now, &cores);
+	if (loop == 1) {
+		rep->loop_crashes = crashes;
+		log_warning("%s[%d] crashed %" PRIu32 " times within %" PRIi64
+			    " minutes: a crash loop. Its crashes are counted, without cores, "
+			    "until it runs for that long without one.",
+			    pi->comm, (int)req->pid, crashes,
+			    lc_config_get_int(cfg, "coredump.loop_minutes"));
+		return LC_CRASH_CORE_LOOP;
+	}
+	if (loop == 2) {
+		log_info("Core not stored: %s is in a crash loop (%" PRIu32 " crashes within the "
+			 "window).",
+			 pi->comm, crashes);
+		return LC_CRASH_CORE_LOOP;
+	}
+	if (gate < 0) {
+		log_info("Core not stored: %s.", gate_why);
+		return LC_CRASH_CORE_SAMPLING;
+	}
+	if (tr->signature[0] && per_sig > 0 && cores >= per_sig) {
+		log_info("Core not stored: signature %s has its %u core%s for %s; the crash is "
+			 "counted.",
+			 tr->signature, per_sig, per_sig == 1 ? "" : "s", version);
+		return LC_CRASH_CORE_DUPLICATE;
+	}
+	if (lc_config_get_bool(cfg, "enable_dev_mode"))
+		return filter_decision(cfg, pi, req, now);
+	/* A signature's first core does not wait behind a noisy older one: it has a limit of its
+	 * own, as many per interval. */
+	r = rate_limit_take(
+		state_dir, tr->signature[0] && cores == 0 ? RATE_NEW_FILE : RATE_FILE, now,
+		(uint64_t)lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds") * 1000,
+		(unsigned)lc_config_get_int(cfg, "coredump.rate_limit_count"));
+	if (r < 0) {
+		log_warning_errno(r, "Failed to apply the rate limit (%m); capturing anyway.");
+		return NULL;
+	}
+	if (r == 0) {
+		log_notice("Core of %s (%s) not stored: over coredump.rate_limit_count (%" PRIi64
+			   " per %" PRIi64 " s).",
+			   pi->comm, signal_name(req->signal, sig),
+			   lc_config_get_int(cfg, "coredump.rate_limit_count"),
+			   lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds"));
+		return LC_CRASH_CORE_RATE_LIMITED;
+	}
+	return filter_decision(cfg, pi, req, now);
+}
+
+/* The report's copy of the trace: its entry, signature and top frames. */
+static void report_trace(const struct trace *tr, struct lc_crash_report *rep)
+{
+	char **frames = NULL;
+	int n;
+
+	snprintf(rep->trace_entry, sizeof(rep->trace_entry), "%s", tr->uuid);
+	snprintf(rep->signature, sizeof(rep->signature), "%s", tr->signature);
+	if (!tr->result)
+		return;
+	n = unwind_top_frames(tr->result, LC_CRASH_FRAMES, &frames);
+	for (int i = 0; i < n && i < LC_CRASH_FRAMES; i++)
+		snprintf(rep->frames[i], sizeof(rep->frames[i]), "%s", frames[i]);
+	strv_free(frames);
+}
+
 int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 {
 	const char *state_dir = lc_config_get_string(cfg, "state_dir");
@@ -583,15 +883,24 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	bool dev_mode = lc_config_get_bool(cfg, "enable_dev_mode");
 	_cleanup_free_ char *spool_dir = NULL, *sampling_path = NULL;
 	struct lc_spool *spool = NULL;
+	struct crashdb *db = NULL;
 	struct proc_info pi;
 	struct lc_boot_info boot;
+	struct lc_identity id = {};
+	struct lc_record_context ctx = { .identity = &id,
+					 .project_key = lc_config_get_string(cfg, "project_key"),
+					 .boot = &boot };
+	struct utsname un;
 	bool boot_known = false;
 	struct lc_sampling sampling;
 	struct lc_spool_limits limits;
-	const char *core = LC_CRASH_CORE_FAILED, *why = NULL;
-	char uuid[37] = "", sig[16];
+	struct trimmed t = { .fd = -1 };
+	struct trace tr = {};
+	struct lc_crash_report rep = {};
+	const char *core = LC_CRASH_CORE_FAILED, *why = NULL, *decided;
+	char sig[16], gate_why[128] = "";
 	uint64_t budget;
-	int r, gate;
+	int r, gate, stored = 0;
 
 	/* The process exists until its core is drained: read it first. */
 	r = proc_info_read(sysroot, req->pid, &pi);
@@ -620,6 +929,9 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 		proc_info_done(&pi);
 		return 0;
 	}
+	if (gate < 0)
+		snprintf(gate_why, sizeof(gate_why), "%s (debugging resolution %s)", why,
+			 lc_resolution_name(sampling.debugging));
 	if (!lc_config_get_bool(cfg, "coredump.enabled")) {
 		core = LC_CRASH_CORE_DISABLED;
 		log_info("coredump.enabled is false: the core is not stored.");
@@ -630,54 +942,66 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 		log_error_errno(r, "Failed to create the state directory %s: %m", state_dir);
 		goto report;
 	}
-	if (gate < 0) {
-		core = LC_CRASH_CORE_SAMPLING;
-		log_info("Core not stored: %s (debugging resolution %s).", why,
-			 lc_resolution_name(sampling.debugging));
-		goto report;
-	}
-	if (!dev_mode) {
-		r = rate_limit_take(
-			state_dir, lc_clock_ms(CLOCK_REALTIME),
-			(uint64_t)lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds") *
-				1000,
-			(unsigned)lc_config_get_int(cfg, "coredump.rate_limit_count"));
-		if (r < 0)
-			log_warning_errno(r,
-					  "Failed to apply the rate limit (%m); capturing anyway.");
-		else if (r == 0) {
-			core = LC_CRASH_CORE_RATE_LIMITED;
-			log_notice("Core not stored: over coredump.rate_limit_count (%" PRIi64
-				   " per %" PRIi64 " s).",
-				   lc_config_get_int(cfg, "coredump.rate_limit_count"),
-				   lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds"));
-			goto report;
-		}
-	}
 	r = lc_boot_info_peek(sysroot, state_dir, &boot);
 	if (r < 0)
 		goto report;
 	boot_known = true;
+	r = lc_settings_identity(cfg, &id);
+	if (r < 0)
+		goto report;
+	ctx.os_version = uname(&un) == 0 ? un.release : "unknown";
+	/* Trimmed first, whatever becomes of the core: its stack trace decides, and is kept. */
+	r = trim_core(cfg, req, &pi, &id, &boot, &t, &core);
+	if (r < 0)
+		goto report;
+	trace_unwind(cfg, req, &pi, &t, &tr);
+
+	/* The decisions, under the crash record's lock so that simultaneous crashes count one by
+	 * one; held until the core is stored, so that a signature's cores are never one too
+	 * many. */
+	r = crashdb_open(state_dir, &db);
+	if (r < 0)
+		log_warning_errno(r, "Failed to open the crash record (%m): no signature limits or "
+				     "crash loops for this crash.");
+	decided = core_decision(cfg, req, &pi, db, gate, gate_why, &tr, &rep);
 	lc_settings_spool_limits(cfg, &limits);
 	r = lc_spool_open(spool_dir, &limits, &spool);
 	if (r < 0) {
 		log_error_errno(r, "Failed to open the spool %s: %m", spool_dir);
 		goto report;
 	}
-	budget = core_budget(spool, limits.max_bytes);
-	if (budget < MIN_CORE_BUDGET) {
+	if (decided)
+		core = decided;
+	else if ((budget = core_budget(spool, limits.max_bytes)) < MIN_CORE_BUDGET) {
 		core = LC_CRASH_CORE_NO_SPACE;
 		log_error("The spool's reboot events leave %" PRIu64
 			  " bytes of spool.max_bytes for a core; not storing it.",
 			  budget);
-		goto report;
+	} else {
+		stored = store_core(cfg, req, &pi, spool, budget, &ctx, &t, &core);
+		if (stored >= 0 && db && tr.signature[0])
+			crashdb_core_stored(db, tr.signature,
+					    lc_config_get_string(cfg, "device.software_version"));
 	}
-	r = store_core(cfg, req, &pi, spool, budget, &boot, &core, uuid);
+	r = crashdb_close(TAKE_PTR(db));
+	if (r < 0)
+		log_warning_errno(r, "Failed to save the crash record: %m");
+	r = stored;
+	/* The trace goes out whatever became of the core, except for the crashes inside a crash
+	 * loop: the loop's first report stands for them. */
+	if (tr.result && !(streq(core, LC_CRASH_CORE_LOOP) && rep.loop_crashes == 0))
+		(void)trace_store(spool, &ctx, &tr);
 report:
 	if (!boot_known && lc_boot_info_peek(sysroot, state_dir, &boot) >= 0)
 		boot_known = true;
-	report_crash(cfg, req, &pi, boot_known ? boot.boot_id : NULL, spool, core, uuid);
+	report_trace(&tr, &rep);
+	report_crash(cfg, req, &pi, boot_known ? boot.boot_id : NULL, spool, core,
+		     streq(core, LC_CRASH_CORE_STORED) ? t.uuid : "", &rep);
+	(void)crashdb_close(db);
+	unwind_result_free(tr.result);
+	safe_close(t.fd);
 	lc_spool_free(spool);
+	lc_identity_done(&id);
 	proc_info_done(&pi);
 	return r < 0 ? r : 0;
 }

@@ -1,11 +1,26 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+
 #include "build-config.h"
 #include "coredump-config.h"
+#include "crashdb.h"
+#include "filter.h"
 #include "macro.h"
 #include "schema.h"
 
 static const char *const strategies[] = { "stack", "full", NULL };
 static const char *const compressions[] = { "gzip", "zstd", "none", NULL };
+
+/* A rule's error: the configuration copies it as soon as the check returns, so one buffer does. */
+static char coredump_filter_why[256];
+
+static int coredump_check_filter(const char *value, const char **ret_why)
+{
+	int r = coredump_filter_check(value, coredump_filter_why, sizeof(coredump_filter_why));
+
+	*ret_why = coredump_filter_why;
+	return r < 0 ? -EINVAL : 0;
+}
 
 static const struct lc_cfg_key coredump_keys[] = {
 	{
@@ -121,6 +136,70 @@ static const struct lc_cfg_key coredump_keys[] = {
 		.min = 1,
 		.max = 604800,
 		.description = "The window of rate_limit_count.",
+	},
+	{
+		.name = "cores_per_signature",
+		.type = LC_CFG_INT,
+		.def_int = 3,
+		.min = 0,
+		.max = 1000,
+		.description =
+			"Cores stored per crash signature (the crashing thread's top frames) "
+			"and software version; further crashes with that signature are "
+			"counted, with their stack trace, but store no core. 0: no limit.",
+	},
+	{
+		.name = "loop_count",
+		.type = LC_CFG_INT,
+		.def_int = 5,
+		.min = 2,
+		.max = CRASHDB_TIMES,
+		.description = "An executable that crashes this many times within loop_minutes is "
+			       "in a crash loop: one crash-loop event instead of a core per crash, "
+			       "and no core nor stack trace for its further crashes until it has "
+			       "run loop_minutes without one. Every crash is still counted.",
+	},
+	{
+		.name = "loop_minutes",
+		.type = LC_CFG_INT,
+		.def_int = 10,
+		.min = 1,
+		.max = 1440,
+		.description = "The window of loop_count, and how long an executable in a crash "
+			       "loop must run without crashing for the loop to end.",
+	},
+	{
+		.name = "filters",
+		.type = LC_CFG_STRV,
+		.max = COREDUMP_FILTERS_MAX,
+		.check = coredump_check_filter,
+		.description =
+			"Rules that limit the cores stored for some crashes, each \"[path:PATH] "
+			"[process:NAME] [signal:SIG] [limit:COUNT/SECONDS]\" with at least one "
+			"matcher, all given ones must match: PATH is the executable or a "
+			"directory above it, NAME the process name (comm), SIG a signal that "
+			"dumps core (SIGSEGV, SEGV or 11). The first rule that matches decides: "
+			"at most COUNT cores per SECONDS (across reboots) for the crashes it "
+			"matches, none without limit or with COUNT 0. Filtered crashes are still "
+			"counted (docs/coredumps.md).",
+	},
+	{
+		.name = "stacktrace",
+		.type = LC_CFG_BOOL,
+		.def_bool = true,
+		.description =
+			"Unwind every crash on the device, in a sandboxed child, into a "
+			"linux-stacktrace entry and the crash's signature; the trace is sent "
+			"even when the core is not stored (except inside a crash loop).",
+	},
+	{
+		.name = "stacktrace_time_limit_ms",
+		.type = LC_CFG_INT,
+		.def_int = 2000,
+		.min = 100,
+		.max = 60000,
+		.description = "Longest the unwinding child may run; a crash whose unwinding "
+			       "takes longer has no stack trace (its core is decided without it).",
 	},
 	{
 		.name = "time_limit_seconds",

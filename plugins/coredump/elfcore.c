@@ -581,3 +581,85 @@ int elfcore_file_next(struct elfcore_file_iter *it, struct elfcore_file_map *ret
 	*ret = m;
 	return 1;
 }
+
+/* Where the kernel's struct ucontext keeps what elfcore_find_sigframe() reads (the kernel's
+ * arch/<arch>/include/uapi/asm/ucontext.h and sigcontext.h): uc_flags and uc_link, then uc_stack
+ * (ss_sp, ss_flags, ss_size) at two words; the interrupted sp and pc inside uc_mcontext. */
+struct ucontext_layout {
+	unsigned word;
+	size_t sp, pc;
+};
+
+#define SS_AUTODISARM_FL (1u << 31)
+#define ALTSTACK_MIN	 1024		/* below the smallest MINSIGSTKSZ */
+#define ALTSTACK_MAX	 (1ull << 30)
+
+static bool ucontext_layout(enum elfcore_arch arch, struct ucontext_layout *ret)
+{
+	switch (arch) {
+	case ELFCORE_ARCH_X86_64:
+		/* uc_mcontext at 40: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip */
+		*ret = (struct ucontext_layout){ .word = 8, .sp = 40 + 15 * 8, .pc = 40 + 16 * 8 };
+		return true;
+	case ELFCORE_ARCH_AARCH64:
+		/* uc_sigmask at 40, 120 bytes unused, uc_mcontext 16-aligned at 176: fault_address,
+		 * regs[31], sp, pc */
+		*ret = (struct ucontext_layout){ .word = 8, .sp = 176 + 8 + 31 * 8,
+						 .pc = 176 + 8 + 32 * 8 };
+		return true;
+	case ELFCORE_ARCH_ARM:
+		/* uc_mcontext at 20: trap_no, error_code, oldmask, r0..r10, fp, ip, sp, lr, pc */
+		*ret = (struct ucontext_layout){ .word = 4, .sp = 20 + 16 * 4, .pc = 20 + 18 * 4 };
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t rdword(const uint8_t *p, unsigned word)
+{
+	return word == 8 ? rd64(p) : rd32(p);
+}
+
+int elfcore_find_sigframe(const struct elfcore_ehdr *ehdr, const void *buf, size_t len,
+			  uint64_t base, uint64_t sp, size_t *pos, struct elfcore_sigframe *ret)
+{
+	const uint8_t *b = buf;
+	struct ucontext_layout l;
+	size_t need, i;
+
+	if (!ucontext_layout(ehdr->arch, &l))
+		return -EOPNOTSUPP;
+	need = l.pc + l.word;
+	i = (*pos + l.word - 1) / l.word * l.word;
+	for (; len >= need && i <= len - need; i += l.word) {
+		const uint8_t *u = b + i;
+		uint64_t at = base + i, ss_sp = rdword(u + 2 * l.word, l.word);
+		uint32_t ss_flags = rd32(u + 3 * l.word);
+		uint64_t ss_size = rdword(u + 4 * l.word, l.word);
+		uint64_t saved_sp = rdword(u + l.sp, l.word);
+
+		if (rdword(u, l.word) >= 0x100 || rdword(u + l.word, l.word) != 0)
+			continue;
+		if ((ss_flags & ~SS_AUTODISARM_FL) != 0 || ss_size < ALTSTACK_MIN ||
+		    ss_size > ALTSTACK_MAX || ss_sp > UINT64_MAX - ss_size)
+			continue;
+		/* sp and the ucontext on the alternate stack; the interrupted sp off it. */
+		if (sp < ss_sp || sp - ss_sp >= ss_size || at < ss_sp || at > UINT64_MAX - need ||
+		    at + need > ss_sp + ss_size)
+			continue;
+		if (saved_sp == 0 || (saved_sp >= ss_sp && saved_sp - ss_sp < ss_size))
+			continue;
+		*ret = (struct elfcore_sigframe){
+			.at = at,
+			.ss_sp = ss_sp,
+			.ss_size = ss_size,
+			.sp = saved_sp,
+			.pc = rdword(u + l.pc, l.word),
+		};
+		*pos = i + need;
+		return 1;
+	}
+	*pos = i;
+	return 0;
+}

@@ -121,6 +121,26 @@ struct elfcore_thread {
 int elfcore_parse_prstatus(const struct elfcore_ehdr *ehdr, const void *desc, size_t len,
 			   struct elfcore_thread *ret, const char **ret_why);
 
+/* A signal frame on an alternate signal stack (sigaltstack): the ucontext the kernel wrote when it
+ * delivered a signal there, and the stack pointer and pc of the code the signal interrupted. */
+struct elfcore_sigframe {
+	uint64_t at;		 /* the ucontext's address */
+	uint64_t ss_sp, ss_size; /* the alternate stack, as the ucontext's uc_stack says */
+	uint64_t sp, pc;	 /* the interrupted context's */
+};
+
+/*
+ * Looks for such a ucontext in len bytes of the process's memory that begin at address base,
+ * for a thread whose stack pointer sp lies on the alternate stack, from offset *pos on (word
+ * steps). A ucontext is recognised by its uc_stack describing an alternate stack that holds both
+ * sp and the ucontext itself, with flags saying the interrupted code was not on it, a null uc_link,
+ * small uc_flags, and a saved stack pointer outside that stack. Returns 1 with *ret and *pos past
+ * it, 0 when there is none before the end of buf, or
+ * -EOPNOTSUPP for a machine without a layout. Layouts: x86_64, aarch64 and arm.
+ */
+int elfcore_find_sigframe(const struct elfcore_ehdr *ehdr, const void *buf, size_t len,
+			  uint64_t base, uint64_t sp, size_t *pos, struct elfcore_sigframe *ret);
+
 /* From an NT_PRPSINFO descriptor: the process's pid, uid, gid and pr_fname (NUL-terminated).
  * Returns 0 or -EINVAL with *ret_why. */
 struct elfcore_psinfo {

@@ -4,12 +4,14 @@
 
 #include "build-config.h"
 #include "evidence.h"
+#include "history.h"
 #include "json-util.h"
 #include "last.h"
 #include "log.h"
 #include "macro.h"
 #include "reboot-plugin.h"
 #include "schema.h"
+#include "settings.h"
 
 struct reboot_data {
 	json_object *last; /* the decision last.json holds, for the status */
@@ -48,6 +50,26 @@ static const struct lc_cfg_key reboot_keys[] = {
 		.description = "Reason recorded when nothing explains the end of the previous "
 			       "boot (typically a power cut): a code, a name or \"!name\".",
 	},
+	{
+		.name = "loop_count",
+		.type = LC_CFG_INT,
+		.def_int = 3,
+		.min = 2,
+		.max = 100,
+		.description = "This many unexpected reboots within loop_minutes, the last one "
+			       "included, are a boot loop: its linux-reboot entry says so "
+			       "(\"boot_loop\"), the boot's first heartbeat carries boot_loop = 1, "
+			       "and `faultctl status` and `faultctl timeline` show it.",
+	},
+	{
+		.name = "loop_minutes",
+		.type = LC_CFG_INT,
+		.def_int = 15,
+		.min = 1,
+		.max = 10080,
+		.description = "The window of loop_count, counted back from the start of the "
+			       "boot that follows the last unexpected reboot.",
+	},
 };
 
 static const struct lc_cfg_section reboot_section = {
@@ -59,14 +81,36 @@ static const struct lc_cfg_section reboot_section = {
 	.n_keys = ARRAY_SIZE(reboot_keys),
 };
 
-/* Commits the linux-reboot entry. Returns 0 or -errno with *ret_why, after logging. */
-static int reboot_record(struct lc_plugin *p, const struct reboot_decision *d, char *ret_uuid,
-			 const char **ret_why)
+/* A boot loop found at this boot: the unexpected reboots within the window, this one included. */
+struct reboot_loop {
+	unsigned unexpected_reboots;
+	unsigned minutes;
+};
+
+/* {"unexpected_reboots": K, "minutes": T}, the linux-reboot entry's "boot_loop"; NULL on OOM. */
+static json_object *reboot_loop_to_json(const struct reboot_loop *loop)
+{
+	json_object *o = json_object_new_object();
+
+	if (lc_json_add(o, "unexpected_reboots", json_object_new_int64(loop->unexpected_reboots)) <
+		    0 ||
+	    lc_json_add(o, "minutes", json_object_new_int64(loop->minutes)) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Commits the linux-reboot entry, with the boot loop it ends (NULL: none). Returns 0 or -errno
+ * with *ret_why, after logging. */
+static int reboot_record(struct lc_plugin *p, const struct reboot_decision *d,
+			 const struct reboot_loop *loop, char *ret_uuid, const char **ret_why)
 {
 	json_object *metadata = json_object_new_object();
 	int r;
 
-	if (lc_json_add(metadata, "reason", lc_reboot_reason_to_json(&d->reason)) < 0) {
+	if (lc_json_add(metadata, "reason", lc_reboot_reason_to_json(&d->reason)) < 0 ||
+	    (loop && lc_json_add(metadata, "boot_loop", reboot_loop_to_json(loop)) < 0)) {
 		json_object_put(metadata);
 		*ret_why = "out of memory";
 		return log_oom();
@@ -82,6 +126,118 @@ static int reboot_record(struct lc_plugin *p, const struct reboot_decision *d, c
 	return r;
 }
 
+/* What this boot adds to the device's history (history.h). */
+struct reboot_history {
+	struct lc_history h;
+	bool seen;		      /* this boot has its boot event already (a start again) */
+	struct lc_history_event boot; /* this boot's event */
+	char from_version[129];	      /* the previous boot's version, "" when unknown */
+};
+
+/* Reads the history and prepares this boot's event, which begins at boot_ms. */
+static void reboot_history_prepare(struct lc_plugin *p, const char *state_dir, uint64_t boot_ms,
+				   struct reboot_history *ret)
+{
+	const struct lc_boot_info *boot = lc_plugin_boot_info(p);
+	const struct lc_config *cfg = lc_plugin_config(p);
+	struct lc_history_limits l = lc_history_default_limits();
+	const struct lc_history_event *last;
+	struct lc_identity id = { 0 };
+
+	if (lc_history_load(state_dir, &l, false, &ret->h) < 0)
+		ret->h = (struct lc_history){ 0 };
+	last = lc_history_last_boot(&ret->h);
+	ret->seen = last && streq(last->boot_id, boot->boot_id);
+	if (last && !ret->seen)
+		snprintf(ret->from_version, sizeof(ret->from_version), "%s",
+			 last->software_version);
+	ret->boot = (struct lc_history_event){ .kind = LC_HISTORY_BOOT, .time_ms = boot_ms };
+	snprintf(ret->boot.boot_id, sizeof(ret->boot.boot_id), "%s", boot->boot_id);
+	/*
+	 * The version this boot runs, as the core resolves it: configured, else from the fallback
+	 * files. Not when it would take the device-info command, which the core alone runs (the
+	 * version is then unknown here, and no update is detected); nor in a host without the
+	 * core's device keys, such as a test's.
+	 */
+	if (!lc_config_has(cfg, "device.software_version"))
+		return;
+	if (lc_config_get_string(cfg, "device.software_version")[0])
+		snprintf(ret->boot.software_version, sizeof(ret->boot.software_version), "%s",
+			 lc_config_get_string(cfg, "device.software_version"));
+	else if (!lc_config_get_string(cfg, "device.info_command")[0] &&
+		 lc_settings_identity(cfg, &id) == 0)
+		snprintf(ret->boot.software_version, sizeof(ret->boot.software_version), "%s",
+			 id.value[LC_ID_SOFTWARE_VERSION]);
+	lc_identity_done(&id);
+}
+
+/* Whether the unexpected end of the previous boot makes a boot loop with those before it. */
+static bool reboot_history_loop(struct lc_plugin *p, const struct reboot_history *rh,
+				struct reboot_loop *ret)
+{
+	unsigned count = (unsigned)lc_plugin_config_int(p, "loop_count");
+	unsigned minutes = (unsigned)lc_plugin_config_int(p, "loop_minutes");
+	unsigned n;
+
+	if (rh->seen || !rh->boot.unexpected)
+		return false;
+	n = lc_history_unexpected_boots(&rh->h, rh->boot.time_ms, minutes) + 1;
+	if (n < count)
+		return false;
+	*ret = (struct reboot_loop){ .unexpected_reboots = n, .minutes = minutes };
+	return true;
+}
+
+/* Appends this boot's events: the boot, an update when the version changed, the boot loop. */
+static void reboot_history_append(const char *state_dir, struct reboot_history *rh,
+				  const struct reboot_loop *loop)
+{
+	struct lc_history_limits l = lc_history_default_limits();
+	struct lc_history_event e;
+	/* Damage found when reading is dropped by rewriting the file with this boot's event. */
+	bool rewrite = rh->h.damaged > 0;
+	int r;
+
+	if (rh->seen)
+		return;
+	rh->boot.boot_loop = loop != NULL;
+	r = lc_history_append(state_dir, &l, &rh->boot, rewrite);
+	if (r >= 0 && rh->from_version[0] && rh->boot.software_version[0] &&
+	    !streq(rh->from_version, rh->boot.software_version)) {
+		e = (struct lc_history_event){ .kind = LC_HISTORY_UPDATE,
+					       .time_ms = rh->boot.time_ms };
+		memcpy(e.boot_id, rh->boot.boot_id, sizeof(e.boot_id));
+		memcpy(e.software_version, rh->boot.software_version, sizeof(e.software_version));
+		memcpy(e.from_version, rh->from_version, sizeof(e.from_version));
+		r = lc_history_append(state_dir, &l, &e, false);
+	}
+	if (r >= 0 && loop) {
+		e = (struct lc_history_event){ .kind = LC_HISTORY_BOOT_LOOP,
+					       .time_ms = rh->boot.time_ms,
+					       .count = loop->unexpected_reboots,
+					       .minutes = loop->minutes };
+		memcpy(e.boot_id, rh->boot.boot_id, sizeof(e.boot_id));
+		r = lc_history_append(state_dir, &l, &e, false);
+	}
+	if (r < 0)
+		log_warning_errno(r, "Failed to add this boot to the history in %s/%s: %m",
+				  state_dir, LC_HISTORY_FILE);
+}
+
+static void reboot_history_done(struct reboot_history *rh)
+{
+	lc_history_done(&rh->h);
+}
+
+/* The Unix time in ms at which this boot began, from when faultd started in it. */
+static uint64_t reboot_boot_realtime_ms(const struct lc_boot_info *boot,
+					const struct lc_clock_sample *now)
+{
+	uint64_t up = now->monotonic_ms > boot->start_ms ? now->monotonic_ms - boot->start_ms : 0;
+
+	return now->realtime_ms > up ? now->realtime_ms - up : 0;
+}
+
 static int reboot_init(struct lc_plugin *p)
 {
 	const struct lc_boot_info *boot = lc_plugin_boot_info(p);
@@ -93,6 +249,9 @@ static int reboot_init(struct lc_plugin *p)
 	_cleanup_free_ char *reason_path = NULL;
 	struct lc_reboot_reason unclean = { .code = 0x8000 }; /* UnknownError */
 	struct reboot_decision d = { .source = REBOOT_SRC_FIRST_BOOT };
+	_cleanup_(reboot_history_done) struct reboot_history rh = { 0 };
+	struct reboot_loop loop;
+	bool looping = false;
 	struct reboot_file_id used;
 	struct lc_clock_sample now;
 	struct reboot_input in;
@@ -146,13 +305,26 @@ static int reboot_init(struct lc_plugin *p)
 	if (r < 0)
 		return log_oom();
 
+	lc_clock_sample_now(&now);
+	reboot_history_prepare(p, state_dir, reboot_boot_realtime_ms(boot, &now), &rh);
 	if (plan == REBOOT_PLAN_FIRST_BOOT) {
 		log_info("%s", reboot_summary(&ev, &d, summary, sizeof(summary)));
 	} else {
 		reboot_decide(&ev, &unclean, &d);
 		log_notice("%s", reboot_summary(&ev, &d, summary, sizeof(summary)));
+		rh.boot.has_reason = true;
+		rh.boot.reason = d.reason;
+		rh.boot.unexpected = lc_reboot_reason_unexpected(&d.reason);
+		looping = reboot_history_loop(p, &rh, &loop);
+		if (looping) {
+			log_warning("Boot loop: %u unexpected reboots within %u minutes.",
+				    loop.unexpected_reboots, loop.minutes);
+			/* In the heartbeat in progress: the first one of this boot. */
+			(void)lc_plugin_metric(p, "boot_loop", strlen("boot_loop"), LC_METRIC_GAUGE,
+					       1);
+		}
 		/* The entry first. */
-		recorded = reboot_record(p, &d, uuid, &why);
+		recorded = reboot_record(p, &d, looping ? &loop : NULL, uuid, &why);
 		/* The hours ledger is local: an unexpected end counts against the crash-free
 		 * hours even when sampling kept the entry out of the spool (the core counts
 		 * nothing without consent). */
@@ -163,7 +335,7 @@ static int reboot_init(struct lc_plugin *p)
 			recorded != -ENOSPC;
 	}
 
-	lc_clock_sample_now(&now);
+	reboot_history_append(state_dir, &rh, looping ? &loop : NULL);
 	data->last = reboot_last_new(boot, &ev, &d, now.realtime_ms, uuid[0] ? uuid : NULL,
 				     recorded < 0 ? why : NULL);
 	if (!data->last)
