@@ -321,6 +321,7 @@ static int trim_to_file(const struct lc_config *cfg, const struct capture_reques
 {
 	struct trim_setup ts = {};
 	struct cz_writer *w = NULL;
+	_cleanup_free_ char *unverified = NULL;
 	struct ct_result res;
 	char why[256];
 	_cleanup_close_ int fd = -1;
@@ -330,9 +331,16 @@ static int trim_to_file(const struct lc_config *cfg, const struct capture_reques
 	if (r < 0)
 		return r;
 	ts.capture = capture_json(req, pi, cfg, NULL, NULL, NULL);
-	if (!ts.capture)
+	/* A saved core's pid may belong to another process by now: the core's notes decide whether
+	 * /proc/<pid> is its process; if not, neither its memory nor what it says goes in. */
+	unverified = capture_json(req, &(struct proc_info){ .mem_fd = -1 }, cfg, NULL, NULL, NULL);
+	if (!ts.capture || !unverified) {
+		free(ts.capture);
 		return log_oom();
+	}
 	ts.opts.capture_json = ts.capture;
+	ts.opts.expected_pid = (uint32_t)req->pid;
+	ts.opts.unverified_capture_json = unverified;
 	fd = open(req->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		free(ts.capture);
@@ -345,10 +353,16 @@ static int trim_to_file(const struct lc_config *cfg, const struct capture_reques
 		log_error("Refusing the core of pid %d: %s", (int)req->pid, why);
 	else if (r < 0)
 		log_error_errno(r, "Failed to trim the core of pid %d: %m", (int)req->pid);
+	if (r >= 0 && res.pid_mismatch)
+		log_warning("The core's notes name pid %" PRIu32 ", not %d: /proc/%d is another "
+			    "process now, so neither its memory nor its name, program, command "
+			    "line or maps were used; the memory came from the core alone.",
+			    res.core_pid, (int)req->pid, (int)req->pid);
 	if (r >= 0)
 		r = cz_finish(w);
 	if (r >= 0)
-		log_trimmed(req, pi, &res, w, req->output);
+		log_trimmed(req, res.pid_mismatch ? &(struct proc_info){ .mem_fd = -1 } : pi, &res,
+			    w, req->output);
 	cz_writer_free(w);
 	free(ts.capture);
 	if (r < 0)

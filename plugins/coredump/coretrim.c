@@ -15,10 +15,13 @@
 #include "elfcore.h"
 #include "macro.h"
 
-#define IN_BUF	     (128 * 1024)
-#define VDSO_MAX     (64 * 1024)
-#define SP_BELOW     256 /* bytes kept under a stack pointer: x86_64's red zone and then some */
-#define RANGES_EXTRA (4 * LM_MAX_OBJECTS + 64)
+#define IN_BUF	      (128 * 1024)
+#define VDSO_MAX      (64 * 1024)
+#define SP_BELOW      256 /* bytes kept under a stack pointer: x86_64's red zone and then some */
+#define RANGES_EXTRA  (4 * LM_MAX_OBJECTS + 64)
+#define PF_R	      4
+#define SIGFRAMES_MAX 4	  /* interrupted stacks kept per thread on an alternate stack */
+#define SCAN_OVERLAP  512 /* bytes re-read between scan chunks: more than a ucontext's head */
 
 /* x rounded up to a multiple of a (a power of two); x must leave room for it. */
 #define ALIGN_TO(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
@@ -46,8 +49,10 @@ struct segment {
 	uint32_t type, flags;
 };
 
+/* len bytes of the input at in_off, for memsz bytes of memory: len < memsz when the input ends
+ * before the rest (a saved core cut short), which is then left out, not written as zeros. */
 struct piece {
-	uint64_t in_off, vaddr, len, out_off;
+	uint64_t in_off, vaddr, len, memsz, out_off;
 	uint32_t flags;
 };
 
@@ -68,11 +73,18 @@ struct trim {
 	size_t n_threads;
 	const uint8_t *auxv, *files;
 	size_t auxv_len, files_len;
+	uint32_t psinfo_pid; /* NT_PRPSINFO's pr_pid; 0 when there is none */
+	const char *capture_json;
+
+	/* The process's memory for the link_map walk and the signal frames, or NULL. */
+	lm_read_t mem_read;
+	void *mem_userdata;
 
 	struct range *ranges;
 	size_t n_ranges, max_ranges;
 	struct piece *pieces;
 	size_t n_pieces;
+	bool input_cut; /* the input ended or timed out while memory was copied */
 };
 
 int ct_strategy_from_name(const char *name, enum ct_strategy *ret)
@@ -421,6 +433,11 @@ static int parse_notes(struct trim *t)
 				return refuse(t, -EINVAL, "NT_PRSTATUS note of thread %zu: %s", i,
 					      why);
 			i++;
+		} else if (elfcore_note_is(&n, "CORE", ELFCORE_NT_PRPSINFO) && !t->psinfo_pid) {
+			struct elfcore_psinfo ps;
+
+			if (elfcore_parse_prpsinfo(&t->ehdr, n.desc, n.descsz, &ps, &why) >= 0)
+				t->psinfo_pid = ps.pid;
 		} else if (elfcore_note_is(&n, "CORE", ELFCORE_NT_AUXV) && !t->auxv) {
 			t->auxv = n.desc;
 			t->auxv_len = n.descsz;
@@ -492,6 +509,102 @@ static int read_saved_core(void *userdata, uint64_t addr, void *buf, size_t len)
 	return (size_t)k == len ? 0 : -EFAULT;
 }
 
+/* The first PT_LOAD with dumped, readable bytes above addr, or NULL. */
+static const struct segment *readable_above(const struct trim *t, uint64_t addr)
+{
+	const struct segment *best = NULL;
+
+	for (size_t i = 0; i < t->ehdr.phnum; i++) {
+		const struct segment *p = &t->ph[i];
+
+		if (p->type == ELFCORE_PT_LOAD && p->filesz > 0 && (p->flags & PF_R) &&
+		    p->vaddr > addr && (!best || p->vaddr < best->vaddr))
+			best = p;
+	}
+	return best;
+}
+
+/*
+ * Keeps the stack window of a stack pointer: len bytes from sp upward (and SP_BELOW under it), to
+ * the end of its mapping at most: what lies above is another one. A stack pointer in memory the
+ * core holds no readable bytes of (a thread that overflowed into the guard page under its stack,
+ * or past it) keeps len bytes from the first readable address above it instead, when that is its
+ * own stack: the mapping right above the guard, or within len of sp. Returns 0 or -E2BIG.
+ */
+static int add_stack_window(struct trim *t, uint64_t sp, uint64_t len)
+{
+	uint64_t below = MIN(sp, (uint64_t)SP_BELOW);
+	const struct segment *p = mapping_of(t, sp);
+
+	if (!p || p->filesz == 0 || !(p->flags & PF_R)) {
+		const struct segment *q = readable_above(t, sp);
+		uint64_t reach = len;
+
+		if (p && p->vaddr + p->memsz - sp > reach)
+			reach = p->vaddr + p->memsz - sp;
+		if (q && q->vaddr - sp <= reach &&
+		    (!p || p->vaddr + p->memsz == q->vaddr || q->vaddr - sp <= len)) {
+			sp = q->vaddr;
+			below = 0;
+			p = q;
+		}
+	}
+	if (p && len > p->vaddr + p->memsz - sp)
+		len = p->vaddr + p->memsz - sp;
+	return add_range(t, sp - below, below + len);
+}
+
+/*
+ * A thread whose stack pointer lies on an alternate signal stack (a handler of SIGSEGV run by
+ * sigaltstack) has two stacks worth keeping: the handler's, and the one the signal interrupted,
+ * whose stack pointer the kernel saved in the ucontext it wrote on the alternate stack. Scans the
+ * thread's window [sp, end) of the process's memory for such ucontexts (elfcore_find_sigframe)
+ * and keeps a window of len bytes for each interrupted stack pointer, at most SIGFRAMES_MAX.
+ * Returns the end of the alternate stack when one was found (the handler's frames end there, so
+ * its window does too), else end; -E2BIG in *ret_error when the ranges run out.
+ */
+static uint64_t keep_interrupted_stacks(struct trim *t, uint64_t sp, uint64_t end, uint64_t len,
+					int *ret_error)
+{
+	uint64_t at = sp & ~(uint64_t)7, last = 0, alt_end = end;
+	unsigned found = 0;
+
+	*ret_error = 0;
+	if (!t->mem_read)
+		return end;
+	while (at < end && found < SIGFRAMES_MAX) {
+		/* Chunks that stay within a page-aligned run of memory the source can read. */
+		uint64_t chunk = MIN(end - at, (uint64_t)IN_BUF - (at & (CT_PAGE - 1)));
+		struct elfcore_sigframe f;
+		size_t pos = 0, got = 0;
+
+		while (got < chunk) {
+			uint64_t n =
+				MIN(chunk - got, (uint64_t)CT_PAGE - ((at + got) & (CT_PAGE - 1)));
+
+			if (t->mem_read(t->mem_userdata, at + got, t->in.buf + got, (size_t)n) < 0)
+				break;
+			got += n;
+		}
+		while (found < SIGFRAMES_MAX &&
+		       elfcore_find_sigframe(&t->ehdr, t->in.buf, got, at, sp, &pos, &f) > 0) {
+			if (f.at <= last && last != 0)
+				continue; /* seen in the previous chunk's overlap */
+			last = f.at;
+			found++;
+			t->res->sigframes++;
+			alt_end = MIN(alt_end, f.ss_sp + f.ss_size);
+			*ret_error = add_stack_window(t, f.sp, len);
+			if (*ret_error < 0)
+				return end;
+		}
+		if (got < chunk || at + got >= end || got <= SCAN_OVERLAP)
+			break;
+		at += got - SCAN_OVERLAP;
+	}
+	return alt_end;
+}
+
 static int auxv(const struct trim *t, uint64_t type, uint64_t *ret)
 {
 	const char *why = NULL;
@@ -524,7 +637,7 @@ static int plan_ranges(struct trim *t)
 			return refuse(t, -EINVAL, "NT_FILE note: %s", why);
 		n_files = (size_t)fi.count;
 	}
-	t->max_ranges = t->n_threads + n_files + RANGES_EXTRA;
+	t->max_ranges = t->n_threads * (1 + SIGFRAMES_MAX) + n_files + RANGES_EXTRA;
 	t->ranges = calloc(t->max_ranges, sizeof(*t->ranges));
 	if (!t->ranges)
 		return -ENOMEM;
@@ -535,14 +648,13 @@ static int plan_ranges(struct trim *t)
 			crashing = i;
 	t->res->signal = t->threads[crashing].signal;
 	for (size_t i = 0; i < t->n_threads; i++) {
-		uint64_t sp = t->threads[i].sp, below = MIN(sp, (uint64_t)SP_BELOW);
+		uint64_t sp = t->threads[i].sp;
 		uint64_t len = i == crashing ? o->crashing_stack_bytes : o->stack_bytes;
-		const struct segment *p = mapping_of(t, sp);
+		uint64_t end = sp > UINT64_MAX - len ? UINT64_MAX : sp + len, alt_end;
 
-		/* A stack ends where its mapping does: what lies above is another one. */
-		if (p && len > p->vaddr + p->memsz - sp)
-			len = p->vaddr + p->memsz - sp;
-		r = add_range(t, sp - below, below + len);
+		alt_end = keep_interrupted_stacks(t, sp, end, len, &r);
+		if (r >= 0)
+			r = add_stack_window(t, sp, MIN(len, alt_end - sp));
 		if (r < 0)
 			return refuse(t, r, "too many ranges");
 	}
@@ -580,16 +692,12 @@ static int plan_ranges(struct trim *t)
 			.phdr = phdr,
 			.phent = phent,
 			.phnum = phnum,
-			.read = o->mem_read,
-			.read_userdata = o->mem_userdata,
 			.range = add_range,
 			.range_userdata = t,
 		};
 
-		if (!walk.read && t->in.seekable) {
-			walk.read = read_saved_core;
-			walk.read_userdata = t;
-		}
+		walk.read = t->mem_read;
+		walk.read_userdata = t->mem_userdata;
 		if (walk.read)
 			t->res->link_maps = lm_walk(&walk);
 	}
@@ -609,9 +717,45 @@ static int plan_ranges(struct trim *t)
 	return 0;
 }
 
-/* The kept parts of each memory segment, in file order. */
+/* The pid the core's notes name: NT_PRPSINFO's, else the thread whose id is the expected pid
+ * (a process's first thread has the process's id), else 0. */
+static uint32_t core_pid(const struct trim *t, uint32_t expected)
+{
+	if (t->psinfo_pid)
+		return t->psinfo_pid;
+	for (size_t i = 0; i < t->n_threads; i++)
+		if (t->threads[i].tid == expected)
+			return expected;
+	return 0;
+}
+
+/* Where the process's memory is read from: the caller's reader, unless the core is another
+ * process's than the one it was opened for; else a saved core's own bytes; else nowhere. */
+static void choose_memory(struct trim *t)
+{
+	const struct ct_options *o = t->o;
+
+	t->mem_read = o->mem_read;
+	t->mem_userdata = o->mem_userdata;
+	t->capture_json = o->capture_json;
+	t->res->core_pid = core_pid(t, o->expected_pid);
+	if (o->expected_pid != 0 && t->res->core_pid != o->expected_pid) {
+		t->res->pid_mismatch = true;
+		t->mem_read = NULL;
+		t->capture_json = o->unverified_capture_json;
+	}
+	if (!t->mem_read && t->in.seekable) {
+		t->mem_read = read_saved_core;
+		t->mem_userdata = t;
+	}
+}
+
+/* The kept parts of each memory segment, in file order. A saved core's size is known: the bytes
+ * of a piece past its end are left out of the piece (the debugger then reports them unreadable)
+ * and counted in missing_bytes. */
 static int plan_pieces(struct trim *t)
 {
+	uint64_t avail = UINT64_MAX;
 	size_t max = 0;
 
 	for (size_t i = 0; i < t->ehdr.phnum; i++)
@@ -621,6 +765,15 @@ static int plan_pieces(struct trim *t)
 	t->pieces = calloc(MAX(max, (size_t)1), sizeof(*t->pieces));
 	if (!t->pieces)
 		return -ENOMEM;
+	if (t->in.seekable) {
+		struct stat st;
+
+		if (fstat(t->in.fd, &st) < 0)
+			return -errno;
+		avail = (uint64_t)st.st_size > (uint64_t)t->in.base
+				? (uint64_t)st.st_size - (uint64_t)t->in.base
+				: 0;
+	}
 	for (size_t i = 0; i < t->ehdr.phnum; i++) {
 		const struct segment *p = &t->ph[i];
 		uint64_t s = p->vaddr, e = p->vaddr + p->filesz;
@@ -639,13 +792,25 @@ static int plan_pieces(struct trim *t)
 		}
 		for (size_t j = lo; j < t->n_ranges && t->ranges[j].start < e; j++) {
 			uint64_t a = MAX(s, t->ranges[j].start), b = MIN(e, t->ranges[j].end);
+			uint64_t in_off = p->offset + (a - p->vaddr), len = b - a;
 
 			if (t->n_pieces >= max)
 				return refuse(t, -E2BIG, "too many pieces");
+			if (in_off + len > avail) {
+				len = in_off >= avail ? 0 : avail - in_off;
+				t->res->missing_bytes += b - a - len;
+				if (!t->res->truncated[0])
+					snprintf(t->res->truncated, sizeof(t->res->truncated),
+						 "the core ends at byte %" PRIu64
+						 ", before the memory at 0x%" PRIx64
+						 " (declared size %" PRIu64 ")",
+						 avail, a + len, t->res->core_bytes);
+			}
 			t->pieces[t->n_pieces++] = (struct piece){
-				.in_off = p->offset + (a - p->vaddr),
+				.in_off = in_off,
 				.vaddr = a,
-				.len = b - a,
+				.len = len,
+				.memsz = b - a,
 				.flags = p->flags,
 			};
 		}
@@ -692,10 +857,13 @@ static int write_outcome(struct trim *t)
 	n = snprintf(text, sizeof(text),
 		     "{\"strategy\": \"%s\", \"core_bytes\": %" PRIu64 ", \"read_bytes\": %" PRIu64
 		     ", \"kept_bytes\": %" PRIu64 ", \"threads\": %u, \"link_maps\": %d, "
-		     "\"truncated\": %s%s%s}",
+		     "\"truncated\": %s%s%s, \"missing_bytes\": %" PRIu64
+		     ", \"sigframes\": %u, \"core_pid\": %" PRIu32 ", \"pid_mismatch\": %s}",
 		     ct_strategy_name(res->strategy), res->core_bytes, res->read_bytes,
 		     res->kept_bytes, res->threads, res->link_maps, res->truncated[0] ? "\"" : "",
-		     res->truncated[0] ? res->truncated : "null", res->truncated[0] ? "\"" : "");
+		     res->truncated[0] ? res->truncated : "null", res->truncated[0] ? "\"" : "",
+		     res->missing_bytes, res->sigframes, res->core_pid,
+		     res->pid_mismatch ? "true" : "false");
 	if (n < 0 || n >= CT_OUTCOME_SIZE)
 		return -ENOBUFS; /* cannot happen: the fields are bounded */
 	memset(text + n, ' ', CT_OUTCOME_SIZE - (size_t)n);
@@ -704,6 +872,7 @@ static int write_outcome(struct trim *t)
 
 static void cut(struct trim *t, const struct piece *p, int error)
 {
+	t->input_cut = true;
 	if (t->res->truncated[0])
 		return;
 	if (error == -ETIME)
@@ -722,14 +891,16 @@ static int copy_piece(struct trim *t, const struct piece *p)
 	uint64_t done = 0;
 	int r;
 
-	if (!t->res->truncated[0]) {
+	if (p->len == 0)
+		return 0;
+	if (!t->input_cut) {
 		r = input_skip(&t->in, p->in_off);
 		if (r < 0 && r != -ETIME)
 			return r;
 		if (r == -ETIME || t->in.eof)
 			cut(t, p, r);
 	}
-	while (done < p->len && !t->res->truncated[0]) {
+	while (done < p->len && !t->input_cut) {
 		ssize_t k =
 			input_read(&t->in, t->in.buf, (size_t)MIN(p->len - done, (uint64_t)IN_BUF));
 
@@ -744,6 +915,7 @@ static int copy_piece(struct trim *t, const struct piece *p)
 			return r;
 		done += (uint64_t)k;
 	}
+	t->res->missing_bytes += p->len - done;
 	return cz_write_zeros(t->w, p->len - done);
 }
 
@@ -757,8 +929,8 @@ static int write_trimmed(struct trim *t)
 
 	if (n_out >= 0xffff)
 		return refuse(t, -E2BIG, "too many segments to keep (%zu)", n_out);
-	if (t->o->capture_json)
-		capture_len = strlen(t->o->capture_json);
+	if (t->capture_json)
+		capture_len = strlen(t->capture_json);
 	out.phnum = (uint32_t)n_out;
 	out.phoff = out.ehsize;
 
@@ -796,7 +968,7 @@ static int write_trimmed(struct trim *t)
 							   .offset = p->out_off,
 							   .vaddr = p->vaddr,
 							   .filesz = p->len,
-							   .memsz = p->len,
+							   .memsz = p->memsz,
 							   .align = CT_PAGE },
 				   phb);
 		r = cz_write(t->w, phb, out.phentsize);
@@ -814,7 +986,7 @@ static int write_trimmed(struct trim *t)
 	if (r >= 0)
 		r = cz_write(t->w, t->notes, t->notes_len);
 	if (r >= 0 && capture_len)
-		r = write_note(t, CT_NOTE_CAPTURE, t->o->capture_json, capture_len);
+		r = write_note(t, CT_NOTE_CAPTURE, t->capture_json, capture_len);
 	if (r >= 0 && t->o->extra_note)
 		r = write_named_note(t, t->o->extra_note->name, t->o->extra_note->type,
 				     t->o->extra_note->desc, t->o->extra_note->len);
@@ -837,7 +1009,7 @@ static int write_trimmed(struct trim *t)
 		return r;
 	/* The kernel only marks the process as having dumped core when it could write it all: the
 	 * rest goes to /dev/null, until the end or the deadline. */
-	if (!t->in.seekable && !t->res->truncated[0]) {
+	if (!t->in.seekable && !t->input_cut) {
 		r = input_skip(&t->in, UINT64_MAX);
 		if (r < 0 && r != -ETIME)
 			return r;
@@ -928,6 +1100,8 @@ int ct_trim(int fd, const struct ct_options *o, struct cz_writer *w, struct ct_r
 		r = read_notes(&t);
 	if (r >= 0)
 		r = parse_notes(&t);
+	if (r >= 0)
+		choose_memory(&t);
 	if (r >= 0)
 		r = plan_ranges(&t);
 	if (r >= 0)

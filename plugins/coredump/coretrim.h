@@ -7,7 +7,9 @@
  *     the caller's own note if any,
  *     and one at the end (type CT_NOTE_OUTCOME) saying what was read, kept and cut;
  *   - each thread's stack from its stack pointer upward to the end of its mapping, at most a
- *     window (a longer one for the crashing thread);
+ *     window (a longer one for the crashing thread); from the first readable address above a
+ *     stack pointer in a guard page; and, for a thread on an alternate signal stack, the window
+ *     of the stack the signal interrupted too (its stack pointer from the ucontext);
  *   - the first page of each mapping of a file at offset 0 (ELF header and build-id);
  *   - the vDSO;
  *   - what a debugger reads to list the shared objects: the main program's dynamic section,
@@ -24,6 +26,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,7 +69,13 @@ struct ct_options {
 	 * that is a regular file (a saved core); otherwise the walk is skipped. */
 	lm_read_t mem_read;
 	void *mem_userdata;
-	const char *capture_json;	  /* the CT_NOTE_CAPTURE note's text; NULL: none */
+	const char *capture_json; /* the CT_NOTE_CAPTURE note's text; NULL: none */
+	/* The pid mem_read and capture_json were read for (the by-hand path, where a pid may have
+	 * been reused since the core was saved); 0: not checked. When the core's notes name another
+	 * process, mem_read is not used (a saved core's own bytes are), unverified_capture_json
+	 * replaces capture_json, and ret->pid_mismatch is set. */
+	uint32_t expected_pid;
+	const char *unverified_capture_json; /* NULL: no capture note then */
 	const struct ct_note *extra_note; /* written after it (the "Memfault" note); NULL: none */
 };
 
@@ -77,17 +86,23 @@ struct ct_result {
 	uint64_t read_bytes;	   /* bytes read from the input */
 	uint64_t kept_bytes;	   /* memory bytes written (stack strategy), or core bytes (full) */
 	unsigned threads;
-	uint32_t signal;       /* the crashing thread's pr_cursig; 0 when unknown */
-	int link_maps;	       /* objects found by the walk, or -errno when it failed */
-	unsigned segments_out; /* program headers of the result */
-	char truncated[160];   /* "" or why the result lacks bytes it should have had */
+	uint32_t signal;	/* the crashing thread's pr_cursig; 0 when unknown */
+	int link_maps;		/* objects found by the walk, or -errno when it failed */
+	unsigned segments_out;	/* program headers of the result */
+	char truncated[160];	/* "" or why the result lacks bytes it should have had */
+	uint64_t missing_bytes; /* kept memory the input did not deliver: left out of a saved core
+				 * cut short, zeros when a pipe ended or the deadline came */
+	unsigned sigframes; /* signal frames on alternate stacks whose interrupted stack was kept */
+	uint32_t core_pid;  /* the pid the core's notes name; 0 when they name none */
+	bool pid_mismatch;  /* core_pid is not o->expected_pid */
 };
 
 /*
  * Trims the core read from fd into w (borrowed). Returns 0 with *ret filled (ret->truncated says
- * whether the core ended early or the deadline came: the result is still a valid core, with the
- * missing bytes zero), -EINVAL or -E2BIG with a sentence in why (size why_len) when the input is
- * not a core this can read, or the writer's or reader's -errno (-EFBIG: the output cap).
+ * whether the core ended early or the deadline came: the result is still a valid core; the bytes a
+ * saved core lacks are left out of its segments, those a pipe did not deliver are zero), -EINVAL or
+ * -E2BIG with a sentence in why (size why_len) when the input is not a core this can read, or the
+ * writer's or reader's -errno (-EFBIG: the output cap).
  */
 int ct_trim(int fd, const struct ct_options *o, struct cz_writer *w, struct ct_result *ret,
 	    char *why, size_t why_len);

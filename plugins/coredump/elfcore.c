@@ -591,7 +591,7 @@ struct ucontext_layout {
 };
 
 #define SS_AUTODISARM_FL (1u << 31)
-#define ALTSTACK_MIN	 1024		/* below the smallest MINSIGSTKSZ */
+#define ALTSTACK_MIN	 1024 /* below the smallest MINSIGSTKSZ */
 #define ALTSTACK_MAX	 (1ull << 30)
 
 static bool ucontext_layout(enum elfcore_arch arch, struct ucontext_layout *ret)
@@ -604,7 +604,8 @@ static bool ucontext_layout(enum elfcore_arch arch, struct ucontext_layout *ret)
 	case ELFCORE_ARCH_AARCH64:
 		/* uc_sigmask at 40, 120 bytes unused, uc_mcontext 16-aligned at 176: fault_address,
 		 * regs[31], sp, pc */
-		*ret = (struct ucontext_layout){ .word = 8, .sp = 176 + 8 + 31 * 8,
+		*ret = (struct ucontext_layout){ .word = 8,
+						 .sp = 176 + 8 + 31 * 8,
 						 .pc = 176 + 8 + 32 * 8 };
 		return true;
 	case ELFCORE_ARCH_ARM:

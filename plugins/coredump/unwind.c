@@ -58,7 +58,7 @@
 #define UNWIND_WIRE_MODULE (2 * UNWIND_MAX_NAME + 2 * UNWIND_MAX_BUILD_ID + 160)
 #define UNWIND_WIRE_FRAME  (2 * UNWIND_MAX_NAME + 64)
 
-/* ---- The result, its document, the signature: pure ------------------------------------------ */
+/* ---- The result, its document, the signature: pure ---- */
 
 struct unwind_result *unwind_result_free(struct unwind_result *result)
 {
@@ -293,8 +293,7 @@ int unwind_top_frames(const struct unwind_result *result, size_t n, char ***ret)
 
 #if HAVE_STACKTRACE
 
-/* ---- The child: libdwfl on hostile input, writing compact JSON to a pipe ----------------------
- */
+/* ---- The child: libdwfl on hostile input, writing compact JSON to a pipe ---- */
 
 static uint64_t now_us(void)
 {
@@ -621,8 +620,9 @@ static void child_notes(Elf *core, int *ret_tid, int *ret_signal, char *psargs, 
 
 				memcpy(&sig, desc + 12, sizeof(sig));
 				memcpy(&tid, desc + pid_at, sizeof(tid));
-				*ret_tid = tid;
-				*ret_signal = sig;
+				/* Hostile values fall back to the request's or none. */
+				*ret_tid = tid > 0 ? tid : 0;
+				*ret_signal = sig <= 255 ? sig : 0;
 			} else if (nh.n_type == NT_PRPSINFO && nh.n_descsz >= args_at + 80) {
 				size_t n = strnlen((const char *)desc + args_at, MIN(80, size - 1));
 
@@ -739,12 +739,12 @@ static void close_other_fds(int a, int b)
 	int max = (int)MIN(sysconf(_SC_OPEN_MAX), 65536L);
 
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 0U, (unsigned)a - 1, 0U) == 0 || a == 0) {
-		if ((a + 1 > b - 1 ||
-		     syscall(SYS_close_range, (unsigned)a + 1, (unsigned)b - 1, 0U) == 0) &&
-		    syscall(SYS_close_range, (unsigned)b + 1, ~0U, 0U) == 0)
-			return;
-	}
+	/* Linux 5.9; before it, or when it fails, one close() per descriptor. */
+	if ((a == 0 || syscall(SYS_close_range, 0U, (unsigned)a - 1, 0U) == 0) &&
+	    (a + 1 > b - 1 ||
+	     syscall(SYS_close_range, (unsigned)a + 1, (unsigned)b - 1, 0U) == 0) &&
+	    syscall(SYS_close_range, (unsigned)b + 1, ~0U, 0U) == 0)
+		return;
 #endif
 	for (int fd = 0; fd < max; fd++)
 		if (fd != a && fd != b)
@@ -780,7 +780,7 @@ static void child_sandbox(int core_fd, int out_fd, uid_t uid, gid_t gid)
 	(void)signal(SIGPIPE, SIG_DFL);
 }
 
-/* ---- The parent: bounded read, checks, the result ------------------------------------------- */
+/* ---- The parent: bounded read, checks, the result ---- */
 
 static int json_hex(json_object *o, uint64_t *ret)
 {
@@ -988,6 +988,8 @@ static int parse_child(const char *text, size_t len, const struct unwind_request
 		snprintf(sigbuf, sizeof(sigbuf), "SIG%d", (int)sig);
 	res->signal = strdup(sigbuf);
 	res->cmdline = strndup(req->cmdline ? req->cmdline : cmdline, UNWIND_MAX_CMDLINE);
+	if (res->cmdline) /* the process chose its command line: valid UTF-8 only */
+		lc_text_scrub(res->cmdline, strlen(res->cmdline), LC_TEXT_KEEP_UTF8);
 	res->truncated = json_object_get_boolean(truncated);
 	r = !res->signal || !res->cmdline ? -ENOMEM : parse_modules(modules, res);
 	if (r == 0)
