@@ -8,11 +8,11 @@ threads.
 
 It builds faultd-core-handler and tests/crash/threads without sanitizers (meson
 buildtype=release in build-bench-unwind unless --build is given). For each thread count it runs
-threads COUNT (each thread parked 12 frames deep in functions of 64 and 128 bytes of locals, 16
-frames with libc's, then the main thread crashes with SIGSEGV) with RLIMIT_CORE unlimited so that the
-kernel writes its core into a temporary directory (the machine's core_pattern must be "core",
-which this script only reads), trims it with the handler (--output --compression none, a fake
-/proc as tests/integration/test_coredump.py makes it), and unwinds the trimmed core --repeat
+threads COUNT (each thread parked 12 frames deep in functions of 64 and 128 bytes of locals,
+16 frames with libc's, then the main thread crashes with SIGSEGV) with RLIMIT_CORE unlimited so
+that the kernel writes its core into a temporary directory (the machine's core_pattern must be
+"core", which this script only reads), trims it with the handler (--output --compression none, a
+fake /proc as tests/integration/test_coredump.py makes it), and unwinds the trimmed core --repeat
 times. The handler prints the child's wall time (fork to exit, as the parent measures it),
 peak RSS (ru_maxrss from wait4) and the trace's size; the medians are printed as a markdown
 table. With the default time limit of 2 s a thread count whose unwinding runs longer comes back

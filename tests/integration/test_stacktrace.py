@@ -244,6 +244,15 @@ class StacktraceTest(unittest.TestCase):
         self.assertNotEqual(code, 0)
         self.assertIn("No such file", err)
 
+    def test_descriptor_0(self):
+        """Started without standard input, the core opens as descriptor 0: the child keeps it."""
+        core = self.cases["segv"]["core"]
+        r = subprocess.run([CORE_HANDLER, "-c", self.config, "--stacktrace", core],
+                           capture_output=True, text=True, timeout=60,
+                           preexec_fn=lambda: os.close(0))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(signature(r.stderr), signature(stacktrace(core, self.config)[2]))
+
     def test_killed_at_time_limit(self):
         """A core of 65,000 empty segments (the kernel's notes of a real one, each segment a page
         of zeros): libdwfl looks for a module in every one before any thread is unwound, for
