@@ -49,10 +49,11 @@ struct segment {
 	uint32_t type, flags;
 };
 
-/* len bytes of the input at in_off, for memsz bytes of memory: len < memsz when the input ends
- * before the rest (a saved core cut short), which is then left out, not written as zeros. */
+/* len bytes of the input at in_off; shorter than planned when a saved core ends before the rest,
+ * which is then left out, not written as zeros (a debugger reads the bytes of memsz past filesz as
+ * zeros, so the segment ends with the bytes there are; a piece with none is dropped). */
 struct piece {
-	uint64_t in_off, vaddr, len, memsz, out_off;
+	uint64_t in_off, vaddr, len, out_off;
 	uint32_t flags;
 };
 
@@ -810,9 +811,10 @@ static int plan_pieces(struct trim *t)
 				.in_off = in_off,
 				.vaddr = a,
 				.len = len,
-				.memsz = b - a,
 				.flags = p->flags,
 			};
+			if (len == 0)
+				t->n_pieces--; /* none of it in the file: no segment at all */
 		}
 	}
 	return 0;
@@ -968,7 +970,7 @@ static int write_trimmed(struct trim *t)
 							   .offset = p->out_off,
 							   .vaddr = p->vaddr,
 							   .filesz = p->len,
-							   .memsz = p->memsz,
+							   .memsz = p->len,
 							   .align = CT_PAGE },
 				   phb);
 		r = cz_write(t->w, phb, out.phentsize);

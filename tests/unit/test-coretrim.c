@@ -1069,6 +1069,40 @@ static void test_overlapping_segments(void **state)
 
 /* ---- Inputs that end early ---- */
 
+/*
+ * What a saved core of avail bytes keeps of want (n windows): the bytes it holds, each window
+ * shortened where the file ends and left out when nothing of it is there (never zeros for the
+ * rest). Returns how many windows are left, with the first missing byte's address in
+ * *ret_missing.
+ */
+static size_t clip_to_file(const struct core *c, size_t avail, const struct want *want, size_t n,
+			   struct want *ret, uint64_t *ret_missing)
+{
+	uint64_t first_missing = 0;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ret[k] = want[i];
+		for (size_t s = 0; s < c->n_seg; s++) {
+			const struct seg *g = &c->seg[s];
+			uint64_t in_off;
+
+			if (want[i].vaddr < g->vaddr || want[i].vaddr - g->vaddr >= g->filesz)
+				continue;
+			in_off = g->offset + (want[i].vaddr - g->vaddr);
+			if (in_off + want[i].len > avail) {
+				ret[k].len = in_off >= avail ? 0 : avail - in_off;
+				if (!first_missing)
+					first_missing = want[i].vaddr + ret[k].len;
+			}
+		}
+		if (ret[k].len > 0)
+			k++;
+	}
+	*ret_missing = first_missing;
+	return k;
+}
+
 static void test_core_ends_in_memory(void **state)
 {
 	static const enum feed feeds[] = { FEED_PIPE, FEED_SOCKET, FEED_FILE };
@@ -1092,20 +1126,34 @@ static void test_core_ends_in_memory(void **state)
 						  : a->vdso;
 
 		for (size_t f = 0; f < ARRAY_SIZE(feeds); f++) {
+			struct want clipped[16];
+			uint64_t missing = first_missing;
+			size_t n_clipped = n;
 			char expect[160];
 			struct run run;
 
+			/* A pipe's end is found while copying: the rest is zeros. A saved core's is
+			 * known before: its windows end with its bytes. */
+			memcpy(clipped, want, sizeof(want));
+			if (feeds[f] == FEED_FILE)
+				n_clipped = clip_to_file(&c, avail, want, n, clipped, &missing);
 			run_trim(c.buf, avail, feeds[f], &o, 0, &run);
 			if (run.r != 0)
 				fail_msg("%s: %d %s", feed_names[feeds[f]], run.r, run.why);
-			json_object_put(check_trimmed(&c, avail, &run, want, n, CAPTURE));
+			json_object_put(
+				check_trimmed(&c, avail, &run, clipped, n_clipped, CAPTURE));
 			snprintf(expect, sizeof(expect),
 				 "the core ends at byte %zu, before the memory at 0x%llx "
 				 "(declared size %zu)",
-				 avail, (unsigned long long)first_missing, c.len);
+				 avail, (unsigned long long)missing, c.len);
+			assert_true(run.res.missing_bytes > 0);
 			assert_string_equal(run.res.truncated, expect);
 			assert_int_equal(run.res.core_bytes, c.len);
-			assert_int_equal(run.res.read_bytes, avail);
+			/* A saved core is not read past the last byte it holds of a window. */
+			if (feeds[f] == FEED_FILE)
+				assert_true(run.res.read_bytes <= avail);
+			else
+				assert_int_equal(run.res.read_bytes, avail);
 			run_free(&run);
 		}
 	}
@@ -1131,15 +1179,21 @@ static void test_huge_segment(void **state)
 	n = wants_process(&c, false, want);
 	want[n - 1].len = 64 * 1024; /* the vDSO's cap */
 	for (enum feed f = FEED_PIPE; f <= FEED_FILE; f++) {
+		struct want clipped[16];
+		uint64_t missing = a->vdso;
+		size_t n_clipped = n;
 		char expect[160];
 		struct run run;
 
+		memcpy(clipped, want, sizeof(want));
+		if (f == FEED_FILE)
+			n_clipped = clip_to_file(&c, c.len, want, n, clipped, &missing);
 		run_trim(c.buf, c.len, f, &o, 0, &run);
-		json_object_put(check_trimmed(&c, c.len, &run, want, n, CAPTURE));
+		json_object_put(check_trimmed(&c, c.len, &run, clipped, n_clipped, CAPTURE));
 		snprintf(expect, sizeof(expect),
 			 "the core ends at byte %zu, before the memory at 0x%llx (declared size "
 			 "%llu)",
-			 c.len, (unsigned long long)a->vdso,
+			 c.len, (unsigned long long)missing,
 			 (unsigned long long)(c.seg[6].offset + (1ULL << 50)));
 		assert_string_equal(run.res.truncated, expect);
 		assert_int_equal(run.res.core_bytes, c.seg[6].offset + (1ULL << 50));
@@ -1486,6 +1540,157 @@ static void test_output_cap(void **state)
 
 /* ---- The full strategy ---- */
 
+/* Whether the trimmed core has a PT_LOAD holding all of [start, end). */
+static bool kept_covers(const struct run *run, unsigned cls, uint64_t start, uint64_t end)
+{
+	struct elfcore_ehdr e;
+	const char *why = NULL;
+
+	assert_int_equal(elfcore_parse_ehdr(run->out, run->out_len, cls, &e, &why), 0);
+	for (size_t i = 0; i < e.phnum; i++) {
+		struct elfcore_phdr ph;
+
+		assert_int_equal(elfcore_parse_phdr(&e, run->out + e.phoff, run->out_len - e.phoff,
+						    i, &ph, &why),
+				 0);
+		if (ph.type == ELFCORE_PT_LOAD && ph.vaddr <= start && ph.vaddr + ph.filesz >= end)
+			return true;
+	}
+	return false;
+}
+
+/* A thread that overflowed its stack: its stack pointer in the guard page (not dumped, no
+ * access) right under its stack keeps the window from the stack's first byte upward. */
+static void test_stack_pointer_in_guard_page(void **state)
+{
+	const uint64_t s = addrs64.stack;
+	struct ct_options o = opts_default();
+	struct run run;
+	struct core c;
+
+	core_init(&c, 64, EM_X86_64);
+	core_thread(&c, 100, 11, s + 0xf80);
+	core_thread(&c, 101, 0, s + 0x10ff8); /* at the very edge of another thread's stack */
+	core_seg(&c, s, 0x1000, 0, 0);
+	core_seg(&c, s + 0x1000, 0x8000, 0x8000, 6);
+	core_seg(&c, s + 0x10000, 0x1000, 0, 0);
+	core_seg(&c, s + 0x11000, 0x8000, 0x8000, 6);
+	core_build(&c, ORDER_KERNEL);
+	for (enum feed f = FEED_PIPE; f <= FEED_FILE; f++) {
+		run_trim(c.buf, c.len, f, &o, 0, &run);
+		assert_int_equal(run.r, 0);
+		assert_true(kept_covers(&run, 64, s + 0x1000, s + 0x4000));
+		assert_true(kept_covers(&run, 64, s + 0x11000, s + 0x12000));
+		assert_int_equal(run.res.kept_bytes, 0x3000 + 0x1000);
+		run_free(&run);
+	}
+	core_free(&c);
+}
+
+/* A thread on an alternate signal stack: its handler's frames up to that stack's end, and the
+ * stack the signal interrupted, found through the ucontext the kernel wrote (x86_64's and
+ * aarch64's layouts), read from the process or from a saved core; without memory to read, only
+ * the handler's. */
+static void test_alternate_signal_stack(void **state)
+{
+	static const struct {
+		uint16_t machine;
+		size_t sp_at;
+	} arches[] = { { EM_X86_64, 160 }, { EM_AARCH64, 432 } };
+	const uint64_t s = addrs64.stack, alt = addrs64.heap;
+
+	for (size_t k = 0; k < ARRAY_SIZE(arches); k++) {
+		struct ct_options o = opts_default();
+		uint64_t u = alt + 0x3000;
+		struct run run;
+		struct core c;
+
+		core_init(&c, 64, arches[k].machine);
+		core_thread(&c, 100, 11, alt + 0x1000);
+		core_seg(&c, s + 0x1000, 0x8000, 0x8000, 6);
+		core_seg(&c, alt, 0x4000, 0x4000, 6);
+		core_seg(&c, alt + 0x4000, 0x8000, 0x8000, 6); /* more heap above it */
+		core_poke_word(&c, u, 0);		       /* uc_flags */
+		core_poke_word(&c, u + 8, 0);		       /* uc_link */
+		core_poke_word(&c, u + 16, alt);	       /* uc_stack.ss_sp */
+		core_poke_word(&c, u + 24, 0);		       /* ss_flags: not on it before */
+		core_poke_word(&c, u + 32, 0x4000);	       /* ss_size */
+		core_poke_word(&c, u + arches[k].sp_at, s + 0x5010);
+		core_build(&c, ORDER_KERNEL);
+
+		o.mem_read = core_mem_read;
+		o.mem_userdata = &c;
+		run_trim(c.buf, c.len, FEED_PIPE, &o, 0, &run);
+		assert_int_equal(run.r, 0);
+		assert_int_equal(run.res.sigframes, 1);
+		assert_true(kept_covers(&run, 64, alt + 0x1000, alt + 0x4000));
+		assert_true(kept_covers(&run, 64, s + 0x4000, s + 0x8010));
+		/* Not the heap above the alternate stack. */
+		assert_false(kept_covers(&run, 64, alt + 0x4000, alt + 0x5000));
+		run_free(&run);
+
+		o.mem_read = NULL;
+		run_trim(c.buf, c.len, FEED_FILE, &o, 0, &run);
+		assert_int_equal(run.res.sigframes, 1);
+		assert_true(kept_covers(&run, 64, s + 0x4000, s + 0x8010));
+		run_free(&run);
+
+		run_trim(c.buf, c.len, FEED_PIPE, &o, 0, &run);
+		assert_int_equal(run.res.sigframes, 0);
+		assert_false(kept_covers(&run, 64, s + 0x4000, s + 0x5000));
+		run_free(&run);
+		core_free(&c);
+	}
+}
+
+static int mem_read_forbidden(void *userdata, uint64_t addr, void *buf, size_t len)
+{
+	(void)addr;
+	(void)buf;
+	(void)len;
+	(*(unsigned *)userdata)++;
+	return -EFAULT;
+}
+
+/* A pid given by hand that is not the core's: the caller's memory is never read, the saved
+ * core's is, and the unverified capture note replaces the one read for that pid. */
+static void test_pid_mismatch(void **state)
+{
+	static const char unverified[] = "{\"unverified\": true}";
+	/* build_process()'s NT_PRPSINFO holds bytes 0, 1, 2...: pr_pid (at 24) is 0x1b1a1918. */
+	const uint32_t pid = 0x1b1a1918;
+	struct ct_options o = opts_default();
+	unsigned calls = 0;
+	struct run run;
+	struct core c;
+
+	build_process(&c, 64, EM_X86_64, true);
+	core_build(&c, ORDER_KERNEL);
+	o.mem_read = mem_read_forbidden;
+	o.mem_userdata = &calls;
+	o.unverified_capture_json = unverified;
+
+	o.expected_pid = pid + 1;
+	run_trim(c.buf, c.len, FEED_FILE, &o, 0, &run);
+	assert_int_equal(run.r, 0);
+	assert_true(run.res.pid_mismatch);
+	assert_int_equal(calls, 0);
+	assert_int_equal(run.res.link_maps, 3); /* from the saved core */
+	assert_non_null(memmem(run.out, run.out_len, unverified, strlen(unverified)));
+	assert_null(memmem(run.out, run.out_len, CAPTURE, strlen(CAPTURE)));
+	assert_non_null(memmem(run.out, run.out_len, "\"pid_mismatch\": true", 20));
+	run_free(&run);
+
+	o.expected_pid = pid;
+	run_trim(c.buf, c.len, FEED_FILE, &o, 0, &run);
+	assert_false(run.res.pid_mismatch);
+	assert_int_equal(run.res.core_pid, pid);
+	assert_true(calls > 0);
+	assert_non_null(memmem(run.out, run.out_len, CAPTURE, strlen(CAPTURE)));
+	run_free(&run);
+	core_free(&c);
+}
+
 static void test_full_strategy(void **state)
 {
 	struct ct_options o = opts_default();
@@ -1591,6 +1796,9 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_full_strategy),
+		cmocka_unit_test(test_stack_pointer_in_guard_page),
+		cmocka_unit_test(test_alternate_signal_stack),
+		cmocka_unit_test(test_pid_mismatch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
