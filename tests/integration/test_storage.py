@@ -874,11 +874,13 @@ class CoreTest(StorageTestCase):
         self.assertIn(cores[0]["uuid"], self.received())
         self.assert_running(d)
 
-        # Counted: the refused core as a free_space drop of class coredump and each entry that
-        # went for it, at once and after the next core; and faultd heard of the crash.
-        self.assertEqual(grown, {"metrics": len(gone), "attributes": 0, "coredump": 1,
+        # Counted: the refused core (and its stack trace, which had no room either) as free_space
+        # drops of class coredump and each entry that went for them, at once and after the next
+        # core; and faultd heard of the crash.
+        refused = 1 + ("Failed to store the stack trace" in refused_log)
+        self.assertEqual(grown, {"metrics": len(gone), "attributes": 0, "coredump": refused,
                                  "reboot": 0}, f"{refused_log}\n{d.log()}")
-        self.assertEqual(self.free_space_drops(d)["coredump"], drops["coredump"] + 1)
+        self.assertEqual(self.free_space_drops(d)["coredump"], drops["coredump"] + refused)
         wait_for(lambda: "core: no-space." in d.log(), timeout=30,
                  what=f"faultd to count the refused core's crash\n{refused_log}")
         return gone
