@@ -25,6 +25,7 @@ PROVIDERS = {
     "libsystemd": ("systemd", "systemd"),
     "libmicrohttpd": ("libmicrohttpd", "libmicrohttpd"),
     "libzstd": ("zstd", "zstd"),
+    "libdw": ("elfutils", "elfutils"),
     "libpcre2-8": ("libpcre2", "pcre2"),
     "scdoc": ("scdoc-native", "host-scdoc"),
     "threads": (None, None),

@@ -155,6 +155,9 @@ config BR2_PACKAGE_ZLIB
 config BR2_PACKAGE_ZSTD
 	bool "zstd"
 
+config BR2_PACKAGE_ELFUTILS
+	bool "elfutils"
+
 config BR2_PACKAGE_PCRE2
 	bool "pcre2"
 
@@ -171,6 +174,7 @@ YOCTO_COUNTERPARTS = {
     "systemd": "BR2_PACKAGE_SYSTEMD",
     "sysvinit": "BR2_INIT_BUSYBOX / BR2_INIT_SYSV (FAULTD_INSTALL_INIT_SYSV)",
     "zstd": "BR2_PACKAGE_ZSTD",
+    "stacktrace": "BR2_PACKAGE_ELFUTILS",
     "manpages": "none: Buildroot removes /usr/share/man from the target",
 }
 
@@ -537,7 +541,7 @@ class BuildrootPackageTest(unittest.TestCase):
         target, d_args = self.build(k, "sysv")
         expected = {"systemd": "disabled", "coredump": "enabled", "statsd": "enabled",
                     "logs": "enabled", "collectd": "disabled", "zstd": "disabled",
-                    "sysvinit": "disabled"}
+                    "stacktrace": "disabled", "sysvinit": "disabled"}
         self.assertEqual({o: d_args.get(o) for o in expected}, expected)
         self.check_target(target, "sysv", d_args)
         init = pu.read(os.path.join(target, "etc/init.d/S50faultd"))
@@ -546,12 +550,13 @@ class BuildrootPackageTest(unittest.TestCase):
 
     def test_systemd_with_every_option(self):
         k = self.model().configure([
-            ("BR2_INIT_SYSTEMD", "y"), ("BR2_PACKAGE_ZSTD", "y"), ("BR2_PACKAGE_FAULTD", "y"),
+            ("BR2_INIT_SYSTEMD", "y"), ("BR2_PACKAGE_ZSTD", "y"), ("BR2_PACKAGE_ELFUTILS", "y"),
+            ("BR2_PACKAGE_FAULTD", "y"),
             ("BR2_PACKAGE_FAULTD_COREDUMP", "y"), ("BR2_PACKAGE_FAULTD_COLLECTD", "y"),
             ("BR2_PACKAGE_FAULTD_STATSD", "y"), ("BR2_PACKAGE_FAULTD_LOGS", "y")])
         self.assertEqual(k.value("BR2_PACKAGE_SYSTEMD"), "y")
         target, d_args = self.build(k, "systemd")
-        for option in ("systemd", "coredump", "collectd", "statsd", "logs", "zstd"):
+        for option in ("systemd", "coredump", "collectd", "statsd", "logs", "zstd", "stacktrace"):
             self.assertEqual(d_args[option], "enabled", option)
         self.check_target(target, "systemd", d_args)
 

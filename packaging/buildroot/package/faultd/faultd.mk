@@ -49,6 +49,14 @@ else
 FAULTD_CONF_OPTS += -Dzstd=disabled
 endif
 
+# elfutils' libdw unwinds each crash on the device (stack traces and crash signatures).
+ifeq ($(BR2_PACKAGE_FAULTD_COREDUMP)$(BR2_PACKAGE_ELFUTILS),yy)
+FAULTD_DEPENDENCIES += elfutils
+FAULTD_CONF_OPTS += -Dstacktrace=enabled
+else
+FAULTD_CONF_OPTS += -Dstacktrace=disabled
+endif
+
 ifeq ($(BR2_PACKAGE_FAULTD_COLLECTD),y)
 FAULTD_DEPENDENCIES += libmicrohttpd
 FAULTD_CONF_OPTS += -Dcollectd=enabled

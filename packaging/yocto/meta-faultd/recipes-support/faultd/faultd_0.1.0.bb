@@ -26,7 +26,7 @@ inherit meson pkgconfig systemd update-rc.d bash-completion
 # sysvinit (both when a distro has both). collectd needs libmicrohttpd from meta-oe.
 PACKAGECONFIG ??= " \
     ${@bb.utils.filter('DISTRO_FEATURES', 'systemd sysvinit', d)} \
-    coredump statsd logs zstd manpages \
+    coredump statsd logs zstd stacktrace manpages \
 "
 PACKAGECONFIG[systemd] = "-Dsystemd=enabled,-Dsystemd=disabled,systemd"
 PACKAGECONFIG[sysvinit] = "-Dsysvinit=enabled,-Dsysvinit=disabled"
@@ -35,6 +35,7 @@ PACKAGECONFIG[collectd] = "-Dcollectd=enabled,-Dcollectd=disabled,libmicrohttpd"
 PACKAGECONFIG[statsd] = "-Dstatsd=enabled,-Dstatsd=disabled"
 PACKAGECONFIG[logs] = "-Dlogs=enabled,-Dlogs=disabled,libpcre2"
 PACKAGECONFIG[zstd] = "-Dzstd=enabled,-Dzstd=disabled,zstd"
+PACKAGECONFIG[stacktrace] = "-Dstacktrace=enabled,-Dstacktrace=disabled,elfutils"
 PACKAGECONFIG[manpages] = "-Dman=enabled,-Dman=disabled,scdoc-native"
 
 # Directories from the distro's layout, never from the build host's or the sysroot's .pc files.
