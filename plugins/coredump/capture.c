@@ -42,7 +42,8 @@
 #define RATE_FILE_MAX	(RATE_MAX * 24 + 64)
 #define MIN_CORE_BUDGET (64 * 1024) /* a spool with less room than this for a core skips it */
 #define POKE_TIMEOUT_MS 1000
-#define LOGS_TIMEOUT_MS 500 /* faultd's answer with the lines before the crash */
+#define LOGS_TIMEOUT_MS 500   /* faultd's answer with the lines before the crash */
+#define CRASHDB_WAIT_MS 10000 /* for another handler's lock on the crash record */
 
 bool capture_rate_allows(const uint64_t *times, size_t n, uint64_t now_ms, uint64_t interval_ms,
 			 unsigned count)
@@ -636,6 +637,35 @@ struct trace {
 	char uuid[37]; /* its linux-stacktrace entry, once stored */
 };
 
+/* The crashing thread's id as the core names it: the kernel gives the handler its id in the
+ * initial pid namespace (%I), the core the one in the process's own namespace (a container's).
+ * The last NSpid of /proc/<pid>/task/<tid>/status; the given id when that cannot be read. */
+static pid_t namespace_tid(const char *sysroot, const struct capture_request *req)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	const char *line;
+	size_t len;
+	long v = 0;
+
+	if (asprintf(&path, "%s/proc/%d/task/%d/status", streq(sysroot, "/") ? "" : sysroot,
+		     (int)req->pid, (int)req->tid) < 0) {
+		path = NULL;
+		return req->tid;
+	}
+	if (lc_read_file(path, 64 * 1024, &text, &len) < 0 || !(line = strstr(text, "\nNSpid:")))
+		return req->tid;
+	for (line += strlen("\nNSpid:"); *line && *line != '\n';) {
+		char *end;
+		long x = strtol(line, &end, 10);
+
+		if (end == line)
+			break;
+		v = x;
+		line = end;
+	}
+	return v > 0 && v <= INT32_MAX ? (pid_t)v : req->tid;
+}
+
 /* Unwinds the trimmed core in a sandboxed child (unwind.c). No trace is not a failure. */
 static void trace_unwind(const struct lc_config *cfg, const struct capture_request *req,
 			 const struct proc_info *pi, const struct trimmed *t, struct trace *tr)
@@ -651,9 +681,24 @@ static void trace_unwind(const struct lc_config *cfg, const struct capture_reque
 	};
 	int r;
 
+	_cleanup_close_ int ro = -1;
+	char path[64];
+
 	if (!lc_config_get_bool(cfg, "coredump.stacktrace") || t->fd < 0)
 		return;
-	r = unwind_core(t->fd, &ur, &tr->result);
+	/* The child reads the core through a descriptor of its own that cannot write, map for
+	 * writing, cut or punch it: what it does cannot change the core that is stored. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (ro < 0) {
+		log_warning_errno(errno,
+				  "No stack trace of %s[%d]: cannot reopen the core "
+				  "read-only: %m",
+				  pi->comm, (int)req->pid);
+		return;
+	}
+	ur.crashing_tid = namespace_tid(lc_config_get_string(cfg, "sysroot"), req);
+	r = unwind_core(ro, &ur, &tr->result);
 	if (r == -EOPNOTSUPP) {
 		log_debug("This build has no unwinder (libdw): no stack trace.");
 		return;
@@ -676,7 +721,7 @@ static int trace_store(struct lc_spool *spool, const struct lc_record_context *c
 	_cleanup_close_ int fd = -1;
 	struct lc_clock_sample clk;
 	json_object *meta;
-	char name[64];
+	char name[64], uuid[37];
 	size_t len;
 	int r;
 
@@ -684,7 +729,7 @@ static int trace_store(struct lc_spool *spool, const struct lc_record_context *c
 	if (!text)
 		return log_oom();
 	len = strlen(text);
-	r = lc_uuid_random(tr->uuid);
+	r = lc_uuid_random(uuid);
 	if (r < 0)
 		return r;
 	fd = memfd_create("faultd-trace", MFD_CLOEXEC);
@@ -693,7 +738,7 @@ static int trace_store(struct lc_spool *spool, const struct lc_record_context *c
 	r = lc_write_all(fd, text, len);
 	if (r < 0)
 		return log_error_errno(r, "Failed to write the trace: %m");
-	snprintf(name, sizeof(name), "stacktrace-%s.json", tr->uuid);
+	snprintf(name, sizeof(name), "stacktrace-%s.json", uuid);
 	meta = json_object_new_object();
 	if (lc_json_add(meta, "stacktrace_file_name", json_object_new_string(name)) < 0 ||
 	    lc_json_add_null(meta, "compression") < 0) {
@@ -701,12 +746,10 @@ static int trace_store(struct lc_spool *spool, const struct lc_record_context *c
 		return log_oom();
 	}
 	lc_clock_sample_now(&clk);
-	r = lc_record_commit_file(spool, ctx, &clk, "linux-stacktrace", meta, tr->uuid, name, fd,
-				  len);
-	if (r < 0) {
-		tr->uuid[0] = 0;
+	r = lc_record_commit_file(spool, ctx, &clk, "linux-stacktrace", meta, uuid, name, fd, len);
+	if (r < 0)
 		return log_error_errno(r, "Failed to store the stack trace: %m");
-	}
+	memcpy(tr->uuid, uuid, sizeof(uuid)); /* named in the report only once stored */
 	log_info("Stack trace of the crash stored as entry %s (%zu bytes, signature %s).", tr->uuid,
 		 len, tr->signature[0] ? tr->signature : "none");
 	return 0;
@@ -763,11 +806,11 @@ static void report_crash(const struct lc_config *cfg, const struct capture_reque
 	json_object_put(args);
 }
 
-/* coredump.filters: the first rule matching the crash decides with its own allowance, taken
- * last (an allowance is spent only on a core that will be stored). Returns LC_CRASH_CORE_FILTERED
- * or NULL. */
+/* coredump.filters: the first rule matching the crash (*ret_matched) decides with its own
+ * allowance, instead of the rate limit. Returns LC_CRASH_CORE_FILTERED or NULL. */
 static const char *filter_decision(const struct lc_config *cfg, const struct proc_info *pi,
-				   const struct capture_request *req, uint64_t now)
+				   const struct capture_request *req, uint64_t now,
+				   bool *ret_matched)
 {
 	const char *const *rules = lc_config_get_strv(cfg, "coredump.filters");
 	struct coredump_filters *f = NULL;
@@ -776,6 +819,7 @@ static const char *filter_decision(const struct lc_config *cfg, const struct pro
 	bool allowed = true;
 	int rule, r;
 
+	*ret_matched = false;
 	if (!rules || !rules[0])
 		return NULL;
 	r = coredump_filters_parse(rules, &f, &error);
@@ -785,6 +829,7 @@ static const char *filter_decision(const struct lc_config *cfg, const struct pro
 		return NULL;
 	}
 	rule = coredump_filters_match(f, pi->exe, pi->comm, req->signal);
+	*ret_matched = rule >= 0;
 	if (rule >= 0) {
 		r = coredump_filter_take(lc_config_get_string(cfg, "state_dir"), f, rule, now,
 					 &allowed);
@@ -803,44 +848,28 @@ static const char *filter_decision(const struct lc_config *cfg, const struct pro
 	return ret;
 }
 
-/* The decisions a crash's core goes through once its trace is known, in order: a crash loop, the
- * fleet's sampling, its signature's cores, the rate limit, coredump.filters. Returns the
+/* The decisions a crash's core goes through once its trace is known, in order: a crash loop (loop,
+ * crash_loop_check()'s verdict), the fleet's sampling, its signature's cores, then a matching
+ * coredump.filters rule or else the rate limit. Returns the
  * LC_CRASH_CORE_* word when the core is not to be stored, or NULL. */
 static const char *core_decision(const struct lc_config *cfg, const struct capture_request *req,
-				 const struct proc_info *pi, struct crashdb *db, int gate,
-				 const char *gate_why, const struct trace *tr,
-				 struct lc_crash_report *rep)
+				 const struct proc_info *pi, struct crashdb *db, int loop, int gate,
+				 const char *gate_why, const struct trace *tr)
 {
 	const char *state_dir = lc_config_get_string(cfg, "state_dir");
 	const char *version = lc_config_get_string(cfg, "device.software_version");
 	uint64_t now = lc_clock_ms(CLOCK_REALTIME);
 	unsigned per_sig = (unsigned)lc_config_get_int(cfg, "coredump.cores_per_signature");
-	uint32_t crashes = 0, cores = 0;
+	uint32_t cores = 0;
+	const char *filtered;
+	bool matched;
 	char sig[16];
-	int loop = 0, r;
+	int r;
 
-	if (db)
-		loop = crashdb_crash(
-			db, pi->exe ? pi->exe : pi->comm, now,
-			(uint64_t)lc_config_get_int(cfg, "coredump.loop_minutes") * 60000,
-			(unsigned)lc_config_get_int(cfg, "coredump.loop_count"), &crashes);
 	if (db && tr->signature[0])
 		(void)crashdb_signature(db, tr->signature, version, now, &cores);
-	if (loop == 1) {
-		rep->loop_crashes = crashes;
-		log_warning("%s[%d] crashed %" PRIu32 " times within %" PRIi64
-			    " minutes: a crash loop. Its crashes are counted, without cores, "
-			    "until it runs for that long without one.",
-			    pi->comm, (int)req->pid, crashes,
-			    lc_config_get_int(cfg, "coredump.loop_minutes"));
+	if (loop == 1)
 		return LC_CRASH_CORE_LOOP;
-	}
-	if (loop == 2) {
-		log_info("Core not stored: %s is in a crash loop (%" PRIu32 " crashes within the "
-			 "window).",
-			 pi->comm, crashes);
-		return LC_CRASH_CORE_LOOP;
-	}
 	if (gate < 0) {
 		log_info("Core not stored: %s.", gate_why);
 		return LC_CRASH_CORE_SAMPLING;
@@ -851,8 +880,11 @@ static const char *core_decision(const struct lc_config *cfg, const struct captu
 			 tr->signature, per_sig, per_sig == 1 ? "" : "s", version);
 		return LC_CRASH_CORE_DUPLICATE;
 	}
-	if (lc_config_get_bool(cfg, "enable_dev_mode"))
-		return filter_decision(cfg, pi, req, now);
+	/* A coredump.filters rule that matches decides with its own allowance instead of the rate
+	 * limit. */
+	filtered = filter_decision(cfg, pi, req, now, &matched);
+	if (matched || lc_config_get_bool(cfg, "enable_dev_mode"))
+		return filtered;
 	/* A signature's first core does not wait behind a noisy older one: it has a limit of its
 	 * own, as many per interval. */
 	r = rate_limit_take(
@@ -871,7 +903,42 @@ static const char *core_decision(const struct lc_config *cfg, const struct captu
 			   lc_config_get_int(cfg, "coredump.rate_limit_interval_seconds"));
 		return LC_CRASH_CORE_RATE_LIMITED;
 	}
-	return filter_decision(cfg, pi, req, now);
+	return NULL;
+}
+
+/* The crash-loop verdict of crashdb_crash() for this crash (0 when the record cannot be had),
+ * decided before anything is trimmed: a crash inside a loop costs no more than its count. */
+static int crash_loop_check(const struct lc_config *cfg, const struct capture_request *req,
+			    const struct proc_info *pi, struct lc_crash_report *rep)
+{
+	struct crashdb *db = NULL;
+	uint32_t crashes = 0;
+	int loop, r;
+
+	r = crashdb_open(lc_config_get_string(cfg, "state_dir"), CRASHDB_WAIT_MS, &db);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to open the crash record (%m): no crash-loop check "
+				     "for this crash.");
+		return 0;
+	}
+	loop = crashdb_crash(db, pi->exe ? pi->exe : pi->comm, lc_clock_ms(CLOCK_REALTIME),
+			     (uint64_t)lc_config_get_int(cfg, "coredump.loop_minutes") * 60000,
+			     (unsigned)lc_config_get_int(cfg, "coredump.loop_count"), &crashes);
+	r = crashdb_close(db);
+	if (r < 0)
+		log_warning_errno(r, "Failed to save the crash record: %m");
+	if (loop == 1) {
+		rep->loop_crashes = crashes;
+		log_warning("%s[%d] crashed %" PRIu32 " times within %" PRIi64
+			    " minutes: a crash loop. Its crashes are counted, without cores, "
+			    "until it runs for that long without one.",
+			    pi->comm, (int)req->pid, crashes,
+			    lc_config_get_int(cfg, "coredump.loop_minutes"));
+	} else if (loop == 2)
+		log_info("Core not stored: %s is in a crash loop (%" PRIu32 " crashes within the "
+			 "window); not trimmed or unwound.",
+			 pi->comm, crashes);
+	return loop;
 }
 
 /* The report's copy of the trace: its entry, signature and top frames. */
@@ -914,7 +981,7 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	const char *core = LC_CRASH_CORE_FAILED, *why = NULL, *decided;
 	char sig[16], gate_why[128] = "";
 	uint64_t budget;
-	int r, gate, stored = 0;
+	int r, gate, loop, stored = 0;
 
 	/* The process exists until its core is drained: read it first. */
 	r = proc_info_read(sysroot, req->pid, &pi);
@@ -964,6 +1031,12 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	if (r < 0)
 		goto report;
 	ctx.os_version = uname(&un) == 0 ? un.release : "unknown";
+	loop = crash_loop_check(cfg, req, &pi, &rep);
+	if (loop == 2) {
+		core = LC_CRASH_CORE_LOOP;
+		release_core(req->core_fd);
+		goto report;
+	}
 	/* Trimmed first, whatever becomes of the core: its stack trace decides, and is kept. */
 	r = trim_core(cfg, req, &pi, &id, &boot, &t, &core);
 	if (r < 0)
@@ -973,11 +1046,11 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	/* The decisions, under the crash record's lock so that simultaneous crashes count one by
 	 * one; held until the core is stored, so that a signature's cores are never one too
 	 * many. */
-	r = crashdb_open(state_dir, &db);
+	r = crashdb_open(state_dir, CRASHDB_WAIT_MS, &db);
 	if (r < 0)
-		log_warning_errno(r, "Failed to open the crash record (%m): no signature limits or "
-				     "crash loops for this crash.");
-	decided = core_decision(cfg, req, &pi, db, gate, gate_why, &tr, &rep);
+		log_warning_errno(r, "Failed to open the crash record (%m): no signature limit for "
+				     "this crash, and its core, if stored, is not counted there.");
+	decided = core_decision(cfg, req, &pi, db, loop, gate, gate_why, &tr);
 	lc_settings_spool_limits(cfg, &limits);
 	r = lc_spool_open(spool_dir, &limits, &spool);
 	if (r < 0) {
@@ -1003,7 +1076,7 @@ int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 	r = stored;
 	/* The trace goes out whatever became of the core, except for the crashes inside a crash
 	 * loop: the loop's first report stands for them. */
-	if (tr.result && !(streq(core, LC_CRASH_CORE_LOOP) && rep.loop_crashes == 0))
+	if (tr.result)
 		(void)trace_store(spool, &ctx, &tr);
 report:
 	if (!boot_known && lc_boot_info_peek(sysroot, state_dir, &boot) >= 0)

@@ -160,7 +160,7 @@ bad:
 	return -EBADMSG;
 }
 
-int crashdb_open(const char *state_dir, struct crashdb **ret)
+int crashdb_open(const char *state_dir, unsigned timeout_ms, struct crashdb **ret)
 {
 	_cleanup_free_ char *lock_path = lc_path_prefix(state_dir, "/" CRASHDB_FILE ".lock");
 	_cleanup_free_ char *text = NULL;
@@ -174,8 +174,19 @@ int crashdb_open(const char *state_dir, struct crashdb **ret)
 		return -ENOMEM;
 	}
 	db->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (db->lock_fd < 0 || flock(db->lock_fd, LOCK_EX) < 0) {
-		r = -errno;
+	r = db->lock_fd < 0 ? -errno : 0;
+	/* Another handler holds it while it stores a core: wait for it, but not for ever (a hung
+	 * filesystem must not stall every later crash). */
+	for (unsigned waited = 0; r == 0 && flock(db->lock_fd, LOCK_EX | LOCK_NB) < 0;
+	     waited += 50) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			r = -errno;
+		else if (waited >= timeout_ms)
+			r = -ETIMEDOUT;
+		else
+			(void)usleep(50 * 1000);
+	}
+	if (r < 0) {
 		if (db->lock_fd >= 0)
 			close(db->lock_fd);
 		free(db->path);
@@ -191,10 +202,13 @@ int crashdb_open(const char *state_dir, struct crashdb **ret)
 	return 0;
 }
 
-static struct proc_rec *find_proc(struct crashdb *db, const char *exe)
+static struct proc_rec *find_proc(struct crashdb *db, const char *exe_in)
 {
 	struct proc_rec *oldest = NULL;
+	char exe[EXE_CHARS];
 
+	/* Compared as stored: a longer path is kept cut. */
+	snprintf(exe, sizeof(exe), "%s", exe_in);
 	for (size_t i = 0; i < db->n_procs; i++) {
 		if (streq(db->procs[i].exe, exe))
 			return &db->procs[i];
@@ -218,10 +232,15 @@ int crashdb_crash(struct crashdb *db, const char *exe, uint64_t now_ms, uint64_t
 	return crashdb_loop_step(p->times, &p->n, &p->loop, now_ms, window_ms, count, ret_crashes);
 }
 
-static struct sig_rec *find_sig(struct crashdb *db, const char *signature, const char *version,
-				bool add)
+static struct sig_rec *find_sig(struct crashdb *db, const char *signature_in,
+				const char *version_in, bool add)
 {
 	struct sig_rec *oldest = NULL;
+	char signature[SIG_CHARS], version[VERSION_CHARS];
+
+	/* Compared as stored: a longer version is kept cut. */
+	snprintf(signature, sizeof(signature), "%s", signature_in);
+	snprintf(version, sizeof(version), "%s", version_in);
 
 	for (size_t i = 0; i < db->n_sigs; i++) {
 		if (streq(db->sigs[i].signature, signature) && streq(db->sigs[i].version, version))

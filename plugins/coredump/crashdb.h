@@ -30,9 +30,9 @@ int crashdb_loop_step(uint64_t *times, size_t *n, bool *in_loop, uint64_t now_ms
 
 struct crashdb;
 
-/* Opens and locks the record under state_dir; a damaged one is started afresh (logged).
- * Returns 0 or -errno. */
-int crashdb_open(const char *state_dir, struct crashdb **ret);
+/* Opens and locks the record under state_dir, waiting at most timeout_ms for another handler's
+ * lock; a damaged record is started afresh (logged). Returns 0, -ETIMEDOUT or -errno. */
+int crashdb_open(const char *state_dir, unsigned timeout_ms, struct crashdb **ret);
 
 /* Records a crash of exe (its path, or its name when the path is unknown) at now_ms and returns
  * crashdb_loop_step()'s verdict for it. */

@@ -774,7 +774,12 @@ static void child_sandbox(int core_fd, int out_fd, uid_t uid, gid_t gid)
 		if (geteuid() == 0 || getegid() == 0)
 			_exit(3);
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	/* No processes of its own (a fork would outlive the parent's SIGKILL), gone with the
+	 * parent, and a CPU limit beyond the parent's wall-time limit in case the parent is
+	 * stopped. */
+	if (setrlimit(RLIMIT_NPROC, &(struct rlimit){ 0, 0 }) < 0 ||
+	    setrlimit(RLIMIT_CPU, &(struct rlimit){ 61, 61 }) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(3);
 	/* The parent may have been started with signals blocked or ignored. */
 	(void)signal(SIGPIPE, SIG_DFL);

@@ -239,7 +239,22 @@ class CrashStoryTest(DaemonTestCase):
         self.assertEqual(len(self.uploaded(d, "linux-stacktrace")), 5)
         m = self.heartbeat(d)
         self.assertEqual(m["crash_loops"], 1)
-        self.assertEqual(sum(v for k, v in m.items() if k.startswith("crash_signature/")), 8)
+        # The crashes inside the loop are neither trimmed nor unwound: no signature for them.
+        self.assertEqual(sum(v for k, v in m.items() if k.startswith("crash_signature/")), 5)
+
+    def test_filters_decide_instead_of_the_rate_limit_and_keep_the_trace(self):
+        d, config = self.device(cores_per_signature=0, rate_limit_count=1, loop_count=60,
+                                filters=["signal:SIGABRT"])
+        d.start()
+        for mode in ("abort", "abort", "segv", "segv", "segv"):
+            self.crash(d, config, mode)
+        self.wait_reports(d, 5)
+        # The filtered aborts spend nothing of the rate limit: the first segv core is a new
+        # signature's (its own allowance), the second takes the one rate-limit slot.
+        self.assertEqual([e["core"] for e in self.reports(d)],
+                         ["filtered", "filtered", "stored", "stored", "rate-limited"])
+        self.assertEqual(len(self.uploaded(d, "elf-coredump")), 2)
+        self.assertEqual(len(self.uploaded(d, "linux-stacktrace")), 5)
 
 
 if __name__ == "__main__":

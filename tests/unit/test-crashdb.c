@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,7 @@ static void test_record_signatures(void **state)
 
 	tree_mkdir(t->dir, "state");
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(crashdb_open(t->state, &db), 0);
+		assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
 		assert_int_equal(crashdb_signature(db, "0123456789abcdef", "1.0", T0 + i, &cores),
 				 0);
 		assert_int_equal(cores, MIN(i, 2));
@@ -123,7 +124,7 @@ static void test_record_signatures(void **state)
 		assert_int_equal(crashdb_close(db), 0);
 	}
 	/* Another version of the software starts its own count. */
-	assert_int_equal(crashdb_open(t->state, &db), 0);
+	assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
 	assert_int_equal(crashdb_signature(db, "0123456789abcdef", "1.1", T0 + 10, &cores), 0);
 	assert_int_equal(cores, 0);
 	assert_int_equal(crashdb_signature(db, "0123456789abcdef", "1.0", T0 + 11, &cores), 0);
@@ -141,7 +142,7 @@ static void test_record_loops_across_handlers(void **state)
 	tree_mkdir(t->dir, "state");
 	/* Each crash is another faultd-core-handler process: the record carries the loop. */
 	for (int i = 0; i < 6; i++) {
-		assert_int_equal(crashdb_open(t->state, &db), 0);
+		assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
 		verdicts[i] = crashdb_crash(db, "/usr/bin/app", T0 + i * 1000, WINDOW, 5, &crashes);
 		/* Another program's crashes do not count towards it. */
 		assert_int_equal(crashdb_crash(db, "/usr/bin/other", T0 + i * 1000 + 1, WINDOW, 5,
@@ -162,7 +163,7 @@ static void test_record_bounded(void **state)
 	uint32_t v;
 
 	tree_mkdir(t->dir, "state");
-	assert_int_equal(crashdb_open(t->state, &db), 0);
+	assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
 	for (int i = 0; i < 3 * CRASHDB_SIGNATURES; i++) {
 		snprintf(sig, sizeof(sig), "%016x", i);
 		assert_int_equal(crashdb_signature(db, sig, "1.0", T0 + i, &v), 0);
@@ -199,13 +200,37 @@ static void test_record_damaged(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		tree_put(t->state, "coredump-crashes.json", bad[i]);
-		assert_int_equal(crashdb_open(t->state, &db), 0);
+		assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
 		assert_int_equal(crashdb_signature(db, "0123456789abcdef", "1.0", T0, &cores), 0);
 		assert_int_equal(cores, 0);
 		assert_int_equal(crashdb_close(db), 0);
 	}
 	/* A missing state directory is an error, not a crash. */
-	assert_true(crashdb_open("/nonexistent/state", &db) < 0);
+	assert_true(crashdb_open("/nonexistent/state", 1000, &db) < 0);
+}
+
+static void test_record_lock_times_out_and_long_names_match(void **state)
+{
+	struct tree *t = *state;
+	struct crashdb *db, *other;
+	char exe[400];
+	uint32_t crashes;
+
+	tree_mkdir(t->dir, "state");
+	assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
+	/* A second handler waits for the lock, and gives up after its timeout. */
+	assert_int_equal(crashdb_open(t->state, 100, &other), -ETIMEDOUT);
+	assert_int_equal(crashdb_close(db), 0);
+	/* A path longer than what is kept still finds its record: a loop is seen. */
+	memset(exe, 'x', sizeof(exe) - 1);
+	exe[0] = '/';
+	exe[sizeof(exe) - 1] = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(crashdb_open(t->state, 1000, &db), 0);
+		assert_int_equal(crashdb_crash(db, exe, T0 + i, WINDOW, 3, &crashes),
+				 i == 2 ? 1 : 0);
+		assert_int_equal(crashdb_close(db), 0);
+	}
 }
 
 int main(void)
@@ -218,6 +243,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_record_loops_across_handlers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_lock_times_out_and_long_names_match,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
