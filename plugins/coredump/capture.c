@@ -44,6 +44,7 @@
 #define POKE_TIMEOUT_MS 1000
 #define LOGS_TIMEOUT_MS 500   /* faultd's answer with the lines before the crash */
 #define CRASHDB_WAIT_MS 10000 /* for another handler's lock on the crash record */
+#define UNWIND_SLOTS	2     /* unwinding children at once, across handlers */
 
 bool capture_rate_allows(const uint64_t *times, size_t n, uint64_t now_ms, uint64_t interval_ms,
 			 unsigned count)
@@ -666,6 +667,34 @@ static pid_t namespace_tid(const char *sysroot, const struct capture_request *re
 	return v > 0 && v <= INT32_MAX ? (pid_t)v : req->tid;
 }
 
+/*
+ * One of UNWIND_SLOTS places for an unwinding child (<state_dir>/unwind-slot-N.lock, flocked):
+ * simultaneous crashes (a service restarted at once, crashing again) do not run a child each.
+ * Waits up to wait_ms for a free one. Returns the lock's descriptor, or -errno (-EBUSY: none
+ * came free).
+ */
+static int unwind_slot(const char *state_dir, unsigned wait_ms)
+{
+	for (unsigned waited = 0;; waited += 50) {
+		for (int i = 0; i < UNWIND_SLOTS; i++) {
+			_cleanup_free_ char *path = NULL;
+			int fd;
+
+			if (asprintf(&path, "%s/unwind-slot-%d.lock", state_dir, i) < 0)
+				return -ENOMEM;
+			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+			if (fd < 0)
+				return -errno;
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				return fd;
+			close(fd);
+		}
+		if (waited >= wait_ms)
+			return -EBUSY;
+		(void)usleep(50 * 1000);
+	}
+}
+
 /* Unwinds the trimmed core in a sandboxed child (unwind.c). No trace is not a failure. */
 static void trace_unwind(const struct lc_config *cfg, const struct capture_request *req,
 			 const struct proc_info *pi, const struct trimmed *t, struct trace *tr)
@@ -681,7 +710,7 @@ static void trace_unwind(const struct lc_config *cfg, const struct capture_reque
 	};
 	int r;
 
-	_cleanup_close_ int ro = -1;
+	_cleanup_close_ int ro = -1, slot = -1;
 	char path[64];
 
 	if (!lc_config_get_bool(cfg, "coredump.stacktrace") || t->fd < 0)
@@ -698,7 +727,15 @@ static void trace_unwind(const struct lc_config *cfg, const struct capture_reque
 		return;
 	}
 	ur.crashing_tid = namespace_tid(lc_config_get_string(cfg, "sysroot"), req);
+	slot = unwind_slot(lc_config_get_string(cfg, "state_dir"), ur.time_limit_ms);
+	if (slot < 0) {
+		log_warning_errno(slot, "No stack trace of %s[%d]: %s", pi->comm, (int)req->pid,
+				  slot == -EBUSY ? "other crashes are being unwound"
+						 : "no place for the unwinder (%m)");
+		return;
+	}
 	r = unwind_core(ro, &ur, &tr->result);
+	slot = safe_close(slot);
 	if (r == -EOPNOTSUPP) {
 		log_debug("This build has no unwinder (libdw): no stack trace.");
 		return;

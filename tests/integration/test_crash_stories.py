@@ -256,6 +256,33 @@ class CrashStoryTest(DaemonTestCase):
         self.assertEqual(len(self.uploaded(d, "elf-coredump")), 2)
         self.assertEqual(len(self.uploaded(d, "linux-stacktrace")), 5)
 
+    def test_simultaneous_crashes_store_exactly_the_signatures_cores(self):
+        d, config = self.device(cores_per_signature=2, loop_count=60)
+        d.start()
+        info = self.cases["segv"]["info"]
+        procs = []
+        for _ in range(6):
+            cmd = valgrind_command([CORE_HANDLER, "-c", config, str(info["pid"]),
+                                    str(info["crasher"]), str(self.cases["segv"]["signal"]),
+                                    str(int(time.time())), "0", "0"],
+                                   d.valgrind_dir, "faultd-core-handler")
+            procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE))
+        # All six read their cores at once, then meet at the crash record's lock.
+        for p in procs:
+            p.stdin.write(self.cases["segv"]["core"])
+            p.stdin.close()
+        errors = [p.stderr.read().decode(errors="replace") for p in procs]
+        self.assertEqual([p.wait(timeout=scaled(60)) for p in procs], [0] * 6, errors)
+        for e in errors:
+            for marker in SANITIZER_MARKERS:
+                self.assertNotIn(marker, e)
+        self.wait_reports(d, 6)
+        self.assertEqual(sorted(e["core"] for e in self.reports(d)),
+                         ["duplicate"] * 4 + ["stored"] * 2)
+        self.assertEqual(len(self.uploaded(d, "elf-coredump")), 2)
+        self.assertEqual(len(self.uploaded(d, "linux-stacktrace")), 6)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
