@@ -35,6 +35,7 @@ import coredump_util as cu  # noqa: E402
 
 LINE_RE = re.compile(r"unwound: (\d+) threads, (\d+) modules( \(truncated by the limits\))?, "
                      r"child (\d+) us, peak RSS (\d+) KiB, trace (\d+) bytes")
+CAPTURE_RE = re.compile(r"Capture done: the handler's peak RSS (\d+) KiB")
 
 
 def build(build_dir):
@@ -94,7 +95,31 @@ def main():
                 if r.returncode != 0 or not m:
                     sys.exit(f"bench/unwind: {count} threads: {r.stderr}")
                 runs.append(m)
+            # The whole capture as the kernel would start it: trim into memory, unwind, decide,
+            # store; the handler logs its own peak RSS (getrusage) and its child's.
+            cap_conf = os.path.join(case, "capture.conf")
+            with open(cap_conf, "w") as f:
+                json.dump({"state_dir": os.path.join(case, "cap-state"), "log_target": "stderr",
+                           "log_level": "debug", "sysroot": root,
+                           "enable_data_collection": True,
+                           "device": {"serial": "bench", "hardware_version": "bench",
+                                      "software_type": "bench", "software_version": "1"},
+                           "coredump": {"rate_limit_count": 10000, "loop_count": 64,
+                                        "stacktrace_time_limit_ms": args.time_limit_ms}}, f)
+            peaks = []
+            for _ in range(args.repeat):
+                with open(core, "rb") as f:
+                    r = subprocess.run([handler, "-c", cap_conf, str(info["pid"]),
+                                        str(info["crasher"]), "11", "0", "0", "0"], stdin=f,
+                                       capture_output=True, text=True)
+                m = CAPTURE_RE.search(r.stderr)
+                if r.returncode != 0 or not m:
+                    sys.exit(f"bench/unwind: capture of {count} threads: {r.stderr}")
+                peaks.append(int(m.group(1)))
+                if os.environ.get("BENCH_DEBUG"):
+                    print(r.stderr, file=sys.stderr)
             rows.append({
+                "handler_kib": statistics.median(peaks),
                 "threads": count,
                 "core": os.path.getsize(core),
                 "trimmed": os.path.getsize(trimmed),
@@ -112,12 +137,12 @@ def main():
             print(f"kept {work}", file=sys.stderr)
 
     print(f"| threads | core (MiB) | trimmed (MiB) | threads unwound | child wall (ms, median of "
-          f"{args.repeat}) | child peak RSS (MiB) | trace (bytes) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          f"{args.repeat}) | child peak RSS (MiB) | trace (bytes) | handler peak RSS (MiB) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['threads']} | {r['core'] / 2**20:.0f} | {r['trimmed'] / 2**20:.1f} | "
               f"{r['unwound']}{' (cut)' if r['truncated'] else ''} | {r['wall_ms']:.1f} | "
-              f"{r['rss_kib'] / 1024:.1f} | {r['trace']} |")
+              f"{r['rss_kib'] / 1024:.1f} | {r['trace']} | {r['handler_kib'] / 1024:.1f} |")
 
 
 if __name__ == "__main__":

@@ -994,6 +994,20 @@ static void report_trace(const struct trace *tr, struct lc_crash_report *rep)
 	strv_free(frames);
 }
 
+/* This process's peak RSS since exec (VmHWM): getrusage()'s ru_maxrss keeps the peak of the
+ * process that forked it before the exec (a benchmark's Python), so it says nothing of ours. */
+static long peak_rss_kib(void)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *line;
+	size_t len;
+
+	if (lc_read_file("/proc/self/status", 64 * 1024, &text, &len) < 0 ||
+	    !(line = strstr(text, "\nVmHWM:")))
+		return -1;
+	return strtol(line + strlen("\nVmHWM:"), NULL, 10);
+}
+
 int capture_run(const struct lc_config *cfg, const struct capture_request *req)
 {
 	const char *state_dir = lc_config_get_string(cfg, "state_dir");
@@ -1122,6 +1136,9 @@ report:
 	report_crash(cfg, req, &pi, boot_known ? boot.boot_id : NULL, spool, core,
 		     streq(core, LC_CRASH_CORE_STORED) ? t.uuid : "", &rep);
 	(void)crashdb_close(db);
+	log_debug("Capture done: the handler's peak RSS %ld KiB, the trimmed core %" PRIu64
+		  " bytes in memory, the unwinding child's peak RSS %ld KiB.",
+		  peak_rss_kib(), t.size, tr.result ? tr.result->child_maxrss_kib : 0L);
 	unwind_result_free(tr.result);
 	safe_close(t.fd);
 	lc_spool_free(spool);
