@@ -446,12 +446,16 @@ unsigned lc_history_unexpected_boots(const struct lc_history *h, uint64_t now_ms
 	uint64_t since = now_ms > window ? now_ms - window : 0;
 	unsigned n = 0;
 
-	for (size_t i = 0; i < h->n; i++) {
-		const struct lc_history_event *e = &h->events[i];
+	/* Newest first: a run of unexpected boots, which an expected one (an update, a reboot
+	 * someone asked for) or the window's start ends. */
+	for (size_t i = h->n; i > 0; i--) {
+		const struct lc_history_event *e = &h->events[i - 1];
 
-		if (e->kind == LC_HISTORY_BOOT && e->unexpected && e->time_ms >= since &&
-		    e->time_ms <= now_ms)
-			n++;
+		if (e->kind != LC_HISTORY_BOOT || e->time_ms > now_ms)
+			continue;
+		if (!e->unexpected || e->time_ms < since)
+			break;
+		n++;
 	}
 	return n;
 }

@@ -113,7 +113,9 @@ bool lc_history_needs_rewrite(uint64_t size, size_t line_len, const struct lc_hi
  * take their place. */
 void lc_history_sort(struct lc_history *h);
 
-/* The unexpected boots among h's boot events that began at or after now_ms - minutes. */
+/* The unexpected boots among h's boot events that began at or after now_ms - minutes, counted
+ * back from the newest to the first expected boot (which ends a loop); boots "after" now_ms (a
+ * clock set back) are passed over. */
 unsigned lc_history_unexpected_boots(const struct lc_history *h, uint64_t now_ms, unsigned minutes);
 
 /* The newest boot event of h, or NULL. */

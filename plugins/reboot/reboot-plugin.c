@@ -56,7 +56,8 @@ static const struct lc_cfg_key reboot_keys[] = {
 		.def_int = 3,
 		.min = 2,
 		.max = 100,
-		.description = "This many unexpected reboots within loop_minutes, the last one "
+		.description = "This many unexpected reboots in a row (an expected one ends a "
+			       "loop) within loop_minutes, the last one "
 			       "included, are a boot loop: its linux-reboot entry says so "
 			       "(\"boot_loop\"), the boot's first heartbeat carries boot_loop = 1, "
 			       "and `faultctl status` and `faultctl timeline` show it.",
