@@ -964,8 +964,10 @@ static void request_done(struct lc_uploader *u, struct request *r, CURLcode code
 		return;
 	}
 	if (r->step == LC_STEP_DEVICE_CONFIG && v != LC_UPLOAD_OK && status >= 400 &&
-	    status < 500 && status != 401 && status != 403 && status != 408 && status != 429) {
-		/* A server without fleet sampling: upload with the sampling in force. */
+	    status != 401 && status != 403) {
+		/* A server without fleet sampling (4xx), or too busy to say (408, 429, 5xx): upload
+		 * with the sampling in force (the cached configuration); a server that cannot take
+		 * the batch either says so at the prepare, with its own backoff. */
 		device_config_done(u, r, false);
 		request_free(r);
 		return;

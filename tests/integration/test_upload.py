@@ -160,6 +160,24 @@ class OutageTest(UploadTestCase):
         self.assertEqual(st["upload"]["consecutive_failures"], 0)
         self.assertEqual(st["upload"]["last_attempt"]["result"], "ok")
 
+    def check_busy_device_config(self, status):
+        # The device configuration answered 429 or 5xx: the cached configuration applies and
+        # the batch goes in the same run.
+        d = self.uploader()
+        self.rx.faults({"device-config": [{"status": status}]})
+        self.attributes(d, f"busy={status}")
+        self.sync(d)
+        self.assertEqual([q["status"] for q in self.steps("device-config")], [status])
+        self.assertEqual([q["status"] for q in self.steps("commit")], [200])
+        self.assertEqual(len(self.rx.entries()), 1)
+        self.assertIn(f"Fetching the device configuration failed (HTTP {status})", d.log())
+
+    def test_a_device_config_answered_429_does_not_stop_the_upload(self):
+        self.check_busy_device_config(429)
+
+    def test_a_device_config_answered_503_does_not_stop_the_upload(self):
+        self.check_busy_device_config(503)
+
     def test_retry_after_is_honoured(self):
         d = self.uploader()
         self.rx.faults({"prepare": [{"status": 429, "retry_after": 3}]})
