@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -121,6 +122,16 @@ static int parse_sampling(json_object *root, const struct lc_sampling *prev,
 		*ret_why = "expected data.config.memfault.sampling to be an object";
 		return -EBADMSG;
 	}
+	if (config && memfault &&
+	    json_object_object_get_ex(memfault, "data_upload_start_date", &v) &&
+	    !json_object_is_type(v, json_type_null) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     lc_rfc3339_parse_ms(json_object_get_string(v), &s.upload_start_ms) < 0 ||
+	     s.upload_start_ms <= 0)) {
+		*ret_why = "expected data.config.memfault.data_upload_start_date to be an RFC 3339 "
+			   "date and time after 1970, or null";
+		return -EBADMSG;
+	}
 	if (config && memfault && sampling) {
 		static const char *const keys[] = { "debugging.resolution", "logging.resolution",
 						    "monitoring.resolution" };
@@ -179,22 +190,80 @@ void lc_sampling_load(const char *path, struct lc_sampling *ret)
 	json_object_put(root);
 }
 
+int lc_rfc3339_parse_ms(const char *s, int64_t *ret)
+{
+	struct tm tm = {};
+	int64_t frac_ms = 0, offset_s = 0, scale = 100;
+	time_t t;
+	int n = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n != 19 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -EINVAL;
+	s += n;
+	if (*s == '.') {
+		if (!(s[1] >= '0' && s[1] <= '9'))
+			return -EINVAL;
+		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			frac_ms += (*s - '0') * scale;
+	}
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-') {
+		int hh, mm, k = 0;
+
+		if (sscanf(s + 1, "%2d:%2d%n", &hh, &mm, &k) != 2 || k != 5 || hh > 23 || mm > 59)
+			return -EINVAL;
+		offset_s = (*s == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+		s += 6;
+	} else
+		return -EINVAL;
+	if (*s)
+		return -EINVAL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1 && !(tm.tm_year == 69 && tm.tm_mday == 31))
+		return -EINVAL;
+	*ret = ((int64_t)t - offset_s) * 1000 + frac_ms;
+	return 0;
+}
+
+bool lc_sampling_upload_allows(const struct lc_sampling *s, enum lc_entry_class c,
+			       uint64_t created_ms)
+{
+	return c == LC_CLASS_REBOOT || s->upload_start_ms <= 0 ||
+	       created_ms >= (uint64_t)s->upload_start_ms;
+}
+
 int lc_sampling_save(const char *path, const struct lc_sampling *s)
 {
-	char text[512], completed[32];
+	char text[640], completed[32], start[48] = "null";
 	int n;
 
 	if (s->completed < 0)
 		snprintf(completed, sizeof(completed), "null");
 	else
 		snprintf(completed, sizeof(completed), "%lld", (long long)s->completed);
+	if (s->upload_start_ms > 0) {
+		time_t t = (time_t)(s->upload_start_ms / 1000);
+		struct tm tm;
+
+		if (!gmtime_r(&t, &tm))
+			return -EOVERFLOW;
+		snprintf(start, sizeof(start), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)(s->upload_start_ms % 1000));
+	}
 	n = snprintf(text, sizeof(text),
 		     "{\"data\": {\"config\": {\"memfault\": {\"sampling\": "
 		     "{\"debugging.resolution\": \"%s\", \"logging.resolution\": \"%s\", "
-		     "\"monitoring.resolution\": \"%s\"}}}, \"revision\": %lld, "
-		     "\"completed\": %s}, \"confirmed_revision\": %lld}\n",
+		     "\"monitoring.resolution\": \"%s\"}, \"data_upload_start_date\": %s}}, "
+		     "\"revision\": %lld, \"completed\": %s}, \"confirmed_revision\": %lld}\n",
 		     lc_resolution_name(s->debugging), lc_resolution_name(s->logging),
-		     lc_resolution_name(s->monitoring), (long long)s->revision, completed,
+		     lc_resolution_name(s->monitoring), start, (long long)s->revision, completed,
 		     (long long)s->confirmed_revision);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -EOVERFLOW;

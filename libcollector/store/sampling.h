@@ -24,6 +24,9 @@ struct lc_sampling {
 	int64_t revision;	    /* -1: never fetched */
 	int64_t completed;	    /* -1: null */
 	int64_t confirmed_revision; /* the revision a device-config entry confirmed; -1: none */
+	/* data.config.memfault.data_upload_start_date, Unix ms: entries recorded before it are
+	 * not uploaded (reboots and device-config entries are); 0: none. */
+	int64_t upload_start_ms;
 };
 
 /* Before any fetch: "normal" everywhere, so a new device records what a default fleet wants. */
@@ -50,6 +53,15 @@ int lc_sampling_save(const char *path, const struct lc_sampling *s);
  * attributes need monitoring >= normal; log files logging >= normal; core files debugging >=
  * normal. Developer mode acts as "high" everywhere. */
 bool lc_sampling_allows(const struct lc_sampling *s, enum lc_entry_class c, bool dev_mode);
+
+/* Whether the uploader sends an entry of class c recorded at created_ms: not one recorded before
+ * the fleet's data_upload_start_date, unless it is a reboot or a device-config entry. */
+bool lc_sampling_upload_allows(const struct lc_sampling *s, enum lc_entry_class c,
+			       uint64_t created_ms);
+
+/* Parses an RFC 3339 date and time ("2026-03-25T00:00:00Z", fractions and ±hh:mm offsets too)
+ * into Unix ms. Returns 0 or -EINVAL. */
+int lc_rfc3339_parse_ms(const char *s, int64_t *ret);
 
 /* Whether a device-config entry must confirm the fetched revision: the server says it is not
  * completed and no entry confirmed it yet. */

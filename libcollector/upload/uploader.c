@@ -1050,6 +1050,22 @@ static void next_batch(struct lc_uploader *u)
 
 		if (u->entry_cap && lc_batch_n_entries(u->batch) >= u->entry_cap)
 			break;
+		if (!lc_sampling_upload_allows(&u->sampling, e->cls, e->created_ms)) {
+			/* Recorded before the fleet's data_upload_start_date: the server does not
+			 * want it, now or later. */
+			snprintf(uuid, sizeof(uuid), "%s", e->uuid);
+			log_info("Spooled %s entry %s was recorded before the fleet's "
+				 "data_upload_start_date; dropping it.",
+				 e->type, uuid);
+			e = NULL;
+			r = lc_spool_remove(u->spool, uuid, LC_DROP_AGE);
+			if (r < 0 && r != -ENOENT) {
+				run_fail(u, r, 0, "cannot drop entry %s: %s", uuid, strerror(-r));
+				return;
+			}
+			n = lc_spool_count(u->spool);
+			continue;
+		}
 		k = lc_batch_add_entry(u->batch, e->name, e->uuid, max);
 		if (k == -E2BIG)
 			break;

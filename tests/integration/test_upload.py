@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -294,6 +295,26 @@ class RejectTest(UploadTestCase):
 
 
 class SamplingTest(UploadTestCase):
+    def test_data_upload_start_date_drops_older_entries(self):
+        start = time.time() + 3
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)) + \
+            ".%03d+00:00" % int(start % 1 * 1000)
+        self.rx.faults({"device_config": {"data_upload_start_date": stamp}})
+        d = self.uploader()
+        self.attributes(d, "before=1")
+        wait_for(lambda: time.time() > start + 0.2, timeout=10, what="the start date")
+        self.attributes(d, "after=1")
+        self.sync(d)
+        got = [e["manifest"]["metadata"]["attributes"] for e in self.rx.entries()
+               if e["type"] == "device-attributes"]
+        self.assertEqual(got, [[{"string_key": "after", "value": 1}]])
+        self.assertIn("recorded before the fleet's data_upload_start_date; dropping it", d.log())
+        self.assertEqual(d.status()["spool"]["entries"], 0)
+        # Cached with the rest of the configuration.
+        with open(os.path.join(d.state_dir, "device-config.json")) as f:
+            cached = json.load(f)["data"]["config"]["memfault"]["data_upload_start_date"]
+        self.assertEqual(cached[:19], stamp[:19])
+
     def test_fleet_sampling_off_then_developer_mode(self):
         self.rx.faults({"device_config": {"sampling": {"debugging.resolution": "normal",
                                                         "logging.resolution": "normal",

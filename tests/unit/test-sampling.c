@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "macro.h"
 #include "sampling.h"
 #include "tmpdir.h"
 
@@ -149,6 +150,12 @@ static void test_cache_round_trip_and_damage(void **state)
 	assert_int_equal(t.revision, 12);
 	assert_int_equal(t.completed, -1);
 	assert_int_equal(t.confirmed_revision, 12);
+	assert_int_equal(t.upload_start_ms, 0);
+	/* The upload start date, with its milliseconds. */
+	s.upload_start_ms = 669859200123LL;
+	assert_int_equal(lc_sampling_save(path, &s), 0);
+	lc_sampling_load(path, &t);
+	assert_int_equal(t.upload_start_ms, 669859200123LL);
 
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -160,6 +167,67 @@ static void test_cache_round_trip_and_damage(void **state)
 	assert_int_equal(test_tmpdir_free(dir), 0);
 }
 
+static void test_upload_start_date(void **state)
+{
+	static const struct {
+		const char *text;
+		int64_t ms; /* -1: refused */
+	} cases[] = {
+		{ "1991-03-25T00:00:00Z", 669859200000LL },
+		{ "1991-03-25T00:00:00+00:00", 669859200000LL },
+		{ "1991-03-25T02:00:00+02:00", 669859200000LL },
+		{ "1991-03-24T23:30:00-00:30", 669859200000LL },
+		{ "1991-03-25T00:00:00.5Z", 669859200500LL },
+		{ "1991-03-25T00:00:00.123456Z", 669859200123LL },
+		{ "1991-03-25t00:00:00z", 669859200000LL },
+		{ "1991-03-25 00:00:00Z", 669859200000LL },
+		{ "1991-03-25T00:00:00", -1 },
+		{ "1991-03-25", -1 },
+		{ "1991-13-25T00:00:00Z", -1 },
+		{ "1991-03-25T24:00:00Z", -1 },
+		{ "1991-03-25T00:00:00.Z", -1 },
+		{ "1991-03-25T00:00:00Zjunk", -1 },
+		{ "1991-03-25T00:00:00+0200", -1 },
+		{ "", -1 },
+	};
+	struct lc_sampling s;
+	const char *why = NULL;
+	char body[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t ms = -1;
+		int r = lc_rfc3339_parse_ms(cases[i].text, &ms);
+
+		if (cases[i].ms < 0)
+			assert_int_equal(r, -EINVAL);
+		else {
+			assert_int_equal(r, 0);
+			assert_int_equal(ms, cases[i].ms);
+		}
+	}
+	/* In the reply: a date, null, or refused when it is not one. */
+	snprintf(body, sizeof(body),
+		 "{\"data\": {\"config\": {\"memfault\": {\"data_upload_start_date\": "
+		 "\"1991-03-25T00:00:00Z\"}}, \"revision\": 1, \"completed\": 1}}");
+	assert_int_equal(lc_sampling_parse_reply(body, strlen(body), NULL, &s, &why), 0);
+	assert_int_equal(s.upload_start_ms, 669859200000LL);
+	/* Entries before it are not sent, reboots and device-config entries are. */
+	assert_false(lc_sampling_upload_allows(&s, LC_CLASS_METRICS, 669859199999ULL));
+	assert_true(lc_sampling_upload_allows(&s, LC_CLASS_METRICS, 669859200000ULL));
+	assert_true(lc_sampling_upload_allows(&s, LC_CLASS_REBOOT, 0));
+	snprintf(body, sizeof(body),
+		 "{\"data\": {\"config\": {\"memfault\": {\"data_upload_start_date\": "
+		 "null}}, \"revision\": 1, \"completed\": 1}}");
+	assert_int_equal(lc_sampling_parse_reply(body, strlen(body), NULL, &s, &why), 0);
+	assert_int_equal(s.upload_start_ms, 0);
+	assert_true(lc_sampling_upload_allows(&s, LC_CLASS_COREDUMP, 0));
+	snprintf(body, sizeof(body),
+		 "{\"data\": {\"config\": {\"memfault\": {\"data_upload_start_date\": "
+		 "\"yesterday\"}}, \"revision\": 1, \"completed\": 1}}");
+	assert_int_equal(lc_sampling_parse_reply(body, strlen(body), NULL, &s, &why), -EBADMSG);
+	assert_non_null(strstr(why, "data_upload_start_date"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_bad_replies),
 		cmocka_unit_test(test_deep_nesting_refused),
 		cmocka_unit_test(test_cache_round_trip_and_damage),
+		cmocka_unit_test(test_upload_start_date),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
