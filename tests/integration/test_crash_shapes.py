@@ -17,6 +17,14 @@ exceeds its window:
   note says truncated and how many bytes are missing;
 - a pid that now belongs to another process: refused for /proc, memory from the core alone.
 
+Every shape's trimmed core is also unwound on the device's terms (faultd-core-handler --stacktrace,
+libdw, the program's files below the sysroot): the linux-stacktrace document's active thread must
+have the pcs gdb finds for the crashing thread in the full core, gdb without separate debug files
+(the device has none; with libc6-dbg gdb makes up frames for tail calls), without the tail-call
+frames it still makes up from a library's own DWARF (libpython's), and past main (libdw does not
+stop there). A trace holds at most TRACE_FRAMES frames: a longer stack (the big overflow) gives
+gdb's first TRACE_FRAMES, marked truncated.
+
 Environment (set by meson): CORE_HANDLER, ALTSTACK, OVERFLOW, TEMPLATES (empty without C++).
 """
 import gzip
@@ -43,6 +51,7 @@ PYTHON = os.path.realpath(sys.executable)
 STACK_KIB = 32
 CRASHING_STACK_KIB = 256
 HANDLER_TIMEOUT = 20
+TRACE_FRAMES = 64  # UNWIND_MAX_FRAMES (plugins/coredump/unwind.h)
 SIGNAL_FRAME = "<signal handler called>"
 
 # Python crashes in C code under faulthandler, which runs on its own alternate stack.
@@ -72,6 +81,25 @@ CASES = {
     "python-faulthandler": ([PYTHON, "-X", "faulthandler", "-c", PY_CRASH], PYTHON,
                             [SIGNAL_FRAME]),
 }
+
+# The physical frames of one thread, by gdb's Python API: an inline frame shares its caller's pc;
+# a tail-call frame is gdb's guess from DWARF call-site information (libpython carries its own),
+# for a function that jumped rather than called: no return address stands for it.
+GDB_PCS = r"""
+python
+import gdb, json
+pcs = []
+for t in gdb.selected_inferior().threads():
+    if t.ptid[1] == %d:
+        t.switch()
+        f = gdb.newest_frame()
+        while f is not None and len(pcs) < %d:
+            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
+                pcs.append(f.pc())
+            f = f.older()
+print("PCS " + json.dumps(pcs))
+end
+"""
 
 fixture = {}
 started = time.monotonic()
@@ -124,6 +152,99 @@ def frame_matches(full, trimmed):
 
 def frames_match(full, trimmed):
     return len(full) == len(trimmed) and all(map(frame_matches, full, trimmed))
+
+
+def device_gdb_pcs(program, core, tid, work, limit=2000):
+    """gdb's pcs of thread tid's physical frames (at most limit), as the device's own files give
+    them: no separate debug files (test_crash_stories.py's device_gdb), no tail-call frames, and
+    past main as libdw goes (__libc_start_call_main, __libc_start_main, _start)."""
+    empty = os.path.join(work, "no-debug-files")
+    os.makedirs(empty, exist_ok=True)
+    script = os.path.join(work, "pcs.gdb")
+    with open(script, "w") as f:
+        f.write(GDB_PCS % (tid, limit))
+    env = dict(os.environ)
+    env.pop("DEBUGINFOD_URLS", None)
+    r = subprocess.run(["gdb", "-batch", "-nx", "-iex", cu.GDB_COMMANDS[0],
+                        "-iex", f"set debug-file-directory {empty}",
+                        "-iex", "set backtrace past-main on", "-x", script, program, core],
+                       capture_output=True, text=True, timeout=120, env=env,
+                       stdin=subprocess.DEVNULL)
+    for line in r.stdout.splitlines():
+        if line.startswith("PCS "):
+            return json.loads(line[4:])
+    raise AssertionError(f"gdb gave no pcs:\n{r.stdout}{r.stderr}")
+
+
+def readable_by_all(path):
+    """Whether anyone may read path: the unwinder, started as root, reads as nobody."""
+    path = os.path.realpath(path)
+    if not os.stat(path).st_mode & 0o004:
+        return False
+    d = os.path.dirname(path)
+    while d != "/":
+        if not os.stat(d).st_mode & 0o001:
+            return False
+        d = os.path.dirname(d)
+    return True
+
+
+def device_files(pid, root):
+    """The files the process mapped, below the fake sysroot root where the unwinder looks for
+    their CFI and symbols: links to this machine's, or hard links or copies where nobody could
+    not reach them (Python below /root, 0700); and the top-level links of a merged /usr
+    (/lib -> usr/lib), as the dynamic linker's list names libc /lib/x86_64-linux-gnu/libc.so.6.
+    The directories of root must let nobody in (setUpModule opens the one mkdtemp made)."""
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        if os.path.islink("/" + top):
+            os.symlink(os.readlink("/" + top), os.path.join(root, top))
+    with open(os.path.join(root, "proc", str(pid), "maps")) as f:
+        for line in f:
+            fields = line.split(None, 5)
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if not path.startswith("/") or not os.path.isfile(path):
+                continue
+            dest = os.path.join(root, path.lstrip("/"))
+            if os.path.lexists(dest):
+                continue
+            os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
+            real = os.path.realpath(path)
+            if readable_by_all(real):
+                os.symlink(real, dest)
+                continue
+            copy = not os.stat(real).st_mode & 0o004
+            if not copy:
+                try:
+                    os.link(real, dest)
+                except OSError:
+                    copy = True
+            if copy:
+                shutil.copy(real, dest)
+                os.chmod(dest, os.stat(dest).st_mode | 0o444)
+    for dirpath, dirnames, _ in os.walk(root):
+        for n in dirnames:
+            p = os.path.join(dirpath, n)
+            if not os.path.islink(p):
+                os.chmod(p, os.stat(p).st_mode | 0o055)
+
+
+def stacktrace(core, sysroot, work):
+    """faultd-core-handler --stacktrace on core with sysroot: (document or None when the
+    handler was built without libdw, stderr)."""
+    os.makedirs(work, exist_ok=True)
+    config = os.path.join(work, "stacktrace.conf")
+    with open(config, "w") as f:
+        json.dump({"log_target": "stderr", "sysroot": sysroot}, f)
+    r = subprocess.run([CORE_HANDLER, "-c", config, "--stacktrace", core], capture_output=True,
+                       text=True, timeout=harness.scaled(60), stdin=subprocess.DEVNULL)
+    for marker in cu.SANITIZER_MARKERS:
+        if marker in r.stderr:
+            raise AssertionError(f"sanitizer report from --stacktrace {core}:\n{r.stderr}")
+    if "built without stack traces" in r.stderr:
+        return None, r.stderr
+    if r.returncode != 0:
+        raise AssertionError(f"--stacktrace {core} failed ({r.returncode}):\n{r.stderr}")
+    return json.loads(r.stdout), r.stderr
 
 
 def write_config(path, sysroot):
@@ -190,6 +311,7 @@ def setUpModule():
     if pattern.startswith("|"):
         raise unittest.SkipTest(f"kernel cores go to a program here (core_pattern \"{pattern}\")")
     d = fixture["dir"] = tempfile.mkdtemp(prefix="faultd-shapes-")
+    os.chmod(d, 0o755)  # the unwinder reads the sysroot as nobody
     fixture["cases"] = {}
     for name, (cmd, program, _) in CASES.items():
         if not cmd[0] or not os.access(cmd[0], os.X_OK):
@@ -202,6 +324,7 @@ def setUpModule():
         if core is None:
             raise unittest.SkipTest(f"the kernel wrote no core file for {name} (core_pattern "
                                     f"\"{pattern}\")")
+        device_files(info["pid"], root)
         fixture["cases"][name] = {"info": info, "core": core, "signal": sig, "root": root,
                                   "dir": work, "program": program}
 
@@ -242,6 +365,42 @@ class CrashShapeTest(unittest.TestCase):
               f"{os.path.getsize(trimmed)}", file=sys.stderr)
         return trimmed, err
 
+    def trace(self, case, trimmed, label):
+        """The trimmed core's linux-stacktrace: (the active thread's pcs, stderr), after checking
+        the document; None when the handler cannot unwind (built without libdw)."""
+        doc, err = stacktrace(trimmed, case["root"], os.path.join(case["dir"], label))
+        if doc is None:
+            print(f"{label}: no stack trace (built without libdw)", file=sys.stderr)
+            return None
+        self.assertEqual(doc["signal"], {11: "SIGSEGV", 6: "SIGABRT"}[case["signal"]], doc)
+        active = [t for t in doc["threads"] if t["active"]]
+        self.assertEqual(len(active), 1, doc)
+        pcs = [int(pc, 16) for pc in active[0]["pcs"]]
+        # Every pc in a module the trace names (the pc of a call: the return address's byte
+        # before it, or the interrupted pc itself), the program among them.
+        ranges = [(int(m["pc_range"]["start"], 16), int(m["pc_range"]["end"], 16))
+                  for m in doc["symbols"]]
+        for pc in pcs:
+            self.assertTrue(any(a <= pc - 1 < b or a <= pc < b for a, b in ranges),
+                            f"{label}: pc {pc:#x} in no module of {doc['symbols']}")
+        self.assertIn(os.path.basename(case["program"]),
+                      [os.path.basename(m["path"]) for m in doc["symbols"]], label)
+        self.assertRegex(err, r"(?m)^signature: [0-9a-f]{16}$")
+        return pcs, err
+
+    def check_trace(self, name, case, trimmed):
+        """The on-device trace of the trimmed core: the crashing thread's pcs are gdb's of the
+        full core, the first TRACE_FRAMES of them where there are more."""
+        got = self.trace(case, trimmed, name + "-trace")
+        if got is None:
+            return
+        pcs, err = got
+        gdb = device_gdb_pcs(case["program"], case["core"], case["info"]["tid"], case["dir"])
+        self.assertEqual([hex(p) for p in pcs], [hex(p) for p in gdb[:TRACE_FRAMES]],
+                         f"{name}: the trace's pcs against gdb's\n{err}")
+        self.assertEqual("(truncated by the limits)" in err, len(gdb) > TRACE_FRAMES, err)
+        print(f"{name}: trace {len(pcs)} frames, gdb {len(gdb)}", file=sys.stderr)
+
     def check_shape(self, name, min_frames, min_interrupted=0):
         """The trimmed core's backtrace of the crashing thread is the full core's."""
         case = self.case(name)
@@ -266,6 +425,7 @@ class CrashShapeTest(unittest.TestCase):
                                     f"{name}: frames past the signal frame\n{text}")
             self.assertGreaterEqual(outcome["sigframes"], 1, outcome)
         print(f"{name}: {len(cut)} frames of {len(full)} kept", file=sys.stderr)
+        self.check_trace(name, case, trimmed)
         return trimmed
 
     def test_altstack_main(self):
@@ -302,6 +462,21 @@ class CrashShapeTest(unittest.TestCase):
         self.assertGreater(len(cut), 200, f"frames kept\n{text}")
         self.assertTrue(frames_match(full[:len(cut)], cut), cu.frames_diff(full[:len(cut)], cut))
         print(f"overflow-big: {len(cut)} frames of {len(full)} kept", file=sys.stderr)
+        # The trace: a correct prefix of gdb's frames of the full core, as long as gdb's of the
+        # trimmed core or the TRACE_FRAMES a trace holds, whichever is fewer (here the latter).
+        got = self.trace(case, trimmed, "overflow-big-trace")
+        if got is None:
+            return
+        pcs, err = got
+        tid = case["info"]["tid"]
+        gdb = device_gdb_pcs(case["program"], case["core"], tid, case["dir"])
+        gdb_cut = device_gdb_pcs(case["program"], trimmed, tid, case["dir"])
+        self.assertGreater(len(gdb), len(gdb_cut))
+        self.assertEqual([hex(p) for p in pcs], [hex(p) for p in gdb[:len(pcs)]], err)
+        self.assertGreaterEqual(len(pcs), min(len(gdb_cut), TRACE_FRAMES), err)
+        self.assertIn("(truncated by the limits)", err)
+        print(f"overflow-big: trace {len(pcs)} frames, gdb {len(gdb)} (full core), "
+              f"{len(gdb_cut)} (trimmed)", file=sys.stderr)
 
     def test_cxx_segv(self):
         self.check_shape("cxx-segv", 15)
