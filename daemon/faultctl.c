@@ -750,6 +750,8 @@ static const struct verb verbs[] = {
 	{ .name = "reboot", .build_args = args_reboot, .timeout_sec = 45.0 },
 	{ .name = "report-crash", .build_args = args_report_crash },
 	{ .name = "report-failure", .build_args = args_report_failure },
+	{ .name = "report-sync-success", .build_args = args_none },
+	{ .name = "report-sync-failure", .build_args = args_none },
 	{ .name = "write-metric", .build_args = args_metrics },
 	{ .name = "request-metrics", .build_args = args_none },
 	{ .name = "logs", .build_args = args_none },

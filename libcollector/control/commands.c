@@ -163,6 +163,31 @@ const struct lc_command lc_commands[] = {
 			"        (wifi_disconnect, sensor_read, lock_open)\n",
 	},
 	{
+		.name = "report-sync-success",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Count a successful sync of this device's own cloud connection",
+		.help = "For the device's own services (not faultd's uploads): adds 1 to the counter\n"
+			"sync_successful of the heartbeat in progress, as memfaultctl\n"
+			"report-sync-success does; the hosted service's sync success rate reads it.\n"
+			"Refused while data collection is off.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
+		.name = "report-sync-failure",
+		.runner = LC_COMMAND_DAEMON,
+		.privileged = true,
+		.usage = "",
+		.summary = "Count a failed sync of this device's own cloud connection",
+		.help = "For the device's own services (not faultd's uploads): adds 1 to the counter\n"
+			"sync_failure of the heartbeat in progress, as memfaultctl\n"
+			"report-sync-failure does. Refused while data collection is off.\n"
+			"\n"
+			"Takes no arguments.\n",
+	},
+	{
 		.name = "crash-reported",
 		.runner = LC_COMMAND_DAEMON,
 		.privileged = true,

@@ -746,6 +746,38 @@ static void cmd_report_failure(struct lc_control_call *call, json_object *args, 
 	reply_message(call, msg);
 }
 
+/* report-sync-success, report-sync-failure: a counter of the heartbeat in progress. */
+static void report_sync(struct lc_control_call *call, struct lc_core *c, const char *key)
+{
+	char msg[96];
+	int r;
+
+	if (!c->collecting || !c->metrics) {
+		lc_control_call_fail(call, EPERM, "data collection is disabled: %s is not counted",
+				     key);
+		return;
+	}
+	r = lc_metrics_add(c->metrics, key, strlen(key), LC_METRIC_COUNTER, 1);
+	if (r < 0) {
+		lc_control_call_fail(call, -r, "%s not counted: %s", key,
+				     r == -E2BIG ? "the heartbeat holds as many metrics as it may"
+						 : strerror(-r));
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Counted in %s of this heartbeat.", key);
+	reply_message(call, msg);
+}
+
+static void cmd_report_sync_success(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	report_sync(call, userdata, "sync_successful");
+}
+
+static void cmd_report_sync_failure(struct lc_control_call *call, json_object *args, void *userdata)
+{
+	report_sync(call, userdata, "sync_failure");
+}
+
 /* faultd-core-handler left a report: count it now rather than at the next poll. */
 static void cmd_crash_reported(struct lc_control_call *call, json_object *args, void *userdata)
 {
@@ -1077,6 +1109,8 @@ const struct core_handler core_handlers[] = {
 	{ "reboot", cmd_reboot },
 	{ "report-crash", cmd_report_crash },
 	{ "report-failure", cmd_report_failure },
+	{ "report-sync-success", cmd_report_sync_success },
+	{ "report-sync-failure", cmd_report_sync_failure },
 	{ "crash-reported", cmd_crash_reported },
 	{ "crash-logs", cmd_crash_logs },
 	{ "write-metric", cmd_write_metric },

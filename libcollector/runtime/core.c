@@ -751,6 +751,20 @@ static int signals_start(struct lc_core *c)
 	return 0;
 }
 
+/* faultd's own upload runs, counted as the hosted service names them. */
+static void upload_run_done(bool ok, void *userdata)
+{
+	struct lc_core *c = userdata;
+	const char *key = ok ? "sync_memfault_successful" : "sync_memfault_failure";
+	int r;
+
+	if (!c->collecting || !c->metrics)
+		return;
+	r = lc_metrics_add(c->metrics, key, strlen(key), LC_METRIC_COUNTER, 1);
+	if (r < 0)
+		log_debug_errno(r, "%s not counted: %m", key);
+}
+
 /* The spool, the boot facts every entry carries, the uploader that empties the spool, and the
  * heartbeat with its hours ledger. */
 static int spool_start(struct lc_core *c)
@@ -761,6 +775,8 @@ static int spool_start(struct lc_core *c)
 		.loop = &c->loop,
 		.record = &c->record,
 		.state_dir = state_dir,
+		.run_done = upload_run_done,
+		.userdata = c,
 	};
 	struct lc_spool_limits limits;
 	struct utsname un;

@@ -67,6 +67,8 @@ struct lc_uploader {
 	uv_loop_t *loop;
 	struct lc_spool *spool;
 	const struct lc_record_context *record;
+	void (*run_done)(bool ok, void *userdata);
+	void *run_done_userdata;
 	const struct lc_config *cfg;
 	char *sampling_path;
 	struct lc_sampling sampling;
@@ -600,6 +602,11 @@ static void run_end(struct lc_uploader *u, int error, uint64_t retry_after_ms)
 	}
 	if (!u->closing)
 		schedule(u, delay);
+	if (u->run_done && error < 0 && error != -EPERM && error != -EDESTADDRREQ &&
+	    error != -ECANCELED)
+		u->run_done(false, u->run_done_userdata);
+	else if (u->run_done && error == 0 && u->run.entries > 0)
+		u->run_done(true, u->run_done_userdata);
 
 	/* Callbacks last: one may start another run. */
 	u->waiters = NULL;
@@ -1197,6 +1204,8 @@ int lc_uploader_new(const struct lc_uploader_options *o, struct lc_uploader **re
 	u->loop = o->loop;
 	u->spool = o->spool;
 	u->record = o->record;
+	u->run_done = o->run_done;
+	u->run_done_userdata = o->userdata;
 	u->sampling_path = lc_path_prefix(o->state_dir, "/device-config.json");
 	u->multi = curl_multi_init();
 	k = u->sampling_path && u->multi ? uv_timer_init(u->loop, &u->curl_timer) : -ENOMEM;

@@ -43,6 +43,10 @@ struct lc_uploader_options {
 	const struct lc_record_context *record; /* borrowed: identity and key, for requests and
 						 * for device-config confirmations */
 	const char *state_dir;			/* for the sampling cache */
+	/* Called at the end of each run that reached for the server: ok when it sent entries,
+	 * not when it failed (not for runs with nothing to send, consent off or no server). */
+	void (*run_done)(bool ok, void *userdata);
+	void *userdata;
 };
 
 /* Creates an uploader; nothing is scheduled until lc_uploader_set_config(). 0 or -errno. */

@@ -117,7 +117,8 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(complete("faultctl --js"), ["--json"])
 
     def test_command_after_options_and_their_values(self):
-        expected = {"reboot", "report-crash", "report-failure", "request-metrics"}
+        expected = {"reboot", "report-crash", "report-failure", "report-sync-success",
+                    "report-sync-failure", "request-metrics"}
         for line in ("faultctl --json --timeout 5 re", "faultctl --socket run/x.sock re",
                      "faultctl --socket=run/x.sock --timeout=2.5 re", "faultctl -- re"):
             with self.subTest(line=line):
@@ -272,7 +273,8 @@ class WordBreakTest(unittest.TestCase):
         self.assertEqual(complete("faultctl write-metric jobs=3:cou", breaks),
                          ["jobs=3:counter"])
         self.assertEqual(set(complete("faultctl --socket=run/x.sock re", breaks)),
-                         {"reboot", "report-crash", "report-failure", "request-metrics"})
+                         {"reboot", "report-crash", "report-failure", "report-sync-success",
+                          "report-sync-failure", "request-metrics"})
 
 
 if __name__ == "__main__":

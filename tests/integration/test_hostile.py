@@ -354,11 +354,13 @@ class HostileClientTest(DaemonTestCase):
         # faultctl's words for them; commands without one go raw only.
         verbs = {"write-attributes": ["x=1"], "reboot": ["--reason", "hostile", "--no-reboot"],
                  "report-crash": ["hostile", "11"], "write-metric": ["hostile.m=1"],
-                 "report-failure": ["hostile"]}
+                 "report-failure": ["hostile"], "report-sync-success": [],
+                 "report-sync-failure": []}
         args = {"write-attributes": {"attributes": ["x=1"]},
                 "reboot": {"reason": "hostile", "reboot": False},
                 "report-crash": {"process": "hostile", "signal": 11},
                 "report-failure": {"kind": "hostile"},
+                "report-sync-success": {}, "report-sync-failure": {},
                 "write-metric": {"metrics": ["hostile.m=1"]}}
         refused_ctl = 0
         for name in privileged:

@@ -294,6 +294,33 @@ class RejectTest(UploadTestCase):
         self.assertEqual(len(self.rx.entries()), 3)
 
 
+class SyncMetricsTest(UploadTestCase):
+    def test_sync_reports_and_faultds_own_uploads_reach_the_heartbeat(self):
+        d = self.uploader()
+        for verb in ("report-sync-success", "report-sync-success", "report-sync-failure"):
+            r = d.ctl(verb)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Counted in sync_failure of this heartbeat.", r.stdout)
+        # One upload run fails (503 at the prepare), the next sends the attributes.
+        self.rx.faults({"prepare": [{"status": 503}]})
+        self.attributes(d, "s=1")
+        self.sync(d, expect_ok=False)
+        self.sync(d)
+        self.assertEqual(d.ctl("request-metrics").returncode, 0)
+        self.sync(d)
+        beats = [e["manifest"]["metadata"]["metrics"] for e in self.rx.entries()
+                 if e["type"] == "linux-metric-report"]
+        self.assertEqual(len(beats), 1, beats)
+        m = beats[0]
+        self.assertEqual((m["sync_successful"], m["sync_failure"]), (2, 1))
+        self.assertEqual((m["sync_memfault_failure"], m["sync_memfault_successful"]), (1, 1))
+        # Without consent, nothing is counted.
+        self.assertEqual(d.ctl("disable-data-collection").returncode, 0)
+        r = d.ctl("report-sync-success")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("data collection is disabled", r.stderr)
+
+
 class SamplingTest(UploadTestCase):
     def test_data_upload_start_date_drops_older_entries(self):
         start = time.time() + 3
