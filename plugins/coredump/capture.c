@@ -699,7 +699,8 @@ static int unwind_slot(const char *state_dir, unsigned wait_ms)
 static void trace_unwind(const struct lc_config *cfg, const struct capture_request *req,
 			 const struct proc_info *pi, const struct trimmed *t, struct trace *tr)
 {
-	char sig[16];
+	_cleanup_close_ int ro = -1, slot = -1;
+	char sig[16], path[64];
 	struct unwind_request ur = {
 		.sysroot = lc_config_get_string(cfg, "sysroot"),
 		.crashing_tid = req->tid,
@@ -709,9 +710,6 @@ static void trace_unwind(const struct lc_config *cfg, const struct capture_reque
 			(unsigned)lc_config_get_int(cfg, "coredump.stacktrace_time_limit_ms"),
 	};
 	int r;
-
-	_cleanup_close_ int ro = -1, slot = -1;
-	char path[64];
 
 	if (!lc_config_get_bool(cfg, "coredump.stacktrace") || t->fd < 0)
 		return;
@@ -728,10 +726,14 @@ static void trace_unwind(const struct lc_config *cfg, const struct capture_reque
 	}
 	ur.crashing_tid = namespace_tid(lc_config_get_string(cfg, "sysroot"), req);
 	slot = unwind_slot(lc_config_get_string(cfg, "state_dir"), ur.time_limit_ms);
+	if (slot == -EBUSY) {
+		log_warning("No stack trace of %s[%d]: other crashes are being unwound.", pi->comm,
+			    (int)req->pid);
+		return;
+	}
 	if (slot < 0) {
-		log_warning_errno(slot, "No stack trace of %s[%d]: %s", pi->comm, (int)req->pid,
-				  slot == -EBUSY ? "other crashes are being unwound"
-						 : "no place for the unwinder (%m)");
+		log_warning_errno(slot, "No stack trace of %s[%d]: no place for the unwinder: %m",
+				  pi->comm, (int)req->pid);
 		return;
 	}
 	r = unwind_core(ro, &ur, &tr->result);
