@@ -7,6 +7,13 @@
  * two. Values guessed from the system (machine-id, os-release, device-tree model, DMI, uname) are
  * made valid instead, because the operator never chose them.
  *
+ * The device-info command is device.info_command when it is set, else memfaultd's
+ * memfault-device-info when a program of that name is found in the default PATH below sysroot,
+ * so a device moving from memfaultd keeps its script and its identity. Its keys may carry
+ * memfaultd's MEMFAULT_ prefix: MEMFAULT_DEVICE_ID is another spelling of DEVICE_ID, and when both
+ * appear the rule for a key given twice applies (the last line decides, with a warning), as it
+ * does in memfaultd.
+ *
  * KEY=VALUE text (device-info output and os-release) follows os-release(5): one assignment a
  * line, '#' comment lines, blank lines; a value is unquoted, "double-quoted" (backslash escapes
  * \" \\ \$ \`, any other backslash is kept) or 'single-quoted' (literal), and pieces may be
@@ -21,6 +28,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include "exec.h"
@@ -35,31 +43,46 @@
 #define DISPLAY_MAX	    80 /* untrusted text quoted in a message */
 #define DISPLAY_COMMAND_MAX 200
 
+/* The hosted service's sets (spec/device-api.md), which memfaultd checks too. */
 enum charset {
 	CHARSET_SERIAL,	 /* A-Z a-z 0-9 _ - */
-	CHARSET_TYPE,	 /* ... and . : */
-	CHARSET_VERSION, /* ... and space ( ) / */
+	CHARSET_TYPE,	 /* ... and . : + */
+	CHARSET_VERSION, /* ... and space ( ) [ ] \ ; never '/' */
 };
 
 static const struct field_info {
-	const char *name;	/* JSON and message name */
-	const char *config_key; /* configuration key that sets it */
-	const char *info_key;	/* device-info command key */
+	const char *name;	  /* JSON and message name */
+	const char *config_key;	  /* configuration key that sets it */
+	const char *info_key;	  /* device-info command key */
+	const char *memfault_key; /* the same key as memfaultd's memfault-device-info prints it */
+	const char *fallback;	  /* the fallbacks tried, for the message when none gives it */
 	enum charset charset;
 } fields[_LC_ID_MAX] = {
-	[LC_ID_DEVICE_SERIAL] = { "device_serial", "device.serial", "DEVICE_ID", CHARSET_SERIAL },
+	[LC_ID_DEVICE_SERIAL] = { "device_serial", "device.serial", "DEVICE_ID",
+				  "MEMFAULT_DEVICE_ID",
+				  "/etc/machine-id (missing, empty or \"uninitialized\")",
+				  CHARSET_SERIAL },
 	[LC_ID_HARDWARE_VERSION] = { "hardware_version", "device.hardware_version",
-				     "HARDWARE_VERSION", CHARSET_TYPE },
+				     "HARDWARE_VERSION", "MEMFAULT_HARDWARE_VERSION",
+				     "/proc/device-tree/model, /sys/class/dmi/id/product_name and "
+				     "uname (no usable value)",
+				     CHARSET_TYPE },
 	[LC_ID_SOFTWARE_TYPE] = { "software_type", "device.software_type", "SOFTWARE_TYPE",
+				  "MEMFAULT_SOFTWARE_TYPE",
+				  "ID in /etc/os-release or /usr/lib/os-release (missing or empty)",
 				  CHARSET_TYPE },
 	[LC_ID_SOFTWARE_VERSION] = { "software_version", "device.software_version",
-				     "SOFTWARE_VERSION", CHARSET_VERSION },
+				     "SOFTWARE_VERSION", "MEMFAULT_SOFTWARE_VERSION",
+				     "VERSION_ID in /etc/os-release or /usr/lib/os-release "
+				     "(missing or empty)",
+				     CHARSET_VERSION },
 };
 
 static const char *const charset_why[] = {
 	[CHARSET_SERIAL] = "expected 1-128 characters of A-Z a-z 0-9 _ -",
-	[CHARSET_TYPE] = "expected 1-128 characters of A-Z a-z 0-9 _ . : -",
-	[CHARSET_VERSION] = "expected 1-128 characters of A-Z a-z 0-9 _ . : - ( ) / and space",
+	[CHARSET_TYPE] = "expected 1-128 characters of A-Z a-z 0-9 _ . : + -",
+	[CHARSET_VERSION] = "expected 1-128 characters of A-Z a-z 0-9 _ . : + - ( ) [ ] \\ and "
+			    "space (not /)",
 };
 
 static bool char_ok(enum charset cs, unsigned char c)
@@ -69,11 +92,11 @@ static bool char_ok(enum charset cs, unsigned char c)
 		return true;
 	if (cs == CHARSET_SERIAL)
 		return false;
-	if (c == '.' || c == ':')
+	if (c == '.' || c == ':' || c == '+')
 		return true;
 	if (cs == CHARSET_TYPE)
 		return false;
-	return c == ' ' || c == '(' || c == ')' || c == '/';
+	return c == ' ' || c == '(' || c == ')' || c == '[' || c == ']' || c == '\\';
 }
 
 static bool value_ok(enum charset cs, const char *s)
@@ -353,8 +376,9 @@ static int env_parse(const char *text, size_t len, env_handler_t handler, void *
 /* ---- device-info output ---- */
 
 struct info_parse {
-	char *values[_LC_ID_MAX];  /* owned; the last valid line of each key */
-	unsigned line[_LC_ID_MAX]; /* line of the last assignment of each key, 0: none */
+	char *values[_LC_ID_MAX];    /* owned; the last valid line of each key */
+	unsigned line[_LC_ID_MAX];   /* line of the last assignment of each key, 0: none */
+	const char *key[_LC_ID_MAX]; /* its spelling (static): DEVICE_ID or MEMFAULT_DEVICE_ID */
 	const char
 		*invalid[_LC_ID_MAX]; /* the warning (in warnings) refusing the last assignment */
 	char **warnings;	      /* owned; every problem, invalid values included */
@@ -385,7 +409,7 @@ static int info_handler(void *userdata, unsigned line, const char *key, const ch
 	}
 
 	for (f = 0; f < _LC_ID_MAX; f++)
-		if (streq(key, fields[f].info_key))
+		if (streq(key, fields[f].info_key) || streq(key, fields[f].memfault_key))
 			break;
 	if (f == _LC_ID_MAX) {
 		shown = display(key, strlen(key), DISPLAY_MAX, true);
@@ -396,13 +420,22 @@ static int info_handler(void *userdata, unsigned line, const char *key, const ch
 	}
 
 	if (ip->line[f] > 0) {
-		int r = list_printf(&ip->warnings,
-				    "line %u: %s given again, replacing the value from line %u",
-				    line, key, ip->line[f]);
+		int r;
+
+		if (streq(key, ip->key[f]))
+			r = list_printf(&ip->warnings,
+					"line %u: %s given again, replacing the value from line %u",
+					line, key, ip->line[f]);
+		else
+			r = list_printf(&ip->warnings,
+					"line %u: %s given after %s, replacing the value from line "
+					"%u",
+					line, key, ip->key[f], ip->line[f]);
 		if (r < 0)
 			return r;
 	}
 	ip->line[f] = line;
+	ip->key[f] = streq(key, fields[f].info_key) ? fields[f].info_key : fields[f].memfault_key;
 	free(ip->values[f]);
 	ip->values[f] = NULL;
 	ip->invalid[f] = NULL;
@@ -641,51 +674,199 @@ out:
 	return r;
 }
 
-/* ---- resolution ---- */
+/* ---- the device-info command ---- */
+
+#define MEMFAULT_DEVICE_INFO "memfault-device-info"
+
+/* Where memfault-device-info is looked for, below sysroot: systemd's default PATH, then /sbin and
+ * /bin for systems without a merged /usr. Fixed rather than $PATH, so the identity does not
+ * depend on how the daemon happened to be started. */
+static const char *const default_path[] = {
+	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
+};
+
+/* The device-info command to run, and how messages name it. */
+struct info_command {
+	char *shell;	    /* owned: the text given to /bin/sh -c */
+	char *label;	    /* owned: "device-info command 'CMD'", "memfault-device-info 'PATH'" */
+	const char *source; /* lc_identity.source of the values it gives */
+	const char *tried;  /* its name in the list of sources tried */
+};
+
+static void info_command_done(struct info_command *ic)
+{
+	free(ic->shell);
+	free(ic->label);
+	*ic = (struct info_command){ 0 };
+}
+
+/* s in single quotes for /bin/sh, each ' written as '\''. NULL on allocation failure. */
+static char *shell_quote(const char *s)
+{
+	size_t n = 2;
+	char *out, *p;
+
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	p = out;
+	*p++ = '\'';
+	for (const char *c = s; *c; c++) {
+		if (*c == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else
+			*p++ = *c;
+	}
+	*p++ = '\'';
+	*p = 0;
+	return out;
+}
+
+/*
+ * Finds an executable regular file named memfault-device-info in default_path below sysroot.
+ * Returns 1 with *ret_path (owned, sysroot included), 0 when there is none, or -ENOMEM.
+ */
+static int find_memfault_device_info(const char *sysroot, char **ret_path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(default_path); i++) {
+		_cleanup_free_ char *rel = NULL, *full = NULL;
+		struct stat st;
+
+		if (asprintf(&rel, "%s/" MEMFAULT_DEVICE_INFO, default_path[i]) < 0)
+			return -ENOMEM;
+		full = lc_path_prefix(sysroot, rel);
+		if (!full)
+			return -ENOMEM;
+		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+			continue;
+		*ret_path = TAKE_PTR(full);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Chooses the device-info command: device.info_command when set, else memfault-device-info when
+ * found below sysroot. Returns 1 with *ret filled, 0 when there is none, or -ENOMEM.
+ */
+static int info_command_choose(const struct lc_identity_input *in, struct info_command *ret)
+{
+	_cleanup_free_ char *path = NULL, *shown = NULL;
+	struct info_command ic = { 0 };
+	int r;
+
+	if (in->info_command && in->info_command[0]) {
+		shown = display(in->info_command, strlen(in->info_command), DISPLAY_COMMAND_MAX,
+				false);
+		ic.shell = strdup(in->info_command);
+		ic.source = "device-info command";
+		ic.tried = "device.info_command";
+		if (!shown || !ic.shell ||
+		    asprintf(&ic.label, "device-info command '%s'", shown) < 0) {
+			ic.label = NULL; /* undefined after a failed asprintf() */
+			info_command_done(&ic);
+			return -ENOMEM;
+		}
+		*ret = ic;
+		return 1;
+	}
+
+	r = find_memfault_device_info(in->sysroot, &path);
+	if (r <= 0)
+		return r;
+	shown = display(path, strlen(path), DISPLAY_COMMAND_MAX, false);
+	ic.shell = shell_quote(path);
+	ic.source = MEMFAULT_DEVICE_INFO;
+	ic.tried = MEMFAULT_DEVICE_INFO;
+	if (!shown || !ic.shell || asprintf(&ic.label, MEMFAULT_DEVICE_INFO " '%s'", shown) < 0) {
+		ic.label = NULL;
+		info_command_done(&ic);
+		return -ENOMEM;
+	}
+	*ret = ic;
+	return 1;
+}
 
 /* Runs the device-info command; 0 with *ret filled, or an error already added to *errors. */
-static int run_info_command(const struct lc_identity_input *in, const char *cmd,
+static int run_info_command(const struct lc_identity_input *in, const struct info_command *ic,
 			    struct info_parse *ret, char ***errors)
 {
 	unsigned timeout = in->info_timeout_ms ? in->info_timeout_ms : LC_ID_INFO_TIMEOUT_MS;
+	const char *label = ic->label;
 	_cleanup_free_ char *out = NULL;
 	int r, status;
 
-	r = lc_run_capture(in->info_command, timeout, LC_ID_INFO_OUTPUT_MAX, &out, &status);
+	r = lc_run_capture(ic->shell, timeout, LC_ID_INFO_OUTPUT_MAX, &out, &status);
 	if (r == -ENOMEM)
 		return r;
 	if (r == -ETIMEDOUT)
-		r = list_printf(errors, "device-info command '%s' did not finish within %u ms", cmd,
-				timeout);
+		r = list_printf(errors, "%s did not finish within %u ms", label, timeout);
 	else if (r == -EFBIG)
-		r = list_printf(errors, "device-info command '%s' printed more than %u bytes", cmd,
+		r = list_printf(errors, "%s printed more than %u bytes", label,
 				(unsigned)LC_ID_INFO_OUTPUT_MAX);
 	else if (r == -EBADMSG)
-		r = list_printf(errors, "device-info command '%s' printed a NUL byte", cmd);
+		r = list_printf(errors, "%s printed a NUL byte", label);
 	else if (r < 0)
-		r = list_printf(errors, "device-info command '%s' failed: %s", cmd, strerror(-r));
+		r = list_printf(errors, "%s failed: %s", label, strerror(-r));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		r = list_printf(errors, "device-info command '%s' exited with status %d", cmd,
-				WEXITSTATUS(status));
+		r = list_printf(errors, "%s exited with status %d", label, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		r = list_printf(errors, "device-info command '%s' was killed by signal %d", cmd,
-				WTERMSIG(status));
+		r = list_printf(errors, "%s was killed by signal %d", label, WTERMSIG(status));
 	else if (!WIFEXITED(status))
-		r = list_printf(errors, "device-info command '%s' ended with wait status 0x%x", cmd,
-				(unsigned)status);
+		r = list_printf(errors, "%s ended with wait status 0x%x", label, (unsigned)status);
 	else
 		return info_parse_text(out, strlen(out), ret);
 	/* Output of a command that failed is not trusted, not even in part. */
 	return r < 0 ? r : -EIO;
 }
 
+/* ---- resolution ---- */
+
+enum info_state {
+	INFO_NONE,   /* no device-info command */
+	INFO_FAILED, /* it ran and failed */
+	INFO_RAN,    /* it ran; its output was read */
+};
+
+/* Adds the error for field f, which no source gave: every source tried, and what to do. */
+static int add_no_source(char ***errors, enum lc_id_field f, const struct info_command *ic,
+			 enum info_state state)
+{
+	const struct field_info *fi = &fields[f];
+	const char *unset_command = "device.info_command (not set), ";
+	const char *program = MEMFAULT_DEVICE_INFO;
+	char outcome[80];
+
+	if (state != INFO_NONE) {
+		program = ic->tried;
+		if (!streq(program, MEMFAULT_DEVICE_INFO))
+			unset_command = "";
+	}
+	if (state == INFO_NONE)
+		snprintf(outcome, sizeof(outcome), "not found");
+	else if (state == INFO_FAILED)
+		snprintf(outcome, sizeof(outcome), "failed");
+	else
+		snprintf(outcome, sizeof(outcome), "gave no %s or %s", fi->info_key,
+			 fi->memfault_key);
+	return list_printf(errors,
+			   "no %s: tried %s (not set), %s%s (%s), %s; set %s, or have a "
+			   "device-info command print %s",
+			   fi->name, fi->config_key, unset_command, program, outcome, fi->fallback,
+			   fi->config_key, fi->info_key);
+}
+
 static int resolve(const struct lc_identity_input *in, struct lc_identity *id, char ***errors)
 {
-	_cleanup_free_ char *cmd = NULL;
+	struct info_command ic = { 0 };
 	struct info_parse ip = { 0 };
+	enum info_state state = INFO_NONE;
 	bool configured[_LC_ID_MAX] = { false }, failed[_LC_ID_MAX] = { false },
 	     bad_info[_LC_ID_MAX] = { false };
-	bool need_more = false, have_info = false;
+	bool need_more = false;
 	int r;
 
 	for (size_t f = 0; f < _LC_ID_MAX; f++) {
@@ -724,24 +905,26 @@ static int resolve(const struct lc_identity_input *in, struct lc_identity *id, c
 		}
 	}
 
-	if (need_more && in->info_command && in->info_command[0]) {
-		cmd = display(in->info_command, strlen(in->info_command), DISPLAY_COMMAND_MAX,
-			      false);
-		if (!cmd)
-			return -ENOMEM;
-		r = run_info_command(in, cmd, &ip, errors);
-		if (r == -ENOMEM)
+	if (need_more) {
+		r = info_command_choose(in, &ic);
+		if (r < 0)
 			return r;
-		have_info = r >= 0;
+		if (r > 0) {
+			log_debug("Device identity: running %s.", ic.label);
+			r = run_info_command(in, &ic, &ip, errors);
+			if (r == -ENOMEM)
+				goto out;
+			state = r >= 0 ? INFO_RAN : INFO_FAILED;
+		}
 	}
 
-	if (have_info) {
+	if (state == INFO_RAN) {
 		for (size_t f = 0; f < _LC_ID_MAX; f++) {
 			if (configured[f] || !ip.invalid[f])
 				continue;
 			/* The operator meant this value; do not quietly fall back. */
 			failed[f] = bad_info[f] = true;
-			r = list_printf(errors, "device-info command '%s': %s", cmd, ip.invalid[f]);
+			r = list_printf(errors, "%s: %s", ic.label, ip.invalid[f]);
 			if (r < 0)
 				goto out;
 		}
@@ -752,13 +935,13 @@ static int resolve(const struct lc_identity_input *in, struct lc_identity *id, c
 			for (size_t f = 0; f < _LC_ID_MAX; f++)
 				reported = reported || (bad_info[f] && ip.invalid[f] == *w);
 			if (!reported)
-				log_warning("device-info command '%s': %s", cmd, *w);
+				log_warning("%s: %s", ic.label, *w);
 		}
 		for (size_t f = 0; f < _LC_ID_MAX; f++) {
 			if (configured[f] || failed[f] || !ip.values[f])
 				continue;
 			id->value[f] = TAKE_PTR(ip.values[f]);
-			id->source[f] = strdup("device-info command");
+			id->source[f] = strdup(ic.source);
 			if (!id->source[f]) {
 				r = -ENOMEM;
 				goto out;
@@ -788,10 +971,7 @@ static int resolve(const struct lc_identity_input *in, struct lc_identity *id, c
 		if (id->value[f] || failed[f])
 			continue;
 		failed[f] = true;
-		r = list_printf(errors,
-				"no %s: set %s in the configuration or provide %s from "
-				"device.info_command",
-				fields[f].name, fields[f].config_key, fields[f].info_key);
+		r = add_no_source(errors, (enum lc_id_field)f, &ic, state);
 		if (r < 0)
 			goto out;
 	}
@@ -802,6 +982,7 @@ static int resolve(const struct lc_identity_input *in, struct lc_identity *id, c
 			r = -EINVAL;
 out:
 	info_parse_done(&ip);
+	info_command_done(&ic);
 	return r;
 }
 

@@ -378,8 +378,8 @@ static const struct lc_cfg_key core_keys[] = {
 		.def_string = "",
 		.max = LC_ID_VALUE_MAX,
 		.check = lc_id_check_serial,
-		.description = "Device serial ([A-Za-z0-9_-], 1-128). Empty: from info_command, "
-			       "then /etc/machine-id.",
+		.description = "Device serial ([A-Za-z0-9_-], 1-128). Empty: from the device-info "
+			       "command, then /etc/machine-id.",
 	},
 	{
 		.name = "device.hardware_version",
@@ -387,9 +387,9 @@ static const struct lc_cfg_key core_keys[] = {
 		.def_string = "",
 		.max = LC_ID_VALUE_MAX,
 		.check = lc_id_check_type,
-		.description = "Hardware version ([A-Za-z0-9_.:-], 1-128). Empty: from "
-			       "info_command, then the device-tree model, the DMI product name or "
-			       "the machine type.",
+		.description = "Hardware version ([A-Za-z0-9_.:+-], 1-128). Empty: from the "
+			       "device-info command, then the device-tree model, the DMI product "
+			       "name or the machine type.",
 	},
 	{
 		.name = "device.software_type",
@@ -397,8 +397,8 @@ static const struct lc_cfg_key core_keys[] = {
 		.def_string = "",
 		.max = LC_ID_VALUE_MAX,
 		.check = lc_id_check_type,
-		.description = "Software type ([A-Za-z0-9_.:-], 1-128). Empty: from info_command, "
-			       "then ID in /etc/os-release.",
+		.description = "Software type ([A-Za-z0-9_.:+-], 1-128). Empty: from the "
+			       "device-info command, then ID in /etc/os-release.",
 	},
 	{
 		.name = "device.software_version",
@@ -406,8 +406,8 @@ static const struct lc_cfg_key core_keys[] = {
 		.def_string = "",
 		.max = LC_ID_VALUE_MAX,
 		.check = lc_id_check_version,
-		.description = "Software version ([A-Za-z0-9_.:-], space, parentheses and slash; "
-			       "1-128). Empty: from info_command, then VERSION_ID in "
+		.description = "Software version ([A-Za-z0-9_.:+-], space, ( ) [ ] and \\, not /; "
+			       "1-128). Empty: from the device-info command, then VERSION_ID in "
 			       "/etc/os-release.",
 	},
 	{
@@ -416,9 +416,12 @@ static const struct lc_cfg_key core_keys[] = {
 		.def_string = "",
 		.max = 4096,
 		.description =
-			"Shell command printing KEY=VALUE lines (DEVICE_ID, "
-			"HARDWARE_VERSION, SOFTWARE_TYPE, SOFTWARE_VERSION) for the identity "
-			"fields not set above. Run at start and on reload, 10 s at most.",
+			"The device-info command: a shell command printing KEY=VALUE lines "
+			"(DEVICE_ID, HARDWARE_VERSION, SOFTWARE_TYPE, SOFTWARE_VERSION, or "
+			"the same with memfaultd's MEMFAULT_ prefix; the last line of a field "
+			"wins) for the identity fields not set above. Run at start and on "
+			"reload, 10 s at most. Empty: memfault-device-info if found in "
+			"/usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin or /bin.",
 	},
 };
 

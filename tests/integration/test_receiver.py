@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from harness import RECEIVER, PROJECT_KEY, wait_for  # noqa: E402
 IDENTITY = {"device_serial": "gw-0042", "hardware_version": "evt-1",
-            "software_type": "main", "software_version": "1.2.3 (build 7/x)"}
+            "software_type": "main", "software_version": "1.2.3+g7 (build [x])"}
 API_HEADERS = {"Memfault-Project-Key": PROJECT_KEY, "Content-Type": "application/json",
                "Accept": "application/json"}
 
@@ -423,6 +423,9 @@ class PrepareStrictnessTest(ReceiverTestCase):
             (dict(good, device=dict(IDENTITY, extra="x")), 400, 'device: unknown field "extra"'),
             (dict(good, device=dict(IDENTITY, software_version="x" * 129)), 400,
              "device.software_version"),
+            # The hosted service's sets: '/' is refused in a version.
+            (dict(good, device=dict(IDENTITY, software_version="1.0/2")), 400,
+             "device.software_version", '"1.0/2"'),
         ]
         for payload, status, *fragments in cases:
             with self.subTest(fragments[0]):

@@ -21,17 +21,27 @@
 #include "tmpdir.h"
 
 #define SERIAL_WHY "expected 1-128 characters of A-Z a-z 0-9 _ -"
-#define TYPE_WHY   "expected 1-128 characters of A-Z a-z 0-9 _ . : -"
+#define TYPE_WHY   "expected 1-128 characters of A-Z a-z 0-9 _ . : + -"
+#define VERSION_WHY \
+	"expected 1-128 characters of A-Z a-z 0-9 _ . : + - ( ) [ ] \\ and space (not /)"
 #define MACHINE_ID "0123456789abcdef0123456789abcdef"
-#define NO_SERIAL                                                                             \
-	"no device_serial: set device.serial in the configuration or provide DEVICE_ID from " \
-	"device.info_command"
-#define NO_SW_TYPE                                                                    \
-	"no software_type: set device.software_type in the configuration or provide " \
-	"SOFTWARE_TYPE from device.info_command"
-#define NO_SW_VERSION                                                                       \
-	"no software_version: set device.software_version in the configuration or provide " \
-	"SOFTWARE_VERSION from device.info_command"
+/* What a device with no device-info command tried, field by field. */
+#define NO_COMMAND "device.info_command (not set), memfault-device-info (not found)"
+#define NO_SERIAL_WITH(command)                                                            \
+	"no device_serial: tried device.serial (not set), " command ", /etc/machine-id "   \
+	"(missing, empty or \"uninitialized\"); set device.serial, or have a device-info " \
+	"command print DEVICE_ID"
+#define NO_SW_TYPE_WITH(command)                                                      \
+	"no software_type: tried device.software_type (not set), " command ", ID in " \
+	"/etc/os-release or /usr/lib/os-release (missing or empty); set "             \
+	"device.software_type, or have a device-info command print SOFTWARE_TYPE"
+#define NO_SW_VERSION_WITH(command)                                                       \
+	"no software_version: tried device.software_version (not set), " command          \
+	", VERSION_ID in /etc/os-release or /usr/lib/os-release (missing or empty); set " \
+	"device.software_version, or have a device-info command print SOFTWARE_VERSION"
+#define NO_SERIAL     NO_SERIAL_WITH(NO_COMMAND)
+#define NO_SW_TYPE    NO_SW_TYPE_WITH(NO_COMMAND)
+#define NO_SW_VERSION NO_SW_VERSION_WITH(NO_COMMAND)
 
 /* ---- helpers ---- */
 
@@ -94,7 +104,15 @@ static void test_check_tables(void **state)
 		{ "A-Z_a-z-0-9", { true, true, true, true } },
 		{ "1.2.3", { false, true, true, true } },
 		{ "evt:2", { false, true, true, true } },
-		{ "1.0 (rc1)/beta", { false, false, false, true } },
+		/* The hosted service's sets: '+' wherever '.' is allowed; brackets and backslash in
+		 * versions; '/' nowhere (faultd accepted it in versions once). */
+		{ "1.0+git.abc", { false, true, true, true } },
+		{ "a+b", { false, true, true, true } },
+		{ "1.0 (rc1) [beta] c:\\x", { false, false, false, true } },
+		{ "[", { false, false, false, true } },
+		{ "\\", { false, false, false, true } },
+		{ "1.0 (rc1)/beta", { false, false, false, false } },
+		{ "1/2", { false, false, false, false } },
 		{ "a b", { false, false, false, true } },
 		{ " ", { false, false, false, true } },
 		{ "", { false, false, false, false } },
@@ -103,7 +121,8 @@ static void test_check_tables(void **state)
 		{ "a\tb", { false, false, false, false } },
 		{ "a\nb", { false, false, false, false } },
 		{ "a\"b", { false, false, false, false } },
-		{ "a+b", { false, false, false, false } },
+		{ "a~b", { false, false, false, false } },
+		{ "a{b}", { false, false, false, false } },
 		{ "a,b", { false, false, false, false } },
 		{ "a@b", { false, false, false, false } },
 	};
@@ -133,6 +152,8 @@ static void test_check_tables(void **state)
 	assert_string_equal(why, SERIAL_WHY);
 	assert_int_equal(lc_id_check(LC_ID_SOFTWARE_TYPE, "a b", &why), -EINVAL);
 	assert_string_equal(why, TYPE_WHY);
+	assert_int_equal(lc_id_check(LC_ID_SOFTWARE_VERSION, "release/1.0", &why), -EINVAL);
+	assert_string_equal(why, VERSION_WHY);
 	assert_int_equal(lc_id_check(_LC_ID_MAX, "abc", &why), -EINVAL);
 }
 
@@ -152,6 +173,9 @@ static void test_schema_checks_accept_unset(void **state)
 	assert_int_equal(lc_id_check_type("evt:2.1", &why), 0);
 	assert_int_equal(lc_id_check_type("evt 2", &why), -EINVAL);
 	assert_int_equal(lc_id_check_version("1.0 (build 7)", &why), 0);
+	assert_int_equal(lc_id_check_version("1.0+build.7 [x]", &why), 0);
+	assert_int_equal(lc_id_check_version("1.0/7", &why), -EINVAL);
+	assert_int_equal(lc_id_check_type("1.0+7", &why), 0);
 	assert_int_equal(lc_id_check_version(len129, &why), -EINVAL);
 }
 
@@ -192,14 +216,10 @@ static void test_parse_info_quoting(void **state)
 	_cleanup_strv_free_ char **warnings = NULL;
 
 	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
-	/* Inside "...", a backslash before '(' is kept, so the value is invalid. */
-	assert_null(v[LC_ID_SOFTWARE_VERSION]);
+	/* Inside "...", a backslash before '(' is kept (and allowed in a version). */
+	assert_string_equal(v[LC_ID_SOFTWARE_VERSION], "1.0 \\(x\\)-(rc 1)");
 	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "gw-7");
-	assert_int_equal(count(warnings), 1);
-	assert_string_equal(warnings[0],
-			    "line 1: invalid SOFTWARE_VERSION value \"1.0 \\\\(x\\\\)-(rc "
-			    "1)\": expected 1-128 characters of A-Z a-z 0-9 _ . : - "
-			    "( ) / and space");
+	assert_null(warnings);
 	free_values(v);
 
 	const char text2[] = "SOFTWARE_VERSION=\"1.0 (x)\"-'(rc 1)'\n";
@@ -320,6 +340,57 @@ static void test_parse_info_hostile(void **state)
 	assert_null(warnings);
 }
 
+static void test_parse_info_memfault_keys(void **state)
+{
+	/* What memfaultd's memfault-device-info prints. */
+	const char text[] = "MEMFAULT_DEVICE_ID=gw-0001\n"
+			    "MEMFAULT_HARDWARE_VERSION=evt+2\n"
+			    "MEMFAULT_SOFTWARE_TYPE=main\n"
+			    "MEMFAULT_SOFTWARE_VERSION=1.2.3+g1a2b [rc1]\n";
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "gw-0001");
+	assert_string_equal(v[LC_ID_HARDWARE_VERSION], "evt+2");
+	assert_string_equal(v[LC_ID_SOFTWARE_TYPE], "main");
+	assert_string_equal(v[LC_ID_SOFTWARE_VERSION], "1.2.3+g1a2b [rc1]");
+	assert_null(warnings);
+	free_values(v);
+}
+
+static void test_parse_info_memfault_keys_mixed(void **state)
+{
+	/* Both spellings of one field: the last line decides, whichever the spelling. */
+	const char text[] = "DEVICE_ID=faultd-name\n"
+			    "MEMFAULT_DEVICE_ID=memfault-name\n"
+			    "MEMFAULT_SOFTWARE_TYPE=memfault-type\n"
+			    "SOFTWARE_TYPE=faultd-type\n"
+			    "MEMFAULT_SOFTWARE_VERSION=release/1.0\n"
+			    "MEMFAULT_HARDWARE=x\n"
+			    "memfault_device_id=lower\n";
+	char *v[_LC_ID_MAX] = { NULL };
+	_cleanup_strv_free_ char **warnings = NULL;
+
+	assert_int_equal(lc_identity_parse_info(text, sizeof(text) - 1, v, &warnings), 0);
+	assert_string_equal(v[LC_ID_DEVICE_SERIAL], "memfault-name");
+	assert_string_equal(v[LC_ID_SOFTWARE_TYPE], "faultd-type");
+	assert_null(v[LC_ID_SOFTWARE_VERSION]);
+	assert_null(v[LC_ID_HARDWARE_VERSION]);
+	assert_int_equal(count(warnings), 5);
+	assert_string_equal(warnings[0], "line 2: MEMFAULT_DEVICE_ID given after DEVICE_ID, "
+					 "replacing the value from line 1");
+	assert_string_equal(warnings[1], "line 4: SOFTWARE_TYPE given after "
+					 "MEMFAULT_SOFTWARE_TYPE, replacing the value from line 3");
+	/* The message names the key as the script spelt it; '/' is refused in a version. */
+	assert_string_equal(warnings[2], "line 5: invalid MEMFAULT_SOFTWARE_VERSION value "
+					 "\"release/1.0\": " VERSION_WHY);
+	assert_string_equal(warnings[3], "line 6: unknown key \"MEMFAULT_HARDWARE\", ignoring");
+	/* Keys are case-sensitive, as in memfaultd. */
+	assert_string_equal(warnings[4], "line 7: unknown key \"memfault_device_id\", ignoring");
+	free_values(v);
+}
+
 /* ---- resolution ---- */
 
 static void put_full_root(const char *root)
@@ -364,14 +435,14 @@ static void test_resolve_sanitizes_guesses(void **state)
 
 	tree_put(root, "/etc/machine-id", "  my machine id \n");
 	tree_write(root, "/proc/device-tree/model", "Raspberry Pi 4 Model B\0garbage", 30, 0644);
-	tree_put(root, "/usr/lib/os-release", "ID=\"my os\"\nVERSION_ID='1.0+git~r1 (x)'\n");
+	tree_put(root, "/usr/lib/os-release", "ID=\"my os\"\nVERSION_ID='1.0+git~r1/b (x)'\n");
 
 	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
 	assert_field(&id, LC_ID_DEVICE_SERIAL, "my_machine_id", "/etc/machine-id");
 	assert_field(&id, LC_ID_HARDWARE_VERSION, "Raspberry_Pi_4_Model_B",
 		     "/proc/device-tree/model");
 	assert_field(&id, LC_ID_SOFTWARE_TYPE, "my_os", "/usr/lib/os-release");
-	assert_field(&id, LC_ID_SOFTWARE_VERSION, "1.0_git_r1 (x)", "/usr/lib/os-release");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "1.0+git_r1_b (x)", "/usr/lib/os-release");
 	lc_identity_done(&id);
 
 	/* Too long: cut to 128. Only blanks: not a source. */
@@ -604,8 +675,7 @@ static void test_resolve_invalid_values(void **state)
 				       "\"my device\": " SERIAL_WHY);
 	assert_string_equal(errors[2],
 			    "device.software_version (/etc/faultd.conf.d/10-sw.conf:2): invalid "
-			    "value \"1.0\\x0a\": expected 1-128 characters of A-Z a-z 0-9 _ . : - "
-			    "( ) / and space");
+			    "value \"1.0\\x0a\": " VERSION_WHY);
 	assert_string_equal(errors[3], "device-info command 'echo 'SOFTWARE_TYPE=\"has "
 				       "space\"'': line 1: invalid SOFTWARE_TYPE value \"has "
 				       "space\": " TYPE_WHY);
@@ -643,6 +713,201 @@ static void test_resolve_nothing(void **state)
 	assert_string_equal(errors[1], NO_SW_VERSION);
 }
 
+/* Writes an executable shell script printing text at rel below root. */
+static void put_script(const char *root, const char *rel, const char *text)
+{
+	_cleanup_free_ char *script = NULL;
+
+	assert_true(asprintf(&script, "#!/bin/sh\nprintf '%%s' '%s'\n", text) > 0);
+	tree_write(root, rel, script, strlen(script), 0755);
+}
+
+static void test_resolve_memfault_device_info(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *local = tree_path(root, "/usr/local/bin/memfault-device-info");
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	_cleanup_strv_free_ char **errors = NULL;
+
+	put_full_root(root);
+	put_script(root, "/usr/bin/memfault-device-info",
+		   "MEMFAULT_DEVICE_ID=mf-0001\nMEMFAULT_HARDWARE_VERSION=pvt+1\n"
+		   "MEMFAULT_SOFTWARE_VERSION=2.0.0 [beta]\n");
+	/* Not configured: memfault-device-info is the device-info command; os-release fills the
+	 * field it does not give. */
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "mf-0001", "memfault-device-info");
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "pvt+1", "memfault-device-info");
+	assert_field(&id, LC_ID_SOFTWARE_TYPE, "debian", "/etc/os-release");
+	assert_field(&id, LC_ID_SOFTWARE_VERSION, "2.0.0 [beta]", "memfault-device-info");
+	lc_identity_done(&id);
+
+	/* The configuration still wins over it, field by field. */
+	in.value[LC_ID_DEVICE_SERIAL] = "cfg-serial";
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "cfg-serial", "configuration");
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "pvt+1", "memfault-device-info");
+	lc_identity_done(&id);
+	in.value[LC_ID_DEVICE_SERIAL] = NULL;
+
+	/* Earlier in the search path wins: /usr/local/bin before /usr/bin. */
+	put_script(root, "/usr/local/bin/memfault-device-info", "MEMFAULT_DEVICE_ID=local\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "local", "memfault-device-info");
+	assert_field(&id, LC_ID_HARDWARE_VERSION, "Raspberry_Pi_4_Model_B_Rev_1.4",
+		     "/proc/device-tree/model");
+	lc_identity_done(&id);
+
+	/* Not executable, or not a regular file: not a program, passed over. */
+	assert_int_equal(chmod(local, 0644), 0);
+	tree_mkdir(root, "/usr/local/sbin/memfault-device-info");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "mf-0001", "memfault-device-info");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_memfault_device_info_not_when_configured(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *marker = NULL, *script = NULL;
+	struct lc_identity_input in = { .sysroot = root, .info_command = "echo DEVICE_ID=cmd" };
+	struct lc_identity id = { 0 };
+	_cleanup_strv_free_ char **errors = NULL;
+
+	put_full_root(root);
+	assert_true(asprintf(&script, "#!/bin/sh\ntouch '%s/ran'\necho MEMFAULT_DEVICE_ID=mf\n",
+			     root) > 0);
+	tree_write(root, "/usr/sbin/memfault-device-info", script, strlen(script), 0755);
+
+	/* device.info_command is chosen over memfault-device-info, which does not run. */
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "cmd", "device-info command");
+	assert_false(tree_exists(root, "/ran"));
+	lc_identity_done(&id);
+
+	/* Every field configured: nothing runs at all. */
+	in.info_command = NULL;
+	for (int f = 0; f < _LC_ID_MAX; f++)
+		in.value[f] = "x";
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_false(tree_exists(root, "/ran"));
+	lc_identity_done(&id);
+
+	/* Otherwise it does run. */
+	in.value[LC_ID_DEVICE_SERIAL] = NULL;
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_true(tree_exists(root, "/ran"));
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "mf", "memfault-device-info");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_memfault_device_info_quoted_path(void **state)
+{
+	const char *base = *state;
+	_cleanup_free_ char *root = tree_path(base, "/it's a $(root)");
+	struct lc_identity_input in = { 0 };
+	struct lc_identity id = { 0 };
+	_cleanup_strv_free_ char **errors = NULL;
+
+	/* A sysroot the shell would split or expand is passed to it quoted. */
+	put_full_root(root);
+	put_script(root, "/bin/memfault-device-info", "MEMFAULT_DEVICE_ID=quoted\n");
+	in.sysroot = root;
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_null(errors);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, "quoted", "memfault-device-info");
+	lc_identity_done(&id);
+}
+
+static void test_resolve_memfault_device_info_errors(void **state)
+{
+	const char *root = *state;
+	_cleanup_free_ char *path = tree_path(root, "/usr/bin/memfault-device-info");
+	_cleanup_free_ char *bad_version = NULL, *bad_serial = NULL, *failed = NULL;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	char **errors = NULL;
+
+	put_full_root(root);
+	/* An invalid value is an error naming the key as printed and the program. */
+	put_script(root, "/usr/bin/memfault-device-info",
+		   "MEMFAULT_DEVICE_ID=my device\nMEMFAULT_SOFTWARE_VERSION=1.0/2\n");
+	assert_true(asprintf(&bad_serial,
+			     "memfault-device-info '%s': line 1: invalid MEMFAULT_DEVICE_ID value "
+			     "\"my device\": " SERIAL_WHY,
+			     path) > 0);
+	assert_true(asprintf(&bad_version,
+			     "memfault-device-info '%s': line 2: invalid MEMFAULT_SOFTWARE_VERSION "
+			     "value \"1.0/2\": " VERSION_WHY,
+			     path) > 0);
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 2);
+	assert_string_equal(errors[0], bad_serial);
+	assert_string_equal(errors[1], bad_version);
+	strv_free(TAKE_PTR(errors));
+
+	/* A failing one is reported; the fallbacks still give the identity. */
+	tree_write(root, "/usr/bin/memfault-device-info", "#!/bin/sh\nexit 4\n", 17, 0755);
+	assert_true(asprintf(&failed, "memfault-device-info '%s' exited with status 4", path) > 0);
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), 0);
+	assert_int_equal(count(errors), 1);
+	assert_string_equal(errors[0], failed);
+	assert_field(&id, LC_ID_DEVICE_SERIAL, MACHINE_ID, "/etc/machine-id");
+	lc_identity_done(&id);
+	strv_free(TAKE_PTR(errors));
+
+	/* ... and when they do not, the error says it failed. */
+	tree_unlink(root, "/etc/machine-id");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 2);
+	assert_string_equal(errors[0], failed);
+	assert_string_equal(errors[1],
+			    NO_SERIAL_WITH("device.info_command (not set), memfault-device-info "
+					   "(failed)"));
+	strv_free(TAKE_PTR(errors));
+	assert_no_children();
+}
+
+static void test_resolve_nothing_names_sources(void **state)
+{
+	const char *root = *state;
+	struct lc_identity_input in = { .sysroot = root };
+	struct lc_identity id = { 0 };
+	_cleanup_strv_free_ char **errors = NULL;
+
+	tree_put(root, "/etc/os-release", "ID=x\n");
+	/* memfault-device-info ran and did not give the serial or the version. */
+	put_script(root, "/usr/bin/memfault-device-info", "MEMFAULT_HARDWARE_VERSION=h\n");
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 2);
+	assert_string_equal(errors[0], NO_SERIAL_WITH("device.info_command (not set), "
+						      "memfault-device-info (gave no DEVICE_ID or "
+						      "MEMFAULT_DEVICE_ID)"));
+	assert_string_equal(errors[1],
+			    NO_SW_VERSION_WITH("device.info_command (not set), "
+					       "memfault-device-info (gave no SOFTWARE_VERSION or "
+					       "MEMFAULT_SOFTWARE_VERSION)"));
+	strv_free(TAKE_PTR(errors));
+
+	/* A configured command is the only one tried. */
+	in.info_command = "echo SOFTWARE_VERSION=1";
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 1);
+	assert_string_equal(errors[0], NO_SERIAL_WITH("device.info_command (gave no DEVICE_ID or "
+						      "MEMFAULT_DEVICE_ID)"));
+	strv_free(TAKE_PTR(errors));
+	in.info_command = "exit 1";
+	assert_int_equal(lc_identity_resolve(&in, &id, &errors), -EINVAL);
+	assert_int_equal(count(errors), 3);
+	assert_string_equal(errors[0], "device-info command 'exit 1' exited with status 1");
+	assert_string_equal(errors[1], NO_SERIAL_WITH("device.info_command (failed)"));
+	assert_string_equal(errors[2], NO_SW_VERSION_WITH("device.info_command (failed)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +920,8 @@ int main(void)
 		cmocka_unit_test(test_parse_info_duplicates_last_wins),
 		cmocka_unit_test(test_parse_info_untouched_and_appended),
 		cmocka_unit_test(test_parse_info_hostile),
+		cmocka_unit_test(test_parse_info_memfault_keys),
+		cmocka_unit_test(test_parse_info_memfault_keys_mixed),
 		cmocka_unit_test_setup_teardown(test_resolve_fallbacks, setup_root, teardown_root),
 		cmocka_unit_test_setup_teardown(test_resolve_sanitizes_guesses, setup_root,
 						teardown_root),
@@ -672,6 +939,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve_invalid_values, setup_root,
 						teardown_root),
 		cmocka_unit_test_setup_teardown(test_resolve_nothing, setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_memfault_device_info, setup_root,
+						teardown_root),
+		cmocka_unit_test_setup_teardown(
+			test_resolve_memfault_device_info_not_when_configured, setup_root,
+			teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_memfault_device_info_quoted_path,
+						setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_memfault_device_info_errors,
+						setup_root, teardown_root),
+		cmocka_unit_test_setup_teardown(test_resolve_nothing_names_sources, setup_root,
+						teardown_root),
 	};
 
 	lc_log_set_ratelimit(false);
