@@ -133,6 +133,10 @@ int lc_plugin_report_failure(struct lc_plugin *p, const char *kind);
 /* This boot's facts (boot id, the previous one, first boot ever); NULL outside a daemon. */
 const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p);
 
+/* The device's identity as the core resolved it (configuration, device-info command,
+ * fallbacks), without running anything again; NULL outside a daemon. */
+const struct lc_identity *lc_plugin_identity(const struct lc_plugin *p);
+
 /*
  * Readings for the heartbeat in progress (metrics.h gives each kind's aggregate and the key
  * rules). Returns 0; -EINVAL for a bad key or value or a kind differing from the key's; -ENOSPC

@@ -850,6 +850,7 @@ static int spool_start(struct lc_core *c)
 		.record_ended_boot = plugin_record_ended_boot,
 		.metrics = plugin_metrics,
 		.boot = &c->boot,
+		.identity = &c->identity,
 		.userdata = c,
 	};
 	lc_plugin_host_set_services(c->plugins, &c->services);

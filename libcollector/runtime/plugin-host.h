@@ -42,6 +42,7 @@ struct lc_plugin_services {
 	/* The store of the heartbeat in progress; NULL while data collection is off. */
 	struct lc_metrics *(*metrics)(void *userdata);
 	const struct lc_boot_info *boot;
+	const struct lc_identity *identity; /* the device's, as the core resolved it */
 	void *userdata;
 };
 

@@ -174,6 +174,11 @@ const struct lc_boot_info *lc_plugin_boot_info(const struct lc_plugin *p)
 	return p->host->services ? p->host->services->boot : NULL;
 }
 
+const struct lc_identity *lc_plugin_identity(const struct lc_plugin *p)
+{
+	return p->host->services ? p->host->services->identity : NULL;
+}
+
 /* The full key of a plugin setting, "<plugin>.<key>", in a caller-provided buffer. */
 static const char *plugin_key(const struct lc_plugin *p, const char *key, char *buf, size_t size)
 {

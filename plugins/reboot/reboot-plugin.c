@@ -11,7 +11,6 @@
 #include "macro.h"
 #include "reboot-plugin.h"
 #include "schema.h"
-#include "settings.h"
 
 struct reboot_data {
 	json_object *last; /* the decision last.json holds, for the status */
@@ -143,7 +142,7 @@ static void reboot_history_prepare(struct lc_plugin *p, const char *state_dir, u
 	const struct lc_config *cfg = lc_plugin_config(p);
 	struct lc_history_limits l = lc_history_default_limits();
 	const struct lc_history_event *last;
-	struct lc_identity id = { 0 };
+	const struct lc_identity *ident;
 
 	if (lc_history_load(state_dir, &l, false, &ret->h) < 0)
 		ret->h = (struct lc_history){ 0 };
@@ -154,22 +153,15 @@ static void reboot_history_prepare(struct lc_plugin *p, const char *state_dir, u
 			 last->software_version);
 	ret->boot = (struct lc_history_event){ .kind = LC_HISTORY_BOOT, .time_ms = boot_ms };
 	snprintf(ret->boot.boot_id, sizeof(ret->boot.boot_id), "%s", boot->boot_id);
-	/*
-	 * The version this boot runs, as the core resolves it: configured, else from the fallback
-	 * files. Not when it would take the device-info command, which the core alone runs (the
-	 * version is then unknown here, and no update is detected); nor in a host without the
-	 * core's device keys, such as a test's.
-	 */
-	if (!lc_config_has(cfg, "device.software_version"))
-		return;
-	if (lc_config_get_string(cfg, "device.software_version")[0])
+	/* The version this boot runs, as the core resolved it (configuration, device-info command
+	 * or fallback files): nothing is run again here. */
+	ident = lc_plugin_identity(p);
+	if (ident && ident->value[LC_ID_SOFTWARE_VERSION])
+		snprintf(ret->boot.software_version, sizeof(ret->boot.software_version), "%s",
+			 ident->value[LC_ID_SOFTWARE_VERSION]);
+	else if (lc_config_has(cfg, "device.software_version"))
 		snprintf(ret->boot.software_version, sizeof(ret->boot.software_version), "%s",
 			 lc_config_get_string(cfg, "device.software_version"));
-	else if (!lc_config_get_string(cfg, "device.info_command")[0] &&
-		 lc_settings_identity(cfg, &id) == 0)
-		snprintf(ret->boot.software_version, sizeof(ret->boot.software_version), "%s",
-			 id.value[LC_ID_SOFTWARE_VERSION]);
-	lc_identity_done(&id);
 }
 
 /* Whether the unexpected end of the previous boot makes a boot loop with those before it. */
