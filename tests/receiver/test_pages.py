@@ -84,6 +84,21 @@ def logs_entry(metadata=None, files=None, raw_manifest=None):
     return new_uuid(), all_files
 
 
+def trace_doc(active, others=(), symbols=None, signal="SIGSEGV", cmdline="/usr/bin/gatewayd -v"):
+    """A linux-stacktrace document (memfaultd's format 1): active the crashing thread's pcs
+    (ints), others the pcs of each other thread; symbols (path, start, end, compiled_offset)."""
+    if symbols is None:
+        symbols = [("/usr/bin/gatewayd", 0x5581c3a01000, 0x5581c3a03000, 0x1000),
+                   ("/lib/libc.so.6", 0x7f0000028000, 0x7f000019d000, 0x28000)]
+    return {"version": "1", "signal": signal, "cmdline": cmdline,
+            "symbols": [{"pc_range": {"start": hex(start), "end": hex(end)},
+                         "build_id": "7078ab15df", "compiled_offset": hex(compiled),
+                         "runtime_offset": hex(start), "path": path}
+                        for path, start, end, compiled in symbols],
+            "threads": [{"active": True, "pcs": [hex(pc) for pc in active]}]
+            + [{"active": False, "pcs": [hex(pc) for pc in pcs]} for pcs in others]}
+
+
 class Formatting(unittest.TestCase):
     def test_stable_percent_one_decimal_unless_it_would_hide_crashes(self):
         self.assertEqual(fr.format_stable(97.54, 100, 2.46), "97.5")
@@ -403,6 +418,15 @@ class FleetPages(unittest.TestCase):
         self.at(e, seconds)
         return self.store(e, {"log.jsonl.gz": log_bytes(lines)})
 
+    def trace(self, serial, seconds, doc, compression=None, boot=BOOT, raw=None):
+        name = f"stacktrace-{new_uuid()}.json"
+        e = reboot("1.0", serial, 0)
+        e["type"] = e["manifest"]["type"] = "linux-stacktrace"
+        e["manifest"]["metadata"] = {"stacktrace_file_name": name, "compression": compression}
+        self.at(e, seconds, boot)
+        data = raw if raw is not None else json.dumps(doc).encode()
+        return self.store(e, {name: gzip.compress(data) if compression == "gzip" else data})
+
     def render_all(self, entries, serials=()):
         fleet = fr.Fleet(entries, self.details)
         now = 1795255200.0 + 3600
@@ -505,6 +529,100 @@ class FleetPages(unittest.TestCase):
                          ["m1", "m2", "m3", "m4", "m5", "m6", "m7"])
         page = browser.parse_dom(fr.render_crashes(fleet).decode())
         self.assertIn("m7", page.find("pre", "crashlog").text())
+
+    def test_a_crash_trace_on_the_device_page(self):
+        evil = "<script>alert(1)</script>"
+        doc = trace_doc([0x5581c3a01930, 0x7f0000029f00, 0x12345, 0x5581c3a02004],
+                        others=[[0x7f0000030000]] * 5,
+                        symbols=[("/usr/bin/gatewayd", 0x5581c3a01000, 0x5581c3a03000, 0x1000),
+                                 ("/lib/libc.so.6", 0x7f0000028000, 0x7f000019d000, 0x28000),
+                                 ("/usr/lib/<b id=x1><script>evil.so", 0x7f1000000000,
+                                  0x7f1000001000, 0x0)],
+                        cmdline=f"/usr/bin/gatewayd --name {evil}")
+        doc["threads"][0]["pcs"].append("0x7f1000000010")
+        # The document is one the API accepts (the same check the pages run on the file).
+        entry = (new_uuid(), {"manifest.json": None, "st.json": json.dumps(doc).encode()})
+        m = manifest("linux-stacktrace", "1.0", "gw-1",
+                     {"stacktrace_file_name": "st.json", "compression": None})
+        entry[1]["manifest.json"] = json.dumps(m).encode()
+        self.assertEqual(len(fr.read_mar(mar([entry]), "dev-key")), 1)
+        entries = [self.at(heartbeat("1.0", "gw-1", 1, 1), 5),
+                   self.trace("gw-1", 10, doc, compression="gzip")]
+        pages = self.render_all(entries, ["gw-1"])
+        for path, dom in pages.items():
+            with self.subTest(path):
+                self.assertEqual(dom.find_all(id="x1"), [])
+                self.assertEqual(dom.find_all("script"), [])
+        row = pages["/devices/gw-1"].find("tr", data_type="linux-stacktrace")
+        frames = row.find("pre", "frames").text().split("\n")
+        self.assertEqual(frames, ["#0  0x5581c3a01930  gatewayd+0x1930",
+                                  "#1  0x7f0000029f00  libc.so.6+0x29f00",
+                                  "#2  0x12345  ?",
+                                  "#3  0x5581c3a02004  gatewayd+0x2004",
+                                  "#4  0x7f1000000010  <b id=x1><script>evil.so+0x10"])
+        self.assertIn("SIGSEGV", row.find("b", "signal").text())
+        self.assertEqual(row.find("code", "cmdline").text(), f"/usr/bin/gatewayd --name {evil}")
+        self.assertIn("5 other threads", row.text())
+        self.assertEqual(row.find_all("details"), [])      # the other threads are only counted
+        page = pages[f"/entries/{entries[1]['uuid']}"]
+        self.assertIn("#2  0x12345  ?", page.find("pre", "frames").text())
+        self.assertIn("5 other threads", page.find("details", "threads").text())
+        self.assertIn("#0  0x7f0000030000  libc.so.6+0x30000",
+                      page.find("details", "threads").find("pre", "frames").text())
+        self.assertIn("No core of this crash", page.text())
+        alone = pages["/crashes"].find("section", "traces-alone")
+        self.assertIn("gatewayd+0x1930", alone.find("pre", "frames").text())
+
+    def test_a_trace_goes_with_its_core(self):
+        doc = trace_doc([0x5581c3a01930])
+        core = self.core("1.0", "gw-1", 100, process="gatewayd", signal=11, pid=7, time=None)
+        entries = [core, self.trace("gw-1", 102, doc),              # the same crash
+                   self.trace("gw-1", 160, doc),                    # a minute later: another
+                   self.trace("gw-1", 101, trace_doc([0x5581c3a01930], signal="SIGABRT")),
+                   self.trace("gw-1", 101, doc, boot=BOOT2),        # another boot
+                   self.trace("gw-2", 100, doc)]                    # another device
+        fleet = fr.Fleet(entries, self.details)
+        self.assertEqual([t["uuid"] for t in fleet.traces_of(fleet.by_uuid[core["uuid"]])],
+                         [entries[1]["uuid"]])
+        self.assertIsNone(fleet.core_of(fleet.by_uuid[entries[2]["uuid"]]))
+        pages = self.render_all(entries, ["gw-1"])
+        timeline = pages["/devices/gw-1"].find("table", "timeline")
+        core_row = timeline.find("tr", data_uuid=core["uuid"])
+        self.assertIn("gatewayd+0x1930", core_row.find("pre", "frames").text())
+        self.assertIn("shown with its core above",
+                      timeline.find("tr", data_uuid=entries[1]["uuid"]).text())
+        self.assertIsNotNone(timeline.find("tr", data_uuid=entries[2]["uuid"]).find("pre",
+                                                                                   "frames"))
+        crash = pages["/crashes"].find("details", "crash", data_uuid=core["uuid"])
+        self.assertIn("gatewayd+0x1930", crash.find("pre", "frames").text())
+        self.assertEqual(len(crash.find_all("div", "trace")), 1)
+        self.assertIn(core["uuid"], pages[f"/entries/{entries[1]['uuid']}"].text())
+        self.assertIn("gatewayd+0x1930",
+                      pages[f"/entries/{core['uuid']}"].find("pre", "frames").text())
+        self.assertEqual(len(pages["/crashes"].find("section", "traces-alone")
+                             .find_all("details", "crash-trace")), 4)
+
+    def test_a_trace_page_stays_bounded(self):
+        doc = trace_doc([0x5581c3a01000 + i for i in range(200)], others=[[1]] * 100,
+                        cmdline="x" * 5000)
+        entries = [self.trace("gw-1", 10, doc),
+                   self.trace("gw-1", 20, None, raw=b'{"version": "2"}'),
+                   self.trace("gw-1", 30, None, raw=b"\x1f\x8b not json")]
+        pages = self.render_all(entries, ["gw-1"])
+        row = pages["/devices/gw-1"].find("tr", data_uuid=entries[0]["uuid"])
+        self.assertEqual(len(row.find("pre", "frames").text().split("\n")), 64)
+        self.assertIn("the first 64 of 200 frames shown", row.text())
+        self.assertIn("100 other threads", row.text())
+        self.assertLess(len(row.find("code", "cmdline").text()), 301)
+        self.assertIn("(5000 characters)", row.text())
+        page = pages[f"/entries/{entries[0]['uuid']}"]
+        self.assertEqual(len(page.find("details", "threads").find_all("pre", "frames")),
+                         fr.TRACE_OTHER_THREADS)
+        self.assertIn("68 more threads not shown", page.text())
+        for e, fragment in ((entries[1], "missing field"), (entries[2], "not UTF-8")):
+            row = pages["/devices/gw-1"].find("tr", data_uuid=e["uuid"])
+            self.assertIn("not a valid trace", row.find("span", "warn").text())
+            self.assertIn(fragment, row.text())
 
     def test_a_few_hundred_entries(self):
         entries = []
