@@ -611,3 +611,212 @@ unsigned sysmetrics_deltas(const uint64_t *prev, const uint64_t *cur, size_t n, 
 	}
 	return backwards;
 }
+
+/* Parses one /proc/diskstats line (eol is its '\n'); -EBADMSG when malformed. */
+static int parse_diskstats_line(const char *line, const char *eol, struct sysmetrics_diskstat *ret)
+{
+	/* Where each of the first 11 numbers after the name goes (-1: not kept), as the kernel's
+	 * Documentation/admin-guide/iostats.rst numbers them from 1. */
+	static const int column[11] = {
+		SYSMETRICS_DISK_READS,
+		-1,
+		SYSMETRICS_DISK_SECTORS_READ,
+		-1,
+		SYSMETRICS_DISK_WRITES,
+		-1,
+		SYSMETRICS_DISK_SECTORS_WRITTEN,
+		-1,
+		-1,
+		-1,
+		-1,
+	};
+	const char *p = line, *name;
+	uint64_t v;
+	size_t len;
+
+	/* Major and minor numbers. */
+	for (size_t i = 0; i < 2; i++) {
+		p = parse_u64(p, &v);
+		if (!p)
+			return -EBADMSG;
+	}
+	name = skip_blanks(p);
+	len = strcspn(name, " \t\n");
+	if (len == 0 || len >= SYSMETRICS_DISK_NAME_MAX || memchr(name, '/', len) ||
+	    !lc_text_printable(name, len))
+		return -EBADMSG;
+	memcpy(ret->name, name, len);
+	ret->name[len] = 0;
+	p = name + len;
+	for (size_t i = 0; i < ARRAY_SIZE(column); i++) {
+		p = parse_u64(p, &v);
+		if (!p)
+			return -EBADMSG;
+		if (column[i] >= 0)
+			ret->v[column[i]] = v;
+	}
+	/* Later kernels' discard and flush figures: numbers too, or the line is not one. */
+	while ((p = skip_blanks(p)) != eol) {
+		p = parse_u64(p, &v);
+		if (!p)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+int sysmetrics_parse_diskstats(const char *text, sysmetrics_diskstats_cb cb, void *userdata,
+			       unsigned *ret_malformed)
+{
+	const char *line = text, *eol;
+	unsigned malformed = 0;
+	int r = 0;
+
+	for (; *line; line = eol + 1) {
+		struct sysmetrics_diskstat d = {};
+
+		eol = strchr(line, '\n');
+		if (!eol) {
+			/* A read cut short: the rest of a line is no line. */
+			malformed++;
+			break;
+		}
+		if (skip_blanks(line) == eol)
+			continue;
+		if (parse_diskstats_line(line, eol, &d) < 0) {
+			malformed++;
+			continue;
+		}
+		r = cb(&d, userdata);
+		if (r < 0)
+			break;
+	}
+	if (ret_malformed)
+		*ret_malformed = malformed;
+	return r < 0 ? r : 0;
+}
+
+const char *sysmetrics_vm_counter_name(enum sysmetrics_vm_counter c)
+{
+	static const char *const names[_SYSMETRICS_VM_MAX] = {
+		[SYSMETRICS_VM_PGPGIN] = "pgpgin",	   [SYSMETRICS_VM_PGPGOUT] = "pgpgout",
+		[SYSMETRICS_VM_PSWPIN] = "pswpin",	   [SYSMETRICS_VM_PSWPOUT] = "pswpout",
+		[SYSMETRICS_VM_PGMAJFAULT] = "pgmajfault",
+	};
+
+	return (unsigned)c < _SYSMETRICS_VM_MAX ? names[c] : NULL;
+}
+
+int sysmetrics_parse_vmstat(const char *text, struct sysmetrics_vmstat *ret)
+{
+	struct sysmetrics_vmstat vm = {};
+	const char *line, *eol;
+	bool any = false;
+
+	for (line = text; (eol = strchr(line, '\n')); line = eol + 1) {
+		size_t len = strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		const char *p;
+		uint64_t v;
+		int c = -1;
+
+		if (len == 0 || !is_blank(line[len]))
+			continue;
+		for (int i = 0; i < _SYSMETRICS_VM_MAX && c < 0; i++)
+			if (strlen(sysmetrics_vm_counter_name(i)) == len &&
+			    memcmp(line, sysmetrics_vm_counter_name(i), len) == 0)
+				c = i;
+		p = parse_u64(line + len, &v);
+		if (p)
+			p = skip_blanks(p);
+		if (!p || p != eol) {
+			if (c >= 0)
+				return -EBADMSG;
+			continue;
+		}
+		any = true;
+		if (c >= 0) {
+			vm.v[c] = v;
+			vm.have |= 1u << c;
+		}
+	}
+	if (!any)
+		return -EBADMSG;
+	*ret = vm;
+	return 0;
+}
+
+/* Parses "0x" and one or two hex digits after any blanks; returns the byte after them, or NULL. */
+static const char *parse_hex_byte(const char *s, unsigned *ret)
+{
+	unsigned v = 0;
+	size_t n = 0;
+
+	s = skip_blanks(s);
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return NULL;
+	for (s += 2; n < 3; s++, n++) {
+		char c = *s;
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = v * 16 + (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			break;
+	}
+	if (n == 0 || n > 2 || !ends_token(*s))
+		return NULL;
+	*ret = v;
+	return s;
+}
+
+/* Whether p, after any blanks, is the end of the text or a final newline. */
+static bool at_end(const char *p)
+{
+	p = skip_blanks(p);
+	return *p == 0 || (*p == '\n' && p[1] == 0);
+}
+
+int sysmetrics_parse_life_time(const char *text, unsigned ret[static 2])
+{
+	unsigned v[2];
+	const char *p = text;
+
+	for (size_t i = 0; i < 2; i++) {
+		p = parse_hex_byte(p, &v[i]);
+		if (!p)
+			return -EBADMSG;
+	}
+	if (!at_end(p))
+		return -EBADMSG;
+	ret[0] = v[0];
+	ret[1] = v[1];
+	return 0;
+}
+
+int sysmetrics_parse_pre_eol(const char *text, unsigned *ret)
+{
+	unsigned v;
+	const char *p = parse_hex_byte(text, &v);
+
+	if (!p || !at_end(p))
+		return -EBADMSG;
+	*ret = v;
+	return 0;
+}
+
+int sysmetrics_life_remaining_pct(unsigned estimate)
+{
+	if (estimate == 0)
+		return -ENODATA;
+	if (estimate > 0x0b)
+		return -ERANGE;
+	return 100 - ((int)estimate - 1) * 10;
+}
+
+bool sysmetrics_rate(uint64_t prev, uint64_t cur, double elapsed, double *ret)
+{
+	if (cur < prev || !(elapsed > 0))
+		return false;
+	*ret = (double)(cur - prev) / elapsed;
+	return true;
+}

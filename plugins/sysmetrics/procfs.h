@@ -22,11 +22,14 @@
 #define SYSMETRICS_MEMINFO_MAX	 8192  /* /proc/meminfo (about 1.5 KiB) */
 #define SYSMETRICS_NETDEV_MAX	 65536 /* /proc/net/dev: about 150 bytes per interface */
 #define SYSMETRICS_PIDSTAT_MAX	 2048  /* /proc/<pid>/stat: 52 numbers and a name */
+#define SYSMETRICS_DISKSTATS_MAX 65536 /* /proc/diskstats: about 120 bytes per block device */
+#define SYSMETRICS_VMSTAT_MAX	 16384 /* /proc/vmstat: about 5 KiB in Linux 6.x */
 
 #define SYSMETRICS_IFNAME_MAX	 16 /* IFNAMSIZ, the NUL included */
 #define SYSMETRICS_COMM_MAX	 64 /* the kernel's longest task name in /proc/<pid>/stat + NUL */
 #define SYSMETRICS_TASK_COMM_LEN 16 /* a user process's comm: 15 bytes + NUL */
 #define SYSMETRICS_THERMAL_TYPE	 48 /* a thermal zone's type, NUL included; longer is cut */
+#define SYSMETRICS_DISK_NAME_MAX 32 /* DISK_NAME_LEN: a block device's name, NUL included */
 
 /*
  * Reads the file at path into buf (size bytes, size >= 2), NUL-terminated, at most size - 1
@@ -127,6 +130,82 @@ typedef int (*sysmetrics_netdev_cb)(const struct sysmetrics_netdev *dev, void *u
  */
 int sysmetrics_parse_netdev(const char *text, sysmetrics_netdev_cb cb, void *userdata,
 			    unsigned *ret_malformed);
+
+/* The counters of one block device kept from /proc/diskstats. */
+enum sysmetrics_disk_counter {
+	SYSMETRICS_DISK_READS,		 /* reads completed (field 1) */
+	SYSMETRICS_DISK_SECTORS_READ,	 /* 512-byte sectors read (field 3) */
+	SYSMETRICS_DISK_WRITES,		 /* writes completed (field 5) */
+	SYSMETRICS_DISK_SECTORS_WRITTEN, /* 512-byte sectors written (field 7) */
+	_SYSMETRICS_DISK_MAX,
+};
+
+struct sysmetrics_diskstat {
+	char name[SYSMETRICS_DISK_NAME_MAX];
+	uint64_t v[_SYSMETRICS_DISK_MAX];
+};
+
+/* Called for each well-formed device line; a negative return stops the parse and is returned. */
+typedef int (*sysmetrics_diskstats_cb)(const struct sysmetrics_diskstat *d, void *userdata);
+
+/*
+ * Parses /proc/diskstats ("   8       0 sda 57839 46346 3776180 ..."), calling cb for each line:
+ * major, minor, a name of 1 to 31 printable bytes without '/', then at least the 11 numbers every
+ * kernel since 2.6.25 prints (later ones add discard and flush figures). A line with a bad name,
+ * fewer numbers, garbage, a number over 2^64 - 1 or no final '\n' is skipped and counted in
+ * *ret_malformed. Returns 0 or cb's negative return.
+ */
+int sysmetrics_parse_diskstats(const char *text, sysmetrics_diskstats_cb cb, void *userdata,
+			       unsigned *ret_malformed);
+
+/* The /proc/vmstat counters kept, in the order of their metric keys. */
+enum sysmetrics_vm_counter {
+	SYSMETRICS_VM_PGPGIN,	  /* KiB read from block devices (the kernel's unit, not pages) */
+	SYSMETRICS_VM_PGPGOUT,	  /* KiB written to block devices */
+	SYSMETRICS_VM_PSWPIN,	  /* pages swapped in */
+	SYSMETRICS_VM_PSWPOUT,	  /* pages swapped out */
+	SYSMETRICS_VM_PGMAJFAULT, /* major page faults: pages read from storage on access */
+	_SYSMETRICS_VM_MAX,
+};
+
+/* "pgpgin", "pgpgout", ...: the counter's name in /proc/vmstat. */
+const char *sysmetrics_vm_counter_name(enum sysmetrics_vm_counter c);
+
+struct sysmetrics_vmstat {
+	uint64_t v[_SYSMETRICS_VM_MAX];
+	unsigned have; /* bit c set: v[c] was found */
+};
+
+/*
+ * Parses /proc/vmstat ("pgpgin 123456" lines): the counters above that it holds (a kernel without
+ * CONFIG_VM_EVENT_COUNTERS has none). Only whole lines count. Returns 0, or -EBADMSG when no line
+ * has the form "name number" or a wanted counter is malformed (garbage, over 2^64 - 1).
+ */
+int sysmetrics_parse_vmstat(const char *text, struct sysmetrics_vmstat *ret);
+
+/*
+ * Parses an eMMC's life_time sysfs file ("0x01 0x02\n": the JEDEC device life time estimates of
+ * type A and type B, each 0x00 to 0xff) into ret. Returns 0 or -EBADMSG.
+ */
+int sysmetrics_parse_life_time(const char *text, unsigned ret[static 2]);
+
+/* Parses an eMMC's pre_eol_info sysfs file ("0x01\n") into *ret (0x00 to 0xff). Returns 0 or
+ * -EBADMSG. */
+int sysmetrics_parse_pre_eol(const char *text, unsigned *ret);
+
+/*
+ * The life time remaining in percent of a JEDEC life time estimate, as memfaultd reports it:
+ * 0x01 (0 to 10 % used) is 100, ..., 0x0A (90 to 100 % used) is 10, 0x0B (exceeded) is 0.
+ * Returns it, or -ENODATA for 0x00 (not defined) and -ERANGE for a reserved value (over 0x0B).
+ */
+int sysmetrics_life_remaining_pct(unsigned estimate);
+
+/*
+ * The rate per second of a counter that went from prev to cur in elapsed seconds, into *ret.
+ * Returns false, leaving *ret alone, when the counter went backwards (a wrap, a reset, a device
+ * replaced) or elapsed is not positive: no rate is then better than a negative or huge one.
+ */
+bool sysmetrics_rate(uint64_t prev, uint64_t cur, double elapsed, double *ret);
 
 struct sysmetrics_pidstat {
 	char comm[SYSMETRICS_COMM_MAX]; /* cut to SYSMETRICS_COMM_MAX - 1 bytes if longer */

@@ -38,12 +38,33 @@
  *   proc/<name>/cpu              counter  CPU seconds (user + system) they spent since the
  *                                         previous sample; a process started since then counts
  *                                         whole, one that exited loses its last interval
+ *   diskstats/<disk>/reads_per_second, writes_per_second
+ *                                histogram  reads and writes completed per second, over each
+ *                                         interval (memfaultd's names)
+ *   diskstats/<disk>/bytes_read_per_second, bytes_written_per_second
+ *                                histogram  bytes (sectors * 512) per second, over each interval
+ *   diskstats/<disk>/bytes_written  counter  bytes written since the previous sample
+ *   diskstats/<disk>/lifetime_remaining_pct, lifetime_b_remaining_pct
+ *                                gauge    an eMMC's life left by its JEDEC estimates of type A
+ *                                         and B (sysfs life_time: 0x01 is 100, 0x0B is 0)
+ *   diskstats/<disk>/pre_eol_info  gauge  an eMMC's pre-EOL state: 1 normal, 2 warning, 3 urgent
+ *   memory/vm/pages_in_per_second, pages_out_per_second, swaps_in_per_second,
+ *     swaps_out_per_second, major_faults_per_second
+ *                                histogram  /proc/vmstat's pgpgin, pgpgout (KiB, whatever the
+ *                                         name), pswpin, pswpout and pgmajfault per second
+ *
+ * Rates are increases divided by the seconds between two samples, measured on /proc/uptime below
+ * the sysroot (the plugin's clock, so a fake tree fakes it too). A counter that went backwards
+ * gives no rate for that interval; a sample less than a second after its baseline, or without an
+ * uptime, keeps the baseline so that the next rate spans both intervals.
  *
  * <fs> is a mount point without its leading '/' and with '/' turned into '_' ("/" is "root",
  * "/var/log" is "var_log"), or "state" for the filesystem of faultd's state directory (the
  * spool's room) when no listed mount point is on it. <if> is the interface's name, <name> the
- * entry's name as configured. That is 16 keys plus 3 per filesystem, 8 per interface, 1 per
- * thermal zone and 3 per process.
+ * entry's name as configured, <disk> a whole disk's as /sys/block lists it (sysmetrics.disks, at
+ * most 8). That is 16 keys plus 3 per filesystem, 8 per interface, 1 per thermal zone, 3 per
+ * process, 5 histograms for paging and 4 histograms and a counter per disk (and 3 gauges per
+ * eMMC).
  *
  * Cost: every read goes into one buffer allocated at start; /proc is kept open and rewound to
  * list processes, whose stat files are opened relative to it; a sample allocates nothing except
@@ -51,6 +72,8 @@
  * one open and read per sample, not two (status would repeat the same figures). /proc is listed
  * only when an entry chooses by name, unit (one more read of /proc/<pid>/cgroup per process) or
  * executable (one readlink of /proc/<pid>/exe); faultd itself and pid files cost one read each.
+ * /proc/vmstat and /proc/diskstats are one read each (diskstats only while a disk is followed);
+ * /sys/block is listed and the eMMC files read only when a heartbeat closes.
  */
 #include <fnmatch.h>
 #include <limits.h>
@@ -73,9 +96,11 @@
 #define SYSMETRICS_MAX_ZONES	32   /* thermal zones read */
 #define SYSMETRICS_MAX_TASKS	64   /* processes whose CPU time is followed */
 #define SYSMETRICS_MAX_SCAN	8192 /* /proc entries looked at per sample */
+#define SYSMETRICS_MAX_DISKS	8    /* whole disks followed */
+#define SYSMETRICS_MIN_ELAPSED	1.0  /* seconds a rate is measured over, at least */
 #define SYSMETRICS_MOUNT_MAX	96   /* bytes of a configured mount point */
 #define SYSMETRICS_PATTERN_MAX	64   /* bytes of an interface pattern */
-#define SYSMETRICS_BUF_SIZE	(SYSMETRICS_NETDEV_MAX + 1)
+#define SYSMETRICS_BUF_SIZE	(MAX(SYSMETRICS_NETDEV_MAX, SYSMETRICS_DISKSTATS_MAX) + 1)
 #define SYSMETRICS_ZONE_KEY_MAX (sizeof("thermal/") + SYSMETRICS_THERMAL_TYPE)
 
 /* Files read each sample; a failure is logged once until the file is usable again. */
@@ -88,6 +113,9 @@ enum sysmetrics_source {
 	SYSMETRICS_SRC_PROC, /* the /proc directory itself */
 	SYSMETRICS_SRC_PIDSTAT,
 	SYSMETRICS_SRC_THERMAL, /* the thermal class directory */
+	SYSMETRICS_SRC_VMSTAT,
+	SYSMETRICS_SRC_DISKSTATS,
+	SYSMETRICS_SRC_BLOCK, /* the /sys/block directory */
 	_SYSMETRICS_SRC_MAX,
 };
 
@@ -98,6 +126,9 @@ enum sysmetrics_limit {
 	SYSMETRICS_LIMIT_TASKS,
 	SYSMETRICS_LIMIT_SCAN,
 	SYSMETRICS_LIMIT_NETDEV_SIZE,
+	SYSMETRICS_LIMIT_DISKS,
+	SYSMETRICS_LIMIT_DISKSTATS_SIZE,
+	SYSMETRICS_LIMIT_VMSTAT_SIZE,
 	_SYSMETRICS_LIMIT_MAX,
 };
 
@@ -119,6 +150,15 @@ struct sysmetrics_zone {
 	int number; /* N of thermal_zoneN */
 	char key[SYSMETRICS_ZONE_KEY_MAX];
 	bool warned;
+};
+
+/* A whole disk (an entry of /sys/block) whose I/O and, for an eMMC, wear is reported. */
+struct sysmetrics_disk {
+	char name[SYSMETRICS_DISK_NAME_MAX];
+	uint64_t v[_SYSMETRICS_DISK_MAX];
+	double at;     /* the uptime when v was read; negative: no baseline */
+	unsigned seen; /* the generation of the last sample that listed it */
+	bool warned_life, warned_eol;
 };
 
 /* A process whose CPU time is followed, known by pid and start time (pids are reused). */
@@ -149,9 +189,11 @@ struct sysmetrics {
 	long hz, page_size;
 	char *proc;    /* <sysroot>/proc */
 	char *thermal; /* <sysroot>/sys/class/thermal */
+	char *block;   /* <sysroot>/sys/block */
 	char *buf;     /* SYSMETRICS_BUF_SIZE bytes: every file is read here */
 	char path[PATH_MAX];
 	const char *const *if_include, *const *if_exclude;
+	const char *const *disk_include, *const *disk_exclude;
 	struct sysmetrics_proc *procs; /* sysmetrics.processes */
 	size_t n_processes;
 	bool scan; /* a process is chosen by name, unit or executable: /proc is listed */
@@ -160,6 +202,11 @@ struct sysmetrics {
 	struct sysmetrics_zone zones[SYSMETRICS_MAX_ZONES];
 	size_t n_zones;
 	struct sysmetrics_iface ifaces[SYSMETRICS_MAX_IFACES];
+	struct sysmetrics_disk disks[SYSMETRICS_MAX_DISKS];
+	size_t n_disks;
+	struct sysmetrics_vmstat vm;
+	double vm_at; /* the uptime when vm was read; negative: no baseline */
+	double now;   /* this sample's uptime, the time base of rates; negative: unknown */
 	struct sysmetrics_task tasks[SYSMETRICS_MAX_TASKS];
 	struct sysmetrics_proc_sum *sums; /* n_processes */
 	DIR *proc_dir;
@@ -211,6 +258,13 @@ static const char *const sysmetrics_def_filesystems[] = { "/", NULL };
 static const char *const sysmetrics_def_interfaces[] = { "*", NULL };
 static const char *const sysmetrics_def_exclude[] = { "lo", NULL };
 static const char *const sysmetrics_def_processes[] = { "faultd=self", NULL };
+static const char *const sysmetrics_def_disks[] = { "*", NULL };
+/* Devices that are not flash of their own: loop files, RAM disks, compressed RAM, device-mapper
+ * volumes over a disk already counted, and an eMMC's boot and RPMB hardware partitions (the
+ * chip's wear is reported on mmcblkN). */
+static const char *const sysmetrics_def_disks_exclude[] = {
+	"loop*", "ram*", "zram*", "dm-*", "mmcblk*boot*", "mmcblk*rpmb", NULL,
+};
 
 static const struct lc_cfg_key sysmetrics_keys[] = {
 	{
@@ -285,6 +339,31 @@ static const struct lc_cfg_key sysmetrics_keys[] = {
 			"<name> of the keys. A process is counted under the first entry that "
 			"chooses it. Empty: no process is read.",
 	},
+	{
+		.name = "disks",
+		.type = LC_CFG_STRV,
+		.def_strv = sysmetrics_def_disks,
+		.max = 32,
+		.check = sysmetrics_check_pattern,
+		.description = "Whole disks (as /sys/block lists them; partitions are part of "
+			       "their disk) whose I/O is reported from /proc/diskstats, as shell "
+			       "patterns on their names: diskstats/<disk>/reads_per_second, "
+			       "writes_per_second, bytes_read_per_second, bytes_written_per_second "
+			       "and bytes_written; an eMMC adds its wear from sysfs, "
+			       "diskstats/<disk>/lifetime_remaining_pct, lifetime_b_remaining_pct "
+			       "and pre_eol_info. At most 8 disks are followed. Empty: no disk "
+			       "is read.",
+	},
+	{
+		.name = "disks_exclude",
+		.type = LC_CFG_STRV,
+		.def_strv = sysmetrics_def_disks_exclude,
+		.max = 32,
+		.check = sysmetrics_check_pattern,
+		.description = "Patterns of disks left out even when \"disks\" matches them: by "
+			       "default loop devices, RAM disks, zram, device-mapper volumes and "
+			       "an eMMC's boot and RPMB partitions.",
+	},
 };
 
 static const struct lc_cfg_section sysmetrics_section = {
@@ -297,7 +376,13 @@ static const struct lc_cfg_section sysmetrics_section = {
 		       "df/<fs>/used, free (bytes), used_pct; net/<if>/rx_bytes, tx_bytes, "
 		       "rx_packets, tx_packets, rx_errors, tx_errors, rx_drops, tx_drops "
 		       "(counters); thermal/<type> (degrees Celsius); proc/<name>/rss (bytes), "
-		       "threads, cpu (counter, CPU seconds).",
+		       "threads, cpu (counter, CPU seconds); diskstats/<disk>/reads_per_second, "
+		       "writes_per_second, bytes_read_per_second, bytes_written_per_second "
+		       "(histograms), bytes_written (counter), lifetime_remaining_pct, "
+		       "lifetime_b_remaining_pct, pre_eol_info (eMMC); "
+		       "memory/vm/pages_in_per_second, pages_out_per_second, "
+		       "swaps_in_per_second, swaps_out_per_second, major_faults_per_second "
+		       "(histograms).",
 	.keys = sysmetrics_keys,
 	.n_keys = ARRAY_SIZE(sysmetrics_keys),
 };
@@ -336,6 +421,11 @@ static void sysmetrics_limit_hit(struct sysmetrics *s, enum sysmetrics_limit l)
 		[SYSMETRICS_LIMIT_SCAN] = "more than 8192 entries in /proc; the processes beyond "
 					  "are not looked at",
 		[SYSMETRICS_LIMIT_NETDEV_SIZE] = "/proc/net/dev is over 64 KiB; the interfaces "
+						 "beyond are not reported",
+		[SYSMETRICS_LIMIT_DISKS] = "more than 8 disks match; the others are not reported",
+		[SYSMETRICS_LIMIT_DISKSTATS_SIZE] = "/proc/diskstats is over 64 KiB; the disks "
+						    "beyond are not reported",
+		[SYSMETRICS_LIMIT_VMSTAT_SIZE] = "/proc/vmstat is over 16 KiB; the counters "
 						 "beyond are not reported",
 	};
 
@@ -457,6 +547,62 @@ static void sysmetrics_poll_uptime(struct sysmetrics *s)
 	sysmetrics_emit(s, LC_METRIC_GAUGE, uptime, "uptime");
 	s->uptime = uptime;
 	s->have_uptime = true;
+	s->now = uptime;
+}
+
+/*
+ * What a source whose counters were read at uptime at (negative: never) does with this sample:
+ * measures its rates over the seconds returned (> 0); takes it as its new baseline (0: no
+ * baseline yet, or the uptime went back); or keeps its baseline (negative: this sample's time is
+ * unknown, or less than SYSMETRICS_MIN_ELAPSED passed, as when a heartbeat closes just after a
+ * tick; a few sectors over a hundredth of a second would make a rate of noise). A kept baseline
+ * makes the next rate span both intervals.
+ */
+static double sysmetrics_interval(const struct sysmetrics *s, double at)
+{
+	if (s->now < 0)
+		return -1;
+	if (at < 0 || s->now < at)
+		return 0;
+	if (s->now - at < SYSMETRICS_MIN_ELAPSED)
+		return -1;
+	return s->now - at;
+}
+
+static void sysmetrics_poll_vmstat(struct sysmetrics *s)
+{
+	static const char *const keys[_SYSMETRICS_VM_MAX] = {
+		[SYSMETRICS_VM_PGPGIN] = "memory/vm/pages_in_per_second",
+		[SYSMETRICS_VM_PGPGOUT] = "memory/vm/pages_out_per_second",
+		[SYSMETRICS_VM_PSWPIN] = "memory/vm/swaps_in_per_second",
+		[SYSMETRICS_VM_PSWPOUT] = "memory/vm/swaps_out_per_second",
+		[SYSMETRICS_VM_PGMAJFAULT] = "memory/vm/major_faults_per_second",
+	};
+	struct sysmetrics_vmstat vm;
+	double elapsed;
+	bool truncated;
+
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_VMSTAT, "vmstat", SYSMETRICS_VMSTAT_MAX,
+				 &truncated) < 0)
+		return;
+	/* The parser ignores the cut last line; counters past it are not reported. */
+	if (truncated)
+		sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_VMSTAT_SIZE);
+	if (sysmetrics_parsed(s, SYSMETRICS_SRC_VMSTAT, sysmetrics_parse_vmstat(s->buf, &vm)) < 0)
+		return;
+	elapsed = sysmetrics_interval(s, s->vm_at);
+	if (elapsed < 0)
+		return;
+	for (unsigned c = 0; elapsed > 0 && c < _SYSMETRICS_VM_MAX; c++) {
+		double rate;
+
+		/* A counter that went backwards (a 32-bit wrap) gives no reading this time. */
+		if ((vm.have & s->vm.have & (1u << c)) &&
+		    sysmetrics_rate(s->vm.v[c], vm.v[c], elapsed, &rate))
+			sysmetrics_emit(s, LC_METRIC_HISTOGRAM, rate, "%s", keys[c]);
+	}
+	s->vm = vm;
+	s->vm_at = s->now;
 }
 
 static void sysmetrics_poll_fs(struct sysmetrics *s)
@@ -497,15 +643,17 @@ static void sysmetrics_poll_fs(struct sysmetrics *s)
 	s->n_fs_found = found;
 }
 
-static bool sysmetrics_iface_wanted(const struct sysmetrics *s, const char *name)
+/* Whether name matches a pattern of include and none of exclude. */
+static bool sysmetrics_wanted(const char *const *include, const char *const *exclude,
+			      const char *name)
 {
 	bool in = false;
 
-	for (const char *const *i = s->if_include; i && *i && !in; i++)
+	for (const char *const *i = include; i && *i && !in; i++)
 		in = fnmatch(*i, name, 0) == 0;
 	if (!in)
 		return false;
-	for (const char *const *i = s->if_exclude; i && *i; i++)
+	for (const char *const *i = exclude; i && *i; i++)
 		if (fnmatch(*i, name, 0) == 0)
 			return false;
 	return true;
@@ -517,7 +665,7 @@ static int sysmetrics_net_line(const struct sysmetrics_netdev *dev, void *userda
 	struct sysmetrics_iface *it = NULL, *free_slot = NULL;
 	uint64_t d[_SYSMETRICS_NET_MAX];
 
-	if (!sysmetrics_iface_wanted(s, dev->name))
+	if (!sysmetrics_wanted(s->if_include, s->if_exclude, dev->name))
 		return 0;
 	for (size_t i = 0; i < SYSMETRICS_MAX_IFACES && !it; i++) {
 		if (!s->ifaces[i].name[0])
@@ -585,6 +733,197 @@ static void sysmetrics_poll_net(struct sysmetrics *s)
 			n++;
 	}
 	s->n_ifaces = n;
+}
+
+/* Lists the whole disks in /sys/block that disks and disks_exclude choose; at start and when a
+ * heartbeat closes, since disks come and go rarely (a USB stick is followed from the next
+ * heartbeat). A disk still listed keeps its baseline. */
+static void sysmetrics_scan_disks(struct sysmetrics *s)
+{
+	struct sysmetrics_disk old[SYSMETRICS_MAX_DISKS];
+	size_t n_old = s->n_disks, n = 0;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (!s->disk_include || !s->disk_include[0])
+		return;
+	memcpy(old, s->disks, n_old * sizeof(old[0]));
+	s->n_disks = 0;
+	d = opendir(s->block);
+	if (!d) {
+		/* No sysfs below the sysroot (a container): no disk, not an error. */
+		if (errno != ENOENT)
+			sysmetrics_unusable(s, &s->warned[SYSMETRICS_SRC_BLOCK], negative_errno(),
+					    s->block);
+		return;
+	}
+	sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_BLOCK], s->block);
+	/* The first SYSMETRICS_MAX_DISKS by name, whatever order the directory lists them in. */
+	while ((de = readdir(d))) {
+		size_t at = n;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= SYSMETRICS_DISK_NAME_MAX ||
+		    !sysmetrics_wanted(s->disk_include, s->disk_exclude, de->d_name))
+			continue;
+		while (at > 0 && strcmp(s->disks[at - 1].name, de->d_name) > 0)
+			at--;
+		if (n == SYSMETRICS_MAX_DISKS) {
+			sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_DISKS);
+			if (at == n)
+				continue;
+			n--; /* the last by name makes room */
+		}
+		memmove(&s->disks[at + 1], &s->disks[at], (n - at) * sizeof(s->disks[0]));
+		s->disks[at] = (struct sysmetrics_disk){ .at = -1 };
+		strcpy(s->disks[at].name, de->d_name);
+		for (size_t j = 0; j < n_old; j++)
+			if (streq(old[j].name, de->d_name))
+				s->disks[at] = old[j];
+		n++;
+	}
+	s->n_disks = n;
+}
+
+static int sysmetrics_disk_line(const struct sysmetrics_diskstat *ds, void *userdata)
+{
+	struct sysmetrics *s = userdata;
+	struct sysmetrics_disk *k = NULL;
+	double elapsed, rate;
+	uint64_t d[_SYSMETRICS_DISK_MAX], written;
+
+	for (size_t i = 0; i < s->n_disks && !k; i++)
+		if (streq(s->disks[i].name, ds->name))
+			k = &s->disks[i];
+	if (!k || k->seen == s->generation)
+		return 0; /* a partition, not chosen, or listed twice: the first line counts */
+	k->seen = s->generation;
+	elapsed = sysmetrics_interval(s, k->at);
+	if (elapsed < 0)
+		return 0;
+	/* Any counter going backwards means a disk replaced under the same name, or a 32-bit
+	 * wrap: the whole sample is its new baseline. So is a byte count past 2^64. */
+	if (elapsed > 0 && sysmetrics_deltas(k->v, ds->v, _SYSMETRICS_DISK_MAX, d) == 0 &&
+	    !__builtin_mul_overflow(d[SYSMETRICS_DISK_SECTORS_WRITTEN], 512, &written)) {
+		static const struct {
+			const char *key;
+			enum sysmetrics_disk_counter c;
+			uint64_t unit;
+		} rates[] = {
+			{ "reads_per_second", SYSMETRICS_DISK_READS, 1 },
+			{ "writes_per_second", SYSMETRICS_DISK_WRITES, 1 },
+			{ "bytes_read_per_second", SYSMETRICS_DISK_SECTORS_READ, 512 },
+			{ "bytes_written_per_second", SYSMETRICS_DISK_SECTORS_WRITTEN, 512 },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(rates); i++) {
+			rate = (double)d[rates[i].c] * (double)rates[i].unit / elapsed;
+			sysmetrics_emit(s, LC_METRIC_HISTOGRAM, rate, "diskstats/%s/%s", k->name,
+					rates[i].key);
+		}
+		sysmetrics_emit(s, LC_METRIC_COUNTER, (double)written, "diskstats/%s/bytes_written",
+				k->name);
+	}
+	memcpy(k->v, ds->v, sizeof(k->v));
+	k->at = s->now;
+	return 0;
+}
+
+static void sysmetrics_poll_disks(struct sysmetrics *s)
+{
+	unsigned malformed = 0;
+	bool truncated;
+	char *end;
+
+	if (s->n_disks == 0)
+		return;
+	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_DISKSTATS, "diskstats", SYSMETRICS_BUF_SIZE,
+				 &truncated) < 0)
+		return;
+	if (truncated) {
+		/* Disks past the cut are not reported, and keep their baselines. */
+		sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_DISKSTATS_SIZE);
+		end = strrchr(s->buf, '\n');
+		*(end ? end + 1 : s->buf) = 0;
+	}
+	(void)sysmetrics_parse_diskstats(s->buf, sysmetrics_disk_line, s, &malformed);
+	if (malformed > 0) {
+		s->malformed += malformed;
+		if (!s->warned[SYSMETRICS_SRC_DISKSTATS])
+			lc_plugin_log(s->p, LOG_WARNING,
+				      "%s has %u malformed lines; skipping them.", s->path,
+				      malformed);
+		s->warned[SYSMETRICS_SRC_DISKSTATS] = true;
+	} else {
+		sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_DISKSTATS], s->path);
+	}
+	/* Gone from the file: it starts from a new baseline if it comes back. */
+	for (size_t i = 0; i < s->n_disks; i++)
+		if (s->disks[i].seen != s->generation && !truncated)
+			s->disks[i].at = -1;
+}
+
+/* Reads <block>/<disk>/device/<file> into s->buf (s->path names it). Returns 0, or -errno; a
+ * missing file (a disk that is no eMMC, or one older than eMMC 5.0) is no failure to log. */
+static int sysmetrics_read_mmc(struct sysmetrics *s, const struct sysmetrics_disk *k,
+			       const char *file, bool *warned)
+{
+	size_t len;
+	int r;
+
+	snprintf(s->path, sizeof(s->path), "%s/%s/device/%s", s->block, k->name, file);
+	r = sysmetrics_read(s->path, s->buf, SYSMETRICS_SMALL_MAX, &len, NULL);
+	if (r < 0 && r != -ENOENT)
+		sysmetrics_unusable(s, warned, r, s->path);
+	return r;
+}
+
+/* Reports each followed eMMC's wear: the JEDEC life time estimates and pre-EOL state, read when a
+ * heartbeat closes (the kernel reads them from the card only when it initialises it). */
+static void sysmetrics_poll_wear(struct sysmetrics *s)
+{
+	for (size_t i = 0; i < s->n_disks; i++) {
+		struct sysmetrics_disk *k = &s->disks[i];
+		unsigned life[2], eol;
+		int r;
+
+		r = sysmetrics_read_mmc(s, k, "life_time", &k->warned_life);
+		if (r == 0)
+			r = sysmetrics_parse_life_time(s->buf, life);
+		if (r == -EBADMSG)
+			sysmetrics_unusable(s, &k->warned_life, r, s->path);
+		if (r == 0) {
+			static const char *const keys[2] = { "lifetime_remaining_pct",
+							     "lifetime_b_remaining_pct" };
+
+			sysmetrics_usable(s, &k->warned_life, s->path);
+			for (size_t t = 0; t < 2; t++) {
+				int pct = sysmetrics_life_remaining_pct(life[t]);
+
+				/* 0x00: the card does not estimate this type; reserved values
+				 * are counted, never reported as a level. */
+				if (pct == -ERANGE)
+					s->malformed++;
+				if (pct >= 0)
+					sysmetrics_emit(s, LC_METRIC_GAUGE, (double)pct,
+							"diskstats/%s/%s", k->name, keys[t]);
+			}
+		}
+		r = sysmetrics_read_mmc(s, k, "pre_eol_info", &k->warned_eol);
+		if (r == 0)
+			r = sysmetrics_parse_pre_eol(s->buf, &eol);
+		if (r == -EBADMSG)
+			sysmetrics_unusable(s, &k->warned_eol, r, s->path);
+		if (r == 0) {
+			sysmetrics_usable(s, &k->warned_eol, s->path);
+			/* 1 normal, 2 warning (80 % of reserved blocks used), 3 urgent; 0 is
+			 * not defined, above 3 reserved. */
+			if (eol > 3)
+				s->malformed++;
+			else if (eol > 0)
+				sysmetrics_emit(s, LC_METRIC_GAUGE, (double)eol,
+						"diskstats/%s/pre_eol_info", k->name);
+		}
+	}
 }
 
 static int sysmetrics_zone_cmp(const void *a, const void *b)
@@ -926,10 +1265,13 @@ static void sysmetrics_poll(struct sysmetrics *s)
 	uint64_t begin = lc_clock_us(CLOCK_MONOTONIC);
 
 	s->generation++;
+	s->now = -1;
 	sysmetrics_poll_cpu(s);
 	sysmetrics_poll_load(s);
 	sysmetrics_poll_memory(s);
 	sysmetrics_poll_uptime(s);
+	sysmetrics_poll_vmstat(s);
+	sysmetrics_poll_disks(s);
 	sysmetrics_poll_fs(s);
 	sysmetrics_poll_net(s);
 	sysmetrics_poll_thermal(s);
@@ -959,6 +1301,7 @@ static void sysmetrics_free(struct sysmetrics *s)
 	free(s->buf);
 	free(s->proc);
 	free(s->thermal);
+	free(s->block);
 	free(s);
 }
 
@@ -1053,10 +1396,14 @@ static int sysmetrics_init(struct lc_plugin *p)
 	s->interval = (unsigned)lc_plugin_config_int(p, "interval_seconds");
 	s->if_include = lc_plugin_config_strv(p, "interfaces");
 	s->if_exclude = lc_plugin_config_strv(p, "interfaces_exclude");
+	s->disk_include = lc_plugin_config_strv(p, "disks");
+	s->disk_exclude = lc_plugin_config_strv(p, "disks_exclude");
+	s->vm_at = -1;
 	s->proc = lc_plugin_sysroot_path(p, "/proc");
 	s->thermal = lc_plugin_sysroot_path(p, "/sys/class/thermal");
+	s->block = lc_plugin_sysroot_path(p, "/sys/block");
 	s->buf = malloc(SYSMETRICS_BUF_SIZE);
-	if (!s->proc || !s->thermal || !s->buf)
+	if (!s->proc || !s->thermal || !s->block || !s->buf)
 		return log_oom();
 	r = sysmetrics_setup_fs(s);
 	if (r >= 0)
@@ -1067,6 +1414,7 @@ static int sysmetrics_init(struct lc_plugin *p)
 		return r;
 
 	sysmetrics_scan_zones(s);
+	sysmetrics_scan_disks(s);
 	/* Only the baseline for counters: the plugins start before an update closes the old
 	 * version's heartbeat, which must not get the new version's first readings. */
 	s->baseline = true;
@@ -1078,8 +1426,8 @@ static int sysmetrics_init(struct lc_plugin *p)
 		return lc_plugin_log_errno(p, LOG_ERR, r, "failed to start the sampling timer: %m");
 	lc_plugin_log(p, LOG_DEBUG,
 		      "sampling every %u s: %zu filesystems, %u interfaces, %zu thermal "
-		      "zones, %zu processes.",
-		      s->interval, s->n_fs, s->n_ifaces, s->n_zones, s->n_processes);
+		      "zones, %zu processes, %zu disks.",
+		      s->interval, s->n_fs, s->n_ifaces, s->n_zones, s->n_processes, s->n_disks);
 	lc_plugin_set_data(p, TAKE_PTR(s));
 	return 0;
 }
@@ -1093,7 +1441,9 @@ static void sysmetrics_collect(struct lc_plugin *p)
 	/* The heartbeat is closing: rescan zones (drivers may have come) and count the time
 	 * since the last tick into this heartbeat. */
 	sysmetrics_scan_zones(s);
+	sysmetrics_scan_disks(s);
 	sysmetrics_poll(s);
+	sysmetrics_poll_wear(s);
 }
 
 static void sysmetrics_shutdown(struct lc_plugin *p)
@@ -1110,6 +1460,9 @@ static json_object *sysmetrics_status(struct lc_plugin *p)
 		[SYSMETRICS_LIMIT_TASKS] = "processes",
 		[SYSMETRICS_LIMIT_SCAN] = "proc_entries",
 		[SYSMETRICS_LIMIT_NETDEV_SIZE] = "net_dev_size",
+		[SYSMETRICS_LIMIT_DISKS] = "disks",
+		[SYSMETRICS_LIMIT_DISKSTATS_SIZE] = "diskstats_size",
+		[SYSMETRICS_LIMIT_VMSTAT_SIZE] = "vmstat_size",
 	};
 	struct sysmetrics *s = lc_plugin_get_data(p);
 	_cleanup_json_ json_object *o = json_object_new_object();
@@ -1126,6 +1479,7 @@ static json_object *sysmetrics_status(struct lc_plugin *p)
 	lc_json_add_sticky(o, "interfaces", json_object_new_int64(s->n_ifaces), &r);
 	lc_json_add_sticky(o, "thermal_zones", json_object_new_int64((int64_t)s->n_zones), &r);
 	lc_json_add_sticky(o, "processes", json_object_new_int64(s->n_pids), &r);
+	lc_json_add_sticky(o, "disks", json_object_new_int64((int64_t)s->n_disks), &r);
 	lc_json_add_sticky(o, "read_errors", json_object_new_int64((int64_t)s->read_errors), &r);
 	lc_json_add_sticky(o, "malformed", json_object_new_int64((int64_t)s->malformed), &r);
 	lc_json_add_sticky(o, "rejected_readings", json_object_new_int64((int64_t)s->rejected), &r);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The sysmetrics plugin: CPU, load, memory, filesystems, network, thermal zones and chosen
- * processes sampled from /proc and /sys into the heartbeat's metrics. */
+/* The sysmetrics plugin: CPU, load, memory, paging, filesystems, disk I/O and eMMC wear, network,
+ * thermal zones and chosen processes sampled from /proc and /sys into the heartbeat's metrics. */
 #pragma once
 
 #include "plugin.h"

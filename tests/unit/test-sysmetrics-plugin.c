@@ -113,6 +113,34 @@ static void remove_pid(struct fixture *f, int pid)
 	tree_remove(f->root, rel);
 }
 
+/* /proc/diskstats: sda and its partition, mmcblk0 and a boot partition, a loop device; sda's
+ * counters are reads, sectors read, writes, sectors written; mmcblk0's are 10 times less. */
+static void put_diskstats(struct fixture *f, uint64_t reads, uint64_t sread, uint64_t writes,
+			  uint64_t swritten)
+{
+	unsigned long long r = reads, sr = sread, w = writes, sw = swritten;
+
+	tree_putf(f->root, "proc/diskstats",
+		  "   8       0 sda %llu 5 %llu 100 %llu 7 %llu 200 0 300 400 0 0 0 0 10 20\n"
+		  "   8       1 sda1 %llu 5 %llu 100 %llu 7 %llu 200 0 300 400 0 0 0 0 10 20\n"
+		  " 179       0 mmcblk0 %llu 0 %llu 1 %llu 0 %llu 2 0 3 4\n"
+		  " 179       8 mmcblk0boot0 1 0 8 0 0 0 0 0 0 0 0\n"
+		  "   7       0 loop0 %llu 0 %llu 0 %llu 0 %llu 0 0 0 0\n",
+		  r, sr, w, sw, r, sr, w, sw, r / 10, sr / 10, w / 10, sw / 10, r, sr, w, sw);
+}
+
+/* /proc/vmstat with pgpgin, pgpgout, pswpin, pswpout and pgmajfault at base + 0, 1, 2, 3, 4
+ * times step. */
+static void put_vmstat(struct fixture *f, uint64_t base, uint64_t step)
+{
+	unsigned long long b = base, st = step;
+
+	tree_putf(f->root, "proc/vmstat",
+		  "nr_free_pages 123456\nnr_dirty 12\npgpgin %llu\npgpgout %llu\npswpin %llu\n"
+		  "pswpout %llu\npgfault 999999\npgmajfault %llu\nswap_ra 0\n",
+		  b, b + st, b + 2 * st, b + 3 * st, b + 4 * st);
+}
+
 /* The first state of the tree: sample A. */
 static void put_tree(struct fixture *f)
 {
@@ -140,6 +168,14 @@ static void put_tree(struct fixture *f)
 	tree_mkdir(f->root, "sys/class/thermal/thermal_zone3/temp");
 	tree_putf(f->root, "sys/class/thermal/thermal_zone3/type", "gpu\n");
 	tree_putf(f->root, "sys/class/thermal/cooling_device0/type", "fan\n");
+	put_diskstats(f, 1000, 20000, 500, 40000);
+	put_vmstat(f, 100000, 0);
+	tree_remove(f->root, "sys/block");
+	tree_putf(f->root, "sys/block/sda/size", "1000\n");
+	tree_putf(f->root, "sys/block/mmcblk0/device/life_time", "0x01 0x02\n");
+	tree_putf(f->root, "sys/block/mmcblk0/device/pre_eol_info", "0x01\n");
+	tree_putf(f->root, "sys/block/mmcblk0boot0/device/life_time", "0x01 0x02\n");
+	tree_putf(f->root, "sys/block/loop0/size", "0\n");
 	tree_remove(f->root, "data");
 	tree_mkdir(f->root, "data");
 }
@@ -346,6 +382,201 @@ static size_t count_lines(const char *log, const char *needle)
 	return n;
 }
 
+/* The mean of a histogram reading of h (one reading per sample). */
+static void assert_rate(json_object *h, const char *key, double want)
+{
+	char name[160];
+
+	snprintf(name, sizeof(name), "%s.mean", key);
+	assert_num(h, name, want);
+}
+
+static void uptime_at(struct fixture *f, double seconds)
+{
+	tree_putf(f->root, "proc/uptime", "%.2f 3000.00\n", seconds);
+}
+
+/* Disk I/O, eMMC wear and paging, their rates measured over /proc/uptime: the plugin's clock,
+ * faked here. */
+static void test_flash_and_paging(void **state)
+{
+	struct fixture *f = *state;
+	json_object *h;
+
+	put_tree(f);
+	start(f, NULL, "\"interval_seconds\": 3600");
+	h = plugin_harness_heartbeat(f->ph);
+	assert_int_equal(json_object_object_length(h), 0); /* the baseline */
+	json_object_put(h);
+	/* sda and mmcblk0: not the partition, the boot partition or the loop device. */
+	assert_int_equal(plugin_harness_status_int(f->ph, "disks"), 2);
+
+	/* Sample A at the same uptime: too soon for a rate; the wear, read when a heartbeat
+	 * closes, is there. */
+	h = sample(f);
+	assert_int_equal(count_prefix(h, "memory/vm/"), 0);
+	assert_false(has(h, "diskstats/sda/bytes_written"));
+	assert_num(h, "diskstats/mmcblk0/lifetime_remaining_pct", 100);
+	assert_num(h, "diskstats/mmcblk0/lifetime_b_remaining_pct", 90);
+	assert_num(h, "diskstats/mmcblk0/pre_eol_info", 1);
+	assert_int_equal(count_prefix(h, "diskstats/"), 3);
+	json_object_put(h);
+
+	/* Sample B, 10 s later. */
+	uptime_at(f, 1010.5);
+	put_diskstats(f, 1100, 22000, 550, 44000);
+	put_vmstat(f, 101000, 10);
+	h = sample(f);
+	assert_rate(h, "diskstats/sda/reads_per_second", 10);
+	assert_rate(h, "diskstats/sda/writes_per_second", 5);
+	assert_rate(h, "diskstats/sda/bytes_read_per_second", 2000.0 * 512 / 10);
+	assert_rate(h, "diskstats/sda/bytes_written_per_second", 4000.0 * 512 / 10);
+	assert_num(h, "diskstats/sda/bytes_written", 4000.0 * 512);
+	assert_num(h, "diskstats/sda/bytes_written_per_second.count", 1);
+	assert_rate(h, "diskstats/mmcblk0/bytes_written_per_second", 400.0 * 512 / 10);
+	assert_num(h, "diskstats/mmcblk0/bytes_written", 400.0 * 512);
+	assert_false(has(h, "diskstats/sda1/bytes_written"));
+	assert_false(has(h, "diskstats/loop0/bytes_written"));
+	assert_int_equal(count_prefix(h, "diskstats/mmcblk0boot0/"), 0);
+	assert_rate(h, "memory/vm/pages_in_per_second", 100);
+	assert_rate(h, "memory/vm/pages_out_per_second", 101);
+	assert_rate(h, "memory/vm/swaps_in_per_second", 102);
+	assert_rate(h, "memory/vm/swaps_out_per_second", 103);
+	assert_rate(h, "memory/vm/major_faults_per_second", 104);
+	json_object_put(h);
+
+	/* Sample C: sda replaced (its counters start again), pswpin wrapped at 32 bits: no reading
+	 * for either, rather than a negative or huge one; the others go on. */
+	uptime_at(f, 1020.5);
+	put_diskstats(f, 10, 200, 5, 400);
+	tree_putf(f->root, "sys/block/mmcblk0/device/life_time", "0x02 0x0b\n");
+	tree_putf(f->root, "sys/block/mmcblk0/device/pre_eol_info", "0x03\n");
+	tree_putf(f->root, "proc/vmstat", "pgpgin 102000\npgpgout 101020\npswpin 5\n");
+	h = sample(f);
+	assert_int_equal(count_prefix(h, "diskstats/sda/"), 0);
+	assert_false(has(h, "memory/vm/swaps_in_per_second.mean"));
+	assert_false(has(h, "memory/vm/swaps_out_per_second.mean")); /* gone from the file */
+	assert_rate(h, "memory/vm/pages_in_per_second", 100);
+	assert_rate(h, "memory/vm/pages_out_per_second", 1);
+	assert_num(h, "diskstats/mmcblk0/lifetime_remaining_pct", 90);
+	assert_num(h, "diskstats/mmcblk0/lifetime_b_remaining_pct", 0);
+	assert_num(h, "diskstats/mmcblk0/pre_eol_info", 3);
+	json_object_put(h);
+
+	/* Sample D: sda counts from its new baseline. Then a sample half a second later keeps
+	 * the baseline, and the next rate spans both intervals. */
+	uptime_at(f, 1030.5);
+	put_diskstats(f, 30, 200, 5, 400);
+	h = sample(f);
+	assert_rate(h, "diskstats/sda/reads_per_second", 2);
+	assert_num(h, "diskstats/sda/bytes_written", 0);
+	json_object_put(h);
+	uptime_at(f, 1031);
+	put_diskstats(f, 31, 200, 5, 400);
+	lc_plugin_host_collect(f->ph->host);
+	uptime_at(f, 1050.5);
+	put_diskstats(f, 70, 200, 5, 400);
+	h = sample(f);
+	assert_rate(h, "diskstats/sda/reads_per_second", 2);
+	assert_num(h, "diskstats/sda/reads_per_second.count", 1);
+	json_object_put(h);
+
+	/* The uptime unreadable: no rate can be measured; the baseline stays for the next. */
+	tree_putf(f->root, "proc/uptime", "soon\n");
+	put_diskstats(f, 1000, 200, 5, 400);
+	h = sample(f);
+	assert_int_equal(count_prefix(h, "diskstats/sda/"), 0);
+	json_object_put(h);
+	uptime_at(f, 1070.5);
+	h = sample(f);
+	assert_rate(h, "diskstats/sda/reads_per_second", 930.0 / 20);
+	json_object_put(h);
+	assert_int_equal(plugin_harness_status_int(f->ph, "malformed"), 1); /* the uptime */
+	plugin_harness_stop(f->ph);
+
+	/* "disks": [] reads no disk; the patterns choose by name. */
+	start(f, NULL, "\"disks\": []");
+	assert_int_equal(plugin_harness_status_int(f->ph, "disks"), 0);
+	plugin_harness_stop(f->ph);
+	start(f, NULL, "\"disks\": [\"mmc*\", \"loop*\"], \"disks_exclude\": []");
+	assert_int_equal(plugin_harness_status_int(f->ph, "disks"), 3);
+	plugin_harness_stop(f->ph);
+}
+
+/* Bad diskstats, vmstat and sysfs wear files: each skipped with one warning, the rest reported. */
+static void test_flash_hostile(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *missing = NULL, *bad = NULL;
+	json_object *h;
+
+	put_tree(f);
+	start(f, NULL, "\"interval_seconds\": 3600");
+	json_object_put(plugin_harness_heartbeat(f->ph));
+
+	/* Missing: vmstat skipped with one warning; no eMMC files is no eMMC, not an error. */
+	tree_unlink(f->root, "proc/vmstat");
+	tree_remove(f->root, "sys/block/mmcblk0/device");
+	plugin_harness_log_start(f->ph);
+	for (int i = 0; i < 2; i++) {
+		uptime_at(f, 1010.5 + 10 * i);
+		h = sample(f);
+		assert_int_equal(count_prefix(h, "memory/vm/"), 0);
+		assert_false(has(h, "diskstats/mmcblk0/lifetime_remaining_pct"));
+		assert_rate(h, "diskstats/sda/reads_per_second", 0);
+		json_object_put(h);
+	}
+	missing = plugin_harness_log_end(f->ph);
+	assert_int_equal(count_lines(missing, "/proc/vmstat"), 1);
+	assert_int_equal(count_lines(missing, "mmcblk0"), 0);
+	/* thermal_zone3 at start; it and vmstat at each sample. */
+	assert_int_equal(plugin_harness_status_int(f->ph, "read_errors"), 1 + 2 * 2);
+
+	/* Back: the rates resume. */
+	put_tree(f);
+	uptime_at(f, 1030.5);
+	json_object_put(sample(f));
+	uptime_at(f, 1040.5);
+	put_vmstat(f, 100100, 0);
+	h = sample(f);
+	assert_rate(h, "memory/vm/pages_in_per_second", 10);
+	assert_num(h, "diskstats/mmcblk0/lifetime_remaining_pct", 100);
+	json_object_put(h);
+
+	/* Short lines, a number over 2^64, garbage, a line cut short: skipped and counted, the
+	 * good line still counts. */
+	tree_putf(f->root, "proc/diskstats",
+		  "   8       0 sda 1 2 3\n"
+		  "   8       0 sda 99999999999999999999 0 0 0 0 0 0 0 0 0 0\n"
+		  "garbage\n"
+		  " 179       0 mmcblk0 200 0 3000 1 100 0 5000 2 0 3 4\n"
+		  "   8       0 sda 1 2 3 4 5 6 7 8 9 10 11");
+	tree_putf(f->root, "proc/vmstat", "all of this is garbage\n");
+	tree_putf(f->root, "sys/block/mmcblk0/device/life_time", "0x01\n");
+	tree_putf(f->root, "sys/block/mmcblk0/device/pre_eol_info", "0x09\n"); /* reserved */
+	plugin_harness_log_start(f->ph);
+	for (int i = 0; i < 3; i++) {
+		uptime_at(f, 1050.5 + 10 * i);
+		h = sample(f);
+		assert_int_equal(count_prefix(h, "memory/vm/"), 0);
+		assert_int_equal(count_prefix(h, "diskstats/sda/"), 0);
+		assert_false(has(h, "diskstats/mmcblk0/lifetime_remaining_pct"));
+		assert_false(has(h, "diskstats/mmcblk0/pre_eol_info"));
+		/* mmcblk0: 100 reads more in the first 10 s, then none. */
+		assert_rate(h, "diskstats/mmcblk0/reads_per_second", i == 0 ? 10 : 0);
+		assert_num(h, "uptime", 1050.5 + 10 * i);
+		json_object_put(h);
+	}
+	bad = plugin_harness_log_end(f->ph);
+	assert_int_equal(count_lines(bad, "/proc/diskstats"), 1);
+	assert_int_equal(count_lines(bad, "/proc/vmstat"), 1);
+	assert_int_equal(count_lines(bad, "life_time"), 1);
+	assert_int_equal(count_lines(bad, "pre_eol_info"), 0); /* a reserved value is counted */
+	/* At each sample: 4 diskstats lines, vmstat, life_time and pre_eol_info. */
+	assert_int_equal(plugin_harness_status_int(f->ph, "malformed"), 3 * (4 + 3));
+	plugin_harness_stop(f->ph);
+}
+
 static void test_hostile_tree(void **state)
 {
 	struct fixture *f = *state;
@@ -478,7 +709,7 @@ static void test_collection_off(void **state)
 static void test_limits(void **state)
 {
 	struct fixture *f = *state;
-	_cleanup_free_ char *net = NULL;
+	_cleanup_free_ char *net = NULL, *vmstat = NULL;
 	size_t len = 0, size = 0;
 	FILE *m;
 	json_object *h;
@@ -503,6 +734,21 @@ static void test_limits(void **state)
 	}
 	for (int i = 0; i < 70; i++)
 		put_pid(f, 1000 + i, "faultd", 1, 1, 1, 10, 1);
+	/* /proc/vmstat over 16 KiB: pgmajfault is past the cut. */
+	m = open_memstream(&vmstat, &size);
+	assert_non_null(m);
+	fprintf(m, "pgpgin 1\n");
+	for (int i = 0; i < 1000; i++)
+		fprintf(m, "nr_padding_%d 0\n", i);
+	fprintf(m, "pgmajfault 1\n");
+	assert_int_equal(fclose(m), 0);
+	tree_putf(f->root, "proc/vmstat", "%s", vmstat);
+	for (int i = 0; i < 10; i++) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), "sys/block/vd%c/size", 'a' + i);
+		tree_putf(f->root, rel, "8\n");
+	}
 	start(f, NULL, "\"interfaces_exclude\": [], \"processes\": [\"faultd\"]");
 	json_object_put(plugin_harness_heartbeat(f->ph));
 	assert_int_equal(plugin_harness_status_int(f->ph, "interfaces"), 64);
@@ -511,8 +757,17 @@ static void test_limits(void **state)
 	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.thermal_zones"), 8);
 	assert_int_equal(plugin_harness_status_int(f->ph, "processes"), 71); /* with pid 100 */
 	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.processes"), 7);
+	/* sda, mmcblk0 and 10 more: the first 8 by name (mmcblk0, sda, vda..vdf). */
+	assert_int_equal(plugin_harness_status_int(f->ph, "disks"), 8);
+	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.disks"), 4);
+	assert_int_equal(plugin_harness_status_int(f->ph, "over_limits.vmstat_size"), 1);
 
+	uptime_at(f, 1010.5);
 	h = sample(f);
+	assert_true(has(h, "diskstats/mmcblk0/bytes_written"));
+	assert_true(has(h, "diskstats/sda/bytes_written"));
+	assert_true(has(h, "memory/vm/pages_in_per_second.mean"));
+	assert_false(has(h, "memory/vm/major_faults_per_second.mean"));
 	assert_int_equal(count_prefix(h, "net/"), 64 * 8);
 	assert_int_equal(count_prefix(h, "thermal/"), 32);
 	/* Every process counts for memory and threads, even those whose CPU is not followed. */
@@ -699,6 +954,7 @@ static void test_bad_config(void **state)
 		{ "\"processes\": [\"gw=unit:gw\"]", "unit name" },
 		{ "\"processes\": [\"gw=me\"]", "=pidfile:PATH" },
 		{ "\"interfaces\": [\"\"]", "pattern" },
+		{ "\"disks_exclude\": [\"\"]", "pattern" },
 	};
 	struct fixture *f = *state;
 
@@ -716,6 +972,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_samples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flash_and_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flash_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_sysroot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_filesystem, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collection_off, setup, teardown),

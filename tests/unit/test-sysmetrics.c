@@ -607,6 +607,190 @@ static void test_deltas(void **state)
 	assert_int_equal(sysmetrics_deltas(cur, prev, 4, d), 2);
 }
 
+/* ---- /proc/diskstats, /proc/vmstat, eMMC wear, rates ---- */
+
+struct disk_lines {
+	struct sysmetrics_diskstat d[8];
+	size_t n;
+};
+
+static int collect_disk(const struct sysmetrics_diskstat *d, void *userdata)
+{
+	struct disk_lines *l = userdata;
+
+	if (l->n == ARRAY_SIZE(l->d))
+		return -E2BIG;
+	l->d[l->n++] = *d;
+	return 0;
+}
+
+static void test_diskstats(void **state)
+{
+	struct disk_lines l = {};
+	unsigned malformed = 99;
+
+	/* Linux 5.5+ (17 numbers), 4.18 (15), 4.4 (11); a major number of four digits. */
+	assert_int_equal(sysmetrics_parse_diskstats(
+				 "   8       0 sda 57839 46346 3776180 24107 2868024 458991 "
+				 "39327918 1458693 "
+				 "0 839132 1568407 285564 2 308337155 49208 141738 36397\n"
+				 " 179       0 mmcblk0 59 125 775 15 2 0 2 0 0 64 16 0 0 0 0\n"
+				 "1259  1 nvme0n1 1 2 3 4 5 6 7 8 9 10 11\n"
+				 "\n"
+				 "   8       1 sda1\t18446744073709551615 0 1 0 2 0 3 0 0 0 0\n",
+				 collect_disk, &l, &malformed),
+			 0);
+	assert_int_equal(malformed, 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.d[0].name, "sda");
+	assert_int_equal(l.d[0].v[SYSMETRICS_DISK_READS], 57839);
+	assert_int_equal(l.d[0].v[SYSMETRICS_DISK_SECTORS_READ], 3776180);
+	assert_int_equal(l.d[0].v[SYSMETRICS_DISK_WRITES], 2868024);
+	assert_int_equal(l.d[0].v[SYSMETRICS_DISK_SECTORS_WRITTEN], 39327918);
+	assert_string_equal(l.d[1].name, "mmcblk0");
+	assert_int_equal(l.d[1].v[SYSMETRICS_DISK_SECTORS_WRITTEN], 2);
+	assert_string_equal(l.d[2].name, "nvme0n1");
+	assert_true(l.d[3].v[SYSMETRICS_DISK_READS] == UINT64_MAX);
+
+	/* The callback's error stops the parse. */
+	l.n = ARRAY_SIZE(l.d);
+	assert_int_equal(sysmetrics_parse_diskstats("8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n",
+						    collect_disk, &l, NULL),
+			 -E2BIG);
+}
+
+static void test_diskstats_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10\n",  /* 10 numbers */
+		"8 0 sda\n",			   /* none */
+		"8 sda 1 2 3 4 5 6 7 8 9 10 11\n", /* no minor */
+		"8 0 1 2 3 4 5 6 7 8 9 10 11\n",   /* no name: 11 is taken for it */
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 18446744073709551616\n", /* over 2^64 - 1 */
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 11 x\n",		       /* garbage after */
+		"8 0 sda 1 2 3 4 5 -6 7 8 9 10 11\n",		       /* a sign */
+		"8 0 a/b 1 2 3 4 5 6 7 8 9 10 11\n",		       /* '/' in the name */
+		"8 0 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1 2 3 4 5 6 7 8 9 10 11\n",
+		"8 0 sd\x01 1 2 3 4 5 6 7 8 9 10 11\n", /* unprintable */
+		"garbage\n",
+		"8 0 sda 1 2 3 4 5 6 7 8 9 10 11", /* no newline: a read cut short */
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct disk_lines l = {};
+		unsigned malformed = 0;
+
+		assert_int_equal(sysmetrics_parse_diskstats(bad[i], collect_disk, &l, &malformed),
+				 0);
+		if (l.n != 0 || malformed != 1)
+			fail_msg("\"%s\": %zu lines, %u malformed", bad[i], l.n, malformed);
+	}
+}
+
+static void test_vmstat(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"garbage\n",
+		"all of this is garbage\n",
+		"nr_free_pages 1\npgpgin x\n",	 /* a wanted counter is garbage */
+		"pgpgin 18446744073709551616\n", /* over 2^64 - 1 */
+		"pgpgin -1\n",			 /* a sign */
+		"pgpgin 1 2\n",			 /* two numbers */
+		"nr_free_pages 1",		 /* no newline */
+	};
+	struct sysmetrics_vmstat vm;
+
+	assert_int_equal(sysmetrics_parse_vmstat("nr_free_pages 123456\nnr_zone_inactive_anon 0\n"
+						 "pgpgin 5000\npgpgout 6000\npswpin 42\n"
+						 "pswpout 84\npgfault 99999\npgmajfault 7\n"
+						 "weird line without number\npgpgin_extra 5\n"
+						 "pswpin",
+						 &vm),
+			 0);
+	assert_int_equal(vm.have, (1u << _SYSMETRICS_VM_MAX) - 1);
+	assert_int_equal(vm.v[SYSMETRICS_VM_PGPGIN], 5000);
+	assert_int_equal(vm.v[SYSMETRICS_VM_PGPGOUT], 6000);
+	assert_int_equal(vm.v[SYSMETRICS_VM_PSWPIN], 42); /* the cut last line does not count */
+	assert_int_equal(vm.v[SYSMETRICS_VM_PSWPOUT], 84);
+	assert_int_equal(vm.v[SYSMETRICS_VM_PGMAJFAULT], 7);
+	assert_string_equal(sysmetrics_vm_counter_name(SYSMETRICS_VM_PGMAJFAULT), "pgmajfault");
+	assert_null(sysmetrics_vm_counter_name(_SYSMETRICS_VM_MAX));
+
+	/* A kernel without event counters: nothing wanted, no error. */
+	assert_int_equal(sysmetrics_parse_vmstat("nr_free_pages 1\nnr_dirty 0\n", &vm), 0);
+	assert_int_equal(vm.have, 0);
+	assert_int_equal(sysmetrics_parse_vmstat("pgpgin 18446744073709551615\n", &vm), 0);
+	assert_true(vm.v[SYSMETRICS_VM_PGPGIN] == UINT64_MAX);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (sysmetrics_parse_vmstat(bad[i], &vm) != -EBADMSG)
+			fail_msg("\"%s\" parsed", bad[i]);
+}
+
+static void test_emmc_wear(void **state)
+{
+	static const char *const bad_life[] = {
+		"",
+		"\n",
+		"0x01\n",
+		"0x01 0x02 0x03\n",
+		"1 2\n",
+		"0x 0x02\n",
+		"0x100 0x01\n",
+		"0x01,0x02\n",
+		"0xg1 0x02\n",
+		"0x01 0x02\n\n",
+		"-0x01 0x02\n",
+	};
+	unsigned life[2], eol;
+
+	assert_int_equal(sysmetrics_parse_life_time("0x01 0x02\n", life), 0);
+	assert_int_equal(life[0], 1);
+	assert_int_equal(life[1], 2);
+	assert_int_equal(sysmetrics_parse_life_time("0x0B 0xff", life), 0);
+	assert_int_equal(life[0], 11);
+	assert_int_equal(life[1], 255);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_life); i++)
+		if (sysmetrics_parse_life_time(bad_life[i], life) != -EBADMSG)
+			fail_msg("\"%s\" parsed", bad_life[i]);
+
+	assert_int_equal(sysmetrics_parse_pre_eol("0x01\n", &eol), 0);
+	assert_int_equal(eol, 1);
+	assert_int_equal(sysmetrics_parse_pre_eol("0x03", &eol), 0);
+	assert_int_equal(eol, 3);
+	assert_int_equal(sysmetrics_parse_pre_eol("", &eol), -EBADMSG);
+	assert_int_equal(sysmetrics_parse_pre_eol("0x01 0x02\n", &eol), -EBADMSG);
+	assert_int_equal(sysmetrics_parse_pre_eol("urgent\n", &eol), -EBADMSG);
+
+	assert_int_equal(sysmetrics_life_remaining_pct(0x01), 100);
+	assert_int_equal(sysmetrics_life_remaining_pct(0x02), 90);
+	assert_int_equal(sysmetrics_life_remaining_pct(0x0a), 10);
+	assert_int_equal(sysmetrics_life_remaining_pct(0x0b), 0);
+	assert_int_equal(sysmetrics_life_remaining_pct(0x00), -ENODATA);
+	assert_int_equal(sysmetrics_life_remaining_pct(0x0c), -ERANGE);
+	assert_int_equal(sysmetrics_life_remaining_pct(0xff), -ERANGE);
+}
+
+static void test_rate(void **state)
+{
+	double r = -1;
+
+	assert_true(sysmetrics_rate(100, 600, 10, &r));
+	assert_true(r == 50);
+	assert_true(sysmetrics_rate(0, UINT64_MAX, 1, &r));
+	assert_true(r > 1e19);
+	assert_true(sysmetrics_rate(5, 5, 0.5, &r));
+	assert_true(r == 0);
+	/* Backwards (a 32-bit wrap, a disk replaced), or no time: no rate at all. */
+	r = -1;
+	assert_false(sysmetrics_rate(4294967290u, 10, 10, &r));
+	assert_false(sysmetrics_rate(1, 2, 0, &r));
+	assert_false(sysmetrics_rate(1, 2, -1, &r));
+	assert_true(r == -1);
+}
+
 /* ---- reading files ---- */
 
 static void test_read(void **state)
@@ -699,6 +883,11 @@ int main(void)
 		cmocka_unit_test(test_fs_name),
 		cmocka_unit_test(test_df),
 		cmocka_unit_test(test_deltas),
+		cmocka_unit_test(test_diskstats),
+		cmocka_unit_test(test_diskstats_hostile),
+		cmocka_unit_test(test_vmstat),
+		cmocka_unit_test(test_emmc_wear),
+		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_read),
 	};
 
