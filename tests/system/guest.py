@@ -4,8 +4,9 @@
 The kernel is Debian's (the cloud flavour; the generic one for the i6300esb watchdog), for
 x86_64 or aarch64, fetched with `apt-get download` into the build directory and unpacked with
 `dpkg-deb -x`, never installed. The initramfs holds BusyBox (with its libraries), faultd,
-faultctl, faultd-core-handler and the crasher of this build (with theirs: ldd for this machine's
-architecture, readelf and the multiarch directories for another), faultd's SysV init script as
+faultctl, faultd-core-handler, the crasher and the alternate-stack crash (tests/crash/altstack) of
+this build (with theirs: ldd for this machine's architecture, readelf and the multiarch
+directories for another), each at its own path, faultd's SysV init script as
 the build generated it, the modules of the same kernel package that it lacks built in (virtio,
 ext4, ramoops, i6300esb), and the guest scripts below. The state disk is an ext4 image on a
 virtio disk that persists across boots: faultd's state directory (bind-mounted on
@@ -46,6 +47,9 @@ RAMOOPS = ("ramoops", f"mem_address=0x{RAMOOPS_ADDRESS:x} mem_size=0x{RAMOOPS_SI
 WATCHDOG_SECONDS = 8
 WATCHDOG = ("i6300esb", f"heartbeat={WATCHDOG_SECONDS}")
 GUEST_HOST = "10.0.2.100"  # the receiver as the guest sees it (guestfwd)
+# The mode of tests/crash/altstack the core scenario runs: its crash on a second thread, whose
+# alternate stack is malloc'ed (Python faulthandler's kind), SIGSEGV raised again in the handler.
+ALTSTACK_MODE = "thread"
 
 
 class Arch:
@@ -339,14 +343,31 @@ echo "@@READY boot=$BOOT disk=$DISKBOOT"
 LOG_DUMP = "grep -i faultd /var/log/messages | sed 's/^/@@LOG /'\n"
 
 SCENARIOS = {
-    # 1. the real core pipe, then trigger-coredump.
+    # 1. the real core pipe: the crasher, a crash handled on an alternate signal stack (the
+    # handler reads the stack the signal interrupted from /proc/<pid>/mem), then
+    # trigger-coredump. Each crash waits until the handler of the one before is done, so that
+    # each is unwound on its own.
     "core": """\
+handled() {
+	i=0
+	while pidof faultd-core-handler >/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
 echo "@@CORE_PATTERN $(cat /proc/sys/kernel/core_pattern)"
 echo x | %(crasher)s segv >/tmp/crasher.json 2>/tmp/crasher.err
 echo "@@CRASHED rc=$? $(head -c 2000 /tmp/crasher.json)"
+handled
+if [ -n "%(altstack)s" ]; then
+	echo x | %(altstack)s %(altstack_mode)s >/tmp/altstack.json 2>/tmp/altstack.err
+	echo "@@ALTSTACK rc=$? $(head -c 500 /tmp/altstack.json)"
+else
+	echo "@@ALTSTACK none"
+fi
+handled
 faultctl trigger-coredump
 echo "@@TRIGGERED rc=$?"
-# The handler commits in the background of the kernel's pipe: sync until both cores are gone.
+# The handler commits in the background of the kernel's pipe: sync until the cores are gone.
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	sleep 1
 	faultctl sync >/dev/null 2>&1
@@ -486,6 +507,9 @@ def build_initramfs(workdir, kernel_modules, env, receiver_port, ca_bundle, imag
     # At its own path: its RUNPATH ($ORIGIN) finds libcrashlib, gdb on the host the same files.
     copy_with_libs(root, env["CRASHER"], env["CRASHER"], arch)
     crasher = env["CRASHER"]
+    altstack = env.get("ALTSTACK") or ""
+    if altstack:
+        copy_with_libs(root, altstack, altstack, arch)
     # The init script as the build generated it, with the paths of this guest.
     with open(env["INIT_SCRIPT"]) as f:
         script = f.read()
@@ -508,7 +532,9 @@ def build_initramfs(workdir, kernel_modules, env, receiver_port, ca_bundle, imag
     }
     for scenario, body in SCENARIOS.items():
         script = scenario if scenario.endswith(".pre") else scenario + ".sh"
-        files[f"etc/scenarios/{script}"] = body % {"crasher": crasher, "log": LOG_DUMP}
+        files[f"etc/scenarios/{script}"] = body % {"crasher": crasher, "altstack": altstack,
+                                                  "altstack_mode": ALTSTACK_MODE,
+                                                  "log": LOG_DUMP}
     for name, body in files.items():
         p = os.path.join(root, name)
         with open(p, "w") as f:

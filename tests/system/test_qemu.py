@@ -5,7 +5,13 @@
   1. core: faultd's coredump plugin (sysroot "/") sets the guest kernel's core_pattern; the
      multi-threaded crasher dies of SIGSEGV; the kernel pipes the core into faultd-core-handler;
      the elf-coredump entry reaches the receiver on the host, and gdb on the host gives every
-     thread's backtrace from it. Then `faultctl trigger-coredump` through the same chain.
+     thread's backtrace from it. Then tests/crash/altstack (guest.ALTSTACK_MODE: "thread")
+     dies on an alternate signal stack through the same pipe, the handler reading the stack the
+     signal interrupted from /proc/<pid>/mem: gdb shows the handler's frames, "<signal handler
+     called>" and at least 32 frames of the interrupted stack. Then `faultctl trigger-coredump`.
+     Each of the three crashes also arrives as a linux-stacktrace entry, unwound in the guest;
+     the crasher's and altstack's crashing threads have the pcs gdb finds in the uploaded cores
+     (gdb without separate debug files, as the device has none).
   2. panic: version 1.0 runs until the hours ledger has checkpointed, then `echo c >
      /proc/sysrq-trigger`; the kernel writes its log to pstore (ramoops on RAM reserved with
      memmap=) and reboots inside the same QEMU process, whose RAM keeps the record; the next boot
@@ -29,12 +35,13 @@
      qemu-system-aarch64 on a cross build (tests/cross does, for build/cross-aarch64), the core
      read by gdb-multiarch; 2 and 4 are x86 only.
 
-Environment: FAULTD, FAULTCTL (faultd-core-handler next to them), CRASHER, INIT_SCRIPT, RECEIVER
-(from meson); SYSTEM_CUTS, SYSTEM_SEED, SYSTEM_LOOP_BOOTS, SYSTEM_LOOP_SECONDS, SYSTEM_ARCH;
-SYSTEM_WORKDIR keeps the run's files (default: a temporary directory removed on success);
-KERNEL_CACHE (default BUILD_ROOT/system-kernel). Figures go to standard error. Runs by default
-only in a build without systemd (the BusyBox target; in CI build/nosystemd, which has no
-sanitizers); FAULTD_SYSTEM_TESTS=1 runs it anyway.
+Environment: FAULTD, FAULTCTL (faultd-core-handler next to them), CRASHER, ALTSTACK (scenario 1
+without it: no alternate-stack crash), INIT_SCRIPT, RECEIVER (from meson); SYSTEM_CUTS,
+SYSTEM_SEED, SYSTEM_LOOP_BOOTS, SYSTEM_LOOP_SECONDS, SYSTEM_ARCH; SYSTEM_WORKDIR keeps the run's
+files (default: a temporary directory removed on success); KERNEL_CACHE (default
+BUILD_ROOT/system-kernel). Figures go to standard error. Runs by default only in a build without
+systemd (the BusyBox target; in CI build/nosystemd, which has no sanitizers);
+FAULTD_SYSTEM_TESTS=1 runs it anyway.
 """
 import json
 import os
@@ -62,10 +69,60 @@ LOOP_BOOTS = int(os.environ.get("SYSTEM_LOOP_BOOTS", "2"))
 LOOP_SECONDS = float(os.environ.get("SYSTEM_LOOP_SECONDS", "180"))
 ARCH = G.ARCHES[os.environ.get("SYSTEM_ARCH") or os.uname().machine]
 BOOT_TIMEOUT = 90 if ARCH.native else 240  # s from QEMU's start to faultd ready, TCG, 2 cores
+TRACE_FRAMES = 64  # UNWIND_MAX_FRAMES (plugins/coredump/unwind.h)
+SIGNAL_FRAME = "<signal handler called>"
+# What gdb must show of the crashing thread of the altstack crash the guest runs (G.ALTSTACK_MODE),
+# and how many frames at least past the signal frame (30 of recursion): test_crash_shapes.py's
+# altstack-main and altstack-thread.
+ALTSTACK_FUNCTIONS = {
+    "main": ["handler_leaf", "on_segv", SIGNAL_FRAME, "fault", "recurse", "main"],
+    "thread": ["handler_leaf", "on_segv", SIGNAL_FRAME, "fault", "recurse", "crashing_thread"],
+}[G.ALTSTACK_MODE]
+ALTSTACK_INTERRUPTED = 32
+
+# The pcs of one thread's physical frames by gdb's Python API (test_crash_shapes.py's): an inline
+# frame shares its caller's pc, a tail-call frame is gdb's guess that no return address stands for.
+GDB_PCS = r"""
+python
+import gdb, json
+pcs = []
+for t in gdb.selected_inferior().threads():
+    if t.ptid[1] == %d:
+        t.switch()
+        f = gdb.newest_frame()
+        while f is not None and len(pcs) < %d:
+            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
+                pcs.append(f.pc())
+            f = f.older()
+print("PCS " + json.dumps(pcs))
+end
+"""
 
 
 def log(msg):
     print(f"system: {msg}", file=sys.stderr, flush=True)
+
+
+def device_gdb_pcs(program, core, tid, work, limit=2000):
+    """gdb's pcs (ARCH.gdb) of thread tid's physical frames in core, as the device's own files
+    give them: no separate debug files (test_crash_stories.py's device_gdb), past main as libdw
+    goes."""
+    empty = os.path.join(work, "no-debug-files")
+    os.makedirs(empty, exist_ok=True)
+    script = os.path.join(work, "pcs.gdb")
+    with open(script, "w") as f:
+        f.write(GDB_PCS % (tid, limit))
+    env = dict(os.environ)
+    env.pop("DEBUGINFOD_URLS", None)
+    r = subprocess.run([ARCH.gdb, "-batch", "-nx", "-iex", cu.GDB_COMMANDS[0],
+                        "-iex", f"set debug-file-directory {empty}",
+                        "-iex", "set backtrace past-main on", "-x", script, program, core],
+                       capture_output=True, text=True, timeout=120, env=env,
+                       stdin=subprocess.DEVNULL)
+    for line in r.stdout.splitlines():
+        if line.startswith("PCS "):
+            return json.loads(line[4:])
+    raise AssertionError(f"gdb gave no pcs:\n{r.stdout}{r.stderr}")
 
 
 def skip_reason():
@@ -120,7 +177,14 @@ class SystemTest(unittest.TestCase):
     def tearDown(self):
         for g in self.guests:
             g.cut()  # on every path, QEMU is gone
-        if any(e for _, e in (self._outcome.errors if hasattr(self._outcome, "errors") else [])):
+        outcome = getattr(self, "_outcome", None)
+        if hasattr(outcome, "errors"):  # Python < 3.11
+            failed = any(e for _, e in outcome.errors)
+        else:
+            result = getattr(outcome, "result", None)
+            failed = any(t is self for t, _ in getattr(result, "errors", []) +
+                         getattr(result, "failures", []))
+        if failed:
             type(self).failed = True
 
     def boot(self, disk, scenario, n, name, kernel=None, **kw):
@@ -182,7 +246,56 @@ class SystemTest(unittest.TestCase):
         return self.rx.entries()
 
     # --- 1. the core pipe ------------------------------------------------------------------
+    def received_core(self, entry):
+        """An elf-coredump entry at the receiver: (its core decompressed into the work
+        directory, the handler's capture note, its outcome note), the notes as dicts ({} when
+        missing)."""
+        md = entry["manifest"]["metadata"]
+        path = os.path.join(self.rx.dir, "entries", entry["uuid"], md["coredump_file_name"])
+        core = os.path.join(self.work, f"{entry['uuid']}.core")
+        comp = md.get("compression")
+        if comp == "zstd":
+            subprocess.run(["zstd", "-q", "-d", "-f", path, "-o", core], check=True)
+        elif comp == "gzip":
+            subprocess.run(f"gzip -dc < {path} > {core}", shell=True, check=True)
+        else:
+            shutil.copy(path, core)
+        ours = {t: d for n, t, d in cu.ElfCore(core).notes if n == "FAULTD"}
+        notes = [json.loads(ours[t].rstrip(b"\0 ")) if t in ours else {} for t in (1, 2)]
+        return core, notes[0], notes[1]
+
+    def trace_of(self, entry):
+        name = entry["manifest"]["metadata"]["stacktrace_file_name"]
+        with open(os.path.join(self.rx.dir, "entries", entry["uuid"], name)) as f:
+            return json.load(f)
+
+    def check_trace(self, label, doc, program, core, tid, to_sigreturn=False):
+        """The linux-stacktrace document doc of a crash of program: one active thread, whose pcs
+        are gdb's for thread tid of core (the core the guest uploaded, which the handler unwound
+        in the guest), gdb without separate debug files as the device has none. to_sigreturn:
+        only up to the signal trampoline (the first pc in the vDSO). Returns (the number of pcs
+        compared, the number of gdb's)."""
+        active = [t for t in doc["threads"] if t["active"]]
+        self.assertEqual(len(active), 1, f"{label}: {doc}")
+        pcs = [int(pc, 16) for pc in active[0]["pcs"]]
+        gdb = device_gdb_pcs(program, core, tid, self.work)[:TRACE_FRAMES]
+        self.assertGreater(len(pcs), 0, f"{label}: {doc}")
+        self.assertIn(os.path.basename(program),
+                      [os.path.basename(m["path"]) for m in doc["symbols"]], label)
+        if to_sigreturn:
+            vdso = [(int(m["pc_range"]["start"], 16), int(m["pc_range"]["end"], 16))
+                    for m in doc["symbols"] if "vdso" in m["path"]]
+            self.assertTrue(vdso, f"{label}: no vDSO among {doc['symbols']}")
+            tramp = [i for i, pc in enumerate(gdb) if any(a <= pc < b for a, b in vdso)]
+            self.assertTrue(tramp, f"{label}: no pc of gdb's in the vDSO {vdso}: {gdb}")
+            pcs = pcs[:tramp[0] + 1]
+            gdb = gdb[:tramp[0] + 1]
+        self.assertEqual([hex(p) for p in pcs], [hex(p) for p in gdb],
+                         f"{label}: the trace's pcs against gdb's")
+        return len(pcs), len(gdb)
+
     def test_1_core_pipe(self):
+        altstack = os.environ.get("ALTSTACK")
         disk = os.path.join(self.work, "core.img")
         G.make_disk(disk)
         t0 = time.monotonic()
@@ -192,32 +305,40 @@ class SystemTest(unittest.TestCase):
         pattern = g.wait_for("@@CORE_PATTERN", 30)
         self.assertIn("/usr/libexec/faultd-core-handler", pattern)
         crashed = g.wait_for("@@CRASHED", 60)
+        alt_line = g.wait_for("@@ALTSTACK", 60)
         g.wait_for("@@TRIGGERED", 60)
         synced = g.wait_for("@@SYNCED", 120)
         g.wait_for("@@DONE", 30)
         self.assertIn("rc=0", synced, g.tail())
         g.cut()
         info = json.loads(crashed.split(" ", 2)[2])
-        cores = [e for e in self.entries()
-                 if e["uuid"] not in before and e["type"] == "elf-coredump"]
+        new = [e for e in self.entries() if e["uuid"] not in before]
+        cores = [e for e in new if e["type"] == "elf-coredump"]
+        traces = [e for e in new if e["type"] == "linux-stacktrace"]
         log(f"core: ready in {t_ready:.1f} s, {len(cores)} elf-coredump entries, "
-            f"whole boot {time.monotonic() - t0:.1f} s")
-        self.assertEqual(len(cores), 2, [e["manifest"] for e in cores])
-        # The crasher died first; trigger-coredump's child second.
-        cores.sort(key=lambda e: e["manifest"]["collection_time"]["timestamp"])
-        crasher_core = cores[0]
-        md = crasher_core["manifest"]["metadata"]
-        name = md["coredump_file_name"]
-        path = os.path.join(self.rx.dir, "entries", crasher_core["uuid"], name)
-        core = os.path.join(self.work, "crasher.core")
-        comp = md.get("compression")
-        if comp == "zstd":
-            subprocess.run(["zstd", "-q", "-d", "-f", path, "-o", core], check=True)
-        elif comp == "gzip":
-            subprocess.run(f"gzip -dc < {path} > {core}", shell=True, check=True)
-        else:
-            shutil.copy(path, core)
-        text = cu.run_gdb(os.environ["CRASHER"], core, gdb=ARCH.gdb)
+            f"{len(traces)} linux-stacktrace entries, whole boot {time.monotonic() - t0:.1f} s; "
+            f"{alt_line}")
+        # The crasher, the alternate-stack crash, trigger-coredump's child: a core and a trace
+        # each.
+        crashes = 3 if altstack else 2
+        self.assertEqual(len(cores), crashes, [e["manifest"] for e in cores])
+        self.assertEqual(len(traces), crashes, [e["manifest"] for e in new])
+        received = {}
+        for e in cores:
+            core, capture, outcome = self.received_core(e)
+            exe = os.path.basename(capture.get("exe", ""))
+            received[exe] = (core, capture, outcome)
+            md = e["manifest"]["metadata"]
+            sent = os.path.getsize(os.path.join(self.rx.dir, "entries", e["uuid"],
+                                                md["coredump_file_name"]))
+            log(f"core: {capture.get('process')} (signal {capture.get('signal')}): "
+                f"{os.path.getsize(core) >> 10} KiB trimmed from "
+                f"{outcome.get('core_bytes', 0) >> 10} KiB, uploaded {md.get('compression')} "
+                f"{sent >> 10} KiB; sigframes {outcome.get('sigframes')}")
+        crasher = os.environ["CRASHER"]
+        self.assertIn(os.path.basename(crasher), received, sorted(received))
+        core, capture, _ = received[os.path.basename(crasher)]
+        text = cu.run_gdb(crasher, core, gdb=ARCH.gdb)
         threads = cu.parse_backtraces(text)
         names = {}
         for lwp, th in threads.items():
@@ -230,6 +351,60 @@ class SystemTest(unittest.TestCase):
             self.assertIn(fn, flat, text)
         if "pid" in info:  # the main thread's LWP is the crasher's pid in the guest
             self.assertIn(int(info["pid"]), threads, text)
+
+        docs = [self.trace_of(e) for e in traces]
+
+        def trace_for(program):
+            found = [d for d in docs if os.path.basename(program) in d.get("cmdline", "")]
+            self.assertEqual(len(found), 1, [d.get("cmdline") for d in docs])
+            return found[0]
+
+        self.assertIn(capture["tid"], threads, text)
+        n, _ = self.check_trace("crasher", trace_for(crasher), crasher, core, capture["tid"])
+        log(f"core: the crasher's trace: {n} pcs of thread {capture['tid']}, gdb's")
+        if not altstack:
+            log("core: ALTSTACK is not set: no crash on an alternate signal stack")
+            return
+
+        # The crash handled on an alternate stack: the handler's frames, the signal frame and,
+        # past it, the whole stack the signal interrupted, which the handler read from
+        # /proc/<pid>/mem while the kernel piped the core (test_crash_shapes.py's
+        # altstack-thread, from saved cores).
+        self.assertIn("rc=", alt_line)
+        alt_info = json.loads(alt_line.split(" ", 2)[2])
+        self.assertIn(os.path.basename(altstack), received, sorted(received))
+        core, capture, outcome = received[os.path.basename(altstack)]
+        self.assertEqual(capture["tid"], alt_info["tid"], capture)
+        self.assertGreaterEqual(outcome.get("sigframes", 0), 1, outcome)
+        self.assertFalse(outcome.get("truncated"), outcome)
+        text = cu.run_gdb(altstack, core, gdb=ARCH.gdb)
+        threads = cu.parse_backtraces(text)
+        self.assertIn(alt_info["tid"], threads, text)
+        functions = [f.function for f in threads[alt_info["tid"]]["frames"]]
+        for fn in ALTSTACK_FUNCTIONS:
+            self.assertIn(fn, functions, text)
+        interrupted = len(functions) - functions.index(SIGNAL_FRAME) - 1
+        log(f"core: altstack {G.ALTSTACK_MODE}: gdb shows {len(functions)} frames of thread "
+            f"{alt_info['tid']}, {functions.index(SIGNAL_FRAME)} before "
+            f"{SIGNAL_FRAME}, {interrupted} past it: " + " < ".join(functions))
+        self.assertGreaterEqual(interrupted, ALTSTACK_INTERRUPTED, text)
+        doc = trace_for(altstack)
+        if ARCH.name == "aarch64":
+            # arm64's signal trampoline (__kernel_rt_sigreturn in the vDSO) has no CFI (Linux
+            # removed it in 5.10: unwinders are to recognise its instructions); gdb does and
+            # reads the ucontext, libdw (elfutils 0.188) does not and falls back to the frame
+            # pointer and the link register: past the trampoline its pcs are not the
+            # interrupted ones. The core has the whole interrupted stack (gdb's frames above);
+            # the trace is compared up to the trampoline only.
+            n, _ = self.check_trace("altstack", doc, altstack, core, alt_info["tid"],
+                                    to_sigreturn=True)
+            got = len([t for t in doc["threads"] if t["active"]][0]["pcs"])
+            log(f"core: the altstack trace: {n} pcs, gdb's, up to the signal trampoline; "
+                f"past it not compared on aarch64 (libdw does not unwind arm64's signal "
+                f"trampoline): the trace has {got} pcs in all")
+        else:
+            n, _ = self.check_trace("altstack", doc, altstack, core, alt_info["tid"])
+            log(f"core: the altstack trace: {n} pcs, gdb's")
 
     # --- 2. a kernel panic ----------------------------------------------------------------
     @unittest.skipUnless(ARCH.ramoops, "pstore's RAM is reserved with memmap=, which only x86 has")
@@ -339,8 +514,9 @@ class SystemTest(unittest.TestCase):
                 for tok in re.findall(r"b\d+n\d+", json.dumps(e["manifest"])):
                     seen.add(tok)
         missing = [a for a in acked if a not in seen]
+        drops_text = drops.split(" ", 1)[1].strip() if " " in drops else ""
         try:
-            d = json.loads(drops.split(" ", 1)[1]) if len(drops.split(" ", 1)) > 1 else {}
+            d = json.loads(drops_text) if drops_text else {}  # no drops.json: nothing dropped
         except ValueError:
             self.fail(f"drops.json is not JSON: {drops}")
         # Attributes are what the loop acknowledges: those missing must have been dropped, and
