@@ -212,6 +212,49 @@ def run_gdb(program, core, timeout=120, gdb="gdb"):
     return r.stdout + r.stderr
 
 
+# The physical frames of one thread, by gdb's Python API: an inline frame shares its caller's pc;
+# a tail-call frame is gdb's guess from DWARF call-site information (libpython carries its own),
+# for a function that jumped rather than called: no return address stands for it.
+GDB_PCS = r"""
+python
+import gdb, json
+pcs = []
+for t in gdb.selected_inferior().threads():
+    if t.ptid[1] == %d:
+        t.switch()
+        f = gdb.newest_frame()
+        while f is not None and len(pcs) < %d:
+            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
+                pcs.append(f.pc())
+            f = f.older()
+print("PCS " + json.dumps(pcs))
+end
+"""
+
+
+def device_gdb_pcs(program, core, tid, work, limit=2000, gdb="gdb"):
+    """gdb's (the debugger gdb names) pcs of thread tid's physical frames (at most limit), as the
+    device's own files give them: no separate debug files (from which gdb makes up frames for tail
+    calls), no tail-call frames, and past main as libdw goes (__libc_start_call_main,
+    __libc_start_main, _start). Used to check the on-device stack trace."""
+    empty = os.path.join(work, "no-debug-files")
+    os.makedirs(empty, exist_ok=True)
+    script = os.path.join(work, "pcs.gdb")
+    with open(script, "w") as f:
+        f.write(GDB_PCS % (tid, limit))
+    env = dict(os.environ)
+    env.pop("DEBUGINFOD_URLS", None)
+    r = subprocess.run([gdb, "-batch", "-nx", "-iex", GDB_COMMANDS[0],
+                        "-iex", f"set debug-file-directory {empty}",
+                        "-iex", "set backtrace past-main on", "-x", script, program, core],
+                       capture_output=True, text=True, timeout=120, env=env,
+                       stdin=subprocess.DEVNULL)
+    for line in r.stdout.splitlines():
+        if line.startswith("PCS "):
+            return json.loads(line[4:])
+    raise AssertionError(f"gdb gave no pcs:\n{r.stdout}{r.stderr}")
+
+
 def parse_backtraces(text):
     """{lwp: {"frames": [Frame], "stopped": reason or None}} from `thread apply all bt`."""
     threads = {}

@@ -82,25 +82,6 @@ CASES = {
                             [SIGNAL_FRAME]),
 }
 
-# The physical frames of one thread, by gdb's Python API: an inline frame shares its caller's pc;
-# a tail-call frame is gdb's guess from DWARF call-site information (libpython carries its own),
-# for a function that jumped rather than called: no return address stands for it.
-GDB_PCS = r"""
-python
-import gdb, json
-pcs = []
-for t in gdb.selected_inferior().threads():
-    if t.ptid[1] == %d:
-        t.switch()
-        f = gdb.newest_frame()
-        while f is not None and len(pcs) < %d:
-            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
-                pcs.append(f.pc())
-            f = f.older()
-print("PCS " + json.dumps(pcs))
-end
-"""
-
 fixture = {}
 started = time.monotonic()
 
@@ -152,28 +133,6 @@ def frame_matches(full, trimmed):
 
 def frames_match(full, trimmed):
     return len(full) == len(trimmed) and all(map(frame_matches, full, trimmed))
-
-
-def device_gdb_pcs(program, core, tid, work, limit=2000):
-    """gdb's pcs of thread tid's physical frames (at most limit), as the device's own files give
-    them: no separate debug files (test_crash_stories.py's device_gdb), no tail-call frames, and
-    past main as libdw goes (__libc_start_call_main, __libc_start_main, _start)."""
-    empty = os.path.join(work, "no-debug-files")
-    os.makedirs(empty, exist_ok=True)
-    script = os.path.join(work, "pcs.gdb")
-    with open(script, "w") as f:
-        f.write(GDB_PCS % (tid, limit))
-    env = dict(os.environ)
-    env.pop("DEBUGINFOD_URLS", None)
-    r = subprocess.run(["gdb", "-batch", "-nx", "-iex", cu.GDB_COMMANDS[0],
-                        "-iex", f"set debug-file-directory {empty}",
-                        "-iex", "set backtrace past-main on", "-x", script, program, core],
-                       capture_output=True, text=True, timeout=120, env=env,
-                       stdin=subprocess.DEVNULL)
-    for line in r.stdout.splitlines():
-        if line.startswith("PCS "):
-            return json.loads(line[4:])
-    raise AssertionError(f"gdb gave no pcs:\n{r.stdout}{r.stderr}")
 
 
 def readable_by_all(path):
@@ -395,7 +354,7 @@ class CrashShapeTest(unittest.TestCase):
         if got is None:
             return
         pcs, err = got
-        gdb = device_gdb_pcs(case["program"], case["core"], case["info"]["tid"], case["dir"])
+        gdb = cu.device_gdb_pcs(case["program"], case["core"], case["info"]["tid"], case["dir"])
         self.assertEqual([hex(p) for p in pcs], [hex(p) for p in gdb[:TRACE_FRAMES]],
                          f"{name}: the trace's pcs against gdb's\n{err}")
         self.assertEqual("(truncated by the limits)" in err, len(gdb) > TRACE_FRAMES, err)
@@ -469,8 +428,8 @@ class CrashShapeTest(unittest.TestCase):
             return
         pcs, err = got
         tid = case["info"]["tid"]
-        gdb = device_gdb_pcs(case["program"], case["core"], tid, case["dir"])
-        gdb_cut = device_gdb_pcs(case["program"], trimmed, tid, case["dir"])
+        gdb = cu.device_gdb_pcs(case["program"], case["core"], tid, case["dir"])
+        gdb_cut = cu.device_gdb_pcs(case["program"], trimmed, tid, case["dir"])
         self.assertGreater(len(gdb), len(gdb_cut))
         self.assertEqual([hex(p) for p in pcs], [hex(p) for p in gdb[:len(pcs)]], err)
         self.assertGreaterEqual(len(pcs), min(len(gdb_cut), TRACE_FRAMES), err)

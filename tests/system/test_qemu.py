@@ -80,49 +80,9 @@ ALTSTACK_FUNCTIONS = {
 }[G.ALTSTACK_MODE]
 ALTSTACK_INTERRUPTED = 32
 
-# The pcs of one thread's physical frames by gdb's Python API (test_crash_shapes.py's): an inline
-# frame shares its caller's pc, a tail-call frame is gdb's guess that no return address stands for.
-GDB_PCS = r"""
-python
-import gdb, json
-pcs = []
-for t in gdb.selected_inferior().threads():
-    if t.ptid[1] == %d:
-        t.switch()
-        f = gdb.newest_frame()
-        while f is not None and len(pcs) < %d:
-            if f.type() not in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME):
-                pcs.append(f.pc())
-            f = f.older()
-print("PCS " + json.dumps(pcs))
-end
-"""
-
 
 def log(msg):
     print(f"system: {msg}", file=sys.stderr, flush=True)
-
-
-def device_gdb_pcs(program, core, tid, work, limit=2000):
-    """gdb's pcs (ARCH.gdb) of thread tid's physical frames in core, as the device's own files
-    give them: no separate debug files (test_crash_stories.py's device_gdb), past main as libdw
-    goes."""
-    empty = os.path.join(work, "no-debug-files")
-    os.makedirs(empty, exist_ok=True)
-    script = os.path.join(work, "pcs.gdb")
-    with open(script, "w") as f:
-        f.write(GDB_PCS % (tid, limit))
-    env = dict(os.environ)
-    env.pop("DEBUGINFOD_URLS", None)
-    r = subprocess.run([ARCH.gdb, "-batch", "-nx", "-iex", cu.GDB_COMMANDS[0],
-                        "-iex", f"set debug-file-directory {empty}",
-                        "-iex", "set backtrace past-main on", "-x", script, program, core],
-                       capture_output=True, text=True, timeout=120, env=env,
-                       stdin=subprocess.DEVNULL)
-    for line in r.stdout.splitlines():
-        if line.startswith("PCS "):
-            return json.loads(line[4:])
-    raise AssertionError(f"gdb gave no pcs:\n{r.stdout}{r.stderr}")
 
 
 def skip_reason():
@@ -278,7 +238,7 @@ class SystemTest(unittest.TestCase):
         active = [t for t in doc["threads"] if t["active"]]
         self.assertEqual(len(active), 1, f"{label}: {doc}")
         pcs = [int(pc, 16) for pc in active[0]["pcs"]]
-        gdb = device_gdb_pcs(program, core, tid, self.work)[:TRACE_FRAMES]
+        gdb = cu.device_gdb_pcs(program, core, tid, self.work, gdb=ARCH.gdb)[:TRACE_FRAMES]
         self.assertGreater(len(pcs), 0, f"{label}: {doc}")
         self.assertIn(os.path.basename(program),
                       [os.path.basename(m["path"]) for m in doc["symbols"]], label)
