@@ -433,6 +433,35 @@ static void sysmetrics_limit_hit(struct sysmetrics *s, enum sysmetrics_limit l)
 		lc_plugin_log(s->p, LOG_NOTICE, "%s.", what[l]);
 }
 
+/* A file read into s->buf that was cut at its size limit (truncated): counted as limit l, and its
+ * last, partial line dropped, so that no line is parsed half. */
+static void sysmetrics_cut_at_line(struct sysmetrics *s, bool truncated, enum sysmetrics_limit l)
+{
+	char *end;
+
+	if (!truncated)
+		return;
+	sysmetrics_limit_hit(s, l);
+	end = strrchr(s->buf, '\n');
+	*(end ? end + 1 : s->buf) = 0;
+}
+
+/* The malformed lines a parse of source src (s->path) found: counted, and warned about once until
+ * the file is well-formed again. */
+static void sysmetrics_malformed(struct sysmetrics *s, enum sysmetrics_source src,
+				 unsigned malformed)
+{
+	if (malformed == 0) {
+		sysmetrics_usable(s, &s->warned[src], s->path);
+		return;
+	}
+	s->malformed += malformed;
+	if (!s->warned[src])
+		lc_plugin_log(s->p, LOG_WARNING, "%s has %u malformed lines; skipping them.",
+			      s->path, malformed);
+	s->warned[src] = true;
+}
+
 /* Records one reading of the key printed from fmt; -EPERM (data collection off) is normal. */
 _printf_(4, 5) static void sysmetrics_emit(struct sysmetrics *s, enum lc_metric_kind kind,
 					   double value, const char *fmt, ...)
@@ -699,28 +728,14 @@ static void sysmetrics_poll_net(struct sysmetrics *s)
 {
 	unsigned malformed = 0, n = 0;
 	bool truncated;
-	char *end;
 
 	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_NETDEV, "net/dev", SYSMETRICS_BUF_SIZE,
 				 &truncated) < 0)
 		return;
-	if (truncated) {
-		/* Interfaces past the cut are not reported, and not forgotten either. */
-		sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_NETDEV_SIZE);
-		end = strrchr(s->buf, '\n');
-		*(end ? end + 1 : s->buf) = 0;
-	}
+	/* Interfaces past a cut are not reported, and not forgotten either. */
+	sysmetrics_cut_at_line(s, truncated, SYSMETRICS_LIMIT_NETDEV_SIZE);
 	(void)sysmetrics_parse_netdev(s->buf, sysmetrics_net_line, s, &malformed);
-	if (malformed > 0) {
-		s->malformed += malformed;
-		if (!s->warned[SYSMETRICS_SRC_NETDEV])
-			lc_plugin_log(s->p, LOG_WARNING,
-				      "%s has %u malformed lines; skipping them.", s->path,
-				      malformed);
-		s->warned[SYSMETRICS_SRC_NETDEV] = true;
-	} else {
-		sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_NETDEV], s->path);
-	}
+	sysmetrics_malformed(s, SYSMETRICS_SRC_NETDEV, malformed);
 	for (size_t i = 0; i < SYSMETRICS_MAX_IFACES; i++) {
 		struct sysmetrics_iface *it = &s->ifaces[i];
 
@@ -832,30 +847,16 @@ static void sysmetrics_poll_disks(struct sysmetrics *s)
 {
 	unsigned malformed = 0;
 	bool truncated;
-	char *end;
 
 	if (s->n_disks == 0)
 		return;
 	if (sysmetrics_read_proc(s, SYSMETRICS_SRC_DISKSTATS, "diskstats", SYSMETRICS_BUF_SIZE,
 				 &truncated) < 0)
 		return;
-	if (truncated) {
-		/* Disks past the cut are not reported, and keep their baselines. */
-		sysmetrics_limit_hit(s, SYSMETRICS_LIMIT_DISKSTATS_SIZE);
-		end = strrchr(s->buf, '\n');
-		*(end ? end + 1 : s->buf) = 0;
-	}
+	/* Disks past a cut are not reported, and keep their baselines. */
+	sysmetrics_cut_at_line(s, truncated, SYSMETRICS_LIMIT_DISKSTATS_SIZE);
 	(void)sysmetrics_parse_diskstats(s->buf, sysmetrics_disk_line, s, &malformed);
-	if (malformed > 0) {
-		s->malformed += malformed;
-		if (!s->warned[SYSMETRICS_SRC_DISKSTATS])
-			lc_plugin_log(s->p, LOG_WARNING,
-				      "%s has %u malformed lines; skipping them.", s->path,
-				      malformed);
-		s->warned[SYSMETRICS_SRC_DISKSTATS] = true;
-	} else {
-		sysmetrics_usable(s, &s->warned[SYSMETRICS_SRC_DISKSTATS], s->path);
-	}
+	sysmetrics_malformed(s, SYSMETRICS_SRC_DISKSTATS, malformed);
 	/* Gone from the file: it starts from a new baseline if it comes back. */
 	for (size_t i = 0; i < s->n_disks; i++)
 		if (s->disks[i].seen != s->generation && !truncated)
